@@ -1,0 +1,78 @@
+/**
+ * The one table of Webka's error codes. Every error the broker returns has the shape
+ * `{ "error": { "code": "...", "message": "...", ...details } }`; the SDK raises typed errors
+ * carrying the same codes. Codes never change once released; add new ones, never rename.
+ *
+ * `status` is the HTTP status, `retriable` says whether repeating the same request can help
+ * (after a wait), and `hint` is the "how to solve" line used by docs/errors.md.
+ */
+export interface ErrorCodeInfo {
+  status: number;
+  retriable: boolean;
+  hint: string;
+}
+
+export const ERROR_CODES = {
+  // 400: the request itself is malformed
+  INVALID_JSON: { status: 400, retriable: false, hint: 'Send a body that is valid JSON (RFC 8259).' },
+  INVALID_REQUEST: { status: 400, retriable: false, hint: 'Fix the field named in the message; see /openapi.json for the schema.' },
+  INVALID_NAME: { status: 400, retriable: false, hint: 'Names use [a-zA-Z0-9._-], at most 249 characters, and are not "." or "..".' },
+  INVALID_CONFIG: { status: 400, retriable: false, hint: 'Use a known config key with a value of the right type and range (docs/http-api.md#topic-configs).' },
+  INVALID_OFFSET: { status: 400, retriable: false, hint: 'Give offset as a non-negative integer, "earliest" or "latest".' },
+  INVALID_ACKS: { status: 400, retriable: false, hint: 'acks is 0, 1 or all.' },
+  // 401/403: who you are and what you may do
+  UNAUTHENTICATED: { status: 401, retriable: false, hint: 'Send Authorization: Bearer <api key or token>.' },
+  FORBIDDEN: { status: 403, retriable: false, hint: 'Ask an admin for an ACL that allows this operation.' },
+  // 404: the thing named does not exist
+  NOT_FOUND: { status: 404, retriable: false, hint: 'Check the URL; see /openapi.json for the routes.' },
+  CLUSTER_NOT_FOUND: { status: 404, retriable: false, hint: 'Create the cluster first, or check its name (GET /v1/clusters).' },
+  TOPIC_NOT_FOUND: { status: 404, retriable: false, hint: 'Create the topic first, or check its name (GET /v1/clusters/{cluster}/topics).' },
+  PARTITION_NOT_FOUND: { status: 404, retriable: false, hint: 'Partitions are numbered from 0 to partitions-1 (GET the topic to see the count).' },
+  PRODUCER_NOT_FOUND: { status: 404, retriable: false, hint: 'Obtain a producer id from POST /v1/clusters/{cluster}/producers.' },
+  GROUP_NOT_FOUND: { status: 404, retriable: false, hint: 'Check the group id (GET /v1/clusters/{cluster}/groups).' },
+  MEMBER_NOT_FOUND: { status: 404, retriable: false, hint: 'The member left or its session expired: join the group again.' },
+  // 405
+  METHOD_NOT_ALLOWED: { status: 405, retriable: false, hint: 'Use one of the methods listed in the Allow header.' },
+  // 409: conflicts with the current state
+  CLUSTER_EXISTS: { status: 409, retriable: false, hint: 'Pick another name, or use the existing cluster.' },
+  CLUSTER_NOT_EMPTY: { status: 409, retriable: false, hint: 'Delete the cluster\'s topics first.' },
+  TOPIC_EXISTS: { status: 409, retriable: false, hint: 'Pick another name (names differing only by case or by "." versus "_" collide).' },
+  PRODUCER_FENCED: { status: 409, retriable: false, hint: 'A newer epoch of this producer exists: stop this instance, or obtain a new epoch.' },
+  OUT_OF_ORDER_SEQUENCE: { status: 409, retriable: false, hint: 'Send sequences in order, one request at a time per producer and topic, starting at 0 for a new epoch.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, retriable: false, hint: 'An Idempotency-Key names one request: use a new key for a different body or URL.' },
+  CONCURRENT_REQUEST: { status: 409, retriable: true, hint: 'A request with the same Idempotency-Key or producer sequence is still in flight; retry when it answers.' },
+  GROUP_NOT_EMPTY: { status: 409, retriable: false, hint: 'Stop the group\'s members (or wait for their sessions to expire) first.' },
+  STALE_GENERATION: { status: 409, retriable: true, hint: 'The group rebalanced: poll or heartbeat to learn the new generation and assignment.' },
+  REBALANCE_IN_PROGRESS: { status: 409, retriable: true, hint: 'Poll or heartbeat to learn your new assignment, then retry.' },
+  NOT_ASSIGNED: { status: 409, retriable: true, hint: 'This member does not own that partition in the current generation.' },
+  // 410
+  OFFSET_OUT_OF_RANGE: { status: 416, retriable: false, hint: 'Read from an offset between the log start offset and the high watermark (both are in the message).' },
+  // 413/415/422
+  PAYLOAD_TOO_LARGE: { status: 413, retriable: false, hint: 'Split the request or raise the broker\'s bodyLimit.' },
+  RECORD_TOO_LARGE: { status: 413, retriable: false, hint: 'Keep each record under the topic\'s max.message.bytes, or raise it.' },
+  TOO_MANY_RECORDS: { status: 413, retriable: false, hint: 'Send at most maxRecordsPerRequest records per request (split the batch).' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, hint: 'Send Content-Type: application/json.' },
+  INVALID_REPLICATION_FACTOR: { status: 422, retriable: false, hint: 'The replication factor cannot exceed the number of brokers.' },
+  INVALID_PARTITIONS: { status: 422, retriable: false, hint: 'Partition counts are between 1 and the broker\'s maxPartitionsPerTopic, and can only grow.' },
+  INVALID_TIMESTAMP: { status: 422, retriable: false, hint: 'Timestamps are milliseconds since the epoch, 0 to 8640000000000000.' },
+  // 429
+  TOO_MANY_REQUESTS: { status: 429, retriable: true, hint: 'Slow down; retry after the number of seconds in Retry-After.' },
+  // 5xx: the broker cannot serve this now
+  PARTITION_OFFLINE: { status: 503, retriable: true, hint: 'The partition is offline (see the message: corruption or a failed fsync). An operator must inspect the data directory and restart.' },
+  CORRUPT_RECORD: { status: 500, retriable: false, hint: 'A stored batch failed its CRC check; the partition was taken offline. Inspect the segment named in the message.' },
+  STORAGE_ERROR: { status: 507, retriable: true, hint: 'The disk refused the write (full or failing). Free space or fix the disk; nothing was acknowledged.' },
+  SHUTTING_DOWN: { status: 503, retriable: true, hint: 'The broker is stopping; retry against a running broker.' },
+  REQUEST_TIMEOUT: { status: 408, retriable: true, hint: 'The request took too long; retry.' },
+  INTERNAL: { status: 500, retriable: true, hint: 'A bug in Webka: report it with the request id from the logs.' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode | string; message: string; [detail: string]: unknown };
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}

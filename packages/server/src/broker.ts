@@ -1,0 +1,543 @@
+/**
+ * The broker core: the catalog, the open partitions, and the produce, fetch and admin operations
+ * that every protocol adapter (REST, SSE, WebSocket, Durable Streams) calls. It knows nothing of
+ * HTTP. Created by Broker.open(), which loads the catalog and every partition (recovering after
+ * an unclean stop) and starts the background flusher and retention; stopped by close(), which
+ * flushes everything and leaves the clean-shutdown marker.
+ */
+import path from 'node:path';
+import { nodeFileSystem, type FileSystem } from './storage/file-system.js';
+import type { LogConfig, LogProbe } from './storage/log.js';
+import type { RecordHeader, DecodedRecord, Compression } from './storage/record-batch.js';
+import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
+import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
+import { configValue, effectiveConfigs } from './catalog/topic-config.js';
+import { Partition, type AppendRecord, type ProducerRef } from './partitions/partition.js';
+import { SequenceTracker } from './partitions/sequence-tracker.js';
+import { partitionForKey } from './partitions/murmur2.js';
+import { WebkaError } from './errors.js';
+import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
+
+export interface BrokerOptions {
+  dataDir: string;
+  fs?: FileSystem;
+  catalogStore?: CatalogStore;
+  /** Background fsync interval: bounds what a power cut can take from acks=1 writes. */
+  flushIntervalMs: number;
+  /** How often recovery points are written (shorter: faster recovery, more small writes). */
+  checkpointIntervalMs: number;
+  retentionCheckIntervalMs: number;
+  maxPartitionsPerTopic: number;
+  /** Largest batch (one request's share of a partition) that storage accepts. */
+  maxBatchBytes: number;
+  /** DEBUG ONLY: answer acks=all before the batch leaves process memory. Exists to prove that
+   *  the crash test can see loss (its negative control); never enable it for real data. */
+  debugAckFromMemory?: boolean;
+  probe?: LogProbe;
+  onWarning?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+export type Acks = 0 | 1 | 'all';
+
+export interface ProduceInput {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+  partition?: number;
+  timestamp?: number;
+}
+
+export interface ProduceOptions {
+  acks: Acks;
+  producer?: ProducerRef;
+}
+
+export interface ProducedRecord {
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+export interface FetchRequest {
+  offset?: number | 'earliest' | 'latest';
+  timestamp?: number;
+  maxRecords: number;
+  maxBytes: number;
+  maxWaitMs: number;
+  signal?: AbortSignal;
+}
+
+export interface FetchResult {
+  records: DecodedRecord[];
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  logStartOffset: number;
+  highWatermark: number;
+  sizeBytes: number;
+  segments: number;
+  offline: string | null;
+}
+
+interface TopicRuntime {
+  record: TopicRecord;
+  partitions: Partition[];
+  sticky: number;
+}
+
+const CLEAN_SHUTDOWN = '.clean-shutdown';
+const MAX_TIMESTAMP = 8_640_000_000_000_000;
+
+export class Broker {
+  readonly catalog: Catalog;
+  readonly dataDir: string;
+  readonly options: BrokerOptions;
+  #fs: FileSystem;
+  #topics = new Map<string, TopicRuntime>();
+  #sequences = new SequenceTracker();
+  #timers: NodeJS.Timeout[] = [];
+  #lock: DataDirLock;
+  #closed = false;
+  #pendingMemory: Promise<void> = Promise.resolve();
+
+  private constructor(options: BrokerOptions, fs: FileSystem, lock: DataDirLock) {
+    this.options = options;
+    this.dataDir = options.dataDir;
+    this.#fs = fs;
+    this.#lock = lock;
+    this.catalog = new Catalog(options.catalogStore ?? new FileCatalogStore(fs, options.dataDir), {
+      maxPartitionsPerTopic: options.maxPartitionsPerTopic,
+    });
+  }
+
+  static open(options: BrokerOptions): Broker {
+    const fs = options.fs ?? nodeFileSystem;
+    fs.mkdirp(path.join(options.dataDir, 'logs'));
+    const lock = acquireLock(fs, options.dataDir);
+    const broker = new Broker(options, fs, lock);
+    broker.#load();
+    broker.#startTimers();
+    return broker;
+  }
+
+  #load(): void {
+    const marker = path.join(this.dataDir, CLEAN_SHUTDOWN);
+    const clean = this.#fs.exists(marker);
+    const wanted = new Set<string>();
+    for (const t of this.catalog.allTopics()) {
+      const partitions: Partition[] = [];
+      for (let i = 0; i < t.partitions; i++) {
+        wanted.add(`${t.id}-${i}`);
+        partitions.push(this.#openPartition(t, i, clean));
+      }
+      this.#topics.set(t.id, { record: t, partitions, sticky: 0 });
+    }
+    // directories of topics whose deletion was interrupted by a crash
+    const logs = path.join(this.dataDir, 'logs');
+    for (const d of this.#fs.readdir(logs)) {
+      if (!wanted.has(d)) this.#fs.rmrf(path.join(logs, d));
+    }
+    if (clean) {
+      this.#fs.unlink(marker);
+      this.#fs.syncDir(this.dataDir);
+    }
+  }
+
+  #logConfig(t: TopicRecord): LogConfig {
+    const cluster = this.catalog.getCluster(t.cluster).defaults.configs;
+    const num = (k: string): number => Number(configValue(t.configs, cluster, k));
+    const policy = String(configValue(t.configs, cluster, 'cleanup.policy'));
+    return {
+      segmentBytes: num('segment.bytes'),
+      segmentMs: num('segment.ms'),
+      indexIntervalBytes: num('index.interval.bytes'),
+      retentionMs: policy.includes('delete') ? num('retention.ms') : -1,
+      retentionBytes: policy.includes('delete') ? num('retention.bytes') : -1,
+      maxBatchBytes: Math.max(this.options.maxBatchBytes, num('max.message.bytes')),
+    };
+  }
+
+  #openPartition(t: TopicRecord, i: number, clean: boolean): Partition {
+    const dir = path.join(this.dataDir, 'logs', `${t.id}-${i}`);
+    const p = Partition.open(this.#fs, dir, t.id, i, this.#logConfig(t), { clean, probe: this.options.probe });
+    if (p.log.offlineReason !== null) this.options.onWarning?.('partition offline', { topic: t.name, partition: i, reason: p.log.offlineReason });
+    return p;
+  }
+
+  #startTimers(): void {
+    const every = (ms: number, fn: () => void): void => {
+      if (ms > 0) this.#timers.push(setInterval(fn, ms).unref());
+    };
+    every(this.options.flushIntervalMs, () => {
+      for (const t of this.#topics.values()) for (const p of t.partitions) p.flush(p.log.nextOffset).catch(() => undefined);
+    });
+    every(this.options.checkpointIntervalMs, () => this.#checkpoint());
+    every(this.options.retentionCheckIntervalMs, () => this.applyRetention(Date.now()));
+  }
+
+  #checkpoint(): void {
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) {
+        try {
+          p.log.checkpoint();
+        } catch (err) {
+          this.options.onWarning?.('checkpoint failed', { topic: t.record.name, partition: p.index, error: (err as Error).message });
+        }
+      }
+    }
+  }
+
+  /** Runs retention on every partition now (also done on a timer). Returns segments deleted. */
+  applyRetention(now: number): number {
+    let deleted = 0;
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) {
+        try {
+          const n = p.log.applyRetention(now);
+          if (n > 0) p.producers.dropBefore(p.log.logStartOffset);
+          deleted += n;
+        } catch (err) {
+          this.options.onWarning?.('retention failed', { topic: t.record.name, partition: p.index, error: (err as Error).message });
+        }
+      }
+    }
+    return deleted;
+  }
+
+  // ---- clusters
+
+  listClusters(): ClusterRecord[] {
+    return this.catalog.listClusters();
+  }
+
+  createCluster(name: unknown, description: unknown, defaults?: ClusterDefaultsInput): ClusterRecord {
+    return this.catalog.createCluster(name, description, defaults);
+  }
+
+  updateCluster(name: string, description: unknown, defaults?: ClusterDefaultsInput): ClusterRecord {
+    const c = this.catalog.updateCluster(name, description, defaults);
+    for (const t of this.#topics.values()) if (t.record.cluster === name) this.#reconfigure(t);
+    return c;
+  }
+
+  deleteCluster(name: string): void {
+    const internal = this.catalog.listTopics(name).filter((t) => t.internal);
+    this.catalog.deleteCluster(name);
+    for (const t of internal) void this.#dropTopic(t);
+  }
+
+  // ---- topics
+
+  createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false): TopicRecord {
+    this.#checkOpen();
+    const record = this.catalog.createTopic(cluster, input, internal);
+    const partitions: Partition[] = [];
+    for (let i = 0; i < record.partitions; i++) partitions.push(this.#openPartition(record, i, true));
+    this.#topics.set(record.id, { record, partitions, sticky: Math.floor(Math.random() * record.partitions) });
+    return record;
+  }
+
+  listTopics(cluster: string): TopicRecord[] {
+    return this.catalog.listTopics(cluster);
+  }
+
+  #runtime(cluster: string, topic: string): TopicRuntime {
+    const record = this.catalog.getTopic(cluster, topic);
+    const rt = this.#topics.get(record.id);
+    if (rt === undefined) throw new WebkaError('TOPIC_NOT_FOUND', `topic "${topic}" does not exist in cluster "${cluster}"`);
+    return rt;
+  }
+
+  /** Resolves a topic's runtime by name, or undefined (used by watchers of topics that may appear). */
+  topicPartitions(cluster: string, topic: string): readonly Partition[] {
+    return this.#runtime(cluster, topic).partitions;
+  }
+
+  describeTopic(cluster: string, topic: string): { topic: TopicRecord; configs: ReturnType<typeof effectiveConfigs>; partitions: PartitionInfo[] } {
+    const rt = this.#runtime(cluster, topic);
+    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
+    return {
+      topic: rt.record,
+      configs: effectiveConfigs(rt.record.configs, clusterConfigs),
+      partitions: rt.partitions.map((p) => partitionInfo(p)),
+    };
+  }
+
+  alterTopic(cluster: string, topic: string, changes: { partitions?: unknown; configs?: unknown }): TopicRecord {
+    this.#checkOpen();
+    const rt = this.#runtime(cluster, topic);
+    const { after } = this.catalog.alterTopic(cluster, topic, changes);
+    rt.record = after;
+    for (let i = rt.partitions.length; i < after.partitions; i++) rt.partitions.push(this.#openPartition(after, i, true));
+    this.#reconfigure(rt);
+    return after;
+  }
+
+  #reconfigure(rt: TopicRuntime): void {
+    rt.record = this.catalog.allTopics().find((t) => t.id === rt.record.id) ?? rt.record;
+    const config = this.#logConfig(rt.record);
+    for (const p of rt.partitions) p.log.config = config;
+  }
+
+  async deleteTopic(cluster: string, topic: string): Promise<void> {
+    const record = this.catalog.deleteTopic(cluster, topic);
+    await this.#dropTopic(record);
+  }
+
+  async #dropTopic(record: TopicRecord): Promise<void> {
+    const rt = this.#topics.get(record.id);
+    this.#topics.delete(record.id);
+    this.#sequences.forgetTopic(record.id);
+    if (rt !== undefined) await Promise.all(rt.partitions.map((p) => p.delete()));
+  }
+
+  partition(cluster: string, topic: string, index: number): Partition {
+    const rt = this.#runtime(cluster, topic);
+    if (!Number.isInteger(index) || index < 0 || index >= rt.partitions.length) {
+      throw new WebkaError('PARTITION_NOT_FOUND', `topic "${topic}" has partitions 0 to ${rt.partitions.length - 1}; there is no partition ${index}`);
+    }
+    return rt.partitions[index];
+  }
+
+  // ---- produce
+
+  /**
+   * Appends records to a topic: each record goes to its given partition, else by its key
+   * (murmur2, as Kafka clients do), else to the topic's sticky partition. Each partition's share
+   * is one batch, so it is appended atomically. Answers in request order. With acks=all it
+   * resolves only after the batches are fsynced; a failed write or fsync rejects and nothing
+   * is acknowledged.
+   */
+  async produce(cluster: string, topic: string, records: ProduceInput[], options: ProduceOptions): Promise<ProducedRecord[]> {
+    this.#checkOpen();
+    const rt = this.#runtime(cluster, topic);
+    const n = rt.partitions.length;
+    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
+    const maxRecordBytes = Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes'));
+    const compression: Compression = configValue(rt.record.configs, clusterConfigs, 'compression.type') === 'gzip' ? 'gzip' : 'none';
+    const logAppendTime = configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime';
+    const producer = options.producer;
+    const now = Date.now();
+
+    // Route every record; validate everything before anything is written.
+    const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : rt.sticky;
+    const shares = new Map<number, { records: AppendRecord[]; indexes: number[] }>();
+    const routed = new Int32Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      let p: number;
+      if (r.partition !== undefined) {
+        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
+          throw new WebkaError('PARTITION_NOT_FOUND', `records[${i}].partition is ${r.partition}, but topic "${topic}" has partitions 0 to ${n - 1}`);
+        }
+        p = r.partition;
+      } else if (r.key !== null) {
+        p = partitionForKey(r.key, n);
+      } else {
+        p = keyless;
+      }
+      const ts = r.timestamp ?? now;
+      if (!Number.isInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP) {
+        throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds from 0 to ${MAX_TIMESTAMP}`);
+      }
+      const size = recordSize(r);
+      if (size > maxRecordBytes) {
+        throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${topic}" accepts at most ${maxRecordBytes} (max.message.bytes)`);
+      }
+      routed[i] = p;
+      let share = shares.get(p);
+      if (share === undefined) shares.set(p, (share = { records: [], indexes: [] }));
+      share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });
+      share.indexes.push(i);
+    }
+    if (producer === undefined && n > 1) rt.sticky = (rt.sticky + 1 + Math.floor(Math.random() * (n - 1))) % n;
+
+    let verdict: 'new' | 'retry' | undefined;
+    if (producer !== undefined) {
+      this.#checkProducerEpoch(producer);
+      verdict = this.#sequences.begin(rt.record.id, producer.producerId, producer.producerEpoch, producer.sequence, rt.partitions);
+    }
+    const out: ProducedRecord[] = new Array(records.length);
+    const flushes: Array<[Partition, number]> = [];
+    let wrote = false;
+    try {
+      for (const [p, share] of shares) {
+        const partition = rt.partitions[p];
+        if (producer !== undefined && verdict === 'retry') {
+          const cached = partition.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
+          if (cached === undefined && !this.#isLatest(rt, producer)) {
+            throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.producerId} was never written to partition ${p} and is not the latest request`);
+          }
+        }
+        const result = this.options.debugAckFromMemory
+          ? this.#appendFromMemory(partition, share.records, compression, logAppendTime, producer)
+          : partition.append(share.records, { compression, logAppendTime }, producer);
+        if (!result.duplicate) wrote = true;
+        for (let j = 0; j < share.indexes.length; j++) {
+          const i = share.indexes[j];
+          out[i] = {
+            partition: p,
+            offset: result.baseOffset + j,
+            timestamp: result.logAppendTime >= 0 ? result.logAppendTime : share.records[j].timestamp,
+          };
+        }
+        flushes.push([partition, result.baseOffset + share.records.length]);
+      }
+      if (options.acks === 'all' && !this.options.debugAckFromMemory) {
+        await Promise.all(flushes.map(([partition, upTo]) => partition.flush(upTo)));
+      }
+    } finally {
+      if (producer !== undefined) this.#sequences.release(rt.record.id, producer.producerId, producer.sequence, !wrote && verdict === 'new');
+    }
+    return out;
+  }
+
+  #isLatest(rt: TopicRuntime, producer: ProducerRef): boolean {
+    let last = -1;
+    for (const p of rt.partitions) {
+      const e = p.producers.get(producer.producerId);
+      if (e !== undefined && e.epoch === producer.producerEpoch && e.lastSequence > last) last = e.lastSequence;
+    }
+    return producer.sequence >= last;
+  }
+
+  #checkProducerEpoch(producer: ProducerRef): void {
+    const current = this.catalog.producerEpoch(producer.producerId);
+    if (current === undefined) {
+      throw new WebkaError('PRODUCER_NOT_FOUND', `producer id ${producer.producerId} was not issued by this broker; obtain one from POST /v1/clusters/{cluster}/producers`);
+    }
+    if (producer.producerEpoch < current) {
+      throw new WebkaError('PRODUCER_FENCED', `producer ${producer.producerId} epoch ${producer.producerEpoch} is fenced: epoch ${current} is current`, { producerEpoch: current });
+    }
+    if (producer.producerEpoch > current) {
+      throw new WebkaError('PRODUCER_FENCED', `producer ${producer.producerId} has no epoch ${producer.producerEpoch} (current: ${current})`, { producerEpoch: current });
+    }
+  }
+
+  /**
+   * The negative control's write path: hands out offsets at once and writes the batch a few
+   * milliseconds later, so an acknowledged record can die with the process.
+   */
+  #appendFromMemory(partition: Partition, records: AppendRecord[], compression: Compression, logAppendTime: boolean, producer?: ProducerRef) {
+    const baseOffset = partition.log.nextOffset + this.#memoryBacklog(partition, records.length);
+    this.#pendingMemory = this.#pendingMemory.then(
+      () =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            try {
+              partition.append(records, { compression, logAppendTime }, producer);
+            } finally {
+              this.#memoryBacklog(partition, -records.length);
+              resolve();
+            }
+          }, 5),
+        ),
+    );
+    return { baseOffset, logAppendTime: -1, duplicate: false };
+  }
+
+  #backlog = new Map<Partition, number>();
+  #memoryBacklog(p: Partition, delta: number): number {
+    const before = this.#backlog.get(p) ?? 0;
+    this.#backlog.set(p, before + delta);
+    return before;
+  }
+
+  allocateProducer(cluster: string, name?: string): { producerId: number; producerEpoch: number } {
+    this.catalog.getCluster(cluster);
+    return this.catalog.allocateProducer(name === undefined ? undefined : `${cluster}/${name}`);
+  }
+
+  // ---- fetch
+
+  /** Resolves offset aliases and timestamps to an offset of the partition. */
+  resolveOffset(p: Partition, req: Pick<FetchRequest, 'offset' | 'timestamp'>): number {
+    if (req.timestamp !== undefined) return p.log.offsetForTimestamp(req.timestamp);
+    if (req.offset === undefined || req.offset === 'earliest') return p.log.logStartOffset;
+    if (req.offset === 'latest') return p.log.highWatermark;
+    return req.offset;
+  }
+
+  /**
+   * Reads from one partition. When nothing is available at the offset and maxWaitMs > 0, waits
+   * for an append (woken by it, not by a timer) until maxWaitMs passes or signal aborts.
+   */
+  async fetch(cluster: string, topic: string, partition: number, req: FetchRequest): Promise<FetchResult> {
+    const p = this.partition(cluster, topic, partition);
+    const offset = this.resolveOffset(p, req);
+    const opts = { maxRecords: req.maxRecords, maxBytes: req.maxBytes };
+    let result = p.read(offset, opts);
+    if (result.records.length === 0 && req.maxWaitMs > 0 && offset >= p.log.highWatermark) {
+      await p.waitForData(offset, req.maxWaitMs, req.signal);
+      if (!p.closed) result = p.read(offset, opts);
+    }
+    return result;
+  }
+
+  listOffsets(cluster: string, topic: string, partition: number, timestamp?: number): { earliest: number; latest: number; offsetForTimestamp?: number } {
+    const p = this.partition(cluster, topic, partition);
+    const out: { earliest: number; latest: number; offsetForTimestamp?: number } = { earliest: p.log.logStartOffset, latest: p.log.highWatermark };
+    if (timestamp !== undefined) out.offsetForTimestamp = p.log.offsetForTimestamp(timestamp);
+    return out;
+  }
+
+  /** Partitions that are offline, with the reason (for /ready and operators). */
+  offlinePartitions(): Array<{ cluster: string; topic: string; partition: number; reason: string }> {
+    const out: Array<{ cluster: string; topic: string; partition: number; reason: string }> = [];
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) {
+        const reason = p.log.offlineReason;
+        if (reason !== null) out.push({ cluster: t.record.cluster, topic: t.record.name, partition: p.index, reason });
+      }
+    }
+    return out;
+  }
+
+  // ---- lifecycle
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
+  }
+
+  /** Flushes and closes every partition, then leaves the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#pendingMemory;
+    const all: Partition[] = [];
+    for (const t of this.#topics.values()) all.push(...t.partitions);
+    await Promise.all(all.map((p) => p.close()));
+    const anyOffline = all.some((p) => p.log.offlineReason !== null);
+    if (!anyOffline) {
+      this.#fs.writeFileAtomic(path.join(this.dataDir, CLEAN_SHUTDOWN), new Date().toISOString());
+    }
+    this.#lock.release();
+  }
+}
+
+function partitionInfo(p: Partition): PartitionInfo {
+  return {
+    partition: p.index,
+    logStartOffset: p.log.logStartOffset,
+    highWatermark: p.log.highWatermark,
+    sizeBytes: p.log.sizeBytes,
+    segments: p.log.segmentCount,
+    offline: p.log.offlineReason,
+  };
+}
+
+/** A record's size as stored, close enough to compare with max.message.bytes. */
+function recordSize(r: ProduceInput): number {
+  let n = 21 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers) n += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return n;
+}

@@ -1,0 +1,261 @@
+/**
+ * Clusters, topics and producer identities: what exists and how it is configured. Every change
+ * is validated, then written through the CatalogStore before it is visible, so a crash never
+ * leaves a half-made topic. Names follow Kafka's rule (see @webka/protocol names.ts), and names
+ * that collide (case, "." versus "_") are refused.
+ *
+ * Created by the Broker; synchronous; the Broker serialises changes that also touch logs.
+ */
+import { randomBytes } from 'node:crypto';
+import { checkName, collisionKey } from '@webka/protocol';
+import { WebkaError } from '../errors.js';
+import type { CatalogState, CatalogStore, ClusterRecord, TopicRecord, NamedProducer } from './catalog-store.js';
+import { normaliseConfigs, applyConfigChanges, type ConfigMap } from './topic-config.js';
+
+export const DEFAULT_CLUSTER = 'default';
+export const BROKER_COUNT = 1;
+
+export interface Limits {
+  maxPartitionsPerTopic: number;
+}
+
+export interface ClusterDefaultsInput {
+  partitions?: unknown;
+  replicationFactor?: unknown;
+  configs?: unknown;
+}
+
+function emptyState(): CatalogState {
+  return { version: 1, clusters: {}, topics: {}, nextProducerId: 1000, namedProducers: {}, extensions: {} };
+}
+
+export class Catalog {
+  #store: CatalogStore;
+  #state: CatalogState;
+  #limits: Limits;
+
+  constructor(store: CatalogStore, limits: Limits) {
+    this.#store = store;
+    this.#limits = limits;
+    this.#state = store.load() ?? emptyState();
+    this.#state.extensions ??= {};
+    this.#state.namedProducers ??= {};
+    if (this.#state.clusters[DEFAULT_CLUSTER] === undefined) {
+      this.#state.clusters[DEFAULT_CLUSTER] = {
+        name: DEFAULT_CLUSTER,
+        description: 'The cluster that always exists',
+        createdAt: Date.now(),
+        defaults: { partitions: 1, replicationFactor: 1, configs: {} },
+      };
+      this.#save();
+    }
+  }
+
+  #save(): void {
+    this.#store.save(this.#state);
+  }
+
+  /** Applies a change to a copy, saves it, and only then makes it current. */
+  #mutate(change: (draft: CatalogState) => void): void {
+    const draft = structuredClone(this.#state);
+    change(draft);
+    this.#store.save(draft);
+    this.#state = draft;
+  }
+
+  // ---- clusters
+
+  listClusters(): ClusterRecord[] {
+    return Object.values(this.#state.clusters).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  getCluster(name: string): ClusterRecord {
+    const c = Object.prototype.hasOwnProperty.call(this.#state.clusters, name) ? this.#state.clusters[name] : undefined;
+    if (c === undefined) throw new WebkaError('CLUSTER_NOT_FOUND', `cluster "${name}" does not exist`);
+    return c;
+  }
+
+  createCluster(name: unknown, description: unknown, defaults: ClusterDefaultsInput | undefined): ClusterRecord {
+    const problem = checkName('cluster', name);
+    if (problem !== null) throw new WebkaError('INVALID_NAME', problem);
+    const n = name as string;
+    const key = collisionKey(n);
+    const clash = Object.keys(this.#state.clusters).find((c) => collisionKey(c) === key);
+    if (clash !== undefined) {
+      throw new WebkaError('CLUSTER_EXISTS', clash === n ? `cluster "${n}" already exists` : `cluster "${n}" collides with existing cluster "${clash}" (names differing only by case or by "." versus "_" collide)`);
+    }
+    if (description !== undefined && typeof description !== 'string') throw new WebkaError('INVALID_REQUEST', 'description must be a string');
+    const record: ClusterRecord = {
+      name: n,
+      description: (description as string | undefined) ?? '',
+      createdAt: Date.now(),
+      defaults: this.#checkDefaults(defaults, { partitions: 1, replicationFactor: 1, configs: {} }),
+    };
+    this.#mutate((s) => {
+      s.clusters[n] = record;
+    });
+    return record;
+  }
+
+  updateCluster(name: string, description: unknown, defaults: ClusterDefaultsInput | undefined): ClusterRecord {
+    const current = this.getCluster(name);
+    if (description !== undefined && typeof description !== 'string') throw new WebkaError('INVALID_REQUEST', 'description must be a string');
+    const next: ClusterRecord = {
+      ...current,
+      description: (description as string | undefined) ?? current.description,
+      defaults: this.#checkDefaults(defaults, current.defaults),
+    };
+    this.#mutate((s) => {
+      s.clusters[name] = next;
+    });
+    return next;
+  }
+
+  deleteCluster(name: string): void {
+    this.getCluster(name);
+    if (name === DEFAULT_CLUSTER) throw new WebkaError('INVALID_REQUEST', 'the default cluster cannot be deleted');
+    const topics = this.listTopics(name).filter((t) => !t.internal);
+    if (topics.length > 0) {
+      throw new WebkaError('CLUSTER_NOT_EMPTY', `cluster "${name}" still holds ${topics.length} topic(s), e.g. "${topics[0].name}"; delete them first`);
+    }
+    this.#mutate((s) => {
+      delete s.clusters[name];
+    });
+  }
+
+  #checkDefaults(input: ClusterDefaultsInput | undefined, base: ClusterRecord['defaults']): ClusterRecord['defaults'] {
+    if (input === undefined) return base;
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new WebkaError('INVALID_REQUEST', 'defaults must be an object');
+    const partitions = input.partitions === undefined ? base.partitions : this.#checkPartitions(input.partitions, 'defaults.partitions');
+    const replicationFactor = input.replicationFactor === undefined ? base.replicationFactor : checkReplicationFactor(input.replicationFactor, 'defaults.replicationFactor');
+    const configs = applyConfigChanges(base.configs, normaliseConfigs(input.configs, 'defaults.configs'));
+    return { partitions, replicationFactor, configs };
+  }
+
+  #checkPartitions(value: unknown, field: string): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > this.#limits.maxPartitionsPerTopic) {
+      throw new WebkaError('INVALID_PARTITIONS', `${field} must be an integer from 1 to ${this.#limits.maxPartitionsPerTopic}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  // ---- topics
+
+  listTopics(cluster: string): TopicRecord[] {
+    this.getCluster(cluster);
+    return Object.values(this.#state.topics)
+      .filter((t) => t.cluster === cluster)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  allTopics(): TopicRecord[] {
+    return Object.values(this.#state.topics);
+  }
+
+  findTopic(cluster: string, name: string): TopicRecord | undefined {
+    for (const t of Object.values(this.#state.topics)) if (t.cluster === cluster && t.name === name) return t;
+    return undefined;
+  }
+
+  getTopic(cluster: string, name: string): TopicRecord {
+    this.getCluster(cluster);
+    const t = this.findTopic(cluster, name);
+    if (t === undefined) throw new WebkaError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in cluster "${cluster}"`);
+    return t;
+  }
+
+  createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false): TopicRecord {
+    const c = this.getCluster(cluster);
+    const problem = checkName('topic', input.name);
+    if (problem !== null) throw new WebkaError('INVALID_NAME', problem);
+    const name = input.name as string;
+    if (name.startsWith('__') && !internal) throw new WebkaError('INVALID_NAME', `topic names starting with "__" are reserved for internal topics`);
+    const key = collisionKey(name);
+    const clash = this.listTopics(cluster).find((t) => collisionKey(t.name) === key);
+    if (clash !== undefined) {
+      throw new WebkaError('TOPIC_EXISTS', clash.name === name ? `topic "${name}" already exists in cluster "${cluster}"` : `topic "${name}" collides with existing topic "${clash.name}" (names differing only by case or by "." versus "_" collide)`);
+    }
+    const partitions = input.partitions === undefined ? c.defaults.partitions : this.#checkPartitions(input.partitions, 'partitions');
+    const replicationFactor = input.replicationFactor === undefined ? c.defaults.replicationFactor : checkReplicationFactor(input.replicationFactor, 'replicationFactor');
+    const configs = applyConfigChanges({}, normaliseConfigs(input.configs, 'configs'));
+    const record: TopicRecord = { id: randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor, configs, createdAt: Date.now(), internal };
+    this.#mutate((s) => {
+      s.topics[record.id] = record;
+    });
+    return record;
+  }
+
+  alterTopic(cluster: string, name: string, changes: { partitions?: unknown; configs?: unknown }): { before: TopicRecord; after: TopicRecord } {
+    const before = this.getTopic(cluster, name);
+    let partitions = before.partitions;
+    if (changes.partitions !== undefined) {
+      partitions = this.#checkPartitions(changes.partitions, 'partitions');
+      if (partitions < before.partitions) {
+        throw new WebkaError('INVALID_PARTITIONS', `topic "${name}" has ${before.partitions} partitions; the count can only grow (asked for ${partitions})`);
+      }
+    }
+    const configs = applyConfigChanges(before.configs, normaliseConfigs(changes.configs, 'configs'));
+    const after: TopicRecord = { ...before, partitions, configs };
+    this.#mutate((s) => {
+      s.topics[before.id] = after;
+    });
+    return { before, after };
+  }
+
+  deleteTopic(cluster: string, name: string): TopicRecord {
+    const t = this.getTopic(cluster, name);
+    this.#mutate((s) => {
+      delete s.topics[t.id];
+    });
+    return t;
+  }
+
+  // ---- producer ids
+
+  /**
+   * A new producer id with epoch 0, or, for a name seen before, the same id with the next epoch
+   * (which fences the previous holder of that name, as Kafka's transactional.id does).
+   */
+  allocateProducer(name?: string): NamedProducer {
+    let result: NamedProducer | undefined;
+    this.#mutate((s) => {
+      const known = name === undefined ? undefined : s.namedProducers[name];
+      if (known !== undefined && known.producerEpoch < 32767) {
+        result = { producerId: known.producerId, producerEpoch: known.producerEpoch + 1 };
+      } else {
+        result = { producerId: s.nextProducerId++, producerEpoch: 0 };
+      }
+      if (name !== undefined) s.namedProducers[name] = result;
+    });
+    return result!;
+  }
+
+  /** The current epoch of a producer id, or undefined when the id was never handed out. */
+  producerEpoch(producerId: number): number | undefined {
+    if (producerId < 1000 || producerId >= this.#state.nextProducerId) return undefined;
+    for (const p of Object.values(this.#state.namedProducers)) if (p.producerId === producerId) return p.producerEpoch;
+    return 0;
+  }
+
+  // ---- extensions owned by other modules
+
+  getExtension<T>(key: string): T | undefined {
+    return this.#state.extensions[key] as T | undefined;
+  }
+
+  setExtension(key: string, value: unknown): void {
+    this.#mutate((s) => {
+      s.extensions[key] = value;
+    });
+  }
+}
+
+function checkReplicationFactor(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new WebkaError('INVALID_REPLICATION_FACTOR', `${field} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  if (value > BROKER_COUNT) {
+    throw new WebkaError('INVALID_REPLICATION_FACTOR', `${field} ${value} exceeds the number of brokers (${BROKER_COUNT}); a replica needs a broker of its own`);
+  }
+  return value;
+}

@@ -1,0 +1,98 @@
+/**
+ * Topic configuration keys Webka understands, with Kafka's names, defaults and ranges. A topic
+ * stores only the keys set on it; the effective value falls back to its cluster's defaults, then
+ * to the broker's defaults here, so changing a cluster default reaches every topic that did not
+ * override it (as a Kafka broker default does).
+ */
+import { WebkaError } from '../errors.js';
+
+export type ConfigValue = number | string;
+export type ConfigMap = Record<string, ConfigValue>;
+
+interface ConfigDef {
+  type: 'long' | 'enum';
+  default: ConfigValue;
+  min?: number;
+  values?: readonly string[];
+  doc: string;
+}
+
+const DAY = 86_400_000;
+
+export const TOPIC_CONFIGS: Record<string, ConfigDef> = {
+  'retention.ms': { type: 'long', default: 7 * DAY, min: -1, doc: 'Delete segments whose newest record is older than this; -1 keeps forever.' },
+  'retention.bytes': { type: 'long', default: -1, min: -1, doc: 'Per partition: delete oldest segments while the log exceeds this; -1 for no limit.' },
+  'segment.bytes': { type: 'long', default: 1_073_741_824, min: 1024, doc: 'Roll to a new segment file at this size.' },
+  'segment.ms': { type: 'long', default: 7 * DAY, min: 1, doc: 'Roll to a new segment after this long even when not full.' },
+  'cleanup.policy': { type: 'enum', default: 'delete', values: ['delete', 'compact', 'compact,delete', 'delete,compact'], doc: 'delete (retention), compact (keep the latest record per key), or both.' },
+  'max.message.bytes': { type: 'long', default: 1_048_588, min: 64, doc: 'Largest record accepted, in bytes as stored (key, value, headers and framing).' },
+  'compression.type': { type: 'enum', default: 'producer', values: ['producer', 'uncompressed', 'gzip'], doc: 'Compression of stored batches; producer keeps what the producer sent (HTTP records arrive uncompressed).' },
+  'message.timestamp.type': { type: 'enum', default: 'CreateTime', values: ['CreateTime', 'LogAppendTime'], doc: 'CreateTime keeps the producer\'s timestamp; LogAppendTime stamps records with the broker\'s clock.' },
+  'index.interval.bytes': { type: 'long', default: 4096, min: 0, doc: 'Bytes of log between offset index entries.' },
+  'delete.retention.ms': { type: 'long', default: DAY, min: 0, doc: 'How long a compacted topic keeps tombstones (null values).' },
+  'min.compaction.lag.ms': { type: 'long', default: 0, min: 0, doc: 'Records younger than this are not compacted.' },
+  'min.insync.replicas': { type: 'long', default: 1, min: 1, doc: 'Replicas that must hold a record before acks=all answers.' },
+};
+
+/**
+ * Validates and normalises a map of config changes. A null value means "remove the override"
+ * and is kept as null for the caller. Numbers may be given as JSON numbers or numeric strings.
+ */
+export function normaliseConfigs(input: unknown, where: string): Record<string, ConfigValue | null> {
+  if (input === undefined) return {};
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new WebkaError('INVALID_CONFIG', `${where} must be an object of config keys to values`);
+  }
+  const out: Record<string, ConfigValue | null> = {};
+  for (const [key, raw] of Object.entries(input as Record<string, unknown>)) {
+    const def = TOPIC_CONFIGS[key];
+    if (def === undefined) {
+      throw new WebkaError('INVALID_CONFIG', `unknown config "${key}" in ${where}; known keys: ${Object.keys(TOPIC_CONFIGS).join(', ')}`);
+    }
+    if (raw === null) {
+      out[key] = null;
+      continue;
+    }
+    if (def.type === 'long') {
+      const n = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < (def.min ?? 0)) {
+        throw new WebkaError('INVALID_CONFIG', `config "${key}" must be an integer >= ${def.min ?? 0}, got ${JSON.stringify(raw)}`);
+      }
+      out[key] = n;
+    } else {
+      if (typeof raw !== 'string' || !def.values!.includes(raw)) {
+        throw new WebkaError('INVALID_CONFIG', `config "${key}" must be one of ${def.values!.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      out[key] = raw;
+    }
+  }
+  return out;
+}
+
+export interface EffectiveConfig {
+  value: ConfigValue;
+  source: 'topic' | 'cluster' | 'default';
+}
+
+export function effectiveConfigs(topic: ConfigMap, cluster: ConfigMap): Record<string, EffectiveConfig> {
+  const out: Record<string, EffectiveConfig> = {};
+  for (const [key, def] of Object.entries(TOPIC_CONFIGS)) {
+    if (key in topic) out[key] = { value: topic[key], source: 'topic' };
+    else if (key in cluster) out[key] = { value: cluster[key], source: 'cluster' };
+    else out[key] = { value: def.default, source: 'default' };
+  }
+  return out;
+}
+
+export function configValue(topic: ConfigMap, cluster: ConfigMap, key: string): ConfigValue {
+  return topic[key] ?? cluster[key] ?? TOPIC_CONFIGS[key].default;
+}
+
+export function applyConfigChanges(current: ConfigMap, changes: Record<string, ConfigValue | null>): ConfigMap {
+  const next: ConfigMap = { ...current };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete next[k];
+    else next[k] = v;
+  }
+  return next;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * The `webka` command. Subcommands live beside this file; `start` runs a broker.
+ */
+import { Command, Option } from 'commander';
+import { loadConfig, ConfigError } from '../config/config.js';
+import { startServer } from '../server.js';
+
+const program = new Command();
+program.name('webka').description('Webka: a durable, partitioned, replayable event log over HTTP').version('0.1.0');
+
+program
+  .command('start')
+  .description('Start a broker (http://localhost:8080, data in ./webka-data by default)')
+  .addOption(new Option('-p, --port <port>', 'HTTP port').env('WEBKA_PORT'))
+  .addOption(new Option('--host <host>', 'address to listen on').env('WEBKA_HOST'))
+  .addOption(new Option('-d, --data-dir <dir>', 'data directory').env('WEBKA_DATA_DIR'))
+  .addOption(new Option('-c, --config <file>', 'JSON config file (default: ./webka.json when present)').env('WEBKA_CONFIG'))
+  .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('WEBKA_LOG_LEVEL'))
+  .addHelpText('after', '\nExamples:\n  webka start\n  webka start --port 9000 --data-dir /var/lib/webka\n  WEBKA_PORT=9000 webka start\n\nEvery setting can also come from the config file or WEBKA_* variables; see docs/configuration.md.')
+  .action(async (opts: { port?: string; host?: string; dataDir?: string; config?: string; logLevel?: string }) => {
+    let config;
+    try {
+      config = loadConfig({ configFile: opts.config, flags: { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel } });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`webka: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    let server;
+    try {
+      server = await startServer(config);
+    } catch (err) {
+      process.stderr.write(`webka: could not start: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    server.app.log.info({ url: server.url, dataDir: config.dataDir }, 'webka is ready');
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      server.app.log.info({ signal }, 'shutting down: finishing in-flight requests, flushing');
+      const force = setTimeout(() => {
+        server.app.log.error('shutdown timed out; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      force.unref();
+      server.close().then(
+        () => process.exit(0),
+        (err) => {
+          server.app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`webka: ${(err as Error).message}\n`);
+  process.exit(1);
+});

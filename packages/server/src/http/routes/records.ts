@@ -1,0 +1,193 @@
+/**
+ * Produce and fetch. Produce bodies are checked by hand (parseRecord) rather than by the JSON
+ * schema validator: a body can hold thousands of records and this is the hottest route; the
+ * schema still documents it in /openapi.json. Fetch answers are written as JSON text directly.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { ProduceBody, ProduceResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
+import type { Acks, ProduceInput } from '../../broker.js';
+import { WebkaError } from '../../errors.js';
+import { parseRecord, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
+import { toWebkaError, errorBody } from '../error-handler.js';
+
+const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
+const PartitionParams = Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Type.String({ pattern: '^[0-9]{1,9}$' }) });
+const err = { $ref: 'Error#' };
+
+const PRODUCE_FIELDS = new Set(['records', 'keyFormat', 'valueFormat', 'producerId', 'producerEpoch', 'sequence']);
+
+function parseAcks(raw: unknown): Acks {
+  if (raw === undefined || raw === 'all' || raw === '-1') return 'all';
+  if (raw === '1') return 1;
+  if (raw === '0') return 0;
+  throw new WebkaError('INVALID_ACKS', `acks must be 0, 1 or all, got ${JSON.stringify(raw)}`);
+}
+
+function int(raw: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new WebkaError('INVALID_REQUEST', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+interface ParsedProduce {
+  records: ProduceInput[];
+  producer?: { producerId: number; producerEpoch: number; sequence: number };
+}
+
+function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new WebkaError('INVALID_REQUEST', 'the body must be {"records":[...]} or a single record object with "value"');
+  }
+  const b = body as Record<string, unknown>;
+  const single = !('records' in b);
+  if (!single) {
+    for (const k in b) if (!PRODUCE_FIELDS.has(k)) throw new WebkaError('INVALID_REQUEST', `unknown field "${k}"; the body takes ${[...PRODUCE_FIELDS].join(', ')}`);
+  }
+  const list = single ? [b] : b.records;
+  if (!Array.isArray(list)) throw new WebkaError('INVALID_REQUEST', '"records" must be an array');
+  if (list.length === 0) throw new WebkaError('INVALID_REQUEST', '"records" is empty; send at least one record');
+  if (list.length > maxRecords) throw new WebkaError('TOO_MANY_RECORDS', `${list.length} records in one request; the limit is ${maxRecords} (maxRecordsPerRequest)`);
+  const keyFormat = (single ? 'text' : (b.keyFormat ?? 'text')) as KeyFormat;
+  const valueFormat = (single ? 'json' : (b.valueFormat ?? 'json')) as ValueFormat;
+  if (keyFormat !== 'text' && keyFormat !== 'binary') throw new WebkaError('INVALID_REQUEST', 'keyFormat must be text or binary');
+  if (valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new WebkaError('INVALID_REQUEST', 'valueFormat must be json, text or binary');
+  const records = new Array<ProduceInput>(list.length);
+  for (let i = 0; i < list.length; i++) records[i] = parseRecord(list[i], i, keyFormat, valueFormat);
+  const out: ParsedProduce = { records };
+  if (!single && (b.producerId !== undefined || b.producerEpoch !== undefined || b.sequence !== undefined)) {
+    const need = (k: string): number => {
+      const v = b[k];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new WebkaError('INVALID_REQUEST', `${k} must be a non-negative integer; idempotent requests carry producerId, producerEpoch and sequence together`);
+      return v;
+    };
+    out.producer = { producerId: need('producerId'), producerEpoch: need('producerEpoch'), sequence: need('sequence') };
+    if (out.producer.producerEpoch > 32767) throw new WebkaError('INVALID_REQUEST', 'producerEpoch must be at most 32767');
+    if (out.producer.sequence > 0x7fffffff) throw new WebkaError('INVALID_REQUEST', 'sequence must be at most 2147483647');
+  }
+  return out;
+}
+
+export async function recordRoutes(app: FastifyInstance): Promise<void> {
+  const { broker, config, idempotency, shutdown } = app.webka;
+
+  async function produce(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>): Promise<StoredAnswer> {
+    try {
+      const acks = parseAcks(request.query.acks);
+      const parsed = parseProduceBody(request.body, config.maxRecordsPerRequest);
+      const results = await broker.produce(request.params.cluster, request.params.topic, parsed.records, { acks, producer: parsed.producer });
+      if (acks === 0) return { status: 202, body: JSON.stringify({ accepted: results.length }) };
+      return { status: 200, body: JSON.stringify({ records: results }) };
+    } catch (e) {
+      const w = toWebkaError(e);
+      if (w.code === 'INTERNAL') request.log.error({ err: e }, 'produce failed');
+      return { status: w.status, body: errorBody(w.code, w.message, w.details) };
+    }
+  }
+
+  app.post<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>(
+    '/clusters/:cluster/topics/:topic/records',
+    {
+      schema: {
+        tags: ['records'],
+        summary: 'Produce records (acks=all by default: answered once fsynced)',
+        description:
+          'Records go to their partition, else by key (murmur2, as Kafka clients), else to a sticky partition. Each partition\'s share is one atomic batch. ' +
+          'Send Idempotency-Key to make a plain retry safe, or producerId/producerEpoch/sequence for exactly-once producing across restarts.',
+        params: TopicParams,
+        querystring: Type.Object({ acks: Type.Optional(Type.String({ description: '0, 1 or all (default)' })) }),
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
+        body: ProduceBody,
+        response: { 200: ProduceResponse, 202: Type.Object({ accepted: Type.Integer() }), 400: err, 404: err, 409: err, 413: err, 415: err, 422: err, 503: err, 507: err },
+      },
+      // Checked by hand in parseProduceBody (see the file comment).
+      validatorCompiler: () => () => true,
+    },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      let answer: StoredAnswer;
+      if (typeof key === 'string') {
+        const fingerprint = IdempotencyCache.fingerprint('POST', request.url, request.body);
+        answer = await idempotency.run(key, fingerprint, () => produce(request));
+      } else {
+        answer = await produce(request);
+      }
+      if (answer.status === 429 || answer.status === 503) reply.header('retry-after', '1');
+      return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+    },
+  );
+
+  app.get<{ Params: { cluster: string; topic: string; partition: string }; Querystring: FetchQuery }>(
+    '/clusters/:cluster/topics/:topic/partitions/:partition/records',
+    {
+      schema: {
+        tags: ['records'],
+        summary: 'Fetch records from one partition; with maxWaitMs, a long poll woken by the next append',
+        params: PartitionParams,
+        querystring: FetchQuery,
+        response: { 200: FetchResponse, 400: err, 404: err, 416: err, 503: err },
+      },
+    },
+    async (request, reply) => fetchPartition(request, reply),
+  );
+
+  async function fetchPartition(
+    request: FastifyRequest<{ Params: { cluster: string; topic: string; partition: string }; Querystring: FetchQuery }>,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const q = request.query;
+    const partition = Number(request.params.partition);
+    const maxRecords = int(q.maxRecords, 'maxRecords', 1, config.maxFetchRecords, 500);
+    const maxBytes = int(q.maxBytes, 'maxBytes', 1, config.maxFetchBytes, config.defaultFetchBytes);
+    const maxWaitMs = Math.min(int(q.maxWaitMs, 'maxWaitMs', 0, 1e9, 0), config.maxLongPollMs);
+    if (q.offset !== undefined && q.timestamp !== undefined) throw new WebkaError('INVALID_REQUEST', 'give offset or timestamp, not both');
+    const offset = q.offset === undefined ? undefined : q.offset === 'earliest' || q.offset === 'latest' ? q.offset : int(q.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
+    const timestamp = q.timestamp === undefined ? undefined : int(q.timestamp, 'timestamp', 0, 8_640_000_000_000_000, 0);
+    const abort = new AbortController();
+    const onClose = (): void => abort.abort();
+    reply.raw.once('close', onClose);
+    const onShutdown = (): void => abort.abort();
+    shutdown.addEventListener('abort', onShutdown, { once: true });
+    try {
+      const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: abort.signal });
+      const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
+      const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;
+      let body = '{"records":[';
+      for (let i = 0; i < r.records.length; i++) {
+        if (i > 0) body += ',';
+        body += renderRecord(r.records[i], keyFormat, valueFormat);
+      }
+      body += `],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"logStartOffset":${r.logStartOffset}}`;
+      return reply.type('application/json; charset=utf-8').send(body);
+    } finally {
+      reply.raw.off('close', onClose);
+      shutdown.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  app.get<{ Params: { cluster: string; topic: string } }>(
+    '/clusters/:cluster/topics/:topic/partitions',
+    { schema: { tags: ['records'], summary: 'List a topic\'s partitions with their offsets', params: TopicParams, response: { 200: Type.Object({ partitions: Type.Array(PartitionInfoSchema) }), 404: err } } },
+    async (request) => ({ partitions: broker.describeTopic(request.params.cluster, request.params.topic).partitions }),
+  );
+
+  app.get<{ Params: { cluster: string; topic: string; partition: string }; Querystring: { timestamp?: string } }>(
+    '/clusters/:cluster/topics/:topic/partitions/:partition/offsets',
+    {
+      schema: {
+        tags: ['records'],
+        summary: 'Earliest and latest offsets of a partition, and the first offset at or after a timestamp',
+        params: PartitionParams,
+        querystring: Type.Object({ timestamp: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$' })) }),
+        response: { 200: Type.Object({ earliest: Type.Integer(), latest: Type.Integer(), offsetForTimestamp: Type.Optional(Type.Integer()) }), 404: err },
+      },
+    },
+    async (request) => {
+      const ts = request.query.timestamp === undefined ? undefined : Number(request.query.timestamp);
+      return broker.listOffsets(request.params.cluster, request.params.topic, Number(request.params.partition), ts);
+    },
+  );
+
+}

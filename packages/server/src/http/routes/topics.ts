@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema } from '@webka/protocol';
+import type { TopicRecord } from '../../catalog/catalog-store.js';
+
+const ClusterParams = Type.Object({ cluster: Type.String() });
+const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
+const err = { $ref: 'Error#' };
+
+const TopicDescription = Type.Object({
+  ...TopicSchema.properties,
+  effectiveConfigs: Type.Record(Type.String(), Type.Object({ value: Type.Union([Type.Integer(), Type.String()]), source: Type.String() })),
+  partitionInfo: Type.Array(PartitionInfoSchema),
+});
+
+function show(t: TopicRecord) {
+  return { name: t.name, cluster: t.cluster, partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs, createdAt: t.createdAt };
+}
+
+export async function topicRoutes(app: FastifyInstance): Promise<void> {
+  const { broker } = app.webka;
+  const describe = (cluster: string, topic: string) => {
+    const d = broker.describeTopic(cluster, topic);
+    return { ...show(d.topic), effectiveConfigs: d.configs, partitionInfo: d.partitions };
+  };
+
+  app.get<{ Params: { cluster: string } }>(
+    '/clusters/:cluster/topics',
+    { schema: { tags: ['topics'], summary: 'List topics', params: ClusterParams, response: { 200: Type.Object({ topics: Type.Array(TopicSchema) }), 404: err } } },
+    async (request) => ({ topics: broker.listTopics(request.params.cluster).filter((t) => !t.internal).map(show) }),
+  );
+
+  app.post<{ Params: { cluster: string }; Body: CreateTopicBody }>(
+    '/clusters/:cluster/topics',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Create a topic (partitions, replication factor and configs default to the cluster\'s)',
+        params: ClusterParams,
+        body: CreateTopicBody,
+        response: { 201: TopicDescription, 400: err, 404: err, 409: err, 422: err },
+      },
+    },
+    async (request, reply) => {
+      const t = broker.createTopic(request.params.cluster, request.body);
+      return reply.code(201).send(describe(t.cluster, t.name));
+    },
+  );
+
+  app.get<{ Params: { cluster: string; topic: string } }>(
+    '/clusters/:cluster/topics/:topic',
+    { schema: { tags: ['topics'], summary: 'Describe a topic: configs and, per partition, offsets, bytes and segments', params: TopicParams, response: { 200: TopicDescription, 404: err } } },
+    async (request) => describe(request.params.cluster, request.params.topic),
+  );
+
+  app.patch<{ Params: { cluster: string; topic: string }; Body: AlterTopicBody }>(
+    '/clusters/:cluster/topics/:topic',
+    { schema: { tags: ['topics'], summary: 'Change configs (null removes an override) or add partitions', params: TopicParams, body: AlterTopicBody, response: { 200: TopicDescription, 400: err, 404: err, 422: err } } },
+    async (request) => {
+      broker.alterTopic(request.params.cluster, request.params.topic, request.body);
+      return describe(request.params.cluster, request.params.topic);
+    },
+  );
+
+  app.delete<{ Params: { cluster: string; topic: string } }>(
+    '/clusters/:cluster/topics/:topic',
+    { schema: { tags: ['topics'], summary: 'Delete a topic and its data', params: TopicParams, response: { 404: err } } },
+    async (request, reply) => {
+      await broker.deleteTopic(request.params.cluster, request.params.topic);
+      return reply.code(204).send();
+    },
+  );
+}

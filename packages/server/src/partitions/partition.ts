@@ -1,0 +1,187 @@
+/**
+ * One partition of a topic: its Log, its idempotent-producer table, and the waiters that long
+ * polls and streams park on until an append wakes them (DESIGN decision 3: wake, don't poll).
+ *
+ * Created by the broker when a topic is created or loaded; closed with the broker or deleted with
+ * the topic. All calls run on the event loop; append() is synchronous up to the point where the
+ * batch is in the operating system, so appends to one partition are ordered by arrival.
+ */
+import type { FileSystem } from '../storage/file-system.js';
+import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
+import { encodeBatch, decodeRecords, validateBatch, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
+import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt } from '../storage/batch-fields.js';
+import { ProducerStateTable, type WrittenBatch } from './producer-state.js';
+import { WebkaError } from '../errors.js';
+
+export interface AppendRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+  timestamp: number;
+}
+
+export interface ProducerRef {
+  producerId: number;
+  producerEpoch: number;
+  sequence: number;
+}
+
+export interface AppendOptions {
+  compression: Compression;
+  logAppendTime: boolean;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  /** The batch's timestamp under LogAppendTime (or of the first attempt, for a duplicate), else -1. */
+  logAppendTime: number;
+  duplicate: boolean;
+}
+
+export interface ReadOptions {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+export interface PartitionRead {
+  records: DecodedRecord[];
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export class Partition {
+  readonly topicId: string;
+  readonly index: number;
+  readonly log: Log;
+  readonly producers = new ProducerStateTable();
+  #listeners = new Set<() => void>();
+  #closed = false;
+
+  constructor(topicId: string, index: number, log: Log) {
+    this.topicId = topicId;
+    this.index = index;
+    this.log = log;
+    if (log.offlineReason === null) log.scanBatches(log.logStartOffset, (buf, pos) => this.producers.replay(buf, pos));
+  }
+
+  static open(fs: FileSystem, dir: string, topicId: string, index: number, config: LogConfig, opts: { clean: boolean; probe?: LogProbe }): Partition {
+    return new Partition(topicId, index, Log.open(fs, dir, config, opts));
+  }
+
+  get highWatermark(): number {
+    return this.log.highWatermark;
+  }
+
+  /**
+   * Appends records as one batch (so a request's share of a partition is atomic), or, for an
+   * idempotent producer whose batch is already here, returns where it was written.
+   */
+  append(records: AppendRecord[], options: AppendOptions, producer?: ProducerRef): AppendResult {
+    if (producer !== undefined) {
+      const written = this.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
+      if (written !== undefined) return { baseOffset: written.baseOffset, logAppendTime: written.timestamp, duplicate: true };
+    }
+    let logAppendTime = -1;
+    if (options.logAppendTime) {
+      logAppendTime = Date.now();
+      for (const r of records) r.timestamp = logAppendTime;
+    }
+    const batch = encodeBatch(
+      records,
+      0,
+      producer === undefined
+        ? { timestampType: options.logAppendTime ? 1 : 0 }
+        : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType: options.logAppendTime ? 1 : 0 },
+      options.compression,
+    );
+    let maxTimestamp = records[0].timestamp;
+    for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
+    const baseOffset = this.log.append(batch, records.length, maxTimestamp);
+    if (producer !== undefined) {
+      const written: WrittenBatch = { sequence: producer.sequence, baseOffset, count: records.length, timestamp: records[0].timestamp };
+      this.producers.record(producer.producerId, producer.producerEpoch, written);
+    }
+    this.#wake();
+    return { baseOffset, logAppendTime, duplicate: false };
+  }
+
+  /** Resolves when every offset below upTo is fsynced (group commit). */
+  flush(upTo: number): Promise<void> {
+    return this.log.flush(upTo);
+  }
+
+  /**
+   * Reads records from offset, at most maxRecords and about maxBytes (always at least one record
+   * when there is one). Every batch's CRC is checked: a mismatch takes the partition offline
+   * rather than serve damaged data.
+   */
+  read(offset: number, opts: ReadOptions): PartitionRead {
+    const data = this.log.read(offset, opts.maxBytes);
+    const records: DecodedRecord[] = [];
+    let nextOffset = offset;
+    let pos = 0;
+    while (pos + LOG_OVERHEAD <= data.length && records.length < opts.maxRecords) {
+      const size = LOG_OVERHEAD + data.readInt32BE(pos + BATCH_LENGTH);
+      const problem = validateBatch(data, pos, size);
+      if (problem !== null) {
+        const reason = `batch at offset ${nextOffset} of partition ${this.index} failed its check (${problem}); the partition is offline`;
+        this.log.markOffline(reason);
+        throw new WebkaError('CORRUPT_RECORD', reason);
+      }
+      const before = records.length;
+      decodeRecords(data, pos, records, offset);
+      if (records.length > opts.maxRecords) records.length = opts.maxRecords;
+      nextOffset = records.length > before && records.length === opts.maxRecords ? records[records.length - 1].offset + 1 : lastOffsetAt(data, pos) + 1;
+      pos += size;
+    }
+    return { records, nextOffset: Math.max(nextOffset, offset), highWatermark: this.log.highWatermark, logStartOffset: this.log.logStartOffset };
+  }
+
+  /** Calls fn after every append (and on close, so that waiters can finish). Returns an unsubscribe. */
+  subscribe(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * Waits until the log holds offset (highWatermark > offset), timeoutMs passes or signal aborts.
+   * Resolves in every case; the caller reads again to see what arrived.
+   */
+  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.log.highWatermark > offset || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const unsubscribe = this.subscribe(() => {
+        if (this.log.highWatermark > offset || this.#closed) done();
+      });
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #wake(): void {
+    for (const fn of this.#listeners) fn();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.log.close();
+    this.#wake();
+  }
+
+  async delete(): Promise<void> {
+    this.#closed = true;
+    await this.log.deleteAll();
+    this.#wake();
+  }
+}

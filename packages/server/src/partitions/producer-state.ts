@@ -1,0 +1,84 @@
+/**
+ * Idempotent producer state of one partition, as Kafka's ProducerStateManager keeps it: for each
+ * producer id, its epoch, its last sequence, and the last few batches it wrote (so that a retried
+ * request can be answered with the offsets of the first attempt instead of being written again).
+ *
+ * Webka's HTTP producers number their requests, not their records: a request to a topic carries
+ * one sequence, and each partition's share of it is stored as one batch whose baseSequence is
+ * that request sequence. Ordering across a topic's partitions is checked by the broker
+ * (see sequence-tracker.ts); this table answers "was this share already written here?".
+ *
+ * The table is rebuilt at start by scanning batch headers (producerId, epoch, baseSequence are
+ * in every batch), so it survives restarts with the log as its only source of truth.
+ */
+import { PRODUCER_ID, readInt64, RECORDS_COUNT, lastOffsetAt, baseOffsetAt, BASE_TIMESTAMP } from '../storage/batch-fields.js';
+
+export const CACHED_BATCHES = 5;
+
+export interface WrittenBatch {
+  sequence: number;
+  baseOffset: number;
+  count: number;
+  timestamp: number;
+}
+
+export interface ProducerEntry {
+  epoch: number;
+  lastSequence: number;
+  batches: WrittenBatch[];
+}
+
+export class ProducerStateTable {
+  #producers = new Map<number, ProducerEntry>();
+
+  get(producerId: number): ProducerEntry | undefined {
+    return this.#producers.get(producerId);
+  }
+
+  /** The batch this producer wrote here with (epoch, sequence), if it is still cached. */
+  find(producerId: number, epoch: number, sequence: number): WrittenBatch | undefined {
+    const entry = this.#producers.get(producerId);
+    if (entry === undefined || entry.epoch !== epoch) return undefined;
+    return entry.batches.find((b) => b.sequence === sequence);
+  }
+
+  record(producerId: number, epoch: number, batch: WrittenBatch): void {
+    let entry = this.#producers.get(producerId);
+    if (entry === undefined || epoch > entry.epoch) {
+      entry = { epoch, lastSequence: -1, batches: [] };
+      this.#producers.set(producerId, entry);
+    } else if (epoch < entry.epoch) {
+      return;
+    }
+    if (batch.sequence > entry.lastSequence) entry.lastSequence = batch.sequence;
+    entry.batches.push(batch);
+    if (entry.batches.length > CACHED_BATCHES) entry.batches.shift();
+  }
+
+  /** Replays one batch header from the log (recovery). */
+  replay(buf: Buffer, pos: number): void {
+    const producerId = readInt64(buf, pos + PRODUCER_ID);
+    if (producerId < 0) return;
+    const epoch = buf.readInt16BE(pos + PRODUCER_ID + 8);
+    const sequence = buf.readInt32BE(pos + PRODUCER_ID + 10);
+    const baseOffset = baseOffsetAt(buf, pos);
+    this.record(producerId, epoch, {
+      sequence,
+      baseOffset,
+      count: lastOffsetAt(buf, pos) - baseOffset + 1 || buf.readInt32BE(pos + RECORDS_COUNT),
+      timestamp: readInt64(buf, pos + BASE_TIMESTAMP),
+    });
+  }
+
+  /** Forgets batches that retention removed (their offsets can no longer be returned). */
+  dropBefore(logStartOffset: number): void {
+    for (const [id, entry] of this.#producers) {
+      entry.batches = entry.batches.filter((b) => b.baseOffset >= logStartOffset);
+      if (entry.batches.length === 0 && entry.lastSequence < 0) this.#producers.delete(id);
+    }
+  }
+
+  entries(): IterableIterator<[number, ProducerEntry]> {
+    return this.#producers.entries();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Starts a whole broker: opens storage, builds the HTTP app, listens. Used by `webka start` and
+ * by the integration tests (which pass port 0 and a temporary data directory).
+ */
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { Broker } from './broker.js';
+import { buildApp } from './http/app.js';
+import { describeConfig, type Config } from './config/config.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  broker: Broker;
+  url: string;
+  port: number;
+  /** Stops accepting, finishes in-flight requests (ending long polls), flushes and closes files. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<RunningServer> {
+  let app: FastifyInstance | undefined;
+  const broker = Broker.open({
+    dataDir: config.dataDir,
+    flushIntervalMs: config.flushIntervalMs,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+    maxPartitionsPerTopic: config.maxPartitionsPerTopic,
+    maxBatchBytes: Math.max(config.bodyLimit * 2, 1 << 20),
+    debugAckFromMemory: config.debugAckFromMemory,
+    onWarning: (msg, details) => app?.log.warn(details ?? {}, msg),
+    probe: {
+      recovered: (dir, r) => app?.log.warn({ dir, ...r }, 'log recovered after an unclean stop'),
+    },
+  });
+  try {
+    app = await buildApp(broker, config, { logger: opts.logger });
+    app.addHook('onClose', async () => {
+      await broker.close();
+    });
+    app.log.info({ config: describeConfig(config) }, 'effective configuration');
+    for (const o of broker.offlinePartitions()) app.log.error(o, 'partition offline');
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await broker.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const running: RunningServer = {
+    app,
+    broker,
+    port,
+    url: `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`,
+    close: () => app!.close(),
+  };
+  return running;
+}

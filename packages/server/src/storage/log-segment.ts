@@ -1,0 +1,323 @@
+/**
+ * One segment of a partition's log: `<baseOffset, 20 digits>.log` holding RecordBatch v2 batches
+ * back to back, with its offset index and time index beside it (segment-index.ts).
+ *
+ * Lifecycle: created by Log when it rolls (create) or found at start (open, then recover or
+ * loadIndexes). Only the last segment of a log, the active one, is appended to. Not thread-safe:
+ * the owning Log serialises every call (the broker runs on one event loop).
+ *
+ * After a crash the file may end with a torn batch or with garbage past the last complete batch;
+ * recover() finds the longest valid prefix and reports what follows it, and the Log decides
+ * between cutting a tail and taking the partition offline (mid-log corruption).
+ */
+import path from 'node:path';
+import type { FileSystem } from './file-system.js';
+import { OffsetIndex, TimeIndex } from './segment-index.js';
+import { LOG_OVERHEAD, BATCH_LENGTH, MAGIC, baseOffsetAt, lastOffsetAt, maxTimestampAt } from './batch-fields.js';
+import { validateBatch } from './record-batch.js';
+
+export const BATCH_HEADER_BYTES = 61;
+const SCAN_CHUNK = 1 << 20;
+const POSITION_SCAN_CHUNK = 64 << 10;
+const MAX_HINTS = 64;
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+export interface RecoverResult {
+  /** Bytes of valid batches from the start of the file. */
+  validBytes: number;
+  /** One past the last offset of the valid batches (baseOffset when none). */
+  nextOffset: number;
+  /** Bytes after validBytes; 0 when the file is clean. */
+  invalidBytes: number;
+  /** True when a valid batch was found after the first invalid one: corruption, not a torn tail. */
+  validAfterInvalid: boolean;
+  /** Why the batch at validBytes is invalid, when invalidBytes > 0. */
+  reason: string | null;
+}
+
+export class LogSegment {
+  readonly baseOffset: number;
+  readonly file: string;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  #fs: FileSystem;
+  #fd: number;
+  #size: number;
+  #bytesSinceIndex = 0;
+  #maxTimestamp = -1;
+  #nextOffset: number;
+  #hints = new Map<number, number>();
+  /** Wall-clock ms of the first append (or of opening); drives roll by segment.ms. */
+  createdAt: number;
+
+  private constructor(fs: FileSystem, dir: string, baseOffset: number, create: boolean) {
+    this.#fs = fs;
+    this.baseOffset = baseOffset;
+    this.file = path.join(dir, segmentFileName(baseOffset, '.log'));
+    this.#fd = fs.open(this.file, create);
+    this.offsetIndex = new OffsetIndex(fs, path.join(dir, segmentFileName(baseOffset, '.index')), baseOffset);
+    this.timeIndex = new TimeIndex(fs, path.join(dir, segmentFileName(baseOffset, '.timeindex')), baseOffset);
+    this.#size = fs.size(this.#fd);
+    this.#nextOffset = baseOffset;
+    this.createdAt = Date.now();
+  }
+
+  /** Creates the three files and fsyncs the directory so that the new entries survive a power cut. */
+  static create(fs: FileSystem, dir: string, baseOffset: number): LogSegment {
+    const seg = new LogSegment(fs, dir, baseOffset, true);
+    fs.syncDir(dir);
+    return seg;
+  }
+
+  static open(fs: FileSystem, dir: string, baseOffset: number): LogSegment {
+    return new LogSegment(fs, dir, baseOffset, false);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get nextOffset(): number {
+    return this.#nextOffset;
+  }
+
+  get maxTimestamp(): number {
+    return this.#maxTimestamp;
+  }
+
+  get isEmpty(): boolean {
+    return this.#size === 0;
+  }
+
+  /**
+   * Appends one batch whose base offset is already set. Indexes it when at least indexInterval
+   * bytes were written since the last entry. On a write error the file is cut back to its
+   * previous size so that no partial batch stays behind, and the error is rethrown.
+   */
+  append(batch: Buffer, lastOffset: number, maxTimestamp: number, indexInterval: number): void {
+    const position = this.#size;
+    try {
+      this.#fs.write(this.#fd, batch, position);
+    } catch (err) {
+      try {
+        this.#fs.truncate(this.#fd, position);
+      } catch {
+        // the original error is what the caller must see
+      }
+      throw err;
+    }
+    if (this.#size === 0) this.createdAt = Date.now();
+    this.#size += batch.length;
+    const firstOffset = this.#nextOffset;
+    this.hint(firstOffset, position);
+    this.#nextOffset = lastOffset + 1;
+    if (maxTimestamp > this.#maxTimestamp) this.#maxTimestamp = maxTimestamp;
+    this.#bytesSinceIndex += batch.length;
+    if (this.#bytesSinceIndex >= indexInterval) {
+      this.offsetIndex.append(firstOffset, position);
+      this.timeIndex.maybeAppend(this.#maxTimestamp, this.#nextOffset);
+      this.#bytesSinceIndex = 0;
+    }
+  }
+
+  /** Reads up to length bytes at position (fewer at the end of the file). */
+  read(position: number, length: number): Buffer {
+    const n = Math.max(0, Math.min(length, this.#size - position));
+    const buf = Buffer.allocUnsafe(n);
+    let done = 0;
+    while (done < n) {
+      const r = this.#fs.read(this.#fd, buf, done, n - done, position + done);
+      if (r === 0) break;
+      done += r;
+    }
+    return done === n ? buf : buf.subarray(0, done);
+  }
+
+  /**
+   * Calls visit(buf, pos, size) for every complete batch from startPosition, reading the file in
+   * large chunks; stops when visit returns false. Returns the position after the last batch seen.
+   */
+  scan(
+    startPosition: number,
+    visit: (buf: Buffer, pos: number, size: number, filePos: number) => boolean,
+    chunkBytes = SCAN_CHUNK,
+  ): number {
+    let filePos = startPosition;
+    while (filePos < this.#size) {
+      const chunk = this.read(filePos, Math.max(chunkBytes, LOG_OVERHEAD));
+      let pos = 0;
+      let progressed = false;
+      while (pos + LOG_OVERHEAD <= chunk.length) {
+        const size = LOG_OVERHEAD + chunk.readInt32BE(pos + BATCH_LENGTH);
+        if (size < BATCH_HEADER_BYTES) return filePos + pos;
+        if (pos + size > chunk.length) {
+          if (pos === 0) {
+            // one batch larger than the chunk: read exactly it
+            const whole = this.read(filePos, size);
+            if (whole.length < size) return filePos;
+            if (!visit(whole, 0, size, filePos)) return filePos + size;
+            filePos += size;
+            progressed = true;
+          }
+          break;
+        }
+        if (!visit(chunk, pos, size, filePos + pos)) return filePos + pos + size;
+        pos += size;
+        progressed = true;
+      }
+      if (pos > 0) filePos += pos;
+      if (!progressed) return filePos;
+    }
+    return filePos;
+  }
+
+  /** The file position of the batch that holds offset, or -1 when offset is at or past the end. */
+  positionOf(offset: number): number {
+    if (offset >= this.#nextOffset) return -1;
+    // sequential consumers ask for the offset that follows their last read: a batch boundary
+    const hinted = this.#hints.get(offset);
+    if (hinted !== undefined) return hinted;
+    let found = -1;
+    this.scan(
+      this.offsetIndex.lookup(offset),
+      (buf, pos, _size, filePos) => {
+        if (lastOffsetAt(buf, pos) >= offset) {
+          found = filePos;
+          return false;
+        }
+        return true;
+      },
+      POSITION_SCAN_CHUNK,
+    );
+    return found;
+  }
+
+  /** Remembers that the batch starting at offset sits at position (bounded; oldest hints go first). */
+  hint(offset: number, position: number): void {
+    if (this.#hints.size >= MAX_HINTS) this.#hints.delete(this.#hints.keys().next().value as number);
+    this.#hints.set(offset, position);
+  }
+
+  /** The first offset whose batch has a record at or after timestamp, or -1 when none does. */
+  offsetForTimestamp(timestamp: number): number {
+    if (this.#maxTimestamp < timestamp) return -1;
+    const from = this.timeIndex.lookup(timestamp);
+    const start = from <= this.baseOffset ? 0 : this.positionOf(from);
+    if (start < 0) return -1;
+    let found = -1;
+    this.scan(start, (buf, pos) => {
+      if (maxTimestampAt(buf, pos) >= timestamp) {
+        found = baseOffsetAt(buf, pos);
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Validates every batch from the start (length, magic, CRC32C, offsets increasing), rebuilding
+   * both indexes. Does not truncate: the caller decides what to do with invalidBytes.
+   */
+  recover(indexInterval: number, maxBatchBytes: number): RecoverResult {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.#maxTimestamp = -1;
+    this.#bytesSinceIndex = 0;
+    let next = this.baseOffset;
+    let reason: string | null = null;
+    let validBytes = 0;
+    const end = this.scan(0, (buf, pos, size, filePos) => {
+      reason = validateBatch(buf, pos, size);
+      if (reason === null && baseOffsetAt(buf, pos) < next) reason = `base offset ${baseOffsetAt(buf, pos)} is below the expected ${next}`;
+      if (reason !== null) return false;
+      const last = lastOffsetAt(buf, pos);
+      const maxTs = maxTimestampAt(buf, pos);
+      if (maxTs > this.#maxTimestamp) this.#maxTimestamp = maxTs;
+      this.#bytesSinceIndex += size;
+      if (this.#bytesSinceIndex >= indexInterval) {
+        this.offsetIndex.append(baseOffsetAt(buf, pos), filePos);
+        this.timeIndex.maybeAppend(this.#maxTimestamp, last + 1);
+        this.#bytesSinceIndex = 0;
+      }
+      next = last + 1;
+      validBytes = filePos + size;
+      return true;
+    });
+    if (reason !== null) reason = `invalid batch at position ${validBytes}: ${reason}`;
+    else if (end < this.#size) reason = `incomplete or unreadable batch at position ${end} (${this.#size - end} bytes before the end of the file)`;
+    this.#nextOffset = next;
+    const invalidBytes = this.#size - validBytes;
+    const validAfterInvalid = invalidBytes > 0 && this.#findValidBatchAfter(validBytes, maxBatchBytes);
+    return { validBytes, nextOffset: next, invalidBytes, validAfterInvalid, reason };
+  }
+
+  /**
+   * Looks for any valid batch starting after position (its magic byte and CRC both check out).
+   * Finding one means the bad bytes sit in the middle of data, which recovery must not cut.
+   */
+  #findValidBatchAfter(position: number, maxBatchBytes: number): boolean {
+    const rest = this.read(position, this.#size - position);
+    for (let p = 1; p + BATCH_HEADER_BYTES <= rest.length; p++) {
+      if (rest[p + MAGIC] !== 2) continue;
+      const size = LOG_OVERHEAD + rest.readInt32BE(p + BATCH_LENGTH);
+      if (size < BATCH_HEADER_BYTES || size > maxBatchBytes || p + size > rest.length) continue;
+      if (validateBatch(rest, p, size) === null) return true;
+    }
+    return false;
+  }
+
+  /** Loads both indexes from disk (clean start); rebuilds via recover() when either is unusable. */
+  loadIndexes(indexInterval: number, maxBatchBytes: number): RecoverResult | null {
+    if (this.offsetIndex.load(this.#size)) {
+      let next = this.baseOffset;
+      let maxTs = -1;
+      const end = this.scan(this.offsetIndex.lookup(Number.MAX_SAFE_INTEGER), (buf, pos) => {
+        next = lastOffsetAt(buf, pos) + 1;
+        maxTs = Math.max(maxTs, maxTimestampAt(buf, pos));
+        return true;
+      });
+      if (end === this.#size && this.timeIndex.load(next)) {
+        this.#nextOffset = next;
+        this.#maxTimestamp = Math.max(maxTs, this.timeIndex.lastTimestamp);
+        return null;
+      }
+    }
+    return this.recover(indexInterval, maxBatchBytes);
+  }
+
+  /** Cuts the file to size bytes (recovery or truncation); indexes follow. */
+  truncateBytes(size: number, nextOffset: number): void {
+    this.#hints.clear();
+    this.#fs.truncate(this.#fd, size);
+    this.#size = size;
+    this.#nextOffset = nextOffset;
+    this.offsetIndex.truncateTo(nextOffset);
+    this.timeIndex.truncateTo(nextOffset);
+  }
+
+  flush(): Promise<void> {
+    return this.#fs.datasync(this.#fd);
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([this.flush(), this.offsetIndex.flush(), this.timeIndex.flush()]);
+  }
+
+  close(): void {
+    this.#fs.close(this.#fd);
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  /** Closes and removes the segment's files. */
+  delete(): void {
+    this.close();
+    for (const f of [this.file, this.offsetIndex.file, this.timeIndex.file]) {
+      if (this.#fs.exists(f)) this.#fs.unlink(f);
+    }
+  }
+}
