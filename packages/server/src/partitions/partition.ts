@@ -10,7 +10,7 @@ import type { FileSystem } from '../storage/file-system.js';
 import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
 import { encodeBatch, decodeRecords, validateBatch, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
 import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt } from '../storage/batch-fields.js';
-import { ProducerStateTable, type WrittenBatch } from './producer-state.js';
+import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot, type WrittenBatch } from './producer-state.js';
 import { WebkaError } from '../errors.js';
 
 export interface AppendRecord {
@@ -58,15 +58,29 @@ export class Partition {
   #listeners = new Set<() => void>();
   #closed = false;
 
-  constructor(topicId: string, index: number, log: Log) {
+  #fs: FileSystem | undefined;
+
+  /**
+   * Producer state comes from the snapshot left by a clean stop when it matches the log's end
+   * exactly; otherwise (an unclean stop, or no snapshot) from a scan of every batch header.
+   */
+  constructor(topicId: string, index: number, log: Log, fs?: FileSystem, clean = false) {
     this.topicId = topicId;
     this.index = index;
     this.log = log;
-    if (log.offlineReason === null) log.scanBatches(log.logStartOffset, (buf, pos) => this.producers.replay(buf, pos));
+    this.#fs = fs;
+    if (log.offlineReason !== null) return;
+    const snapshot = fs === undefined ? null : readProducerSnapshot(fs, log.dir);
+    if (clean && snapshot !== null && snapshot.offset === log.nextOffset) {
+      this.producers.restore(snapshot.producers);
+      this.producers.dropBefore(log.logStartOffset);
+    } else {
+      log.scanBatches(log.logStartOffset, (buf, pos) => this.producers.replay(buf, pos));
+    }
   }
 
   static open(fs: FileSystem, dir: string, topicId: string, index: number, config: LogConfig, opts: { clean: boolean; probe?: LogProbe }): Partition {
-    return new Partition(topicId, index, Log.open(fs, dir, config, opts));
+    return new Partition(topicId, index, Log.open(fs, dir, config, opts), fs, opts.clean);
   }
 
   get highWatermark(): number {
@@ -176,6 +190,14 @@ export class Partition {
   async close(): Promise<void> {
     this.#closed = true;
     await this.log.close();
+    // everything is fsynced now, so the snapshot describes durable batches only
+    if (this.#fs !== undefined && this.log.offlineReason === null) {
+      try {
+        writeProducerSnapshot(this.#fs, this.log.dir, this.log.nextOffset, this.producers.snapshot());
+      } catch {
+        // without a snapshot the next start scans the log instead
+      }
+    }
     this.#wake();
   }
 

@@ -11,6 +11,8 @@
  * The table is rebuilt at start by scanning batch headers (producerId, epoch, baseSequence are
  * in every batch), so it survives restarts with the log as its only source of truth.
  */
+import path from 'node:path';
+import type { FileSystem } from '../storage/file-system.js';
 import { PRODUCER_ID, readInt64, RECORDS_COUNT, lastOffsetAt, baseOffsetAt, BASE_TIMESTAMP } from '../storage/batch-fields.js';
 
 export const CACHED_BATCHES = 5;
@@ -80,5 +82,40 @@ export class ProducerStateTable {
 
   entries(): IterableIterator<[number, ProducerEntry]> {
     return this.#producers.entries();
+  }
+
+  snapshot(): Array<[number, ProducerEntry]> {
+    return [...this.#producers.entries()];
+  }
+
+  restore(entries: Array<[number, ProducerEntry]>): void {
+    this.#producers = new Map(entries);
+  }
+}
+
+/**
+ * `producer-state.json` in the partition's directory, written at a clean stop after the final
+ * fsync: `{"version":1,"offset":<log end>,"producers":[[id,{epoch,lastSequence,batches}],...]}`.
+ * It is used only when the next start is clean and the log still ends at `offset`, so it can
+ * never describe batches that a crash took away.
+ */
+const SNAPSHOT_FILE = 'producer-state.json';
+
+export function writeProducerSnapshot(fs: FileSystem, dir: string, offset: number, producers: Array<[number, ProducerEntry]>): void {
+  fs.writeFileAtomic(path.join(dir, SNAPSHOT_FILE), JSON.stringify({ version: 1, offset, producers }));
+}
+
+export function readProducerSnapshot(fs: FileSystem, dir: string): { offset: number; producers: Array<[number, ProducerEntry]> } | null {
+  const file = path.join(dir, SNAPSHOT_FILE);
+  if (!fs.exists(file)) return null;
+  try {
+    const parsed = JSON.parse(fs.readFile(file).toString('utf8')) as { version?: number; offset?: number; producers?: Array<[number, ProducerEntry]> };
+    if (parsed.version !== 1 || !Number.isSafeInteger(parsed.offset) || !Array.isArray(parsed.producers)) return null;
+    return { offset: parsed.offset!, producers: parsed.producers };
+  } catch {
+    return null;
+  } finally {
+    // a snapshot is good for one start only
+    fs.unlink(file);
   }
 }
