@@ -1,1 +1,15 @@
-export {};
+/**
+ * @webka/client: Webka's isomorphic SDK. It uses only fetch, streams, AbortController and
+ * TextEncoder/TextDecoder, so it runs in browsers, Node 20+, Deno, Bun and edge runtimes.
+ * docs/sdk.md is the guide.
+ */
+export { Webka, type WebkaOptions } from './webka.js';
+export { Producer, type ProducerOptions } from './producer.js';
+export { Consumer, type ConsumerOptions } from './consumer.js';
+export { PartitionConsumer, type PartitionConsumerOptions, type StartPosition } from './partition-consumer.js';
+export { Admin, type ClusterInfo, type TopicInfo, type TopicDescription, type PartitionInfo, type CreateTopic, type GroupDescription, type GroupSummary, type GroupOffset, type GroupState, type ResetOffsets, type ResetOffsetsResult } from './admin.js';
+export { WebkaError, CLIENT_ERROR_CODES, type ClientErrorCode, type WebkaErrorCode } from './errors.js';
+export { HttpClient, type FetchFn } from './http-client.js';
+export { readSse, type SseMessage } from './sse-reader.js';
+export type { ProducerRecord, RecordMetadata, ConsumerRecord, TopicPartition, TopicPartitionOffset, ValueFormat, Headers } from './types.js';
+export { ERROR_CODES, type ErrorCode } from '@webka/protocol';

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   MEMBER_NOT_FOUND: { status: 404, retriable: false, hint: 'The member left or its session expired: join the group again.' },
   // 405
   METHOD_NOT_ALLOWED: { status: 405, retriable: false, hint: 'Use one of the methods listed in the Allow header.' },
+  NOT_ACCEPTABLE: { status: 406, retriable: false, hint: 'Ask for a media type the route serves in Accept (text/event-stream for streams, application/json otherwise).' },
   // 409: conflicts with the current state
   CLUSTER_EXISTS: { status: 409, retriable: false, hint: 'Pick another name, or use the existing cluster.' },
   CLUSTER_NOT_EMPTY: { status: 409, retriable: false, hint: 'Delete the cluster\'s topics first.' },
@@ -45,6 +46,8 @@ export const ERROR_CODES = {
   STALE_GENERATION: { status: 409, retriable: true, hint: 'The group rebalanced: poll or heartbeat to learn the new generation and assignment.' },
   REBALANCE_IN_PROGRESS: { status: 409, retriable: true, hint: 'Poll or heartbeat to learn your new assignment, then retry.' },
   NOT_ASSIGNED: { status: 409, retriable: true, hint: 'This member does not own that partition in the current generation.' },
+  INCONSISTENT_GROUP_PROTOCOL: { status: 409, retriable: false, hint: 'Join with the assignment strategy the group already uses (describe the group to see it), or wait until the group is empty.' },
+  NO_OFFSET_FOR_PARTITION: { status: 409, retriable: false, hint: 'The group has no committed offset for the partition and autoOffsetReset is none: commit or reset an offset, or join with earliest or latest.' },
   // 410
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false, hint: 'Read from an offset between the log start offset and the high watermark (both are in the message).' },
   // 413/415/422

@@ -17,6 +17,7 @@ import { SequenceTracker } from './partitions/sequence-tracker.js';
 import { partitionForKey } from './partitions/murmur2.js';
 import { WebkaError } from './errors.js';
 import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
+import { LogCleaner } from './storage/log-cleaner.js';
 
 export interface BrokerOptions {
   dataDir: string;
@@ -34,7 +35,14 @@ export interface BrokerOptions {
    *  the crash test can see loss (its negative control); never enable it for real data. */
   debugAckFromMemory?: boolean;
   probe?: LogProbe;
+  /** Told of every produce and fetch (records and key+value bytes), for per-topic metrics. */
+  traffic?: TrafficProbe;
   onWarning?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+export interface TrafficProbe {
+  produced(cluster: string, topic: string, records: number, bytes: number): void;
+  fetched(cluster: string, topic: string, records: number, bytes: number): void;
 }
 
 export type Acks = 0 | 1 | 'all';
@@ -50,6 +58,10 @@ export interface ProduceInput {
 export interface ProduceOptions {
   acks: Acks;
   producer?: ProducerRef;
+  /** The producer chooses its own epochs (Durable Streams' Producer-Epoch) instead of taking them
+   *  from the catalog: the catalog's epoch check is skipped, and the sequence tracker alone fences
+   *  epochs older than the newest one written to the topic. */
+  clientEpochs?: boolean;
 }
 
 export interface ProducedRecord {
@@ -177,6 +189,7 @@ export class Broker {
     });
     every(this.options.checkpointIntervalMs, () => this.#checkpoint());
     every(this.options.retentionCheckIntervalMs, () => this.applyRetention(Date.now()));
+    every(this.options.retentionCheckIntervalMs, () => void this.compact(Date.now()));
   }
 
   #checkpoint(): void {
@@ -208,6 +221,31 @@ export class Broker {
     return deleted;
   }
 
+  /**
+   * Compacts every partition of the topics whose cleanup.policy includes compact (also done on
+   * the retention timer). Returns the records removed.
+   */
+  async compact(now: number): Promise<number> {
+    let removed = 0;
+    for (const t of [...this.#topics.values()]) {
+      const clusterConfigs = this.catalog.listClusters().find((c) => c.name === t.record.cluster)?.defaults.configs;
+      if (clusterConfigs === undefined) continue;
+      const setting = (k: string): string | number => configValue(t.record.configs, clusterConfigs, k);
+      if (!String(setting('cleanup.policy')).includes('compact')) continue;
+      const opts = { now, deleteRetentionMs: Number(setting('delete.retention.ms')), minCompactionLagMs: Number(setting('min.compaction.lag.ms')) };
+      for (const p of t.partitions) {
+        try {
+          removed += (await this.#cleaner.clean(p.log, opts)).recordsRemoved;
+        } catch (err) {
+          this.options.onWarning?.('compaction failed', { topic: t.record.name, partition: p.index, error: (err as Error).message });
+        }
+      }
+    }
+    return removed;
+  }
+
+  #cleaner = new LogCleaner();
+
   // ---- clusters
 
   listClusters(): ClusterRecord[] {
@@ -238,6 +276,7 @@ export class Broker {
     const partitions: Partition[] = [];
     for (let i = 0; i < record.partitions; i++) partitions.push(this.#openPartition(record, i, true));
     this.#topics.set(record.id, { record, partitions, sticky: Math.floor(Math.random() * record.partitions) });
+    this.#emitTopicsChanged(cluster);
     return record;
   }
 
@@ -272,9 +311,31 @@ export class Broker {
     const rt = this.#runtime(cluster, topic);
     const { after } = this.catalog.alterTopic(cluster, topic, changes);
     rt.record = after;
+    const before = rt.partitions.length;
     for (let i = rt.partitions.length; i < after.partitions; i++) rt.partitions.push(this.#openPartition(after, i, true));
     this.#reconfigure(rt);
+    if (rt.partitions.length > before) this.#emitTopicsChanged(cluster);
     return after;
+  }
+
+  #topicsChanged = new Set<(cluster: string) => void>();
+  /**
+   * Calls fn(cluster) after a topic of that cluster is created, deleted or gains partitions (the
+   * group coordinator rebalances pattern and topic subscriptions on it). Returns an unsubscribe.
+   */
+  onTopicsChanged(fn: (cluster: string) => void): () => void {
+    this.#topicsChanged.add(fn);
+    return () => this.#topicsChanged.delete(fn);
+  }
+
+  #emitTopicsChanged(cluster: string): void {
+    for (const fn of this.#topicsChanged) {
+      try {
+        fn(cluster);
+      } catch (err) {
+        this.options.onWarning?.('topic change listener failed', { cluster, error: (err as Error).message });
+      }
+    }
   }
 
   #reconfigure(rt: TopicRuntime): void {
@@ -284,7 +345,17 @@ export class Broker {
   }
 
   async deleteTopic(cluster: string, topic: string): Promise<void> {
-    const record = this.catalog.deleteTopic(cluster, topic);
+    let record: TopicRecord;
+    try {
+      record = this.catalog.deleteTopic(cluster, topic);
+    } catch (err) {
+      if (!(err instanceof WebkaError) || err.code !== 'STORAGE_ERROR') throw err;
+      // A full disk cannot take the new catalog, yet deleting a topic is how space is freed:
+      // drop the data first, then record the deletion. Should that still fail, the topic stays
+      // listed, empty, until it is deleted again.
+      await this.#dropTopic(this.catalog.getTopic(cluster, topic));
+      record = this.catalog.deleteTopic(cluster, topic);
+    }
     await this.#dropTopic(record);
   }
 
@@ -292,6 +363,7 @@ export class Broker {
     const rt = this.#topics.get(record.id);
     this.#topics.delete(record.id);
     this.#sequences.forgetTopic(record.id);
+    this.#emitTopicsChanged(record.cluster);
     if (rt !== undefined) await Promise.all(rt.partitions.map((p) => p.delete()));
   }
 
@@ -358,7 +430,7 @@ export class Broker {
 
     let verdict: 'new' | 'retry' | undefined;
     if (producer !== undefined) {
-      this.#checkProducerEpoch(producer);
+      if (options.clientEpochs !== true) this.#checkProducerEpoch(producer);
       verdict = this.#sequences.begin(rt.record.id, producer.producerId, producer.producerEpoch, producer.sequence, rt.partitions);
     }
     const out: ProducedRecord[] = new Array(records.length);
@@ -392,6 +464,11 @@ export class Broker {
       }
     } finally {
       if (producer !== undefined) this.#sequences.release(rt.record.id, producer.producerId, producer.sequence, !wrote && verdict === 'new');
+    }
+    if (this.options.traffic !== undefined) {
+      let bytes = 0;
+      for (const r of records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+      this.options.traffic.produced(cluster, topic, records.length, bytes);
     }
     return out;
   }
@@ -456,7 +533,7 @@ export class Broker {
 
   /** Resolves offset aliases and timestamps to an offset of the partition. */
   resolveOffset(p: Partition, req: Pick<FetchRequest, 'offset' | 'timestamp'>): number {
-    if (req.timestamp !== undefined) return p.log.offsetForTimestamp(req.timestamp);
+    if (req.timestamp !== undefined) return this.#offsetForTimestamp(p, req.timestamp);
     if (req.offset === undefined || req.offset === 'earliest') return p.log.logStartOffset;
     if (req.offset === 'latest') return p.log.highWatermark;
     return req.offset;
@@ -475,13 +552,30 @@ export class Broker {
       await p.waitForData(offset, req.maxWaitMs, req.signal);
       if (!p.closed) result = p.read(offset, opts);
     }
+    if (this.options.traffic !== undefined && result.records.length > 0) {
+      let bytes = 0;
+      for (const r of result.records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+      this.options.traffic.fetched(cluster, topic, result.records.length, bytes);
+    }
     return result;
+  }
+
+  /**
+   * Kafka's ListOffsets for a time: the first record whose timestamp is at or after it. Storage
+   * finds the batch (by its max timestamp); the record is found by reading that one batch.
+   */
+  #offsetForTimestamp(p: Partition, timestamp: number): number {
+    const batchOffset = p.log.offsetForTimestamp(timestamp);
+    if (batchOffset >= p.log.highWatermark) return batchOffset;
+    const { records } = p.read(batchOffset, { maxRecords: Number.MAX_SAFE_INTEGER, maxBytes: 1 });
+    for (const r of records) if (r.offset >= batchOffset && r.timestamp >= timestamp) return r.offset;
+    return batchOffset;
   }
 
   listOffsets(cluster: string, topic: string, partition: number, timestamp?: number): { earliest: number; latest: number; offsetForTimestamp?: number } {
     const p = this.partition(cluster, topic, partition);
     const out: { earliest: number; latest: number; offsetForTimestamp?: number } = { earliest: p.log.logStartOffset, latest: p.log.highWatermark };
-    if (timestamp !== undefined) out.offsetForTimestamp = p.log.offsetForTimestamp(timestamp);
+    if (timestamp !== undefined) out.offsetForTimestamp = this.#offsetForTimestamp(p, timestamp);
     return out;
   }
 
@@ -518,7 +612,12 @@ export class Broker {
     await Promise.all(all.map((p) => p.close()));
     const anyOffline = all.some((p) => p.log.offlineReason !== null);
     if (!anyOffline) {
-      this.#fs.writeFileAtomic(path.join(this.dataDir, CLEAN_SHUTDOWN), new Date().toISOString());
+      try {
+        this.#fs.writeFileAtomic(path.join(this.dataDir, CLEAN_SHUTDOWN), new Date().toISOString());
+      } catch (err) {
+        // A full disk, say: without the marker the next start scans the logs, which is safe.
+        this.options.onWarning?.('could not leave the clean-shutdown marker; the next start will run recovery', { error: (err as Error).message });
+      }
     }
     this.#lock.release();
   }

@@ -6,6 +6,9 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { Broker } from './broker.js';
 import { buildApp } from './http/app.js';
 import { describeConfig, type Config } from './config/config.js';
+import { BrokerMetrics } from './metrics/broker-metrics.js';
+import { tlsFiles } from './http/server-options.js';
+import { watchTls } from './http/tls-reload.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -18,6 +21,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<RunningServer> {
   let app: FastifyInstance | undefined;
+  const metrics = new BrokerMetrics();
   const broker = Broker.open({
     dataDir: config.dataDir,
     flushIntervalMs: config.flushIntervalMs,
@@ -29,10 +33,17 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     onWarning: (msg, details) => app?.log.warn(details ?? {}, msg),
     probe: {
       recovered: (dir, r) => app?.log.warn({ dir, ...r }, 'log recovered after an unclean stop'),
+      ...metrics.logProbe,
     },
+    traffic: metrics.traffic,
   });
   try {
-    app = await buildApp(broker, config, { logger: opts.logger });
+    app = await buildApp(broker, config, { logger: opts.logger, metrics });
+    const tls = tlsFiles(config);
+    if (tls !== null) {
+      const unwatch = watchTls(app.server as unknown as import('node:https').Server, tls, app.log);
+      app.addHook('onClose', async () => unwatch());
+    }
     app.addHook('onClose', async () => {
       await broker.close();
     });
@@ -51,8 +62,20 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     app,
     broker,
     port,
-    url: `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`,
-    close: () => app!.close(),
+    url: `${tlsFiles(config) !== null ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`,
+    close: async () => {
+      // In-flight requests get shutdownTimeoutMs to finish (long polls and streams end at once on
+      // the shutdown signal); a connection that never sent a request would otherwise hold the
+      // close until its keep-alive timeout.
+      const server = app!.server;
+      const force = setTimeout(() => server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 2_000));
+      force.unref();
+      try {
+        await app!.close();
+      } finally {
+        clearTimeout(force);
+      }
+    },
   };
   return running;
 }

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { FileSystem } from '../storage/file-system.js';
+import { WebkaError } from '../errors.js';
 import type { ConfigMap } from './topic-config.js';
 
 export interface ClusterRecord {
@@ -38,6 +39,8 @@ export interface CatalogState {
   nextProducerId: number;
   /** Producers that asked for a stable identity by name: a new session bumps the epoch. */
   namedProducers: Record<string, NamedProducer>;
+  /** Producers named by clients that choose their own epochs (Durable Streams' Producer-Id): name -> id. */
+  clientProducers?: Record<string, number>;
   /** Free-form sections owned by other modules (auth principals, stream metadata, ...). */
   extensions: Record<string, unknown>;
 }
@@ -71,6 +74,11 @@ export class FileCatalogStore implements CatalogStore {
   }
 
   save(state: CatalogState): void {
-    this.#fs.writeFileAtomic(this.file, JSON.stringify(state, null, 1));
+    try {
+      this.#fs.writeFileAtomic(this.file, JSON.stringify(state));
+    } catch (err) {
+      // a full or failing disk: the client hears a storage error (507), not an internal one
+      throw new WebkaError('STORAGE_ERROR', `saving the catalog failed: ${(err as Error).message}; nothing was changed`);
+    }
   }
 }

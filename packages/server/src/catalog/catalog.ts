@@ -57,10 +57,39 @@ export class Catalog {
 
   /** Applies a change to a copy, saves it, and only then makes it current. */
   #mutate(change: (draft: CatalogState) => void): void {
+    if (this.#batch !== null) {
+      // inside atomically(): the batch's copy is current; it is saved once, at the end
+      change(this.#state);
+      return;
+    }
     const draft = structuredClone(this.#state);
     change(draft);
     this.#store.save(draft);
     this.#state = draft;
+  }
+
+  #batch: CatalogState | null = null;
+
+  /**
+   * Runs fn so that every change it makes is saved in one atomic write at the end (for example
+   * a topic and the metadata of the module that owns it). If fn throws, or the save fails,
+   * nothing of it is kept. Not reentrant.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.#batch !== null) return fn();
+    const before = this.#state;
+    this.#batch = before;
+    this.#state = structuredClone(before);
+    try {
+      const result = fn();
+      this.#store.save(this.#state);
+      return result;
+    } catch (err) {
+      this.#state = before;
+      throw err;
+    } finally {
+      this.#batch = null;
+    }
   }
 
   // ---- clusters
@@ -228,6 +257,23 @@ export class Catalog {
       if (name !== undefined) s.namedProducers[name] = result;
     });
     return result!;
+  }
+
+  /**
+   * A stable producer id for a client-named producer that chooses its own epochs (a Durable
+   * Streams Producer-Id): the same name always maps to the same id, across restarts. Allocated
+   * from the same counter as every producer id, so the ids never clash.
+   */
+  producerIdFor(name: string): number {
+    const known = this.#state.clientProducers?.[name];
+    if (known !== undefined) return known;
+    let id = 0;
+    this.#mutate((s) => {
+      s.clientProducers ??= {};
+      id = s.nextProducerId++;
+      s.clientProducers[name] = id;
+    });
+    return id;
   }
 
   /** The current epoch of a producer id, or undefined when the id was never handed out. */

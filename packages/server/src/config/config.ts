@@ -29,6 +29,7 @@ export const CONFIG_KEYS = {
   maxFetchBytes: { type: 'int', default: 16 * MiB, min: 1024, max: 256 * MiB, doc: 'Upper bound of maxBytes on a fetch.' },
   defaultFetchBytes: { type: 'int', default: 1 * MiB, min: 1024, max: 256 * MiB, doc: 'maxBytes of a fetch that does not say.' },
   maxLongPollMs: { type: 'int', default: 30_000, min: 0, max: 300_000, doc: 'Longest maxWaitMs a fetch may ask for; longer waits are clamped.' },
+  streamLongPollMs: { type: 'int', default: 20_000, min: 100, max: 300_000, doc: 'Durable Streams: how long a live=long-poll read waits for data before answering 204.' },
   maxPartitionsPerTopic: { type: 'int', default: 1_000, min: 1, max: 100_000, doc: 'Most partitions one topic may have.' },
   flushIntervalMs: { type: 'int', default: 1_000, min: 0, max: 3_600_000, doc: 'Background fsync interval bounding acks=1 exposure (0: only acks=all and shutdown fsync).' },
   checkpointIntervalMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, doc: 'How often recovery points are saved.' },
@@ -38,6 +39,36 @@ export const CONFIG_KEYS = {
   shutdownTimeoutMs: { type: 'int', default: 10_000, min: 0, max: 600_000, doc: 'How long a shutdown waits for in-flight requests.' },
   requestTimeoutMs: { type: 'int', default: 60_000, min: 1_000, max: 3_600_000, doc: 'Longest time to receive a whole request.' },
   keepAliveTimeoutMs: { type: 'int', default: 72_000, min: 1_000, max: 3_600_000, doc: 'Idle keep-alive connections close after this.' },
+  // Security (docs/security.md) and limits (docs/operations.md#limits)
+  auth: { type: 'enum', default: 'auto', values: ['auto', 'true', 'false'], doc: 'Require credentials: true, false, or auto (on unless the broker listens only on loopback).' },
+  tokenMaxTtlSeconds: { type: 'int', default: 3_600, min: 1, max: 604_800, doc: 'Longest lifetime of a browser token (POST /v1/tokens).' },
+  tokenKeyRotationMs: { type: 'int', default: 86_400_000, min: 1_000, max: 31_536_000_000, doc: 'How often the token signing key is replaced (old keys verify until their tokens expire).' },
+  tlsCert: { type: 'string', default: '', doc: 'PEM certificate chain file; with tlsKey, the broker speaks HTTPS (files reloaded on change).' },
+  tlsKey: { type: 'string', default: '', doc: 'PEM private key file for tlsCert (the path is logged, never the key).' },
+  quotaRequestsPerSec: { type: 'int', default: 0, min: 0, max: 10_000_000, doc: 'Requests per second per principal (0: unlimited); excess gets 429 with Retry-After.' },
+  quotaProduceBytesPerSec: { type: 'int', default: 0, min: 0, max: 10 * 1024 * MiB, doc: 'Produce request bytes per second per principal (0: unlimited).' },
+  quotaFetchBytesPerSec: { type: 'int', default: 0, min: 0, max: 10 * 1024 * MiB, doc: 'Fetch answer bytes per second per principal (0: unlimited).' },
+  quotaBurstSeconds: { type: 'int', default: 1, min: 1, max: 60, doc: 'How many seconds of a quota may be spent at once (token bucket size).' },
+  maxConnections: { type: 'int', default: 20_000, min: 1, max: 1_000_000, doc: 'Open connections in total; more are closed at once.' },
+  maxConnectionsPerAddress: { type: 'int', default: 2_000, min: 1, max: 1_000_000, doc: 'Open connections from one client address.' },
+  maxLongPolls: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Concurrent long-poll fetches in total; more get 429.' },
+  maxLongPollsPerPrincipal: { type: 'int', default: 1_000, min: 1, max: 1_000_000, doc: 'Concurrent long-poll fetches per principal.' },
+  maxStreams: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Concurrent streams (SSE, WebSocket, Durable Streams live reads) in total.' },
+  maxStreamsPerPrincipal: { type: 'int', default: 1_000, min: 1, max: 1_000_000, doc: 'Concurrent streams per principal.' },
+  headersTimeoutMs: { type: 'int', default: 10_000, min: 500, max: 600_000, doc: 'Longest time to receive a request\'s headers (slowloris).' },
+  idleTimeoutMs: { type: 'int', default: 120_000, min: 1_000, max: 3_600_000, doc: 'A connection with no traffic either way for this long is closed (raised to maxLongPollMs + 2 s if lower).' },
+  slowReaderTimeoutMs: { type: 'int', default: 30_000, min: 500, max: 3_600_000, doc: 'A connection whose reader accepts no answer bytes for this long while some wait is closed.' },
+  minBodyBytesPerSec: { type: 'int', default: 1_024, min: 0, max: 1024 * MiB, doc: 'Slowest accepted request body upload, averaged after slowBodyGraceMs (0: no minimum).' },
+  slowBodyGraceMs: { type: 'int', default: 5_000, min: 100, max: 600_000, doc: 'Time a body upload may take before minBodyBytesPerSec applies.' },
+  heartbeatIntervalMs: { type: 'int', default: 15_000, min: 100, max: 3_600_000, doc: 'How often idle SSE streams get a ": ping" comment, so proxies keep them open.' },
+  maxStreamsPerAddress: { type: 'int', default: 100, min: 0, max: 1_000_000, doc: 'Most SSE streams (and, separately, WebSockets) open at once from one client address; more get 429.' },
+  streamReadBytes: { type: 'int', default: 256 * 1024, min: 1024, max: 16 * MiB, doc: 'Bytes a stream reads from a partition at a time; with the socket buffer it bounds what one slow reader costs.' },
+  maxWebSockets: { type: 'int', default: 10_000, min: 0, max: 1_000_000, doc: 'Most WebSocket connections open at once; more get 429.' },
+  maxSubscriptionsPerSocket: { type: 'int', default: 100, min: 1, max: 100_000, doc: 'Most subscriptions one WebSocket may hold.' },
+  maxFrameBytes: { type: 'int', default: 1 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest WebSocket frame a client may send; a larger one closes the socket (1009).' },
+  wsBufferHighWaterBytes: { type: 'int', default: 1 * MiB, min: 1024, max: 256 * MiB, doc: 'A WebSocket\'s subscriptions stop reading the log while more than this is waiting to be sent.' },
+  corsOrigins: { type: 'string', default: 'none', doc: 'Origins that browsers may call the broker from: a comma-separated list (https://app.example.com,http://localhost:5173), * for any, or none.' },
+  corsCredentials: { type: 'bool', default: false, doc: 'Allow browsers to send cookies and Authorization with cross-origin requests (Access-Control-Allow-Credentials).' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -67,6 +98,8 @@ function coerce(key: ConfigKey, raw: unknown, source: string): number | string |
       if (raw === false || raw === 'false' || raw === '0') return false;
       return bad('true or false');
     case 'enum':
+      // A JSON config file may say "auth": true; enums with "true"/"false" values accept booleans.
+      if (typeof raw === 'boolean' && def.values!.includes(String(raw))) return String(raw);
       if (typeof raw !== 'string' || !def.values!.includes(raw)) return bad(`one of ${def.values!.join(', ')}`);
       return raw;
     default:

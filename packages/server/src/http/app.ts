@@ -4,19 +4,29 @@
  * wires logging, request ids, error handling, the OpenAPI document and shutdown.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ErrorSchema } from '@webka/protocol';
 import type { Broker } from '../broker.js';
 import type { Config } from '../config/config.js';
-import { installErrorHandling } from './error-handler.js';
+import { installErrorHandling, frameworkErrorHandler } from './error-handler.js';
 import { IdempotencyCache } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { topicRoutes } from './routes/topics.js';
 import { recordRoutes } from './routes/records.js';
 import { producerRoutes } from './routes/producers.js';
+import { groupRoutes } from './routes/groups.js';
+import { installSecurity } from './plugins/security.js';
+import { securityRoutes } from './routes/security.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { loggerOptions } from './log-options.js';
+import { serverOptions } from './server-options.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { durableStreamsRoutes } from '../durable-streams/plugin.js';
+import { registerCors } from './cors.js';
+import { streamingRoutes } from './streaming/index.js';
 
 export interface AppContext {
   broker: Broker;
@@ -36,24 +46,31 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
+  /** Made by startServer before the Broker (which reports into it); a fresh one otherwise. */
+  metrics?: BrokerMetrics;
 }
 
 export async function buildApp(broker: Broker, config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    logger: opts.logger ?? loggerOptions(config),
+    // Timeouts against slow clients, and HTTPS when tlsCert/tlsKey are set (server-options.ts).
+    ...(serverOptions(config) as object),
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
+    // genReqId reads x-request-id itself: with requestIdHeader set, Fastify would take any
+    // header value as the id unchecked, and genReqId's check would never run.
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     routerOptions: { maxParamLength: 512 },
+    frameworkErrors: frameworkErrorHandler,
   });
   const shutdown = new AbortController();
   app.decorate('webka', {
@@ -70,6 +87,13 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   });
   app.addSchema(ErrorSchema);
   installErrorHandling(app);
+  // Before any route: every route passes through authentication, ACLs, quotas and metrics.
+  await installSecurity(app, broker, config, opts.metrics ?? new BrokerMetrics());
+  await registerCors(app, config);
+  // The API speaks JSON: without this, Fastify's built-in text/plain parser would hand routes a
+  // string and the client would get a 400 about the body's shape instead of 415. A plugin that
+  // takes text bodies adds its own parser in its scope.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(swagger, {
     openapi: {
@@ -84,6 +108,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
         { name: 'topics', description: 'Create, describe, alter and delete topics' },
         { name: 'records', description: 'Produce and fetch records' },
         { name: 'producers', description: 'Idempotent producer identities' },
+        { name: 'groups', description: 'Consumer groups: members, polls, committed offsets' },
         { name: 'ops', description: 'Health, readiness and docs' },
       ],
     },
@@ -96,5 +121,10 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   await app.register(topicRoutes, { prefix: '/v1' });
   await app.register(recordRoutes, { prefix: '/v1' });
   await app.register(producerRoutes, { prefix: '/v1' });
+  await app.register(groupRoutes, { prefix: '/v1' });
+  await app.register(securityRoutes, { prefix: '/v1' });
+  await app.register(metricsRoutes);
+  await app.register(durableStreamsRoutes);
+  await app.register(streamingRoutes, { prefix: '/v1' });
   return app;
 }

@@ -23,6 +23,11 @@ export function toWebkaError(err: unknown): WebkaError {
   const e = err as FastifyError & { validationContext?: string };
   if (e.validation) {
     const where = e.validationContext ?? 'request';
+    const first = e.validation[0];
+    if (first?.instancePath === '/name' && first.keyword === 'pattern') {
+      // a name outside Kafka's rule gets the same code as "." or "..", which pass the pattern
+      return new WebkaError('INVALID_NAME', `${where}/name: ${ERROR_CODES.INVALID_NAME.hint}`);
+    }
     return new WebkaError('INVALID_REQUEST', `${where}${e.message.startsWith(where) ? e.message.slice(where.length) : ': ' + e.message}`);
   }
   switch (e.code) {
@@ -43,6 +48,19 @@ export function toWebkaError(err: unknown): WebkaError {
   if (typeof e.statusCode === 'number' && e.statusCode === 415) return new WebkaError('UNSUPPORTED_MEDIA_TYPE', e.message);
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new WebkaError('INVALID_REQUEST', e.message);
   return new WebkaError('INTERNAL', 'internal error; the broker logged the details under this request id');
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a URL that does not decode,
+ * a path parameter longer than maxParamLength) would otherwise answer in Fastify's own shape.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a name in the URL is longer than any valid name (names have at most 249 characters)'
+      : 'the URL does not decode to valid names (percent-encoding must be valid UTF-8)';
+  sendError(reply, new WebkaError('INVALID_REQUEST', message));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

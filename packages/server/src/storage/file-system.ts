@@ -93,9 +93,13 @@ export const nodeFileSystem: FileSystem = {
     try {
       fs.writeFileSync(fd, data);
       fs.fsyncSync(fd);
-    } finally {
+    } catch (err) {
+      // a full disk must not also keep a half-written temp file taking space
       fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw err;
     }
+    fs.closeSync(fd);
     fs.renameSync(tmp, file);
     this.syncDir(path.dirname(file));
   },

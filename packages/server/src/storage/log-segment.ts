@@ -68,7 +68,12 @@ export class LogSegment {
   /** Creates the three files and fsyncs the directory so that the new entries survive a power cut. */
   static create(fs: FileSystem, dir: string, baseOffset: number): LogSegment {
     const seg = new LogSegment(fs, dir, baseOffset, true);
-    fs.syncDir(dir);
+    try {
+      fs.syncDir(dir);
+    } catch (err) {
+      seg.close();
+      throw err;
+    }
     return seg;
   }
 
@@ -94,16 +99,26 @@ export class LogSegment {
 
   /**
    * Appends one batch whose base offset is already set. Indexes it when at least indexInterval
-   * bytes were written since the last entry. On a write error the file is cut back to its
-   * previous size so that no partial batch stays behind, and the error is rethrown.
+   * bytes were written since the last entry. On a write error (to the segment or to an index)
+   * the files are cut back to where they were, so that no partial batch or entry stays behind,
+   * the segment's state is unchanged, and the error is rethrown.
    */
   append(batch: Buffer, lastOffset: number, maxTimestamp: number, indexInterval: number): void {
     const position = this.#size;
+    const firstOffset = this.#nextOffset;
+    const newMaxTimestamp = Math.max(this.#maxTimestamp, maxTimestamp);
+    const indexIt = this.#bytesSinceIndex + batch.length >= indexInterval;
     try {
       this.#fs.write(this.#fd, batch, position);
+      if (indexIt) {
+        this.offsetIndex.append(firstOffset, position);
+        this.timeIndex.maybeAppend(newMaxTimestamp, lastOffset + 1);
+      }
     } catch (err) {
       try {
         this.#fs.truncate(this.#fd, position);
+        this.offsetIndex.truncateTo(firstOffset);
+        this.timeIndex.truncateTo(firstOffset);
       } catch {
         // the original error is what the caller must see
       }
@@ -111,16 +126,10 @@ export class LogSegment {
     }
     if (this.#size === 0) this.createdAt = Date.now();
     this.#size += batch.length;
-    const firstOffset = this.#nextOffset;
     this.hint(firstOffset, position);
     this.#nextOffset = lastOffset + 1;
-    if (maxTimestamp > this.#maxTimestamp) this.#maxTimestamp = maxTimestamp;
-    this.#bytesSinceIndex += batch.length;
-    if (this.#bytesSinceIndex >= indexInterval) {
-      this.offsetIndex.append(firstOffset, position);
-      this.timeIndex.maybeAppend(this.#maxTimestamp, this.#nextOffset);
-      this.#bytesSinceIndex = 0;
-    }
+    this.#maxTimestamp = newMaxTimestamp;
+    this.#bytesSinceIndex = indexIt ? 0 : this.#bytesSinceIndex + batch.length;
   }
 
   /** Reads up to length bytes at position (fewer at the end of the file). */
@@ -219,7 +228,7 @@ export class LogSegment {
   }
 
   /**
-   * Validates every batch from the start (length, magic, CRC32C, offsets increasing), rebuilding
+   * Validates every batch from the start (length, magic, CRC32C, dense offsets), rebuilding
    * both indexes. Does not truncate: the caller decides what to do with invalidBytes.
    */
   recover(indexInterval: number, maxBatchBytes: number): RecoverResult {
@@ -232,7 +241,9 @@ export class LogSegment {
     let validBytes = 0;
     const end = this.scan(0, (buf, pos, size, filePos) => {
       reason = validateBatch(buf, pos, size);
-      if (reason === null && baseOffsetAt(buf, pos) < next) reason = `base offset ${baseOffsetAt(buf, pos)} is below the expected ${next}`;
+      // The CRC does not cover baseOffset. Batches are dense (the cleaner keeps each batch's
+      // offsets), so any other value is a damaged header; accepting it would shift offsets.
+      if (reason === null && baseOffsetAt(buf, pos) !== next) reason = `base offset ${baseOffsetAt(buf, pos)} is not the expected ${next}`;
       if (reason !== null) return false;
       const last = lastOffsetAt(buf, pos);
       const maxTs = maxTimestampAt(buf, pos);
@@ -301,6 +312,15 @@ export class LogSegment {
 
   flush(): Promise<void> {
     return this.#fs.datasync(this.#fd);
+  }
+
+  /** True while an index holds writes not yet fsynced (an unclean start must not trust it). */
+  get indexesDirty(): boolean {
+    return this.offsetIndex.dirty || this.timeIndex.dirty;
+  }
+
+  async flushIndexes(): Promise<void> {
+    await Promise.all([this.offsetIndex.flush(), this.timeIndex.flush()]);
   }
 
   async flushAll(): Promise<void> {

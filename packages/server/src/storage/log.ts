@@ -5,19 +5,21 @@
  *
  *   segments:  [0 .. 4999] [5000 .. 9999] [10000 .. active ..)
  *              ^ logStartOffset                 nextOffset (LEO) ^
- *   durableOffset: every offset below it is fsynced (the recovery point)
+ *   durableOffset: every offset below it is fsynced; the recovery point written by checkpoint()
+ *                  follows it but stops at the first segment with a change not yet fsynced
  *
  * Lifecycle: Log.open() loads or recovers the directory; append()/read() serve; close() flushes
  * and closes. Calls are serialised by the event loop; only flush() is asynchronous, and any
  * number of callers may wait on it at once (they share fsyncs).
  *
- * States: online -> offline (mid-log corruption found at open, or a failed fsync). Offline is
- * final for the process: a restart recovers from what the disk really holds.
+ * States: online -> offline (mid-log corruption found at open or by a read, a failed fsync, or a
+ * failed directory fsync at a roll). Offline is final for the process: a restart recovers from
+ * what the disk really holds.
  */
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
-import { LogSegment, segmentFileName } from './log-segment.js';
-import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt, writeInt64 } from './batch-fields.js';
+import { BATCH_HEADER_BYTES, LogSegment, segmentFileName, type RecoverResult } from './log-segment.js';
+import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
 
 export interface LogConfig {
@@ -53,6 +55,8 @@ export class Log {
   #durableOffset = 0;
   #checkpointedOffset = -1;
   #syncing: Promise<void> | null = null;
+  /** Segments whose fsync is running: their changes are not yet known to be durable. */
+  #inFlight: readonly LogSegment[] = [];
   #unsynced = new Set<LogSegment>();
   #offline: string | null = null;
   #probe: LogProbe;
@@ -80,6 +84,7 @@ export class Log {
   }
 
   #load(clean: boolean): void {
+    this.#finishInterruptedSwaps();
     const bases = this.#fs
       .readdir(this.dir)
       .filter((f) => /^\d{20}\.log$/.test(f))
@@ -101,27 +106,51 @@ export class Log {
       const seg = this.#segments[i];
       const next = this.#segments[i + 1];
       const needsScan = !clean && (next === undefined || next.baseOffset > recoveryPoint);
-      const result = needsScan
+      let result = needsScan
         ? seg.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes)
         : seg.loadIndexes(this.config.indexIntervalBytes, this.config.maxBatchBytes);
-      if (result === null || result.invalidBytes === 0) continue;
+      // a trusted segment that reaches past the recovery point grew a tail it never covered
+      const unchecked = !clean && !needsScan && result === null && seg.nextOffset > recoveryPoint;
+      if (unchecked) result = seg.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes);
+      // what a scan read may be in the page cache only, a cut by the previous run included
+      if (needsScan || unchecked) this.#unsynced.add(seg);
+      const invalid = result !== null && result.invalidBytes > 0;
+      // A power cut can take a segment's unsynced tail whole, at a batch boundary, while the
+      // segment rolled after it survives (empty): its base would leave a gap in the offsets.
+      const gap = next !== undefined && seg.nextOffset !== next.baseOffset;
+      if (!invalid && !gap) continue;
+      const reason = invalid
+        ? (result as RecoverResult).reason
+        : `the segment ends at offset ${seg.nextOffset} but the next one starts at ${(next as LogSegment).baseOffset}`;
       const laterData = this.#segments.slice(i + 1).some((s) => !s.isEmpty);
-      if (result.validAfterInvalid || laterData) {
+      if ((invalid && (result as RecoverResult).validAfterInvalid) || laterData) {
         this.#offline =
-          `mid-log corruption in ${seg.file}: ${result.reason}; valid data follows, so nothing was truncated. ` +
+          `mid-log corruption in ${seg.file}: ${reason}; valid data follows, so nothing was truncated. ` +
           'The segment is kept for inspection; the partition is offline until an operator repairs or removes it.';
         this.#probe.recovered?.(this.dir, { truncatedBytes: 0, reason: this.#offline });
         break;
       }
-      seg.truncateBytes(result.validBytes, result.nextOffset);
-      this.#probe.recovered?.(this.dir, { truncatedBytes: result.invalidBytes, reason: result.reason });
-      // segments rolled after the torn batch are empty and would leave a gap in offsets
+      if (invalid) {
+        const r = result as RecoverResult;
+        // the cut reaches the disk with the next fsync (the segment is in #unsynced): if a later
+        // segment's data became durable first, a power cut would bring the torn bytes back
+        seg.truncateBytes(r.validBytes, r.nextOffset);
+        this.#probe.recovered?.(this.dir, { truncatedBytes: r.invalidBytes, reason: r.reason });
+      }
+      // segments rolled after the lost tail are empty and would leave a gap in offsets
       for (const empty of this.#segments.splice(i + 1)) empty.delete();
       this.#fs.syncDir(this.dir);
       break;
     }
-    // an empty active segment may sit below the previous one's end after a truncated tail
-    this.#durableOffset = this.nextOffset;
+    if (clean) {
+      this.#durableOffset = this.nextOffset;
+      return;
+    }
+    // After an unclean stop only what the recovery point covers is known to be on disk: the rest
+    // may sit in the page cache (the process died, not the machine). The first flush fsyncs it
+    // before anything in it is acknowledged (an idempotent producer's retry, say).
+    this.#durableOffset = Math.min(this.nextOffset, Math.max(recoveryPoint, this.logStartOffset));
+    for (const seg of this.#unsynced) if (!this.#segments.includes(seg)) this.#unsynced.delete(seg);
   }
 
   #readRecoveryPoint(): number {
@@ -185,12 +214,27 @@ export class Log {
   append(batch: Buffer, recordCount: number, maxTimestamp: number): number {
     this.#checkOnline();
     let active = this.#segments[this.#segments.length - 1];
-    if (this.#shouldRoll(active, batch.length)) active = this.#roll();
+    if (this.#shouldRoll(active, batch.length)) {
+      try {
+        active = this.#roll();
+      } catch (err) {
+        const message = `rolling a new segment in ${this.dir} failed: ${(err as Error).message}; nothing was written`;
+        // The files were created but the directory fsync failed: the new entries might not
+        // survive a power cut and a retry that succeeds proves nothing, so, as after any failed
+        // fsync, nothing more is acknowledged. (A failed create leaves the log writable.)
+        if (this.#fs.exists(path.join(this.dir, segmentFileName(this.nextOffset, '.log')))) {
+          this.#offline = `${message}; the partition is offline`;
+        }
+        throw new WebkaError('STORAGE_ERROR', message);
+      }
+    }
     const baseOffset = active.nextOffset;
     writeInt64(batch, 0, baseOffset);
     try {
       active.append(batch, baseOffset + recordCount - 1, maxTimestamp, this.config.indexIntervalBytes);
     } catch (err) {
+      // the segment was cut back to its previous size; that cut is synced with the next flush
+      this.#unsynced.add(active);
       throw new WebkaError('STORAGE_ERROR', `write to ${active.file} failed: ${(err as Error).message}; nothing was written`);
     }
     this.#unsynced.add(active);
@@ -232,28 +276,50 @@ export class Log {
     const target = this.nextOffset;
     const segs = [...this.#unsynced];
     this.#unsynced.clear();
+    // a rolled segment's indexes are final: fsync them once, so that a recovery point can cover it
+    const active = this.#segments[this.#segments.length - 1];
+    const rolled = this.#segments.filter((s) => s !== active && s.indexesDirty);
+    // a segment that retention or the cleaner removed meanwhile no longer matters (its fd is closed)
+    const settled = (s: LogSegment, p: Promise<void>): Promise<void> =>
+      p.catch((err: unknown) => {
+        if (this.#segments.includes(s)) throw err;
+      });
     const started = performance.now();
+    this.#inFlight = [...segs, ...rolled];
     try {
-      await Promise.all(segs.map((s) => s.flush()));
+      await Promise.all([...segs.map((s) => settled(s, s.flush())), ...rolled.map((s) => settled(s, s.flushIndexes()))]);
     } catch (err) {
       this.#offline = `fsync of ${this.dir} failed: ${(err as Error).message}; appends since the last fsync are not acknowledged`;
       throw new WebkaError('PARTITION_OFFLINE', this.#offline);
+    } finally {
+      this.#inFlight = [];
     }
     this.#probe.fsyncDone?.(performance.now() - started);
     if (target > this.#durableOffset) this.#durableOffset = target;
   }
 
-  /** Writes the recovery point (only when it moved), so that the next unclean start scans less. */
+  /**
+   * Writes the recovery point (only when it moved), so that the next unclean start scans less.
+   * An unclean start trusts every segment that ends at or below it, data and indexes as they are,
+   * so it stops at the first segment with a change (a write, a cut, an index entry) not yet known
+   * to be fsynced. The active segment is scanned anyway, so stopping at its base costs nothing.
+   */
   checkpoint(): void {
-    if (this.#offline !== null || this.#closed || this.#durableOffset === this.#checkpointedOffset) return;
-    this.#fs.writeFileAtomic(path.join(this.dir, RECOVERY_POINT_FILE), String(this.#durableOffset));
-    this.#checkpointedOffset = this.#durableOffset;
+    if (this.#offline !== null || this.#closed) return;
+    let point = this.#durableOffset;
+    const dirty = this.#segments.find((s) => s.indexesDirty || this.#unsynced.has(s) || this.#inFlight.includes(s));
+    if (dirty !== undefined && dirty.baseOffset < point) point = dirty.baseOffset;
+    if (point === this.#checkpointedOffset) return;
+    this.#fs.writeFileAtomic(path.join(this.dir, RECOVERY_POINT_FILE), String(point));
+    this.#checkpointedOffset = point;
   }
 
   /**
    * Reads whole batches from the one holding `offset`, about maxBytes of them (always at least
    * one batch, so a batch larger than maxBytes still makes progress). Empty at the end of the log.
-   * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, nextOffset].
+   * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, nextOffset]. Batch headers that cannot be
+   * right (a length below the header size, offsets that do not follow on) take the log offline
+   * and throw CORRUPT_RECORD: the CRC that the partition checks does not cover baseOffset.
    */
   read(offset: number, maxBytes: number): Buffer {
     if (this.#offline !== null) throw new WebkaError('PARTITION_OFFLINE', this.#offline);
@@ -267,24 +333,42 @@ export class Log {
     for (let i = this.#segmentIndexFor(offset); i < this.#segments.length; i++) {
       const seg = this.#segments[i];
       const pos = seg.positionOf(offset);
-      if (pos < 0) continue;
-      const buf = seg.read(pos, Math.max(maxBytes, LOG_OVERHEAD));
+      if (pos < 0) {
+        // the segment holds offset but no batch was found for it: a damaged length stopped the scan
+        if (offset < seg.nextOffset) this.#corrupt(seg, offset, 'no batch holding it could be found');
+        continue;
+      }
+      let buf = seg.read(pos, Math.max(maxBytes, LOG_OVERHEAD));
       // keep whole batches; when the first batch is larger than maxBytes read it whole
       let end = 0;
-      let lastStart = 0;
+      let next = offset;
       while (end + LOG_OVERHEAD <= buf.length) {
         const size = LOG_OVERHEAD + buf.readInt32BE(end + BATCH_LENGTH);
-        if (end + size > buf.length) break;
-        lastStart = end;
+        if (size < BATCH_HEADER_BYTES) this.#corrupt(seg, offset, `the batch at position ${pos + end} claims ${size} bytes`);
+        if (end + size > buf.length) {
+          if (end > 0) break;
+          buf = seg.read(pos, size);
+          if (buf.length < size) this.#corrupt(seg, offset, `the batch at position ${pos} claims ${size} bytes, past the end of the file`);
+        }
+        // offsets are dense: the first batch holds offset, each next one starts where it ended
+        const base = baseOffsetAt(buf, end);
+        const last = lastOffsetAt(buf, end);
+        if (end === 0 ? base > offset || last < offset : base !== next) {
+          this.#corrupt(seg, offset, `the batch at position ${pos + end} has offsets ${base} to ${last}, expected ${end === 0 ? 'them to hold' : 'a start at'} ${next}`);
+        }
+        next = last + 1;
         end += size;
       }
-      if (end === 0 && buf.length >= LOG_OVERHEAD) {
-        return seg.read(pos, LOG_OVERHEAD + buf.readInt32BE(BATCH_LENGTH));
-      }
-      if (end > 0) seg.hint(lastOffsetAt(buf, lastStart) + 1, pos + end);
+      if (end > 0) seg.hint(next, pos + end);
       return buf.subarray(0, end);
     }
     return Buffer.alloc(0);
+  }
+
+  #corrupt(seg: LogSegment, offset: number, problem: string): never {
+    const reason = `corrupt batch header in ${seg.file} while reading offset ${offset}: ${problem}; the partition is offline`;
+    this.markOffline(reason);
+    throw new WebkaError('CORRUPT_RECORD', reason);
   }
 
   #segmentIndexFor(offset: number): number {
@@ -351,6 +435,64 @@ export class Log {
       if (this.#durableOffset < this.logStartOffset) this.#durableOffset = this.logStartOffset;
     }
     return deleted;
+  }
+
+  /**
+   * Replaces a closed segment with its cleaned copy (the log cleaner's output: the same batches'
+   * offsets, fewer records), so that a crash at any point leaves either the old or the new one:
+   *   1. write `<base>.log.cleaned` and fsync it          (a crash here: recovery deletes it)
+   *   2. rename it to `<base>.log.swap`, fsync the dir    (the swap is decided)
+   *   3. delete the old indexes, rename `.swap` over `<base>.log`, fsync the dir
+   *   4. open the new file and rebuild its indexes from its batches
+   * Recovery completes step 3 for a `.swap` file it finds (#finishInterruptedSwaps). The data
+   * must cover the same offsets with dense batches (reads check that each starts where the
+   * previous ended).
+   * Returns false when the segment is no longer this log's closed segment (retention or a
+   * close got there first while the copy was being synced); then nothing changed.
+   */
+  async replaceSegment(segment: LogSegment, data: Buffer): Promise<boolean> {
+    const closed = (): boolean => this.#offline === null && !this.#closed && this.#segments.indexOf(segment) >= 0 && segment !== this.#segments[this.#segments.length - 1];
+    if (!closed()) return false;
+    const cleaned = `${segment.file}.cleaned`;
+    const fd = this.#fs.open(cleaned, true);
+    try {
+      this.#fs.truncate(fd, 0);
+      this.#fs.write(fd, data, 0);
+      await this.#fs.datasync(fd);
+    } finally {
+      this.#fs.close(fd);
+    }
+    if (!closed()) {
+      // (a deleted topic took the directory with it)
+      if (this.#fs.exists(cleaned)) this.#fs.unlink(cleaned);
+      return false;
+    }
+    const swap = `${segment.file}.swap`;
+    this.#fs.rename(cleaned, swap);
+    this.#fs.syncDir(this.dir);
+    segment.close();
+    this.#completeSwap(segment.baseOffset);
+    const next = LogSegment.open(this.#fs, this.dir, segment.baseOffset);
+    next.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes);
+    this.#segments[this.#segments.indexOf(segment)] = next;
+    this.#unsynced.delete(segment);
+    return true;
+  }
+
+  /** Step 3 of replaceSegment: the `.swap` file takes the place of the segment's `.log`. */
+  #completeSwap(baseOffset: number): void {
+    const file = (suffix: string): string => path.join(this.dir, segmentFileName(baseOffset, suffix));
+    for (const index of [file('.index'), file('.timeindex')]) if (this.#fs.exists(index)) this.#fs.unlink(index);
+    this.#fs.rename(file('.log.swap'), file('.log'));
+    this.#fs.syncDir(this.dir);
+  }
+
+  /** Leftovers of a replaceSegment cut short by a crash: unfinished copies go, decided swaps finish. */
+  #finishInterruptedSwaps(): void {
+    for (const f of this.#fs.readdir(this.dir)) {
+      if (/^\d{20}\.log\.cleaned$/.test(f)) this.#fs.unlink(path.join(this.dir, f));
+      else if (/^\d{20}\.log\.swap$/.test(f)) this.#completeSwap(Number(f.slice(0, 20)));
+    }
   }
 
   /** Flushes everything and closes the files. A closed log refuses appends and reads. */

@@ -17,7 +17,8 @@
  *                                            2 snappy, 3 lz4, 4 zstd), bit 3 timestampType
  *                                            (0 CreateTime, 1 LogAppendTime), bit 4
  *                                            isTransactional, bit 5 isControl; others 0
- *       23    4 lastOffsetDelta       int32  offset delta of the last record (count - 1 here)
+ *       23    4 lastOffsetDelta       int32  offset delta of the last record (count - 1, except in a
+ *                                            batch rewritten by the log cleaner, which keeps the original)
  *       27    8 baseTimestamp         int64  timestamp of the first record (ms)
  *       35    8 maxTimestamp          int64  largest record timestamp; with LogAppendTime, the
  *                                            timestamp of every record
@@ -33,7 +34,8 @@
  *   length          varint  bytes after this field
  *   attributes      int8    unused in v2, 0
  *   timestampDelta  varlong timestamp - baseTimestamp
- *   offsetDelta     varint  offset - baseOffset (the record's index here)
+ *   offsetDelta     varint  offset - baseOffset (the record's index, except after
+ *                           compaction: survivors keep theirs, leaving gaps)
  *   keyLength       varint  -1 for a null key
  *   key             bytes
  *   valueLength     varint  -1 for a null value
@@ -59,7 +61,11 @@ import {
 } from './varint.js';
 
 export interface RecordHeader { key: string; value: Buffer | null }
-export interface RecordInput { key: Buffer | null; value: Buffer | null; headers?: RecordHeader[]; timestamp: number }
+export interface RecordInput {
+  key: Buffer | null; value: Buffer | null; headers?: RecordHeader[]; timestamp: number;
+  /** offset - baseOffset; defaults to the record's index. The log cleaner keeps survivors' original deltas, so they can have gaps. */
+  offsetDelta?: number;
+}
 export interface BatchMeta {
   producerId: number;
   producerEpoch: number;
@@ -68,6 +74,8 @@ export interface BatchMeta {
   isControl?: boolean;
   partitionLeaderEpoch?: number;
   timestampType?: 0 | 1;
+  /** Defaults to the last record's offsetDelta; a cleaned batch keeps its original one, so its last offset never moves. */
+  lastOffsetDelta?: number;
 }
 export interface BatchHeader {
   baseOffset: number; batchLength: number; partitionLeaderEpoch: number; magic: number; crc: number;
@@ -126,7 +134,7 @@ export function encodeBatch(
     const r = records[i];
     const { key, value, headers } = r;
     if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
-    let body = 1 + sizeOfVarlong(r.timestamp - baseTimestamp) + sizeOfVarint(i);
+    let body = 1 + sizeOfVarlong(r.timestamp - baseTimestamp) + sizeOfVarint(r.offsetDelta ?? i);
     body += key === null ? 1 : sizeOfVarint(key.length) + key.length;
     body += value === null ? 1 : sizeOfVarint(value.length) + value.length;
     body += headers === undefined ? 1 : sizeOfHeaders(headers);
@@ -142,7 +150,7 @@ export function encodeBatch(
     pos = writeVarint(buf, sizes[i], pos);
     buf[pos++] = 0;
     pos = writeVarlong(buf, r.timestamp - baseTimestamp, pos);
-    pos = writeVarint(buf, i, pos);
+    pos = writeVarint(buf, r.offsetDelta ?? i, pos);
     if (key === null) {
       buf[pos++] = 1; // zigzag(-1)
     } else {
@@ -180,7 +188,7 @@ export function encodeBatch(
   buf.writeInt32BE(meta.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
   buf[MAGIC_OFFSET] = MAGIC;
   buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-  buf.writeInt32BE(n - 1, 23);
+  buf.writeInt32BE(meta.lastOffsetDelta ?? records[n - 1].offsetDelta ?? n - 1, 23);
   writeInt64(buf, baseTimestamp, 27);
   writeInt64(buf, maxTimestamp, 35);
   writeInt64(buf, meta.producerId ?? -1, 43);

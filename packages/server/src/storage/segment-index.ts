@@ -1,6 +1,7 @@
 /**
  * The sparse indexes beside each segment. Both are kept in memory (a typed array that grows) and
- * appended to their file as entries are added; the file is fsynced with the segment.
+ * appended to their file as entries are added. The file is fsynced once its segment is rolled (or
+ * at close); until then it is `dirty` and the log's recovery point stays below its segment.
  *
  * Offset index file (`<baseOffset>.index`), one 8-byte entry per `index.interval.bytes` of log:
  *   relativeOffset int32 BE   offset - segment base offset, of the first record of a batch
@@ -22,6 +23,9 @@ abstract class IndexFile {
   protected entries = 0;
   protected readonly fs: FileSystem;
   readonly file: string;
+  // writes issued and writes known fsynced: a recovery point may only cover a clean index
+  #writes = 0;
+  #durableWrites = 0;
 
   constructor(fs: FileSystem, file: string) {
     this.fs = fs;
@@ -35,19 +39,32 @@ abstract class IndexFile {
 
   protected abstract entrySize(): number;
 
+  /** True while some write to the file is not known to be fsynced. */
+  get dirty(): boolean {
+    return this.#writes !== this.#durableWrites;
+  }
+
+  protected wrote(): void {
+    this.#writes++;
+  }
+
   /** Drops every entry and empties the file (used before a rebuild). */
   reset(): void {
     this.entries = 0;
+    this.wrote();
     this.fs.truncate(this.fd, 0);
   }
 
   protected truncateEntries(n: number): void {
     this.entries = n;
+    this.wrote();
     this.fs.truncate(this.fd, n * this.entrySize());
   }
 
-  flush(): Promise<void> {
-    return this.fs.datasync(this.fd);
+  async flush(): Promise<void> {
+    const writes = this.#writes;
+    await this.fs.datasync(this.fd);
+    if (writes > this.#durableWrites) this.#durableWrites = writes;
   }
 
   close(): void {
@@ -107,6 +124,7 @@ export class OffsetIndex extends IndexFile {
     const entry = Buffer.allocUnsafe(OFFSET_ENTRY);
     entry.writeInt32BE(offset - this.baseOffset, 0);
     entry.writeInt32BE(position, 4);
+    this.wrote();
     this.fs.write(this.fd, entry, n * OFFSET_ENTRY);
     this.#offsets = grow(this.#offsets, n + 1);
     this.#positions = grow(this.#positions, n + 1);
@@ -186,6 +204,7 @@ export class TimeIndex extends IndexFile {
     const entry = Buffer.allocUnsafe(TIME_ENTRY);
     entry.writeBigInt64BE(BigInt(timestamp), 0);
     entry.writeInt32BE(offset - this.baseOffset, 8);
+    this.wrote();
     this.fs.write(this.fd, entry, n * TIME_ENTRY);
     this.#timestamps = grow(this.#timestamps, n + 1);
     this.#offsets = grow(this.#offsets, n + 1);

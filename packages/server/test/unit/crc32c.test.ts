@@ -63,3 +63,14 @@ test('chains: the CRC of a then b continues from the CRC of a', () => {
     }),
   );
 });
+
+test('the native and the portable CRC-32C agree on every length and offset, chained or not', async () => {
+  const { crc32c: either, crc32cPortable } = await import('../../src/storage/crc32c.js');
+  const buf = Buffer.alloc(4096);
+  for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 24;
+  for (const [start, end] of [[0, 4096], [3, 4093], [1, 300], [0, 255], [100, 356], [7, 7]]) {
+    assert.equal(either(buf, start, end), crc32cPortable(buf, start, end), `range ${start}..${end}`);
+    const mid = (start + end) >> 1;
+    assert.equal(either(buf, mid, end, either(buf, start, mid)), crc32cPortable(buf, start, end), `chained ${start}..${end}`);
+  }
+});

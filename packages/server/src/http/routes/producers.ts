@@ -16,6 +16,11 @@ export async function producerRoutes(app: FastifyInstance): Promise<void> {
         body: Type.Optional(CreateProducerBody),
         response: { 201: Type.Object({ producerId: Type.Integer(), producerEpoch: Type.Integer() }), 404: err },
       },
+      // The body is optional (a bare POST asks for an anonymous producer), but the validator
+      // would refuse a missing body as "not an object".
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
     },
     async (request, reply) => reply.code(201).send(broker.allocateProducer(request.params.cluster, request.body?.name)),
   );

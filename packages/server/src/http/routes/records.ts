@@ -6,11 +6,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
-import type { Acks, ProduceInput } from '../../broker.js';
+import type { Acks, ProduceInput, ProducedRecord } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
 import { parseRecord, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
+import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
 const PartitionParams = Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Type.String({ pattern: '^[0-9]{1,9}$' }) });
@@ -70,6 +71,20 @@ function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
   return out;
 }
 
+/**
+ * The produce answer, {"records":[{"partition","offset","timestamp"}, ...]}, written by hand: the
+ * same text as JSON.stringify gives (every field is a safe integer), several times faster for a
+ * request of thousands of records.
+ */
+function renderProduced(results: readonly ProducedRecord[]): string {
+  let out = '{"records":[';
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    out += `${i > 0 ? ',' : ''}{"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp}}`;
+  }
+  return out + ']}';
+}
+
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, idempotency, shutdown } = app.webka;
 
@@ -79,7 +94,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const parsed = parseProduceBody(request.body, config.maxRecordsPerRequest);
       const results = await broker.produce(request.params.cluster, request.params.topic, parsed.records, { acks, producer: parsed.producer });
       if (acks === 0) return { status: 202, body: JSON.stringify({ accepted: results.length }) };
-      return { status: 200, body: JSON.stringify({ records: results }) };
+      return { status: 200, body: renderProduced(results) };
     } catch (e) {
       const w = toWebkaError(e);
       if (w.code === 'INTERNAL') request.log.error({ err: e }, 'produce failed');
@@ -130,7 +145,8 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: FetchResponse, 400: err, 404: err, 416: err, 503: err },
       },
     },
-    async (request, reply) => fetchPartition(request, reply),
+    // Accept: text/event-stream turns the fetch into a stream (streaming/sse-records.ts).
+    async (request, reply) => (wantsEventStream(request) ? streamPartition(app.webka, request, reply, request.query) : fetchPartition(request, reply)),
   );
 
   async function fetchPartition(

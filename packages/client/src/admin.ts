@@ -1,0 +1,175 @@
+/**
+ * Administration: clusters, topics, partitions' offsets and consumer groups. Each method is one
+ * HTTP call (no retries: a create that timed out may have happened; the caller decides), and
+ * answers the broker's JSON as documented in docs/http-api.md.
+ */
+import type { HttpClient } from './http-client.js';
+import { seg } from './http-client.js';
+
+export type ConfigValue = number | string;
+
+export interface ClusterInfo {
+  name: string;
+  description: string;
+  createdAt: number;
+  defaults: { partitions: number; replicationFactor: number; configs: Record<string, ConfigValue> };
+  topics?: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  cluster: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, ConfigValue>;
+  createdAt: number;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  logStartOffset: number;
+  highWatermark: number;
+  sizeBytes: number;
+  segments: number;
+  offline: string | null;
+}
+
+export interface TopicDescription extends TopicInfo {
+  effectiveConfigs: Record<string, { value: ConfigValue; source: string }>;
+  partitionInfo: PartitionInfo[];
+}
+
+export interface CreateTopic {
+  name: string;
+  partitions?: number;
+  replicationFactor?: number;
+  configs?: Record<string, ConfigValue | null>;
+}
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface GroupSummary {
+  group: string;
+  state: GroupState | string;
+  members: number;
+  generation: number;
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  /** The committed offset (the next to read), null when none. */
+  committed: number | null;
+  metadata: string | null;
+  highWatermark: number | null;
+  /** highWatermark - committed; null when either is unknown. */
+  lag: number | null;
+}
+
+export interface GroupDescription {
+  group: string;
+  state: GroupState | string;
+  generation: number;
+  assignmentStrategy: string | null;
+  members: {
+    memberId: string;
+    clientId: string;
+    clientHost: string;
+    joinedAt: number;
+    lastSeenAt: number;
+    assignment: { topic: string; partition: number }[];
+    [field: string]: unknown;
+  }[];
+  offsets: GroupOffset[];
+  totalLag: number;
+}
+
+/** How reset-offsets chooses each partition's new committed offset (the group must be empty). */
+export interface ResetOffsets {
+  to: 'earliest' | 'latest' | 'timestamp' | 'offsets';
+  timestamp?: number;
+  offsets?: { topic: string; partition: number; offset: number }[];
+  /** Reset every partition of these topics (default: the partitions with committed offsets). */
+  topics?: string[];
+  dryRun?: boolean;
+}
+
+export interface ResetOffsetsResult {
+  dryRun: boolean;
+  offsets: { topic: string; partition: number; previous: number | null; offset: number }[];
+}
+
+export class Admin {
+  #http: HttpClient;
+  #cluster: string;
+
+  constructor(http: HttpClient, cluster: string) {
+    this.#http = http;
+    this.#cluster = cluster;
+  }
+
+  #c(cluster?: string): string {
+    return `/v1/clusters/${seg(cluster ?? this.#cluster)}`;
+  }
+
+  // ---- clusters
+
+  async listClusters(): Promise<ClusterInfo[]> {
+    return (await this.#http.json<{ clusters: ClusterInfo[] }>('GET', '/v1/clusters')).clusters;
+  }
+  createCluster(name: string, opts: { description?: string; defaults?: { partitions?: number; replicationFactor?: number; configs?: Record<string, ConfigValue | null> } } = {}): Promise<ClusterInfo> {
+    return this.#http.json('POST', '/v1/clusters', { body: { name, ...opts } });
+  }
+  describeCluster(name?: string): Promise<ClusterInfo> {
+    return this.#http.json('GET', this.#c(name));
+  }
+  alterCluster(name: string, changes: { description?: string; defaults?: { partitions?: number; replicationFactor?: number; configs?: Record<string, ConfigValue | null> } }): Promise<ClusterInfo> {
+    return this.#http.json('PATCH', this.#c(name), { body: changes });
+  }
+  async deleteCluster(name: string): Promise<void> {
+    await this.#http.json('DELETE', this.#c(name));
+  }
+
+  // ---- topics
+
+  async listTopics(): Promise<TopicInfo[]> {
+    return (await this.#http.json<{ topics: TopicInfo[] }>('GET', `${this.#c()}/topics`)).topics;
+  }
+  createTopic(topic: CreateTopic): Promise<TopicDescription> {
+    return this.#http.json('POST', `${this.#c()}/topics`, { body: topic });
+  }
+  describeTopic(topic: string): Promise<TopicDescription> {
+    return this.#http.json('GET', `${this.#c()}/topics/${seg(topic)}`);
+  }
+  /** Changes configs (null removes an override) and/or grows the partition count. */
+  alterTopic(topic: string, changes: { partitions?: number; configs?: Record<string, ConfigValue | null> }): Promise<TopicDescription> {
+    return this.#http.json('PATCH', `${this.#c()}/topics/${seg(topic)}`, { body: changes });
+  }
+  async deleteTopic(topic: string): Promise<void> {
+    await this.#http.json('DELETE', `${this.#c()}/topics/${seg(topic)}`);
+  }
+
+  // ---- offsets
+
+  /** A partition's earliest and latest offsets, and the first offset at or after a timestamp. */
+  listOffsets(topic: string, partition: number, timestamp?: number): Promise<{ earliest: number; latest: number; offsetForTimestamp?: number }> {
+    return this.#http.json('GET', `${this.#c()}/topics/${seg(topic)}/partitions/${partition}/offsets`, { query: { timestamp } });
+  }
+
+  // ---- groups
+
+  async listGroups(): Promise<GroupSummary[]> {
+    return (await this.#http.json<{ groups: GroupSummary[] }>('GET', `${this.#c()}/groups`)).groups;
+  }
+  /** State, members with their assignments, and committed offsets with lag. */
+  describeGroup(group: string): Promise<GroupDescription> {
+    return this.#http.json('GET', `${this.#c()}/groups/${seg(group)}`);
+  }
+  /** Sets committed offsets of an empty group. */
+  resetGroupOffsets(group: string, reset: ResetOffsets): Promise<ResetOffsetsResult> {
+    return this.#http.json('POST', `${this.#c()}/groups/${seg(group)}/offsets/reset`, { body: reset });
+  }
+  async deleteGroup(group: string): Promise<void> {
+    await this.#http.json('DELETE', `${this.#c()}/groups/${seg(group)}`);
+  }
+}

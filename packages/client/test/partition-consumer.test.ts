@@ -1,0 +1,82 @@
+/**
+ * Reading one partition without a group, through long polls and through SSE: from a start
+ * position, to the end or following, and across a broker restart (resumed at its position:
+ * every record exactly once).
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Webka, WebkaError, type ConsumerRecord } from '../src/index.js';
+import { startTestBroker, type TestBroker } from './support/broker.js';
+
+let broker: TestBroker;
+let webka: Webka;
+before(async () => {
+  broker = await startTestBroker();
+  webka = new Webka({ url: broker.url });
+});
+after(async () => {
+  await broker.close();
+});
+
+async function produce(topic: string, from: number, to: number): Promise<void> {
+  const p = webka.producer({ lingerMs: 1 });
+  await p.send(topic, Array.from({ length: to - from }, (_, i) => ({ key: `k${from + i}`, value: { n: from + i }, headers: { h: 'v' } })));
+  await p.close();
+}
+
+describe('partition consumer', () => {
+  test('reads from the beginning, an offset or a time, and ends at the high watermark without follow', async () => {
+    await webka.admin().createTopic({ name: 'read', partitions: 1 });
+    await produce('read', 0, 50);
+    const all: ConsumerRecord[] = [];
+    for await (const r of webka.consumer({ topic: 'read', partition: 0, follow: false })) all.push(r);
+    assert.equal(all.length, 50);
+    assert.deepEqual(all[7], { ...all[7], topic: 'read', partition: 0, offset: 7, key: 'k7', value: { n: 7 }, headers: { h: 'v' } });
+    const from40: number[] = [];
+    for await (const r of webka.consumer({ topic: 'read', partition: 0, from: { offset: 40 }, follow: false })) from40.push(r.offset);
+    assert.deepEqual(from40, [40, 41, 42, 43, 44, 45, 46, 47, 48, 49]);
+    const byTime: number[] = [];
+    for await (const r of webka.consumer({ topic: 'read', partition: 0, from: { timestamp: Date.now() + 60_000 }, follow: false })) byTime.push(r.offset);
+    assert.deepEqual(byTime, [], 'nothing is at or after a future time');
+    const latest: number[] = [];
+    for await (const r of webka.consumer({ topic: 'read', partition: 0, from: 'latest', follow: false })) latest.push(r.offset);
+    assert.deepEqual(latest, []);
+  });
+
+  test('a missing partition is a typed error', async () => {
+    await assert.rejects(
+      (async () => {
+        for await (const _ of webka.consumer({ topic: 'read', partition: 9, follow: false })) break;
+      })(),
+      (e: unknown) => e instanceof WebkaError && e.code === 'PARTITION_NOT_FOUND' && e.status === 404,
+    );
+  });
+
+  for (const transport of ['long-poll', 'sse'] as const) {
+    test(`follows new records and resumes after a broker restart (${transport})`, async () => {
+      const topic = `follow-${transport}`;
+      await webka.admin().createTopic({ name: topic, partitions: 1 });
+      await produce(topic, 0, 100);
+      const reader = webka.consumer({ topic, partition: 0, transport, maxWaitMs: 2_000, retryBackoffMs: 20, retryBackoffMaxMs: 200 });
+      const seen: number[] = [];
+      let restarting: Promise<void> | undefined;
+      for await (const r of reader) {
+        seen.push(r.value === null ? -1 : (r.value as { n: number }).n);
+        if (seen.length === 100) {
+          // The broker goes away while the reader waits at the end (in a long poll, or on its
+          // open stream), comes back on the same port, and receives more records.
+          restarting = (async () => {
+            await new Promise((r) => setTimeout(r, 100));
+            await broker.restart();
+            await produce(topic, 100, 150);
+          })();
+        }
+        if (seen.length === 150) break;
+      }
+      reader.close();
+      await restarting;
+      assert.deepEqual(seen, Array.from({ length: 150 }, (_, i) => i), 'every record exactly once, in order');
+      assert.equal(reader.position, 150);
+    });
+  }
+});

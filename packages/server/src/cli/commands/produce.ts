@@ -1,0 +1,139 @@
+/**
+ * `webka produce <topic>`: one record per line of stdin, through the SDK's batching idempotent
+ * producer (so a retried request is never written twice). Lines are read as they come; at most
+ * MAX_OUTSTANDING records wait for their answer, which bounds memory for any input size.
+ */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { ProducerRecord } from '@webka/client';
+import { action, UsageError } from '../exit-codes.js';
+import { connect, globals } from '../connection.js';
+import { printJson } from '../output.js';
+import { Progress } from '../progress.js';
+import { nonNegativeInt, positiveInt } from './parse.js';
+
+const MAX_OUTSTANDING = 50_000;
+
+interface ProduceOptions {
+  keySeparator?: string;
+  valueFormat: 'json' | 'text';
+  partition?: number;
+  header: string[];
+  batchSize: number;
+  lingerMs: number;
+  progress: boolean;
+}
+
+export function produceCommand(program: Command): void {
+  program
+    .command('produce <topic>')
+    .description('Produce records from stdin, one per line')
+    .option('-K, --key-separator <sep>', 'split each line at the first <sep> into key and value')
+    .option('--value-format <format>', 'text (the line as it is) or json (each value must be valid JSON)', 'text')
+    .option('-p, --partition <n>', 'write every record to this partition', nonNegativeInt)
+    .option('-H, --header <key=value>', 'add a header to every record (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--batch-size <bytes>', 'most bytes per request', positiveInt, 1024 * 1024)
+    .option('--linger-ms <ms>', 'how long a record waits for its batch to fill', nonNegativeInt, 10)
+    .option('--no-progress', 'no progress bar on stderr')
+    .addHelpText(
+      'after',
+      '\nEmpty lines are skipped; a trailing \\r is removed.\n\nExamples:\n  seq 1 100000 | webka produce numbers\n  webka produce orders -K : < orders.txt          # customer-1:{"total":42}\n  echo \'{"a":1}\' | webka produce events --value-format json -H source=cli\n  webka produce logs --json < app.log               # prints a JSON summary',
+    )
+    .action(action(produce));
+}
+
+async function produce(topic: string, o: ProduceOptions, cmd: Command): Promise<void> {
+  if (o.valueFormat !== 'json' && o.valueFormat !== 'text') throw new UsageError(`--value-format must be json or text, got ${o.valueFormat}`);
+  if (o.keySeparator === '') throw new UsageError('--key-separator cannot be empty');
+  const headers: Record<string, string> = {};
+  for (const h of o.header) {
+    const i = h.indexOf('=');
+    if (i <= 0) throw new UsageError(`--header "${h}" must be key=value`);
+    headers[h.slice(0, i)] = h.slice(i + 1);
+  }
+  const hasHeaders = o.header.length > 0;
+  const webka = connect(cmd);
+  const producer = webka.producer({ valueFormat: o.valueFormat, batchSize: o.batchSize, lingerMs: o.lingerMs, flushOnPageHide: false });
+  let size: number | undefined;
+  try {
+    const st = fs.fstatSync(0);
+    if (st.isFile()) size = st.size;
+  } catch {
+    // stdin is closed or not a file: no total
+  }
+  const progress = new Progress(size, process.stderr, o.progress && process.stderr.isTTY === true);
+
+  let lineNo = 0;
+  let bytes = 0;
+  let produced = 0;
+  let outstanding = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const byPartition = new Map<number, number>();
+  const settle = (): void => {
+    outstanding--;
+    if (wake !== undefined && (outstanding < MAX_OUTSTANDING / 2 || failure !== undefined)) {
+      wake();
+      wake = undefined;
+    }
+  };
+
+  const emit = (line: string): void => {
+    lineNo++;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.length === 0) return;
+    let key: string | undefined;
+    let text = line;
+    if (o.keySeparator !== undefined) {
+      const i = line.indexOf(o.keySeparator);
+      if (i >= 0) {
+        key = line.slice(0, i);
+        text = line.slice(i + o.keySeparator.length);
+      }
+    }
+    let value: unknown = text;
+    if (o.valueFormat === 'json') {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new UsageError(`line ${lineNo}: the value is not valid JSON (use --value-format text to send lines as they are)`);
+      }
+    }
+    const rec: ProducerRecord = { key, value, partition: o.partition, headers: hasHeaders ? headers : undefined };
+    outstanding++;
+    producer.send(topic, rec).then(
+      (m) => {
+        produced++;
+        byPartition.set(m.partition, (byPartition.get(m.partition) ?? 0) + 1);
+        settle();
+      },
+      (err: unknown) => {
+        failure ??= err;
+        settle();
+      },
+    );
+  };
+
+  let rest = '';
+  process.stdin.setEncoding('utf8');
+  try {
+    for await (const chunk of process.stdin as AsyncIterable<string>) {
+      bytes += Buffer.byteLength(chunk);
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) emit(l);
+      progress.update(produced, bytes);
+      if (failure !== undefined) break;
+      if (outstanding >= MAX_OUTSTANDING) await new Promise<void>((r) => (wake = r));
+      if (failure !== undefined) break;
+    }
+    if (failure === undefined && rest.length > 0) emit(rest);
+  } finally {
+    await producer.close().catch(() => undefined);
+    progress.finish(produced, bytes);
+  }
+  if (failure !== undefined) throw failure;
+  const summary = { topic, records: produced, partitions: Object.fromEntries([...byPartition].sort((a, b) => a[0] - b[0])) };
+  if (globals(cmd).json === true) printJson(summary);
+  else if (process.stderr.isTTY === true) process.stderr.write(`produced ${produced} records to ${topic}\n`);
+}

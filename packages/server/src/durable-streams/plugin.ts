@@ -1,0 +1,124 @@
+/**
+ * The Durable Streams protocol at /v1/stream/{path}: a Fastify plugin over the broker core.
+ *
+ * Encapsulated on purpose: its body parser takes every body as raw bytes (any Content-Type, or
+ * none), its error handler answers the protocol's statuses and headers with a text/plain
+ * message (not Webka's JSON error shape), and every answer (errors, 204s, hijacked SSE
+ * included) carries the browser security and CORS headers. The rest of the app is untouched.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WebkaError } from '../errors.js';
+import { StreamError } from './stream-error.js';
+import { StreamStore } from './stream-store.js';
+import type { StreamContext } from './stream-context.js';
+import { ALLOWED_HEADERS, ALLOWED_METHODS, COMMON_HEADERS, header } from './http-headers.js';
+import { streamPathOfUrl } from './stream-path.js';
+import { createStream } from './create-route.js';
+import { appendToStream } from './append-route.js';
+import { readStream, headStream } from './read-route.js';
+
+const SSE_MAX_MS = 60_000;
+const SWEEP_INTERVAL_MS = 30_000;
+/** Room for a record's framing and headers beyond the body in max.message.bytes. */
+const RECORD_OVERHEAD = 1024;
+
+/** Maps the core's refusals to the protocol's statuses. */
+function toStreamError(err: unknown): StreamError {
+  if (err instanceof StreamError) return err;
+  if (err instanceof WebkaError) {
+    switch (err.code) {
+      case 'PRODUCER_FENCED': {
+        const epoch = err.details?.producerEpoch;
+        return new StreamError(403, err.message, typeof epoch === 'number' ? { 'producer-epoch': String(epoch) } : {});
+      }
+      case 'OUT_OF_ORDER_SEQUENCE': {
+        const expected = err.details?.expectedSequence;
+        return new StreamError(409, err.message, typeof expected === 'number' ? { 'producer-expected-seq': String(expected) } : {});
+      }
+      case 'TOPIC_NOT_FOUND':
+        return new StreamError(404, 'stream not found');
+      default:
+        return new StreamError(err.status, err.message);
+    }
+  }
+  const e = err as FastifyError;
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new StreamError(e.statusCode, e.message);
+  return new StreamError(500, 'internal error; the broker logged the details under this request id');
+}
+
+/**
+ * Takes every body as bytes, whatever its Content-Type (or none). A body over the limit is read
+ * to its end (up to DRAIN_LIMIT more) before the 413, so that the client, still sending, reads
+ * the answer instead of a reset connection.
+ */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+function readBody(limit: number) {
+  return (_request: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: Buffer) => void): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    payload.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > limit + DRAIN_LIMIT) (payload as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    });
+    payload.on('end', () => {
+      if (size > limit) done(Object.assign(new Error(`the body is larger than ${limit} bytes`), { statusCode: 413 }));
+      else done(null, Buffer.concat(chunks, size));
+    });
+    payload.on('error', (err: Error) => done(err));
+  };
+}
+
+export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> {
+  const { broker, config, shutdown } = app.webka;
+  const store = new StreamStore(broker, {
+    maxMessageBytes: config.bodyLimit + RECORD_OVERHEAD,
+    onWarning: (message, details) => app.log.warn(details ?? {}, message),
+  });
+  const ctx: StreamContext = {
+    store,
+    longPollMs: config.streamLongPollMs,
+    readBytes: config.defaultFetchBytes,
+    sseMaxMs: SSE_MAX_MS,
+    shutdown,
+  };
+  const sweeper = setInterval(() => store.sweep(Date.now(), true), SWEEP_INTERVAL_MS).unref();
+  app.addHook('onClose', async () => clearInterval(sweeper));
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', readBody(config.bodyLimit));
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(COMMON_HEADERS);
+    return payload;
+  });
+
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const e = toStreamError(err);
+    if (e.status >= 500) request.log.error({ err }, 'stream request failed');
+    return reply.code(e.status).headers(e.headers).type('text/plain').send(Buffer.from(e.message + '\n'));
+  });
+
+  const url = '/v1/stream/*';
+  const opts = { schema: { hide: true }, bodyLimit: config.bodyLimit };
+  app.put(url, opts, (request, reply) => createStream(ctx, request, reply));
+  app.post(url, opts, (request, reply) => appendToStream(ctx, request, reply));
+  app.get(url, { ...opts, exposeHeadRoute: false }, (request, reply) => readStream(ctx, request, reply));
+  app.head(url, opts, async (request, reply) => headStream(ctx, request, reply));
+  app.delete(url, opts, async (request, reply) => {
+    store.remove(store.find(streamPathOfUrl(request.url), false));
+    return reply.code(204).send();
+  });
+  app.options(url, opts, async (request, reply) => {
+    const asked = header(request.headers, 'access-control-request-headers');
+    return reply
+      .code(204)
+      .headers({
+        'access-control-allow-methods': ALLOWED_METHODS,
+        'access-control-allow-headers': asked === undefined ? ALLOWED_HEADERS : `${ALLOWED_HEADERS}, ${asked}`,
+        'access-control-max-age': '86400',
+      })
+      .send();
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * One member of a consumer group: its settings, subscription, lease and the positions it has
+ * been delivered up to. Lives in the broker, not in an HTTP connection: any request naming the
+ * member id (from any connection, through any load balancer path) carries on where the last left.
+ * Created by GroupCoordinator.join; removed by leave, session expiry or group deletion.
+ */
+import type { TopicPartition } from '@webka/protocol';
+import { WebkaError } from '../errors.js';
+import type { DecodedRecord } from '../storage/record-batch.js';
+
+export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
+export type Delivery = 'at-least-once' | 'at-most-once';
+
+export interface MemberSettings {
+  autoCommit: boolean;
+  autoCommitIntervalMs: number;
+  autoOffsetReset: AutoOffsetReset;
+  sessionTimeoutMs: number;
+  maxPollRecords: number;
+  delivery: Delivery;
+}
+
+export const DEFAULT_SETTINGS: MemberSettings = {
+  autoCommit: true,
+  autoCommitIntervalMs: 5_000,
+  autoOffsetReset: 'latest',
+  sessionTimeoutMs: 45_000,
+  maxPollRecords: 500,
+  delivery: 'at-least-once',
+};
+
+export interface Subscription {
+  topics?: string[];
+  pattern?: string;
+}
+
+export interface ClientDetails {
+  clientId: string;
+  clientHost: string;
+  userAgent: string | null;
+}
+
+/** Checks that exactly one of topics and pattern is given, and that the pattern compiles. */
+export function compileSubscription(s: Subscription): RegExp | null {
+  if ((s.topics === undefined) === (s.pattern === undefined)) {
+    throw new WebkaError('INVALID_REQUEST', 'subscribe with either "topics" (a list of names) or "pattern" (a regular expression), not both or neither');
+  }
+  if (s.pattern === undefined) return null;
+  try {
+    // anchored: Kafka matches the whole topic name
+    return new RegExp(`^(?:${s.pattern})$`);
+  } catch (err) {
+    throw new WebkaError('INVALID_REQUEST', `pattern is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+export class GroupMember {
+  readonly memberId: string;
+  readonly client: ClientDetails;
+  readonly joinedAt: number;
+  readonly settings: MemberSettings;
+  #subscription: Subscription;
+  #regex: RegExp | null;
+  lastSeenAt: number;
+  /** The last generation this member was told of (in a join, poll, heartbeat or commit answer). */
+  generation = 0;
+  assignment: TopicPartition[] = [];
+  /** Next offset to deliver, per owned partition (tpKey); dropped when the partition moves. */
+  readonly positions = new Map<string, number>();
+  /**
+   * Records read from the log but not yet delivered, per partition: a read decodes whole batches,
+   * and a poll that takes a fair share from each partition would otherwise decode a batch again
+   * for every share (Kafka's consumer keeps such completed fetches too). Valid while `from` is
+   * the partition's position; dropped with the position when the partition moves.
+   */
+  readonly buffers = new Map<string, { from: number; records: DecodedRecord[]; nextOffset: number }>();
+  /** Polls in progress: a member waiting in a long poll is alive whatever its session timeout. */
+  activePolls = 0;
+  lastAutoCommitAt: number;
+  /** Rotates the partition order of successive polls, so that no partition is always served last. */
+  cursor = 0;
+
+  constructor(memberId: string, client: ClientDetails, settings: MemberSettings, subscription: Subscription, now: number) {
+    this.memberId = memberId;
+    this.client = client;
+    this.settings = settings;
+    this.#regex = compileSubscription(subscription);
+    this.#subscription = subscription;
+    this.joinedAt = now;
+    this.lastSeenAt = now;
+    this.lastAutoCommitAt = now;
+  }
+
+  get subscription(): Subscription {
+    return this.#subscription;
+  }
+
+  set subscription(s: Subscription) {
+    this.#regex = compileSubscription(s);
+    this.#subscription = s;
+  }
+
+  subscribes(topic: string): boolean {
+    return this.#regex !== null ? this.#regex.test(topic) : this.#subscription.topics!.includes(topic);
+  }
+
+  get expiresAt(): number {
+    return this.lastSeenAt + this.settings.sessionTimeoutMs;
+  }
+
+  owns(tp: TopicPartition): boolean {
+    return this.assignment.some((a) => a.topic === tp.topic && a.partition === tp.partition);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * What one poll reads: records from the member's partitions of the current generation, starting
+ * at its positions (or the committed offset, or per autoOffsetReset), shared fairly: each
+ * partition first gets an equal share of maxRecords, then the rest goes round again, and the
+ * starting partition rotates from poll to poll. Records decoded beyond a share wait in the
+ * member's buffer for the next poll. Synchronous, so the generation checked before a
+ * read is the generation the read belongs to.
+ */
+import type { Broker } from '../broker.js';
+import type { DecodedRecord } from '../storage/record-batch.js';
+import { WebkaError } from '../errors.js';
+import type { OffsetStore } from './offset-store.js';
+import type { Group } from './group.js';
+import type { GroupMember } from './group-member.js';
+import { tpKey } from './assignor.js';
+
+const READ_BYTES_FLOOR = 64 << 10;
+
+export interface PolledRecord {
+  topic: string;
+  partition: number;
+  record: DecodedRecord;
+}
+
+export interface ReadLimits {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+/** The member's next offset for a partition, resolving it on first use. */
+export function positionFor(broker: Broker, store: OffsetStore, group: Group, member: GroupMember, topic: string, partition: number): number {
+  const key = tpKey(topic, partition);
+  const p = broker.partition(group.cluster, topic, partition);
+  let pos = member.positions.get(key);
+  let why = '';
+  if (pos === undefined) {
+    pos = store.get(group.cluster, group.groupId, topic, partition)?.offset;
+    why = `group "${group.groupId}" has no committed offset for ${topic}/${partition}`;
+  }
+  if (pos !== undefined && (pos < p.log.logStartOffset || pos > p.log.highWatermark)) {
+    why = `the position ${pos} of ${topic}/${partition} is outside the log (${p.log.logStartOffset} to ${p.log.highWatermark})`;
+    pos = undefined;
+  }
+  if (pos === undefined) {
+    const reset = member.settings.autoOffsetReset;
+    if (reset === 'none') throw new WebkaError('NO_OFFSET_FOR_PARTITION', `${why} and autoOffsetReset is none`, { topic, partition });
+    pos = reset === 'earliest' ? p.log.logStartOffset : p.log.highWatermark;
+  }
+  member.positions.set(key, pos);
+  return pos;
+}
+
+/** Reads what is available now, advancing the member's positions. */
+export function readAssigned(broker: Broker, store: OffsetStore, group: Group, member: GroupMember, limits: ReadLimits): PolledRecord[] {
+  const out: PolledRecord[] = [];
+  const n = member.assignment.length;
+  if (n === 0) return out;
+  const start = member.cursor++ % n;
+  const order = [...member.assignment.slice(start), ...member.assignment.slice(0, start)];
+  let bytes = 0;
+  const share = Math.max(1, Math.ceil(limits.maxRecords / n));
+  // each partition reads about its share of the bytes, so that a poll does not read (and then
+  // buffer) maxBytes from every partition
+  const readBytes = Math.max(READ_BYTES_FLOOR, Math.ceil(limits.maxBytes / n));
+  for (const round of [share, limits.maxRecords]) {
+    for (const tp of order) {
+      const room = Math.min(round, limits.maxRecords - out.length);
+      if (room <= 0 || (bytes >= limits.maxBytes && out.length > 0)) return out;
+      const key = tpKey(tp.topic, tp.partition);
+      let p;
+      let offset;
+      try {
+        p = broker.partition(group.cluster, tp.topic, tp.partition);
+        offset = positionFor(broker, store, group, member, tp.topic, tp.partition);
+      } catch (err) {
+        // a topic deleted under the group: the next rebalance drops it
+        if (err instanceof WebkaError && (err.code === 'TOPIC_NOT_FOUND' || err.code === 'PARTITION_NOT_FOUND')) continue;
+        throw err;
+      }
+      let buffered = member.buffers.get(key);
+      if (buffered === undefined || buffered.from !== offset) {
+        member.buffers.delete(key);
+        if (offset >= p.log.highWatermark) continue;
+        const r = p.read(offset, { maxRecords: Number.MAX_SAFE_INTEGER, maxBytes: readBytes });
+        buffered = { from: offset, records: r.records, nextOffset: r.nextOffset };
+      }
+      const taken = buffered.records.length <= room ? buffered.records : buffered.records.slice(0, room);
+      for (const record of taken) {
+        out.push({ topic: tp.topic, partition: tp.partition, record });
+        bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0) + 24;
+      }
+      if (taken.length === buffered.records.length) {
+        member.buffers.delete(key);
+        member.positions.set(key, buffered.nextOffset);
+      } else {
+        const next = taken[taken.length - 1].offset + 1;
+        member.buffers.set(key, { from: next, records: buffered.records.slice(taken.length), nextOffset: buffered.nextOffset });
+        member.positions.set(key, next);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,245 @@
+/**
+ * Committed offsets: records in the internal compacted topic `__consumer_offsets` of each cluster
+ * (DESIGN decision 6), replayed into memory when the coordinator starts. The latest record of a
+ * key is the committed offset; a tombstone (null value) deletes it, and compaction drops what
+ * later records superseded. Commits are appended as one batch (one group's keys all hash to one
+ * partition) and answered once fsynced (acks=all).
+ *
+ * Record format: Kafka's own (OffsetCommitKey v1, OffsetCommitValue v3), so that the planned
+ * Kafka-protocol listener can serve these records as they are. Integers big-endian; a string is
+ * an int16 byte length and UTF-8 bytes (length -1: null).
+ *   key:   version int16 = 1 | group string | topic string | partition int32
+ *   value: version int16 = 3 | offset int64 | leaderEpoch int32 (-1: unknown) |
+ *          metadata string | commitTimestamp int64 (ms)
+ * Records with other key versions (Kafka's group metadata, version 2) are skipped on replay.
+ * A group's partition is Java's String.hashCode of the group id, made non-negative, modulo the
+ * partition count, as Kafka computes it; Webka's topic has 8 partitions where Kafka has 50.
+ *
+ * The in-memory map is updated when a commit is appended, before its fsync completes: a member
+ * that takes over a partition must see an offset committed as records were delivered
+ * (at-most-once), or it could deliver them again. A failed fsync takes the partition offline.
+ */
+import type { Broker } from '../broker.js';
+import type { Partition } from '../partitions/partition.js';
+import { WebkaError } from '../errors.js';
+import { tpKey } from './assignor.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+export const OFFSETS_TOPIC_PARTITIONS = 8;
+const OFFSETS_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'segment.bytes': 104_857_600 };
+const KEY_VERSION = 1;
+const VALUE_VERSION = 3;
+const REPLAY_BYTES = 4 << 20;
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+  commitTimestamp: number;
+}
+
+export interface OffsetCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string | null;
+}
+
+type GroupOffsets = Map<string, CommittedOffset>;
+
+export class OffsetStore {
+  #broker: Broker;
+  /** cluster -> group -> tpKey -> committed offset */
+  #clusters = new Map<string, Map<string, GroupOffsets>>();
+
+  constructor(broker: Broker) {
+    this.#broker = broker;
+    for (const c of broker.listClusters()) this.#cluster(c.name);
+  }
+
+  /** The cluster's offsets, replaying its `__consumer_offsets` the first time. */
+  #cluster(cluster: string): Map<string, GroupOffsets> {
+    let groups = this.#clusters.get(cluster);
+    if (groups !== undefined) return groups;
+    groups = new Map();
+    if (this.#broker.catalog.findTopic(cluster, OFFSETS_TOPIC) !== undefined) {
+      for (const p of this.#broker.topicPartitions(cluster, OFFSETS_TOPIC)) replay(p, groups);
+    }
+    this.#clusters.set(cluster, groups);
+    return groups;
+  }
+
+  /** Drops what is known of a cluster (it was deleted, with its internal topics). */
+  forgetCluster(cluster: string): void {
+    this.#clusters.delete(cluster);
+  }
+
+  get(cluster: string, group: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.#cluster(cluster).get(group)?.get(tpKey(topic, partition));
+  }
+
+  list(cluster: string, group: string): CommittedOffset[] {
+    return [...(this.#cluster(cluster).get(group)?.values() ?? [])].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  groups(cluster: string): string[] {
+    return [...this.#cluster(cluster).keys()];
+  }
+
+  /**
+   * Appends the commits as one batch and updates memory at once; the promise resolves when the
+   * batch is fsynced. Throws (synchronously) when the append itself fails.
+   */
+  commit(cluster: string, group: string, offsets: readonly OffsetCommit[]): Promise<void> {
+    if (offsets.length === 0) return Promise.resolve();
+    const now = Date.now();
+    return this.#append(
+      cluster,
+      group,
+      offsets.map((o) => ({ topic: o.topic, partition: o.partition, value: { topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null, commitTimestamp: now } })),
+    );
+  }
+
+  /** Deletes every committed offset of the group (tombstones). */
+  deleteGroup(cluster: string, group: string): Promise<void> {
+    return this.#append(cluster, group, this.list(cluster, group).map((o) => ({ topic: o.topic, partition: o.partition, value: null })));
+  }
+
+  #append(cluster: string, group: string, entries: Array<{ topic: string; partition: number; value: CommittedOffset | null }>): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const groups = this.#cluster(cluster);
+    const partition = this.#partitionFor(cluster, group);
+    const now = Date.now();
+    const records = entries.map((e) => ({ key: encodeKey(group, e.topic, e.partition), value: e.value === null ? null : encodeValue(e.value), headers: [], timestamp: now }));
+    const { baseOffset } = partition.append(records, { compression: 'none', logAppendTime: false });
+    let offsets = groups.get(group);
+    if (offsets === undefined) groups.set(group, (offsets = new Map()));
+    for (const e of entries) {
+      if (e.value === null) offsets.delete(tpKey(e.topic, e.partition));
+      else offsets.set(tpKey(e.topic, e.partition), e.value);
+    }
+    if (offsets.size === 0) groups.delete(group);
+    return partition.flush(baseOffset + records.length);
+  }
+
+  #partitionFor(cluster: string, group: string): Partition {
+    if (this.#broker.catalog.findTopic(cluster, OFFSETS_TOPIC) === undefined) {
+      this.#broker.createTopic(cluster, { name: OFFSETS_TOPIC, partitions: OFFSETS_TOPIC_PARTITIONS, configs: OFFSETS_TOPIC_CONFIGS }, true);
+    }
+    const partitions = this.#broker.topicPartitions(cluster, OFFSETS_TOPIC);
+    return partitions[groupPartition(group, partitions.length)];
+  }
+}
+
+/** Kafka's choice: abs(groupId.hashCode()) % partitions, with Java's String.hashCode. */
+export function groupPartition(group: string, partitions: number): number {
+  let h = 0;
+  for (let i = 0; i < group.length; i++) h = (Math.imul(31, h) + group.charCodeAt(i)) | 0;
+  return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;
+}
+
+function replay(p: Partition, groups: Map<string, GroupOffsets>): void {
+  let offset = p.log.logStartOffset;
+  while (offset < p.log.highWatermark) {
+    const r = p.read(offset, { maxRecords: 100_000, maxBytes: REPLAY_BYTES });
+    for (const rec of r.records) {
+      if (rec.key === null) continue;
+      const key = decodeKey(rec.key);
+      if (key === null) continue;
+      let offsets = groups.get(key.group);
+      if (rec.value === null) {
+        offsets?.delete(tpKey(key.topic, key.partition));
+        if (offsets?.size === 0) groups.delete(key.group);
+        continue;
+      }
+      const value = decodeValue(rec.value);
+      if (value === null) continue;
+      if (offsets === undefined) groups.set(key.group, (offsets = new Map()));
+      offsets.set(tpKey(key.topic, key.partition), { topic: key.topic, partition: key.partition, ...value });
+    }
+    if (r.nextOffset <= offset) break;
+    offset = r.nextOffset;
+  }
+}
+
+// ---- the byte format (see the file comment)
+
+function stringSize(s: string | null): number {
+  return 2 + (s === null ? 0 : Buffer.byteLength(s, 'utf8'));
+}
+
+function writeString(buf: Buffer, s: string | null, pos: number): number {
+  if (s === null) {
+    buf.writeInt16BE(-1, pos);
+    return pos + 2;
+  }
+  const n = buf.write(s, pos + 2, 'utf8');
+  buf.writeInt16BE(n, pos);
+  return pos + 2 + n;
+}
+
+function readString(buf: Buffer, at: { pos: number }): string | null {
+  const n = buf.readInt16BE(at.pos);
+  at.pos += 2;
+  if (n < 0) return null;
+  if (at.pos + n > buf.length) throw new RangeError('string runs past the record');
+  const s = buf.toString('utf8', at.pos, at.pos + n);
+  at.pos += n;
+  return s;
+}
+
+function writeInt64(buf: Buffer, v: number, pos: number): number {
+  buf.writeBigInt64BE(BigInt(v), pos);
+  return pos + 8;
+}
+
+export function encodeKey(group: string, topic: string, partition: number): Buffer {
+  const buf = Buffer.alloc(2 + stringSize(group) + stringSize(topic) + 4);
+  buf.writeInt16BE(KEY_VERSION, 0);
+  let pos = writeString(buf, group, 2);
+  pos = writeString(buf, topic, pos);
+  buf.writeInt32BE(partition, pos);
+  return buf;
+}
+
+export function decodeKey(buf: Buffer): { group: string; topic: string; partition: number } | null {
+  try {
+    if (buf.readInt16BE(0) !== KEY_VERSION) return null;
+    const at = { pos: 2 };
+    const group = readString(buf, at);
+    const topic = readString(buf, at);
+    if (group === null || topic === null) return null;
+    return { group, topic, partition: buf.readInt32BE(at.pos) };
+  } catch {
+    return null;
+  }
+}
+
+export function encodeValue(v: { offset: number; metadata: string | null; commitTimestamp: number }): Buffer {
+  const buf = Buffer.alloc(2 + 8 + 4 + stringSize(v.metadata) + 8);
+  buf.writeInt16BE(VALUE_VERSION, 0);
+  let pos = writeInt64(buf, v.offset, 2);
+  buf.writeInt32BE(-1, pos);
+  pos = writeString(buf, v.metadata, pos + 4);
+  writeInt64(buf, v.commitTimestamp, pos);
+  return buf;
+}
+
+export function decodeValue(buf: Buffer): { offset: number; metadata: string | null; commitTimestamp: number } | null {
+  try {
+    if (buf.readInt16BE(0) !== VALUE_VERSION) return null;
+    const offset = Number(buf.readBigInt64BE(2));
+    const at = { pos: 14 };
+    const metadata = readString(buf, at);
+    return { offset, metadata, commitTimestamp: Number(buf.readBigInt64BE(at.pos)) };
+  } catch {
+    return null;
+  }
+}
+
+export function checkCommit(o: OffsetCommit, highWatermark: number, where: string): void {
+  if (!Number.isSafeInteger(o.offset) || o.offset < 0 || o.offset > highWatermark) {
+    throw new WebkaError('INVALID_OFFSET', `${where}: offset ${o.offset} of ${o.topic}/${o.partition} must be from 0 to the high watermark ${highWatermark}`);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Authorisation of WebSocket frames. The upgrade (GET /v1/ws) needs only a principal; each frame
+ * names its own resources, so each is checked here with the same rules as the REST routes:
+ *   produce          write on the topic
+ *   subscribe topic  read on the topic
+ *   subscribe group  read on the group and on every topic named
+ *   unsubscribe, commit, ack, ping   act on this socket's own subscriptions: nothing more
+ * A resource the principal cannot describe is reported as missing (TOPIC_NOT_FOUND), as on REST.
+ * A socket authenticated by a token ends when the token expires: onExpiry's callback runs then.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WebkaError } from '../../errors.js';
+import type { Operation, Resource } from '../../auth/types.js';
+
+export interface FrameAccess {
+  /** Throws FORBIDDEN or *_NOT_FOUND when the socket's principal may not act on the frame. */
+  check(frame: { type: string; cluster?: string; topic?: string; group?: string; topics?: readonly string[] }): void;
+  /** Runs fn when the principal's token expires (never for API keys); returns a cancel. */
+  onExpiry(fn: () => void): () => void;
+}
+
+export function frameAccess(app: FastifyInstance, request: FastifyRequest): FrameAccess {
+  const principal = request.principal;
+  const { authorize } = app.security;
+  const need = (op: Operation, r: Resource): void => {
+    if (authorize(principal, op, r)) return;
+    if (!authorize(principal, 'describe', r)) {
+      if (r.type === 'topic') throw new WebkaError('TOPIC_NOT_FOUND', `topic "${r.name}" does not exist in cluster "${r.cluster}"`);
+      if (r.type === 'group') throw new WebkaError('GROUP_NOT_FOUND', `group "${r.name}" does not exist in cluster "${r.cluster}"`);
+    }
+    throw new WebkaError('FORBIDDEN', `principal "${principal.name}" may not ${op} ${r.type} "${r.name}"`);
+  };
+  return {
+    check(frame) {
+      const cluster = frame.cluster ?? '';
+      if (frame.type === 'produce' && frame.topic !== undefined) need('write', { type: 'topic', cluster, name: frame.topic });
+      if (frame.type !== 'subscribe') return;
+      if (frame.group !== undefined) {
+        need('read', { type: 'group', cluster, name: frame.group });
+        for (const t of frame.topics ?? []) need('read', { type: 'topic', cluster, name: t });
+      } else if (frame.topic !== undefined) {
+        need('read', { type: 'topic', cluster, name: frame.topic });
+      }
+    },
+    onExpiry(fn) {
+      if (principal.expiresAt === undefined) return () => undefined;
+      const t = setTimeout(fn, Math.max(0, principal.expiresAt - Date.now()));
+      t.unref();
+      return () => clearTimeout(t);
+    },
+  };
+}

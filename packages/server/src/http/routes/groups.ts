@@ -1,0 +1,211 @@
+/**
+ * Consumer groups over HTTP: join, poll, heartbeat, subscription, leave and commit for members;
+ * standalone commits; and the admin calls. Thin: each handler validates, makes one coordinator
+ * call and replies. The coordinator is created here, over the app's broker, and closed with it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  JoinGroupBody, SubscriptionBody, MembershipResponse, PollQuery, PollResponse, CommitBody, CommitResponse, StandaloneCommitBody,
+  GroupDescription, GroupSummary, GroupOffsetSchema, ResetOffsetsBody, ResetOffsetsResponse,
+} from '@webka/protocol';
+import { WebkaError } from '../../errors.js';
+import { GroupCoordinator } from '../../groups/group-coordinator.js';
+import { GroupAdmin } from '../../groups/group-admin.js';
+import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
+
+const ClusterParams = Type.Object({ cluster: Type.String() });
+const GroupParams = Type.Object({ cluster: Type.String(), group: Type.String() });
+const MemberParams = Type.Object({ cluster: Type.String(), group: Type.String(), member: Type.String() });
+type G = { cluster: string; group: string };
+type M = G & { member: string };
+const err = { $ref: 'Error#' };
+const tags = ['groups'];
+
+function int(raw: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new WebkaError('INVALID_REQUEST', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export async function groupRoutes(app: FastifyInstance): Promise<void> {
+  const { broker, config, shutdown } = app.webka;
+  const coordinator = new GroupCoordinator(broker);
+  provideGroupCoordinator(app.webka, coordinator);
+  const admin = new GroupAdmin(coordinator);
+  app.addHook('onClose', async () => coordinator.close());
+
+  app.get<{ Params: { cluster: string } }>(
+    '/clusters/:cluster/groups',
+    { schema: { tags, summary: 'List consumer groups (with members or committed offsets)', params: ClusterParams, response: { 200: Type.Object({ groups: Type.Array(GroupSummary) }), 404: err } } },
+    async (request) => ({ groups: admin.list(request.params.cluster) }),
+  );
+
+  app.get<{ Params: G }>(
+    '/clusters/:cluster/groups/:group',
+    { schema: { tags, summary: 'Describe a group: state, members and assignments, committed offsets and lag', params: GroupParams, response: { 200: GroupDescription, 404: err } } },
+    async (request) => admin.describe(request.params.cluster, request.params.group),
+  );
+
+  app.delete<{ Params: G }>(
+    '/clusters/:cluster/groups/:group',
+    { schema: { tags, summary: 'Delete an empty group and its committed offsets', params: GroupParams, response: { 204: Type.Null(), 404: err, 409: err } } },
+    async (request, reply) => {
+      await admin.deleteGroup(request.params.cluster, request.params.group);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: G; Body: JoinGroupBody }>(
+    '/clusters/:cluster/groups/:group/members',
+    {
+      schema: {
+        tags,
+        summary: 'Join a group: answers at once with the member id, generation and assignment',
+        description: 'Subscribe with "topics" or "pattern". The member stays while polls, commits or heartbeats arrive within sessionTimeoutMs, from any connection.',
+        params: GroupParams,
+        body: JoinGroupBody,
+        response: { 201: MembershipResponse, 400: err, 404: err, 409: err },
+      },
+    },
+    async (request, reply) => {
+      const ua = request.headers['user-agent'];
+      const m = coordinator.join(request.params.cluster, request.params.group, {
+        ...request.body,
+        clientHost: request.ip,
+        userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null,
+      });
+      return reply.code(201).send(m);
+    },
+  );
+
+  app.get<{ Params: M; Querystring: PollQuery }>(
+    '/clusters/:cluster/groups/:group/members/:member/records',
+    {
+      schema: {
+        tags,
+        summary: 'Poll: records from this member\'s partitions, with its generation and assignment',
+        description: 'With maxWaitMs, waits for records (and for an assignment while the group forms), woken by appends and rebalances.',
+        params: MemberParams,
+        querystring: PollQuery,
+        response: { 200: PollResponse, 400: err, 404: err, 409: err, 503: err },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      // Accept: text/event-stream: the member's records as a stream (streaming/sse-group.ts).
+      if (wantsEventStream(request)) return streamGroupMember(app.webka, coordinator, request, reply, q);
+      const abort = new AbortController();
+      const onAbort = (): void => abort.abort();
+      reply.raw.once('close', onAbort);
+      shutdown.addEventListener('abort', onAbort, { once: true });
+      try {
+        const r = await coordinator.poll(request.params.cluster, request.params.group, request.params.member, {
+          maxRecords: int(q.maxRecords, 'maxRecords', 1, config.maxFetchRecords, -1),
+          maxBytes: int(q.maxBytes, 'maxBytes', 1, config.maxFetchBytes, config.defaultFetchBytes),
+          maxWaitMs: Math.min(int(q.maxWaitMs, 'maxWaitMs', 0, 1e9, 0), config.maxLongPollMs),
+          generation: q.generation === undefined ? undefined : Number(q.generation),
+          signal: abort.signal,
+        });
+        const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
+        const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;
+        let body = '{"records":[';
+        for (let i = 0; i < r.records.length; i++) {
+          const { topic, partition, record } = r.records[i];
+          if (i > 0) body += ',';
+          body += renderRecord(record, keyFormat, valueFormat, `"topic":${JSON.stringify(topic)},"partition":${partition},`);
+        }
+        body += `],"generation":${r.generation},"assignment":${JSON.stringify(r.assignment)}}`;
+        return reply.type('application/json; charset=utf-8').send(body);
+      } finally {
+        reply.raw.off('close', onAbort);
+        shutdown.removeEventListener('abort', onAbort);
+      }
+    },
+  );
+
+  app.post<{ Params: M }>(
+    '/clusters/:cluster/groups/:group/members/:member/heartbeat',
+    { schema: { tags, summary: 'Renew the member\'s session; answers the current generation and assignment', params: MemberParams, response: { 200: MembershipResponse, 404: err } } },
+    async (request) => coordinator.heartbeat(request.params.cluster, request.params.group, request.params.member),
+  );
+
+  app.put<{ Params: M; Body: SubscriptionBody }>(
+    '/clusters/:cluster/groups/:group/members/:member/subscription',
+    { schema: { tags, summary: 'Change the member\'s subscription (the group rebalances)', params: MemberParams, body: SubscriptionBody, response: { 200: MembershipResponse, 400: err, 404: err } } },
+    async (request) => coordinator.updateSubscription(request.params.cluster, request.params.group, request.params.member, request.body),
+  );
+
+  app.delete<{ Params: M }>(
+    '/clusters/:cluster/groups/:group/members/:member',
+    { schema: { tags, summary: 'Leave the group now (with autoCommit, what was delivered is committed first)', params: MemberParams, response: { 204: Type.Null(), 404: err } } },
+    async (request, reply) => {
+      await coordinator.leave(request.params.cluster, request.params.group, request.params.member);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: M; Body: CommitBody | undefined }>(
+    '/clusters/:cluster/groups/:group/members/:member/offsets',
+    {
+      schema: {
+        tags,
+        summary: 'Commit offsets (the next offset to read); without "offsets", everything delivered to this member so far',
+        params: MemberParams,
+        body: CommitBody,
+        response: { 200: Type.Object({ ...CommitResponse.properties, generation: Type.Integer() }), 400: err, 404: err, 409: err },
+      },
+      // a POST without a body means "commit everything delivered"
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
+    },
+    async (request) => {
+      const b = request.body ?? {};
+      const r = await coordinator.commit(request.params.cluster, request.params.group, request.params.member, b.offsets, b.generation);
+      return { offsets: r.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null })), generation: r.generation };
+    },
+  );
+
+  app.post<{ Params: G; Body: { offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }> } }>(
+    '/clusters/:cluster/groups/:group/offsets',
+    {
+      schema: {
+        tags,
+        summary: 'Commit offsets under a group id without joining (refused while the group has members)',
+        params: GroupParams,
+        body: StandaloneCommitBody,
+        response: { 200: CommitResponse, 400: err, 404: err, 409: err },
+      },
+    },
+    async (request) => {
+      const offsets = await coordinator.commitStandalone(request.params.cluster, request.params.group, request.body.offsets);
+      return { offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null })) };
+    },
+  );
+
+  app.get<{ Params: G }>(
+    '/clusters/:cluster/groups/:group/offsets',
+    { schema: { tags, summary: 'The group\'s committed offsets with lag (empty when it has none)', params: GroupParams, response: { 200: Type.Object({ offsets: Type.Array(GroupOffsetSchema) }), 404: err } } },
+    async (request) => {
+      broker.catalog.getCluster(request.params.cluster);
+      return { offsets: admin.offsets(request.params.cluster, request.params.group) };
+    },
+  );
+
+  app.post<{ Params: G; Body: ResetOffsetsBody }>(
+    '/clusters/:cluster/groups/:group/offsets/reset',
+    {
+      schema: {
+        tags,
+        summary: 'Reset the offsets of an empty group to earliest, latest, a timestamp or given offsets (dryRun to preview)',
+        params: GroupParams,
+        body: ResetOffsetsBody,
+        response: { 200: ResetOffsetsResponse, 400: err, 404: err, 409: err },
+      },
+    },
+    async (request) => admin.resetOffsets(request.params.cluster, request.params.group, request.body),
+  );
+}

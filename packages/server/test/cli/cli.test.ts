@@ -1,0 +1,162 @@
+/**
+ * The `webka` command end to end, as a user runs it (the built dist/cli/main.js in a child
+ * process) against a real broker: 100,000 lines piped into `produce` come back from `consume
+ * --group`; output formats, --json, contexts and exit codes.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBroker, tempDir, type TestBroker } from '../support/start-broker.js';
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let broker: TestBroker;
+let configHome: string;
+
+function webka(args: string[], opts: { input?: string; env?: Record<string, string | undefined> } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, WEBKA_URL: broker.url, WEBKA_TOKEN: undefined, WEBKA_CONTEXT: undefined, WEBKA_CLUSTER: undefined, ...opts.env };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(MAIN), `${MAIN} is missing: build first (npm run build)`);
+  broker = await startBroker();
+  configHome = tempDir('webka-cli-config-');
+});
+after(async () => {
+  await broker.close();
+  fs.rmSync(configHome, { recursive: true, force: true });
+});
+
+describe('webka CLI', () => {
+  test('100,000 lines piped into produce come back from consume --group', async () => {
+    const lines = Array.from({ length: 100_000 }, (_, i) => (i % 1000 === 7 ? `línea ${i}\tcon "comillas" y {llaves}` : `line-${i}`));
+    let r = await webka(['topics', 'create', 'lines', '--partitions', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await webka(['produce', 'lines', '--json'], { input: lines.join('\n') + '\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.records, 100_000);
+    assert.equal(Object.values(summary.partitions as Record<string, number>).reduce((a, b) => a + b, 0), 100_000);
+    r = await webka(['consume', 'lines', '--group', 'cli-e2e', '--from', 'beginning']);
+    assert.equal(r.code, 0, r.stderr);
+    const back = r.stdout.split('\n');
+    assert.equal(back.pop(), '', 'output ends with a newline');
+    assert.equal(back.length, 100_000);
+    // Partitions interleave: compare as multisets.
+    assert.deepEqual([...back].sort(), [...lines].sort());
+    // The group committed everything: a second run prints nothing and ends.
+    r = await webka(['consume', 'lines', '--group', 'cli-e2e', '--idle-ms', '300']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    r = await webka(['groups', 'describe', 'cli-e2e', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).totalLag, 0);
+  });
+
+  test('keys, templates and JSON output', async () => {
+    assert.equal((await webka(['topics', 'create', 'keyed', '-p', '1'])).code, 0);
+    let r = await webka(['produce', 'keyed', '-K', ':', '--value-format', 'json', '-H', 'src=cli'], { input: 'a:{"n":1}\nb:{"n":2}\r\n\nc:3\n' });
+    assert.equal(r.code, 0, r.stderr);
+    r = await webka(['consume', 'keyed', '-p', '0', '--from-beginning', '--format', '%p\\t%o\\t%k=%s %K %S [%h] %%\\n']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '0\t0\ta={"n":1} 1 7 [src=cli] %\n0\t1\tb={"n":2} 1 7 [src=cli] %\n0\t2\tc=3 1 1 [src=cli] %\n');
+    r = await webka(['consume', 'keyed', '-p', '0', '--from', '1', '-n', '1', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = JSON.parse(r.stdout);
+    assert.deepEqual({ ...rec, timestamp: 0 }, { topic: 'keyed', partition: 0, offset: 1, timestamp: 0, key: 'b', value: { n: 2 }, headers: { src: 'cli' } });
+    r = await webka(['consume', 'keyed', '-p', '0', '--from', `@${Date.now() + 60_000}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'nothing is at or after a future time');
+    r = await webka(['topics', 'list', '--json']);
+    assert.ok(JSON.parse(r.stdout).topics.some((t: { name: string }) => t.name === 'keyed'));
+    r = await webka(['topics', 'describe', 'keyed', '--json']);
+    assert.equal(JSON.parse(r.stdout).partitionInfo[0].highWatermark, 3);
+  });
+
+  test('exit codes: usage 2, not found 3, conflict 4, unreachable 5; --json errors', async () => {
+    let r = await webka(['topics', 'describe', 'missing']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /TOPIC_NOT_FOUND/);
+    r = await webka(['topics', 'describe', 'missing', '--json']);
+    assert.equal(r.code, 3);
+    assert.equal(JSON.parse(r.stderr).error.code, 'TOPIC_NOT_FOUND');
+    assert.equal((await webka(['topics', 'create', 'twice'])).code, 0);
+    assert.equal((await webka(['topics', 'create', 'twice'])).code, 4);
+    assert.equal((await webka(['topics', 'create', 'twice', '--if-not-exists'])).code, 0);
+    assert.equal((await webka(['topics', 'create', 'bad', '--partitions', 'many'])).code, 2);
+    assert.equal((await webka(['no-such-command'])).code, 2);
+    assert.equal((await webka(['consume', 'twice'])).code, 2, 'consume needs --partition or --group');
+    r = await webka(['produce', 'twice', '--value-format', 'json'], { input: '{"ok":1}\nnot json\n' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /line 2/);
+    assert.equal((await webka(['topics', 'list'], { env: { WEBKA_URL: 'http://127.0.0.1:9' } })).code, 5);
+    r = await webka(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Exit codes/);
+    r = await webka(['produce', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Examples/);
+  });
+
+  test('named contexts, overridden by --url and WEBKA_URL', async () => {
+    const noUrl = { WEBKA_URL: undefined };
+    let r = await webka(['context', 'add', 'dead', '--url', 'http://127.0.0.1:9'], { env: noUrl });
+    assert.equal(r.code, 0, r.stderr);
+    r = await webka(['context', 'add', 'local', '--url', broker.url], { env: noUrl });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await webka(['topics', 'list'], { env: noUrl })).code, 5, 'the first context added is the current one');
+    assert.equal((await webka(['context', 'use', 'local'], { env: noUrl })).code, 0);
+    assert.equal((await webka(['topics', 'list'], { env: noUrl })).code, 0);
+    assert.equal((await webka(['topics', 'list', '--context', 'dead'], { env: noUrl })).code, 5);
+    assert.equal((await webka(['topics', 'list', '--context', 'dead', '--url', broker.url], { env: noUrl })).code, 0, '--url wins');
+    assert.equal((await webka(['topics', 'list', '--context', 'dead'], { env: { WEBKA_URL: broker.url } })).code, 0, 'WEBKA_URL wins');
+    assert.equal((await webka(['context', 'use', 'nope'], { env: noUrl })).code, 2);
+    r = await webka(['context', 'list', '--json'], { env: noUrl });
+    const list = JSON.parse(r.stdout);
+    assert.equal(list.current, 'local');
+    assert.deepEqual(list.contexts.map((c: { name: string }) => c.name).sort(), ['dead', 'local']);
+    const stored = JSON.parse(fs.readFileSync(path.join(configHome, 'webka', 'contexts.json'), 'utf8'));
+    assert.equal(stored.contexts.local.url, broker.url);
+  });
+
+  test('groups: list, describe with lag, reset offsets, delete', async () => {
+    assert.equal((await webka(['topics', 'create', 'grouped', '-p', '2'])).code, 0);
+    assert.equal((await webka(['produce', 'grouped', '-K', ':'], { input: 'a:1\nb:2\nc:3\nd:4\n' })).code, 0);
+    let r = await webka(['consume', 'grouped', '-g', 'gr', '--from', 'beginning', '-n', '4']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['1', '2', '3', '4']);
+    r = await webka(['groups', 'list', '--json']);
+    assert.ok(JSON.parse(r.stdout).groups.some((g: { group: string }) => g.group === 'gr'));
+    r = await webka(['groups', 'describe', 'gr']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /LAG/);
+    r = await webka(['groups', 'reset-offsets', 'gr', '--topic', 'grouped', '--to', 'beginning', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).offsets.every((o: { offset: number }) => o.offset === 0));
+    r = await webka(['groups', 'describe', 'gr', '--json']);
+    assert.equal(JSON.parse(r.stdout).totalLag, 4);
+    assert.equal((await webka(['groups', 'delete', 'gr'])).code, 0);
+    assert.equal((await webka(['groups', 'describe', 'gr'])).code, 3);
+  });
+});

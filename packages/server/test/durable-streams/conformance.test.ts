@@ -1,0 +1,97 @@
+/**
+ * The Durable Streams conformance suite, whole, against a real Webka: starts the broker on
+ * port 0 with a temporary data directory, runs the suite's own vitest in a child process
+ * (suite/run-suite.mjs), prints the counts of passed, failed and skipped tests, and fails on
+ * any failure not listed, with its reason, in expected-failures.json.
+ *
+ * The broker's long-poll timeout is 3 s here (streamLongPollMs) so that the suite's long-poll
+ * tests finish quickly; production keeps the default.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../../src/server.js';
+import { loadConfig } from '../../src/config/config.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const LONG_POLL_MS = 3_000;
+
+interface Assertion {
+  ancestorTitles: string[];
+  title: string;
+  status: 'passed' | 'failed' | 'skipped' | 'pending' | 'todo';
+  failureMessages?: string[];
+}
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTests: number;
+  testResults: Array<{ assertionResults: Assertion[]; message?: string }>;
+}
+interface ExpectedFailure {
+  test: string;
+  reason: string;
+}
+
+function runVitest(baseUrl: string, outputFile: string): Promise<{ code: number | null; output: string }> {
+  const vitest = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
+  const args = [vitest, 'run', '--config', path.join(here, 'suite', 'vitest.config.mjs'), '--reporter=json', `--outputFile=${outputFile}`];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: path.join(here, 'suite'),
+      env: { ...process.env, CONFORMANCE_TEST_URL: baseUrl, LONGPOLL_TIMEOUT_MS: String(LONG_POLL_MS), NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+test('the Durable Streams conformance suite passes against Webka', { timeout: 240_000 }, async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-ds-conformance-'));
+  const config = loadConfig({
+    flags: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', streamLongPollMs: LONG_POLL_MS },
+    env: {},
+    cwd: dataDir,
+  });
+  const server = await startServer(config);
+  const outputFile = path.join(dataDir, 'conformance-results.json');
+  let report: VitestReport;
+  try {
+    const run = await runVitest(server.url, outputFile);
+    assert.ok(fs.existsSync(outputFile), `the suite wrote no report (exit ${run.code}):\n${run.output.slice(-4000)}`);
+    report = JSON.parse(fs.readFileSync(outputFile, 'utf8')) as VitestReport;
+  } finally {
+    await server.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const expected = JSON.parse(fs.readFileSync(path.join(here, 'expected-failures.json'), 'utf8')) as ExpectedFailure[];
+  const failed: Array<{ name: string; message: string }> = [];
+  for (const file of report.testResults) {
+    for (const a of file.assertionResults) {
+      if (a.status !== 'failed') continue;
+      failed.push({ name: [...a.ancestorTitles.slice(1), a.title].join(' > '), message: (a.failureMessages?.[0] ?? '').split('\n')[0] });
+    }
+  }
+  const skipped = report.numPendingTests + report.numTodoTests;
+  const summary = `Durable Streams conformance: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped, of ${report.numTotalTests}`;
+  t.diagnostic(summary);
+  for (const e of expected) t.diagnostic(`expected failure: ${e.test} (${e.reason})`);
+  for (const f of failed) t.diagnostic(`failed: ${f.name}: ${f.message}`);
+
+  assert.ok(report.numTotalTests > 300, `the suite ran only ${report.numTotalTests} tests`);
+  const allowed = new Set(expected.map((e) => e.test));
+  const unexpected = failed.filter((f) => !allowed.has(f.name));
+  assert.deepEqual(unexpected, [], 'failures not listed in expected-failures.json');
+});

@@ -1,0 +1,77 @@
+/**
+ * Runs the real `webka start` command (the built CLI) as a child process and finds its URL in
+ * the "webka is ready" JSON log line, so tests can use port 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+
+export interface CliBroker {
+  child: ChildProcess;
+  url: string;
+  /** Every stdout line so far, parsed when JSON. */
+  lines: any[];
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  exited: Promise<number | string>;
+  stdout(): string;
+  stderr(): string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, exited, stdout: () => out, stderr: () => err };
+}
+
+/** Starts `webka start` with args and waits for the ready line (or fails with its output). */
+export async function startCliBroker(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliBroker> {
+  const run = runCli(['start', '--host', '127.0.0.1', ...args], env);
+  const lines: any[] = [];
+  let buffered = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      run.child.kill('SIGKILL');
+      reject(new Error(`no ready line in ${timeoutMs} ms; stderr: ${run.stderr()}`));
+    }, timeoutMs);
+    run.child.stdout!.on('data', (d: string) => {
+      buffered += d;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let parsed: any = line;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          // not JSON
+        }
+        lines.push(parsed);
+        if (parsed?.msg === 'webka is ready' && typeof parsed.url === 'string') {
+          clearTimeout(timer);
+          resolve(parsed.url);
+        }
+      }
+    });
+    void run.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`webka exited (${code}) before it was ready; stderr: ${run.stderr()}`));
+    });
+  });
+  return { child: run.child, url, lines, stderr: run.stderr, exited: run.exited };
+}
