@@ -17,6 +17,8 @@ export interface Child {
   pid: number;
   /** The HTTP port of a server child (0 for the load generator). */
   port: number;
+  /** A broker child's data directory (where auth writes initial-admin-key). */
+  dataDir?: string;
   /** Resident set size in bytes, from /proc. */
   rss(): number;
   /** CPU seconds used so far (user + system). */
@@ -72,7 +74,19 @@ export function rssOf(pid: number): number {
 export function startBroker(ctx: BenchContext, config: Record<string, unknown> = {}, execArgv: string[] = []): Promise<Child> {
   const profDir = process.env.WEBKA_BENCH_CPU_PROF;
   const prof = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
-  return startChild(ctx, 'broker-child.ts', [JSON.stringify({ dataDir: ctx.tempDir('broker'), config })], [...prof, ...execArgv]);
+  const dataDir = ctx.tempDir('broker');
+  return startChild(ctx, 'broker-child.ts', [JSON.stringify({ dataDir, config })], [...prof, ...execArgv]).then((child) => ({ ...child, dataDir }));
+}
+
+/**
+ * The Durable Streams reference server (@durable-streams/server, in-memory) in its own process,
+ * the baseline of bench/durable-streams.bench.ts. Profiled like a broker under
+ * WEBKA_BENCH_CPU_PROF.
+ */
+export function startDurableStreamsReference(ctx: BenchContext, longPollMs = 20_000): Promise<Child> {
+  const profDir = process.env.WEBKA_BENCH_CPU_PROF;
+  const prof = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
+  return startChild(ctx, 'ds-reference-child.ts', [String(longPollMs)], prof);
 }
 
 export function startBare(ctx: BenchContext): Promise<Child> {

@@ -14,9 +14,10 @@ export interface Response {
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 /** The bytes of one request. */
-export function buildRequest(method: string, host: string, path: string, body?: Buffer | string, contentType = 'application/json'): Buffer {
+export function buildRequest(method: string, host: string, path: string, body?: Buffer | string, contentType = 'application/json', headers: Record<string, string> = {}): Buffer {
   const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
   let head = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   if (payload !== undefined) head += `Content-Type: ${contentType}\r\nContent-Length: ${payload.length}\r\n`;
   head += '\r\n';
   return payload === undefined ? Buffer.from(head) : Buffer.concat([Buffer.from(head), payload]);

@@ -15,7 +15,13 @@ export interface ClosedJob {
   warmupSeconds: number;
   method: string;
   path: string;
+  /** When given, connection i sends to paths[i % paths.length] instead of `path`. */
+  paths?: string[];
   body?: string;
+  /** Of the body; application/json unless given. */
+  contentType?: string;
+  /** Extra request headers, e.g. Authorization. */
+  headers?: Record<string, string>;
   expectStatus: number;
 }
 
@@ -76,8 +82,8 @@ export type JobResult = ClosedLoopResult | (ClosedLoopResult & { records: number
 export async function runJob(job: Job): Promise<JobResult> {
   switch (job.kind) {
     case 'closed': {
-      const req = buildRequest(job.method, `127.0.0.1:${job.port}`, job.path, job.body);
-      return closedLoop({ ...job, next: () => req });
+      const reqs = (job.paths ?? [job.path]).map((p) => buildRequest(job.method, `127.0.0.1:${job.port}`, p, job.body, job.contentType, job.headers));
+      return closedLoop({ ...job, next: (conn) => reqs[conn % reqs.length] });
     }
     case 'consume':
       return consume(job);
@@ -123,7 +129,7 @@ function nowMs(): number {
 }
 
 /** Calls send(due) about every millisecond with the number of records due at `rate`. */
-async function paced(seconds: number, rate: number, send: (n: number) => void): Promise<number> {
+export async function paced(seconds: number, rate: number, send: (n: number) => void): Promise<number> {
   const start = performance.now();
   const end = start + seconds * 1000;
   let sent = 0;
@@ -139,7 +145,7 @@ async function paced(seconds: number, rate: number, send: (n: number) => void): 
 }
 
 /** A small pool so that a slow answer does not hold back the next send (the rate stays fixed). */
-async function pool(port: number, size: number): Promise<{ send(req: Buffer, onDone: (status: number) => void): void; close(): void }> {
+export async function pool(port: number, size: number): Promise<{ send(req: Buffer, onDone: (status: number) => void): void; close(): void }> {
   const idle = await Promise.all(Array.from({ length: size }, () => Connection.open(port)));
   const all = [...idle];
   const backlog: Array<[Buffer, (status: number) => void]> = [];

@@ -165,6 +165,14 @@ export class Admin {
   describeGroup(group: string): Promise<GroupDescription> {
     return this.#http.json('GET', `${this.#c()}/groups/${seg(group)}`);
   }
+  /** The group's committed offsets with each partition's high watermark and lag. */
+  async groupOffsets(group: string): Promise<GroupOffset[]> {
+    return (await this.#http.json<{ offsets: GroupOffset[] }>('GET', `${this.#c()}/groups/${seg(group)}/offsets`)).offsets;
+  }
+  /** Commits offsets under a group id without joining it (refused while the group has members). */
+  async commitGroupOffsets(group: string, offsets: { topic: string; partition: number; offset: number; metadata?: string }[]): Promise<void> {
+    await this.#http.json('POST', `${this.#c()}/groups/${seg(group)}/offsets`, { body: { offsets } });
+  }
   /** Sets committed offsets of an empty group. */
   resetGroupOffsets(group: string, reset: ResetOffsets): Promise<ResetOffsetsResult> {
     return this.#http.json('POST', `${this.#c()}/groups/${seg(group)}/offsets/reset`, { body: reset });

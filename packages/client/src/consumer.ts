@@ -41,6 +41,8 @@ export interface ConsumerOptions {
   valueFormat?: ValueFormat;
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
+  /** How long close() waits for its commit and leave (default 5 s). */
+  closeTimeoutMs?: number;
 }
 
 /** Failures after which an answer may have been lost in transit. */
@@ -111,6 +113,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
               continue;
             }
             for (const r of ev.records) {
+              if (signal.aborted) return;
               const k = key(r.topic, r.partition);
               const at = this.#delivered.get(k);
               if (at !== undefined && r.offset < at) continue;
@@ -269,8 +272,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       for (const [k, v] of this.#delivered) this.#processed.set(k, v);
       const m = this.#member;
       if (m === undefined) return;
-      if (this.#autoCommit) await this.commit().catch(() => undefined);
-      await m.leave().catch(() => undefined);
+      // A broker that does not answer must not hold close() forever.
+      const limit = AbortSignal.timeout(this.#opts.closeTimeoutMs ?? 5_000);
+      if (this.#autoCommit) {
+        await this.#commitChain;
+        await this.#commitKeys([...this.#processed.keys()], this.#generationId, limit).catch(() => undefined);
+      }
+      await m.leave(limit).catch(() => undefined);
       this.#member = undefined;
     })();
     return this.#closed;

@@ -7,7 +7,7 @@
  *   CLOSED          the producer or consumer was closed while the operation was pending
  *   UNKNOWN_ERROR   the broker answered with a status or body the SDK does not know
  */
-import { ERROR_CODES, isErrorCode, type ErrorCode } from '@webka/protocol';
+import { ERROR_CODES, isErrorCode, type ErrorCode } from '@webka/protocol/errors';
 
 export const CLIENT_ERROR_CODES = {
   NETWORK_ERROR: { status: 0, retriable: true },

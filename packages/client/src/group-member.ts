@@ -3,6 +3,7 @@
  * Only this file knows the routes and body shapes of /v1/clusters/{c}/groups/{g}/members; the
  * Consumer above it holds positions, commits and reconnects.
  */
+import { SSE_CONTENT_TYPE, SseEvent } from '@webka/protocol/sse';
 import { seg, type HttpClient } from './http-client.js';
 import { readSse } from './sse-reader.js';
 import { streamError } from './partition-consumer.js';
@@ -95,10 +96,10 @@ export class GroupMember {
     const res = await this.#http.raw('GET', this.#path('/records'), {
       query: { valueFormat: opts.valueFormat },
       // The id of the last record received: the broker carries on right after it.
-      headers: this.lastEventId === undefined ? { accept: 'text/event-stream' } : { accept: 'text/event-stream', 'last-event-id': this.lastEventId },
+      headers: this.lastEventId === undefined ? { accept: SSE_CONTENT_TYPE } : { accept: SSE_CONTENT_TYPE, 'last-event-id': this.lastEventId },
       signal,
     });
-    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    if (!(res.headers.get('content-type') ?? '').startsWith(SSE_CONTENT_TYPE)) {
       // A broker without group streams answered the poll as JSON: use what it sent, and say so.
       this.sseUnsupported = true;
       const a = (await res.json()) as { records?: ConsumerRecord[]; generation?: number; assignment?: unknown };
@@ -109,15 +110,15 @@ export class GroupMember {
     }
     if (res.body === null) return;
     for await (const m of readSse(res.body, signal)) {
-      if (m.event === 'record') {
+      if (m.event === SseEvent.record) {
         this.lastEventId = m.id;
         yield { kind: 'records', records: [JSON.parse(m.data) as ConsumerRecord] };
       }
-      else if (m.event === 'rebalance') {
+      else if (m.event === SseEvent.rebalance) {
         const a = toAssignment(JSON.parse(m.data) as { generation?: number; generationId?: number; assignment?: unknown });
         if (a !== undefined) yield { kind: 'rebalance', assignment: a };
       }
-      else if (m.event === 'error') throw streamError(m.data);
+      else if (m.event === SseEvent.error) throw streamError(m.data);
     }
   }
 

@@ -8,6 +8,7 @@
  * with Accept: text/event-stream, resumed with Last-Event-ID). Without `follow`, the reader ends
  * at the high watermark it finds (always through fetch, which reports it).
  */
+import { encodePartitionPosition, SSE_CONTENT_TYPE, SseEvent } from '@webka/protocol/sse';
 import { backoffDelay, sleep } from './backoff.js';
 import { WebkaError } from './errors.js';
 import { seg, type HttpClient } from './http-client.js';
@@ -101,6 +102,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
           });
           attempt = 0;
           for (const r of a.records) {
+            if (signal.aborted) return;
             this.#position = r.offset + 1;
             yield { topic: this.topic, partition: this.partition, ...r };
           }
@@ -126,13 +128,13 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
   async *#sse(signal: AbortSignal): AsyncGenerator<ConsumerRecord> {
     const res = await this.#http.raw('GET', `${this.#base()}/records`, {
       query: { offset: this.#position, valueFormat: this.#opts.valueFormat },
-      headers: { accept: 'text/event-stream', 'last-event-id': String(this.#position) },
+      headers: { accept: SSE_CONTENT_TYPE, 'last-event-id': encodePartitionPosition(this.#position!) },
       signal,
     });
     if (res.body === null) return;
     for await (const m of readSse(res.body, signal)) {
-      if (m.event === 'error') throw streamError(m.data);
-      if (m.event !== 'record') continue;
+      if (m.event === SseEvent.error) throw streamError(m.data);
+      if (m.event !== SseEvent.record) continue;
       const r = JSON.parse(m.data) as Omit<ConsumerRecord, 'topic' | 'partition'>;
       if (r.offset < this.#position!) continue;
       this.#position = r.offset + 1;

@@ -102,6 +102,9 @@ describe('group consumer', () => {
     await b.close();
     const d = await webka.admin().describeGroup('m');
     assert.equal(d.offsets[0].committed, 20);
+    // An admin moves the empty group's offset back without joining it.
+    await webka.admin().commitGroupOffsets('m', [{ topic: 'manual', partition: 0, offset: 10 }]);
+    assert.deepEqual((await webka.admin().groupOffsets('m')).map((o) => [o.committed, o.lag]), [[10, 10]]);
   });
 
   test('two members split the partitions and together read each record once', async () => {

@@ -398,7 +398,6 @@ export class Broker {
     // Route every record; validate everything before anything is written.
     const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : rt.sticky;
     const shares = new Map<number, { records: AppendRecord[]; indexes: number[] }>();
-    const routed = new Int32Array(records.length);
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
       let p: number;
@@ -420,7 +419,6 @@ export class Broker {
       if (size > maxRecordBytes) {
         throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${topic}" accepts at most ${maxRecordBytes} (max.message.bytes)`);
       }
-      routed[i] = p;
       let share = shares.get(p);
       if (share === undefined) shares.set(p, (share = { records: [], indexes: [] }));
       share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });

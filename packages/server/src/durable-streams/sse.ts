@@ -24,7 +24,7 @@ import { COMMON_HEADERS } from './http-headers.js';
 import { encodeOffset, nextCursor } from './offsets.js';
 import { isJson, isTextual } from './stream-meta.js';
 import { readSlice, renderBody } from './stream-read.js';
-import { waitAtTail, requestSignal } from './live-wait.js';
+import { requestSignal, streamSignal, waitOnStream } from './live-wait.js';
 import { startOffset, type ReadParams } from './read-params.js';
 
 function dataEvent(contentType: string, values: Buffer[]): string {
@@ -39,6 +39,56 @@ function dataEvent(contentType: string, values: Buffer[]): string {
 
 function controlEvent(control: Record<string, unknown>): string {
   return `event: control\ndata:${JSON.stringify(control)}\n\n`;
+}
+
+/** The events for one read from `from`: a data event (when there are values) and its control. */
+interface Rendered {
+  from: number;
+  tail: number;
+  earliest: number;
+  cursor: string;
+  next: number;
+  /** Encoded once, written to every subscriber as it is. */
+  bytes: Buffer;
+}
+
+/**
+ * The events rendered for each stream in this turn of the event loop. In a live fan-out every
+ * subscriber wakes at the same offset after an append, in the same turn, and would read and
+ * render the same bytes: the first one does, the others reuse its bytes. Records below the tail
+ * never change, so (from, tail, earliest, cursor) names the bytes exactly. The map is emptied
+ * after the turn, so it never holds a stream's data longer than that.
+ */
+const rendered = new Map<StreamState, Rendered>();
+let emptying = false;
+
+function remember(s: StreamState, r: Rendered): void {
+  rendered.set(s, r);
+  if (emptying) return;
+  emptying = true;
+  setImmediate(() => {
+    rendered.clear();
+    emptying = false;
+  });
+}
+
+function render(ctx: StreamContext, s: StreamState, from: number, cursor: string): Rendered {
+  const { store } = ctx;
+  const tail = store.tail(s);
+  const earliest = store.earliest(s);
+  const hit = rendered.get(s);
+  if (hit !== undefined && hit.from === from && hit.tail === tail && hit.earliest === earliest && hit.cursor === cursor) return hit;
+  const slice = readSlice(store, s, from, ctx.readBytes);
+  let text = '';
+  if (slice.next > from) {
+    if (slice.values.length > 0) text = dataEvent(s.meta.contentType, slice.values);
+    const control: Record<string, unknown> = { streamNextOffset: encodeOffset(slice.next), streamCursor: cursor };
+    if (slice.next >= tail) control.upToDate = true;
+    text += controlEvent(control);
+  }
+  const events = { from, tail, earliest, cursor, next: slice.next, bytes: Buffer.from(text) };
+  remember(s, events);
+  return events;
 }
 
 export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams, reply: FastifyReply): undefined {
@@ -58,9 +108,14 @@ export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams,
   if (!isTextual(s.meta.contentType)) headers['stream-sse-data-encoding'] = 'base64';
   res.writeHead(200, headers);
   res.flushHeaders();
-  const { signal, dispose } = requestSignal(res, ctx.shutdown);
+  const { signal, dispose: disposeRequest } = requestSignal(res, ctx.shutdown);
+  const live = streamSignal(s, signal);
+  const dispose = (): void => {
+    live.dispose();
+    disposeRequest();
+  };
 
-  const write = async (chunk: string): Promise<void> => {
+  const write = async (chunk: string | Buffer): Promise<void> => {
     if (res.write(chunk) || signal.aborted) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -78,13 +133,11 @@ export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams,
     let controlled = false;
     while (!signal.aborted && !s.gone) {
       while (pos < store.tail(s) && !signal.aborted) {
-        const slice = readSlice(store, s, pos, ctx.readBytes);
-        if (slice.next <= pos) break;
-        pos = slice.next;
-        if (slice.values.length > 0) await write(dataEvent(s.meta.contentType, slice.values));
-        const control: Record<string, unknown> = { streamNextOffset: encodeOffset(pos), streamCursor: cursor };
-        if (pos >= store.tail(s)) control.upToDate = true;
-        await write(controlEvent(control));
+        // the data event and its control in one write: one chunk, one syscall per subscriber
+        const events = render(ctx, s, pos, cursor);
+        if (events.next <= pos) break;
+        pos = events.next;
+        await write(events.bytes);
         controlled = true;
       }
       if (signal.aborted || s.gone) break;
@@ -98,7 +151,7 @@ export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams,
       }
       const left = deadline - Date.now();
       if (left <= 0) break;
-      await waitAtTail(store, s, pos, Math.min(ctx.longPollMs, left), signal);
+      await waitOnStream(store, s, pos, Math.min(ctx.longPollMs, left), live.signal);
       if (!signal.aborted && !s.gone && !s.meta.closed && pos >= store.tail(s)) await write(': keep-alive\n\n');
     }
   };

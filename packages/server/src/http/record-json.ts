@@ -46,37 +46,102 @@ function parseHeaders(h: unknown, where: string): RecordHeader[] {
 
 /** Validates and converts one JSON record of a produce request. */
 export function parseRecord(r: unknown, i: number, keyFormat: KeyFormat, valueFormat: ValueFormat): ProduceInput {
-  const where = `records[${i}]`;
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new WebkaError('INVALID_REQUEST', `${where} must be an object with at least "value"`);
+  return convertRecord(r, i, keyFormat, valueFormat, null);
+}
+
+/**
+ * Validates and converts every record of a produce request, in order: the same records, and the
+ * same first error, as parseRecord on each. Faster for many records: JSON values that are
+ * strings are encoded together (see encodeJsonStrings) rather than one JSON.stringify and one
+ * Buffer each, which cost most of a small record's parsing.
+ */
+export function parseRecords(list: readonly unknown[], keyFormat: KeyFormat, valueFormat: ValueFormat): ProduceInput[] {
+  const out = new Array<ProduceInput>(list.length);
+  const strings: JsonStrings | null = valueFormat === 'json' ? { values: [], at: [] } : null;
+  for (let i = 0; i < list.length; i++) out[i] = convertRecord(list[i], i, keyFormat, valueFormat, strings);
+  if (strings !== null && strings.values.length > 0) encodeJsonStrings(strings, out);
+  return out;
+}
+
+/** JSON values that are strings, left to encode after validation, with their records' indexes. */
+interface JsonStrings {
+  values: string[];
+  at: number[];
+}
+
+/**
+ * Sets each record's value to the UTF-8 bytes of JSON.stringify(its string), byte for byte what
+ * parseRecord stores. The strings are stringified as one array, `["s0","s1",...]`, and encoded
+ * as one Buffer whose slices become the values. Escaping only ever lengthens a string's text, so
+ * when the array's text is exactly as long as its strings, each quoted, plus brackets and commas,
+ * no string was escaped and element j is '"' + s_j + '"' at a known place; its byte length is its
+ * character length + 2 when the whole text is ASCII, else Buffer.byteLength(s_j) + 2 (a lone
+ * surrogate, which would encode differently, is always escaped). Otherwise: one string at a time.
+ */
+function encodeJsonStrings(strings: JsonStrings, out: ProduceInput[]): void {
+  const { values, at } = strings;
+  const text = JSON.stringify(values);
+  let plain = values.length + 1;
+  for (let j = 0; j < values.length; j++) plain += values[j].length + 2;
+  if (text.length !== plain) {
+    for (let j = 0; j < values.length; j++) out[at[j]].value = Buffer.from(JSON.stringify(values[j]), 'utf8');
+    return;
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  const ascii = bytes.length === text.length;
+  let pos = 1; // after '['
+  for (let j = 0; j < values.length; j++) {
+    const n = (ascii ? values[j].length : Buffer.byteLength(values[j], 'utf8')) + 2;
+    out[at[j]].value = bytes.subarray(pos, pos + n);
+    pos += n + 1; // and the ','
+  }
+}
+
+/** parseRecord; a JSON string value is left null and added to `strings` when that is given. */
+function convertRecord(r: unknown, i: number, keyFormat: KeyFormat, valueFormat: ValueFormat, strings: JsonStrings | null): ProduceInput {
+  // error messages name the record as records[i]; built only when one is thrown
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new WebkaError('INVALID_REQUEST', `records[${i}] must be an object with at least "value"`);
   const rec = r as Record<string, unknown>;
   for (const k in rec) {
-    if (!RECORD_FIELDS.has(k)) throw new WebkaError('INVALID_REQUEST', `${where} has unknown field "${k}"; records take key, value, headers, partition, timestamp`);
+    if (!RECORD_FIELDS.has(k)) throw new WebkaError('INVALID_REQUEST', `records[${i}] has unknown field "${k}"; records take key, value, headers, partition, timestamp`);
   }
-  if (!('value' in rec)) throw new WebkaError('INVALID_REQUEST', `${where} has no "value" (use null for a tombstone)`);
+  if (!('value' in rec)) throw new WebkaError('INVALID_REQUEST', `records[${i}] has no "value" (use null for a tombstone)`);
   let key: Buffer | null = null;
   if (rec.key !== undefined && rec.key !== null) {
-    if (typeof rec.key !== 'string') throw new WebkaError('INVALID_REQUEST', `${where}.key must be a string or null (keys are text, or base64 with keyFormat binary)`);
-    key = keyFormat === 'binary' ? decodeBase64(rec.key, `${where}.key`) : Buffer.from(rec.key, 'utf8');
+    if (typeof rec.key !== 'string') throw new WebkaError('INVALID_REQUEST', `records[${i}].key must be a string or null (keys are text, or base64 with keyFormat binary)`);
+    key = keyFormat === 'binary' ? decodeBase64(rec.key, `records[${i}].key`) : Buffer.from(rec.key, 'utf8');
   }
   let value: Buffer | null;
+  let deferred = false;
   const v = rec.value;
   if (v === null) value = null;
-  else if (valueFormat === 'json') value = Buffer.from(JSON.stringify(v), 'utf8');
-  else if (typeof v !== 'string') throw new WebkaError('INVALID_REQUEST', `${where}.value must be a string with valueFormat ${valueFormat}`);
-  else value = valueFormat === 'binary' ? decodeBase64(v, `${where}.value`) : Buffer.from(v, 'utf8');
+  else if (valueFormat === 'json') {
+    if (typeof v === 'string' && strings !== null) {
+      value = null;
+      deferred = true;
+    } else value = Buffer.from(JSON.stringify(v), 'utf8');
+  } else if (typeof v !== 'string') throw new WebkaError('INVALID_REQUEST', `records[${i}].value must be a string with valueFormat ${valueFormat}`);
+  else value = valueFormat === 'binary' ? decodeBase64(v, `records[${i}].value`) : Buffer.from(v, 'utf8');
   let partition: number | undefined;
   if (rec.partition !== undefined) {
     if (typeof rec.partition !== 'number' || !Number.isInteger(rec.partition) || rec.partition < 0) {
-      throw new WebkaError('INVALID_REQUEST', `${where}.partition must be a non-negative integer`);
+      throw new WebkaError('INVALID_REQUEST', `records[${i}].partition must be a non-negative integer`);
     }
     partition = rec.partition;
   }
   let timestamp: number | undefined;
   if (rec.timestamp !== undefined) {
-    if (typeof rec.timestamp !== 'number' || !Number.isInteger(rec.timestamp)) throw new WebkaError('INVALID_TIMESTAMP', `${where}.timestamp must be an integer of milliseconds since the epoch`);
+    if (typeof rec.timestamp !== 'number' || !Number.isInteger(rec.timestamp)) throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds since the epoch`);
     timestamp = rec.timestamp;
   }
-  return { key, value, headers: parseHeaders(rec.headers, `${where}.headers`), partition, timestamp };
+  const h = rec.headers;
+  const headers = h === undefined || h === null ? [] : parseHeaders(h, `records[${i}].headers`);
+  // only once the record is valid, so that `strings` holds valid records' values alone
+  if (deferred) {
+    strings!.values.push(v as string);
+    strings!.at.push(i);
+  }
+  return { key, value, headers, partition, timestamp };
 }
 
 function quote(s: string): string {

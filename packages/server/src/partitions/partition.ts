@@ -8,7 +8,7 @@
  */
 import type { FileSystem } from '../storage/file-system.js';
 import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
-import { encodeBatch, decodeRecords, validateBatch, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
+import { encodeTransientBatch, decodeRecords, validateBatch, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
 import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt } from '../storage/batch-fields.js';
 import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot, type WrittenBatch } from './producer-state.js';
 import { WebkaError } from '../errors.js';
@@ -101,7 +101,10 @@ export class Partition {
       logAppendTime = Date.now();
       for (const r of records) r.timestamp = logAppendTime;
     }
-    const batch = encodeBatch(
+    // Log.append writes the batch out before it returns and keeps no reference to it (nor does
+    // any FileSystem: the node one writes synchronously, the test one copies), so the encoder's
+    // reused buffer serves; it is overwritten by the next append.
+    const batch = encodeTransientBatch(
       records,
       0,
       producer === undefined

@@ -143,7 +143,7 @@ describe('webka CLI', () => {
   test('groups: list, describe with lag, reset offsets, delete', async () => {
     assert.equal((await webka(['topics', 'create', 'grouped', '-p', '2'])).code, 0);
     assert.equal((await webka(['produce', 'grouped', '-K', ':'], { input: 'a:1\nb:2\nc:3\nd:4\n' })).code, 0);
-    let r = await webka(['consume', 'grouped', '-g', 'gr', '--from', 'beginning', '-n', '4']);
+    let r = await webka(['consume', 'grouped', '-g', 'gr', '--from', 'beginning', '-n', '4', '--transport', 'sse']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n').sort(), ['1', '2', '3', '4']);
     r = await webka(['groups', 'list', '--json']);

@@ -3,6 +3,7 @@
  * Each command talks to the broker through the SDK (@webka/client), never through its own HTTP.
  */
 import { Option, type Command } from 'commander';
+import { authCommands } from './auth.js';
 import { clustersCommand } from './clusters.js';
 import { consumeCommand } from './consume.js';
 import { contextCommand } from './context.js';
@@ -39,4 +40,5 @@ Exit codes: 0 ok, 1 broker error, 2 usage, 3 not found, 4 conflict (exists, in u
   produceCommand(program);
   consumeCommand(program);
   groupsCommand(program);
+  authCommands(program);
 }

@@ -1,5 +1,5 @@
 /**
- * Produce and fetch. Produce bodies are checked by hand (parseRecord) rather than by the JSON
+ * Produce and fetch. Produce bodies are checked by hand (parseRecords) rather than by the JSON
  * schema validator: a body can hold thousands of records and this is the hottest route; the
  * schema still documents it in /openapi.json. Fetch answers are written as JSON text directly.
  */
@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
 import type { Acks, ProduceInput, ProducedRecord } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
-import { parseRecord, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { parseRecords, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
@@ -55,9 +55,7 @@ function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
   const valueFormat = (single ? 'json' : (b.valueFormat ?? 'json')) as ValueFormat;
   if (keyFormat !== 'text' && keyFormat !== 'binary') throw new WebkaError('INVALID_REQUEST', 'keyFormat must be text or binary');
   if (valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new WebkaError('INVALID_REQUEST', 'valueFormat must be json, text or binary');
-  const records = new Array<ProduceInput>(list.length);
-  for (let i = 0; i < list.length; i++) records[i] = parseRecord(list[i], i, keyFormat, valueFormat);
-  const out: ParsedProduce = { records };
+  const out: ParsedProduce = { records: parseRecords(list, keyFormat, valueFormat) };
   if (!single && (b.producerId !== undefined || b.producerEpoch !== undefined || b.sequence !== undefined)) {
     const need = (k: string): number => {
       const v = b[k];
@@ -78,9 +76,16 @@ function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
  */
 function renderProduced(results: readonly ProducedRecord[]): string {
   let out = '{"records":[';
+  // Neighbouring records mostly share a partition and a timestamp: their text is built once.
+  let partition = -1;
+  let head = '';
+  let timestamp = NaN;
+  let tail = '';
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
-    out += `${i > 0 ? ',' : ''}{"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp}}`;
+    if (r.partition !== partition) head = `{"partition":${(partition = r.partition)},"offset":`;
+    if (r.timestamp !== timestamp) tail = `,"timestamp":${(timestamp = r.timestamp)}}`;
+    out += (i > 0 ? ',' : '') + head + r.offset + tail;
   }
   return out + ']}';
 }

@@ -25,7 +25,7 @@ import type { AppContext } from '../app.js';
 import type { Acks } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
 import { toWebkaError } from '../error-handler.js';
-import { parseRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { parseRecords, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { parseFrame } from './ws-frames.js';
 import { subscribeTopic, type Subscription, type SubscriptionOutlet } from './ws-subscription.js';
 import type { StreamingHub } from './streaming-hub.js';
@@ -206,7 +206,7 @@ export class WsSession implements SubscriptionOutlet {
     }
     const keyFormat = (frame.keyFormat ?? 'text') as KeyFormat;
     const valueFormat = (frame.valueFormat ?? 'json') as ValueFormat;
-    const records = frame.records.map((r, i) => parseRecord(r, i, keyFormat, valueFormat));
+    const records = parseRecords(frame.records, keyFormat, valueFormat);
     const ids = [frame.producerId, frame.producerEpoch, frame.sequence];
     if (ids.some((v) => v !== undefined) && ids.some((v) => v === undefined)) {
       throw new WebkaError('INVALID_REQUEST', 'idempotent produce frames carry producerId, producerEpoch and sequence together');

@@ -1,0 +1,56 @@
+/**
+ * parseRecords (a produce request's records, JSON string values encoded together) must give what
+ * parseRecord gives record by record: the same value bytes, keys, headers, partitions and
+ * timestamps, and the same first error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseRecord, parseRecords, type KeyFormat, type ValueFormat } from '../../src/http/record-json.js';
+import type { ProduceInput } from '../../src/broker.js';
+
+function oneByOne(list: unknown[], keyFormat: KeyFormat, valueFormat: ValueFormat): ProduceInput[] {
+  return list.map((r, i) => parseRecord(r, i, keyFormat, valueFormat));
+}
+
+function outcome(fn: () => ProduceInput[]): unknown {
+  try {
+    // plain bytes: compare contents, not where the Buffers sit in memory
+    return fn().map((r) => ({ ...r, key: r.key && [...r.key], value: r.value && [...r.value], headers: r.headers.map((h) => ({ key: h.key, value: h.value && [...h.value] })) }));
+  } catch (e) {
+    return { error: (e as { code?: string }).code, message: (e as Error).message };
+  }
+}
+
+/** Strings that need no escaping, some that do, non-ASCII, astral characters and lone surrogates. */
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+  fc.constantFrom('', 'plain', 'quote " here', 'back\\slash', 'line\nbreak', '\u0000', 'é', '日本', '😀', '\ud800', 'a\udc00b', '\u2028'),
+);
+const value = fc.oneof(text, text, fc.constant(null), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.jsonValue());
+const record = fc.oneof(
+  fc.record({ value, key: fc.option(text), partition: fc.nat(3), timestamp: fc.nat(), headers: fc.dictionary(text, text) }, { requiredKeys: ['value'] }),
+  fc.record({ value }),
+  // invalid ones: a missing value, an unknown field, a bad key, a bad partition, not an object
+  fc.constantFrom<unknown>({}, { value: 'x', extra: 1 }, { value: 'x', key: 7 }, { value: 'x', partition: -1 }, 'not a record', null, { value: 'x', headers: 5 }),
+);
+
+test('parseRecords equals parseRecord on each record, errors included', () => {
+  fc.assert(
+    fc.property(fc.array(record, { minLength: 1, maxLength: 30 }), fc.constantFrom<KeyFormat>('text', 'binary'), fc.constantFrom<ValueFormat>('json', 'text', 'binary'), (list, keyFormat, valueFormat) => {
+      assert.deepEqual(outcome(() => parseRecords(list, keyFormat, valueFormat)), outcome(() => oneByOne(list, keyFormat, valueFormat)));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('JSON string values are stored as their JSON text', () => {
+  const list = [{ value: 'plain' }, { value: 'é' }, { value: 1 }, { value: 'two' }, { value: null }, { value: { a: 'b' } }];
+  const texts = parseRecords(list, 'text', 'json').map((r) => r.value?.toString('utf8') ?? null);
+  assert.deepEqual(texts, ['"plain"', '"é"', '1', '"two"', null, '{"a":"b"}']);
+  // one that needs escaping makes the whole request take the one-at-a-time path
+  const escaped = parseRecords([{ value: 'a"b' }, { value: 'c' }, { value: '\ud800' }], 'text', 'json').map((r) => r.value?.toString('utf8'));
+  assert.deepEqual(escaped, ['"a\\"b"', '"c"', '"\\ud800"']);
+});
