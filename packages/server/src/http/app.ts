@@ -4,6 +4,7 @@
  * wires logging, request ids, error handling, the OpenAPI document and shutdown.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -63,7 +64,8 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
     // genReqId reads x-request-id itself: with requestIdHeader set, Fastify would take any
     // header value as the id unchecked, and genReqId's check would never run.
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // one line per request, written by the onResponse hook below at a level chosen by status
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -73,6 +75,8 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
     frameworkErrors: frameworkErrorHandler,
   });
   const shutdown = new AbortController();
+  // every long poll and stream listens for shutdown: thousands at once is normal, not a leak
+  setMaxListeners(0, shutdown.signal);
   app.decorate('webka', {
     broker,
     config,
@@ -81,6 +85,14 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // A broker answers thousands of requests a second: successful ones are logged at debug, refused
+  // ones (4xx, 5xx) at info, so the default log shows what went wrong without the firehose.
+  app.addHook('onResponse', async (request, reply) => {
+    const level = reply.statusCode >= 400 ? 'info' : 'debug';
+    if ((request.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) {
+      request.log[level]({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    }
   });
   app.addHook('preClose', async () => {
     shutdown.abort();

@@ -15,7 +15,7 @@ before(async () => {
       cb();
     },
   });
-  broker = await startBroker({ config: { bodyLimit: 123_456 }, logger: { level: 'info', stream } });
+  broker = await startBroker({ config: { bodyLimit: 123_456 }, logger: { level: 'debug', stream } });
   api = rest(broker.url);
 });
 after(() => broker.close());
@@ -100,5 +100,13 @@ test('logs are JSON: the effective configuration at start, and request logs with
   await new Promise((r) => setTimeout(r, 50));
   const mine = lines.filter((l) => l.requestId === 'log-me-42');
   assert.ok(mine.length >= 1, 'no log line carries the request id');
-  assert.ok(mine.some((l) => l.req?.url === '/v1/clusters' || l.res?.statusCode === 200), JSON.stringify(mine));
+  assert.ok(mine.some((l) => l.req?.url === '/v1/clusters' && l.res?.statusCode === 200 && l.level === 20), JSON.stringify(mine));
+
+  // refused requests are logged one level up, so the default (info) log shows them
+  await api.call('GET', '/v1/clusters/nope', undefined, { 'x-request-id': 'log-me-404' });
+  await new Promise((r) => setTimeout(r, 50));
+  const refused = lines.filter((l) => l.requestId === 'log-me-404' && l.msg === 'request completed');
+  assert.equal(refused.length, 1, JSON.stringify(refused));
+  assert.equal(refused[0].level, 30);
+  assert.equal(refused[0].res.statusCode, 404);
 });

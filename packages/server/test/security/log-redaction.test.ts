@@ -34,7 +34,7 @@ test('keys, tokens and cookies never appear in the logs', async () => {
     await b.close();
   }
   const text = chunks.join('');
-  assert.ok(text.includes('incoming request'), 'request logging is on');
+  assert.ok(text.includes('request completed'), 'request logging is on');
   assert.ok(text.includes('access_token=[redacted]'));
   assert.ok(!text.includes('wk_'), 'an API key was logged');
   assert.ok(!text.includes('eyJ'), 'a token was logged');
