@@ -8,13 +8,12 @@
 import path from 'node:path';
 import { nodeFileSystem, type FileSystem } from './storage/file-system.js';
 import type { LogConfig, LogProbe } from './storage/log.js';
-import type { RecordHeader, DecodedRecord, Compression } from './storage/record-batch.js';
+import type { DecodedRecord } from './storage/record-batch.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
 import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
-import { Partition, type AppendRecord, type ProducerRef } from './partitions/partition.js';
-import { SequenceTracker } from './partitions/sequence-tracker.js';
-import { partitionForKey } from './partitions/murmur2.js';
+import { Partition, type ProducerRef } from './partitions/partition.js';
+import { ProducePath, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
 import { WebkaError } from './errors.js';
 import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
 import { LogCleaner } from './storage/log-cleaner.js';
@@ -45,30 +44,7 @@ export interface TrafficProbe {
   fetched(cluster: string, topic: string, records: number, bytes: number): void;
 }
 
-export type Acks = 0 | 1 | 'all';
-
-export interface ProduceInput {
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: RecordHeader[];
-  partition?: number;
-  timestamp?: number;
-}
-
-export interface ProduceOptions {
-  acks: Acks;
-  producer?: ProducerRef;
-  /** The producer chooses its own epochs (Durable Streams' Producer-Epoch) instead of taking them
-   *  from the catalog: the catalog's epoch check is skipped, and the sequence tracker alone fences
-   *  epochs older than the newest one written to the topic. */
-  clientEpochs?: boolean;
-}
-
-export interface ProducedRecord {
-  partition: number;
-  offset: number;
-  timestamp: number;
-}
+export type { Acks, ProduceInput, ProduceOptions, ProducedRecord } from './partitions/produce-path.js';
 
 export interface FetchRequest {
   offset?: number | 'earliest' | 'latest';
@@ -95,14 +71,28 @@ export interface PartitionInfo {
   offline: string | null;
 }
 
-interface TopicRuntime {
+/** A topic's open partitions beside its catalog record (which alterTopic replaces). */
+class TopicRuntime implements ProduceTarget {
   record: TopicRecord;
   partitions: Partition[];
   sticky: number;
+
+  constructor(record: TopicRecord, partitions: Partition[], sticky: number) {
+    this.record = record;
+    this.partitions = partitions;
+    this.sticky = sticky;
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
 }
 
 const CLEAN_SHUTDOWN = '.clean-shutdown';
-const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
 export class Broker {
   readonly catalog: Catalog;
@@ -110,11 +100,10 @@ export class Broker {
   readonly options: BrokerOptions;
   #fs: FileSystem;
   #topics = new Map<string, TopicRuntime>();
-  #sequences = new SequenceTracker();
+  #produce: ProducePath;
   #timers: NodeJS.Timeout[] = [];
   #lock: DataDirLock;
   #closed = false;
-  #pendingMemory: Promise<void> = Promise.resolve();
 
   private constructor(options: BrokerOptions, fs: FileSystem, lock: DataDirLock) {
     this.options = options;
@@ -124,6 +113,7 @@ export class Broker {
     this.catalog = new Catalog(options.catalogStore ?? new FileCatalogStore(fs, options.dataDir), {
       maxPartitionsPerTopic: options.maxPartitionsPerTopic,
     });
+    this.#produce = new ProducePath({ checkEpoch: (p) => this.#checkProducerEpoch(p), debugAckFromMemory: options.debugAckFromMemory });
   }
 
   static open(options: BrokerOptions): Broker {
@@ -146,7 +136,7 @@ export class Broker {
         wanted.add(`${t.id}-${i}`);
         partitions.push(this.#openPartition(t, i, clean));
       }
-      this.#topics.set(t.id, { record: t, partitions, sticky: 0 });
+      this.#topics.set(t.id, new TopicRuntime(t, partitions, 0));
     }
     // directories of topics whose deletion was interrupted by a crash
     const logs = path.join(this.dataDir, 'logs');
@@ -275,7 +265,7 @@ export class Broker {
     const record = this.catalog.createTopic(cluster, input, internal);
     const partitions: Partition[] = [];
     for (let i = 0; i < record.partitions; i++) partitions.push(this.#openPartition(record, i, true));
-    this.#topics.set(record.id, { record, partitions, sticky: Math.floor(Math.random() * record.partitions) });
+    this.#topics.set(record.id, new TopicRuntime(record, partitions, Math.floor(Math.random() * record.partitions)));
     this.#emitTopicsChanged(cluster);
     return record;
   }
@@ -362,7 +352,7 @@ export class Broker {
   async #dropTopic(record: TopicRecord): Promise<void> {
     const rt = this.#topics.get(record.id);
     this.#topics.delete(record.id);
-    this.#sequences.forgetTopic(record.id);
+    this.#produce.forgetTopic(record.id);
     this.#emitTopicsChanged(record.cluster);
     if (rt !== undefined) await Promise.all(rt.partitions.map((p) => p.delete()));
   }
@@ -378,106 +368,25 @@ export class Broker {
   // ---- produce
 
   /**
-   * Appends records to a topic: each record goes to its given partition, else by its key
-   * (murmur2, as Kafka clients do), else to the topic's sticky partition. Each partition's share
-   * is one batch, so it is appended atomically. Answers in request order. With acks=all it
-   * resolves only after the batches are fsynced; a failed write or fsync rejects and nothing
-   * is acknowledged.
+   * Appends records to a topic (see ProducePath.produce: routing, validation, idempotence, one
+   * atomic batch per partition, fsync before answering under acks=all).
    */
   async produce(cluster: string, topic: string, records: ProduceInput[], options: ProduceOptions): Promise<ProducedRecord[]> {
     this.#checkOpen();
     const rt = this.#runtime(cluster, topic);
-    const n = rt.partitions.length;
     const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
-    const maxRecordBytes = Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes'));
-    const compression: Compression = configValue(rt.record.configs, clusterConfigs, 'compression.type') === 'gzip' ? 'gzip' : 'none';
-    const logAppendTime = configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime';
-    const producer = options.producer;
-    const now = Date.now();
-
-    // Route every record; validate everything before anything is written.
-    const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : rt.sticky;
-    const shares = new Map<number, { records: AppendRecord[]; indexes: number[] }>();
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      let p: number;
-      if (r.partition !== undefined) {
-        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
-          throw new WebkaError('PARTITION_NOT_FOUND', `records[${i}].partition is ${r.partition}, but topic "${topic}" has partitions 0 to ${n - 1}`);
-        }
-        p = r.partition;
-      } else if (r.key !== null) {
-        p = partitionForKey(r.key, n);
-      } else {
-        p = keyless;
-      }
-      const ts = r.timestamp ?? now;
-      if (!Number.isInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP) {
-        throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds from 0 to ${MAX_TIMESTAMP}`);
-      }
-      const size = recordSize(r);
-      if (size > maxRecordBytes) {
-        throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${topic}" accepts at most ${maxRecordBytes} (max.message.bytes)`);
-      }
-      let share = shares.get(p);
-      if (share === undefined) shares.set(p, (share = { records: [], indexes: [] }));
-      share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });
-      share.indexes.push(i);
-    }
-    if (producer === undefined && n > 1) rt.sticky = (rt.sticky + 1 + Math.floor(Math.random() * (n - 1))) % n;
-
-    let verdict: 'new' | 'retry' | undefined;
-    if (producer !== undefined) {
-      if (options.clientEpochs !== true) this.#checkProducerEpoch(producer);
-      verdict = this.#sequences.begin(rt.record.id, producer.producerId, producer.producerEpoch, producer.sequence, rt.partitions);
-    }
-    const out: ProducedRecord[] = new Array(records.length);
-    const flushes: Array<[Partition, number]> = [];
-    let wrote = false;
-    try {
-      for (const [p, share] of shares) {
-        const partition = rt.partitions[p];
-        if (producer !== undefined && verdict === 'retry') {
-          const cached = partition.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
-          if (cached === undefined && !this.#isLatest(rt, producer)) {
-            throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.producerId} was never written to partition ${p} and is not the latest request`);
-          }
-        }
-        const result = this.options.debugAckFromMemory
-          ? this.#appendFromMemory(partition, share.records, compression, logAppendTime, producer)
-          : partition.append(share.records, { compression, logAppendTime }, producer);
-        if (!result.duplicate) wrote = true;
-        for (let j = 0; j < share.indexes.length; j++) {
-          const i = share.indexes[j];
-          out[i] = {
-            partition: p,
-            offset: result.baseOffset + j,
-            timestamp: result.logAppendTime >= 0 ? result.logAppendTime : share.records[j].timestamp,
-          };
-        }
-        flushes.push([partition, result.baseOffset + share.records.length]);
-      }
-      if (options.acks === 'all' && !this.options.debugAckFromMemory) {
-        await Promise.all(flushes.map(([partition, upTo]) => partition.flush(upTo)));
-      }
-    } finally {
-      if (producer !== undefined) this.#sequences.release(rt.record.id, producer.producerId, producer.sequence, !wrote && verdict === 'new');
-    }
+    const settings: TopicSettings = {
+      maxRecordBytes: Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes')),
+      compression: configValue(rt.record.configs, clusterConfigs, 'compression.type') === 'gzip' ? 'gzip' : 'none',
+      logAppendTime: configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime',
+    };
+    const out = await this.#produce.produce(rt, settings, records, options);
     if (this.options.traffic !== undefined) {
       let bytes = 0;
       for (const r of records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
       this.options.traffic.produced(cluster, topic, records.length, bytes);
     }
     return out;
-  }
-
-  #isLatest(rt: TopicRuntime, producer: ProducerRef): boolean {
-    let last = -1;
-    for (const p of rt.partitions) {
-      const e = p.producers.get(producer.producerId);
-      if (e !== undefined && e.epoch === producer.producerEpoch && e.lastSequence > last) last = e.lastSequence;
-    }
-    return producer.sequence >= last;
   }
 
   #checkProducerEpoch(producer: ProducerRef): void {
@@ -491,35 +400,6 @@ export class Broker {
     if (producer.producerEpoch > current) {
       throw new WebkaError('PRODUCER_FENCED', `producer ${producer.producerId} has no epoch ${producer.producerEpoch} (current: ${current})`, { producerEpoch: current });
     }
-  }
-
-  /**
-   * The negative control's write path: hands out offsets at once and writes the batch a few
-   * milliseconds later, so an acknowledged record can die with the process.
-   */
-  #appendFromMemory(partition: Partition, records: AppendRecord[], compression: Compression, logAppendTime: boolean, producer?: ProducerRef) {
-    const baseOffset = partition.log.nextOffset + this.#memoryBacklog(partition, records.length);
-    this.#pendingMemory = this.#pendingMemory.then(
-      () =>
-        new Promise<void>((resolve) =>
-          setTimeout(() => {
-            try {
-              partition.append(records, { compression, logAppendTime }, producer);
-            } finally {
-              this.#memoryBacklog(partition, -records.length);
-              resolve();
-            }
-          }, 5),
-        ),
-    );
-    return { baseOffset, logAppendTime: -1, duplicate: false };
-  }
-
-  #backlog = new Map<Partition, number>();
-  #memoryBacklog(p: Partition, delta: number): number {
-    const before = this.#backlog.get(p) ?? 0;
-    this.#backlog.set(p, before + delta);
-    return before;
   }
 
   allocateProducer(cluster: string, name?: string): { producerId: number; producerEpoch: number } {
@@ -604,7 +484,7 @@ export class Broker {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
-    await this.#pendingMemory;
+    await this.#produce.drain();
     const all: Partition[] = [];
     for (const t of this.#topics.values()) all.push(...t.partitions);
     await Promise.all(all.map((p) => p.close()));
@@ -630,11 +510,4 @@ function partitionInfo(p: Partition): PartitionInfo {
     segments: p.log.segmentCount,
     offline: p.log.offlineReason,
   };
-}
-
-/** A record's size as stored, close enough to compare with max.message.bytes. */
-function recordSize(r: ProduceInput): number {
-  let n = 21 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const h of r.headers) n += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-  return n;
 }

@@ -60,6 +60,7 @@ export class Catalog {
     if (this.#batch !== null) {
       // inside atomically(): the batch's copy is current; it is saved once, at the end
       change(this.#state);
+      this.#indexes = null;
       return;
     }
     const draft = structuredClone(this.#state);
@@ -69,6 +70,23 @@ export class Catalog {
   }
 
   #batch: CatalogState | null = null;
+
+  /**
+   * Lookups by name for the hot paths (every produce and fetch resolves its topic; idempotent
+   * produces check their epoch), derived from the current state and rebuilt after a change.
+   */
+  #indexes: { of: CatalogState; topics: Map<string, TopicRecord>; epochs: Map<number, number> } | null = null;
+
+  #index(): { topics: Map<string, TopicRecord>; epochs: Map<number, number> } {
+    if (this.#indexes === null || this.#indexes.of !== this.#state) {
+      const topics = new Map<string, TopicRecord>();
+      for (const t of Object.values(this.#state.topics)) topics.set(`${t.cluster}\0${t.name}`, t);
+      const epochs = new Map<number, number>();
+      for (const p of Object.values(this.#state.namedProducers)) epochs.set(p.producerId, p.producerEpoch);
+      this.#indexes = { of: this.#state, topics, epochs };
+    }
+    return this.#indexes;
+  }
 
   /**
    * Runs fn so that every change it makes is saved in one atomic write at the end (for example
@@ -182,8 +200,7 @@ export class Catalog {
   }
 
   findTopic(cluster: string, name: string): TopicRecord | undefined {
-    for (const t of Object.values(this.#state.topics)) if (t.cluster === cluster && t.name === name) return t;
-    return undefined;
+    return this.#index().topics.get(`${cluster}\0${name}`);
   }
 
   getTopic(cluster: string, name: string): TopicRecord {
@@ -279,8 +296,7 @@ export class Catalog {
   /** The current epoch of a producer id, or undefined when the id was never handed out. */
   producerEpoch(producerId: number): number | undefined {
     if (producerId < 1000 || producerId >= this.#state.nextProducerId) return undefined;
-    for (const p of Object.values(this.#state.namedProducers)) if (p.producerId === producerId) return p.producerEpoch;
-    return 0;
+    return this.#index().epochs.get(producerId) ?? 0;
   }
 
   // ---- extensions owned by other modules

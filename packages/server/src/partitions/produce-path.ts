@@ -1,0 +1,208 @@
+/**
+ * The produce path of one broker: routes a request's records to partitions, validates them all
+ * before anything is written, orders idempotent requests, appends one batch per partition and,
+ * for acks=all, waits for the fsync. Created by the Broker, which hands it the topic's partitions
+ * and settings per call; holds only the sequence tracker and the debug ack-from-memory backlog.
+ */
+import type { Compression, RecordHeader } from '../storage/record-batch.js';
+import type { AppendRecord, AppendResult, Partition, ProducerRef } from './partition.js';
+import { SequenceTracker } from './sequence-tracker.js';
+import { partitionForKey } from './murmur2.js';
+import { WebkaError } from '../errors.js';
+
+export type Acks = 0 | 1 | 'all';
+
+export interface ProduceInput {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+  partition?: number;
+  timestamp?: number;
+}
+
+export interface ProduceOptions {
+  acks: Acks;
+  producer?: ProducerRef;
+  /** The producer chooses its own epochs (Durable Streams' Producer-Epoch) instead of taking them
+   *  from the catalog: the catalog's epoch check is skipped, and the sequence tracker alone fences
+   *  epochs older than the newest one written to the topic. */
+  clientEpochs?: boolean;
+}
+
+export interface ProducedRecord {
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+/** A topic as the produce path sees it; `sticky` is the keyless partition, moved per request. */
+export interface ProduceTarget {
+  id: string;
+  name: string;
+  partitions: Partition[];
+  sticky: number;
+}
+
+export interface TopicSettings {
+  maxRecordBytes: number;
+  compression: Compression;
+  logAppendTime: boolean;
+}
+
+const MAX_TIMESTAMP = 8_640_000_000_000_000;
+
+export class ProducePath {
+  #sequences = new SequenceTracker();
+  #checkEpoch: (producer: ProducerRef) => void;
+  #memory: MemoryAcks | null;
+
+  constructor(opts: { checkEpoch: (producer: ProducerRef) => void; debugAckFromMemory?: boolean }) {
+    this.#checkEpoch = opts.checkEpoch;
+    this.#memory = opts.debugAckFromMemory ? new MemoryAcks() : null;
+  }
+
+  /**
+   * Appends records to a topic: each record goes to its given partition, else by its key
+   * (murmur2, as Kafka clients do), else to the topic's sticky partition. Each partition's share
+   * is one batch, so it is appended atomically. Answers in request order. With acks=all it
+   * resolves only after the batches are fsynced; a failed write or fsync rejects and nothing
+   * is acknowledged.
+   */
+  async produce(target: ProduceTarget, settings: TopicSettings, records: ProduceInput[], options: ProduceOptions): Promise<ProducedRecord[]> {
+    const n = target.partitions.length;
+    const producer = options.producer;
+    const now = Date.now();
+
+    // Route every record; validate everything before anything is written.
+    const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : target.sticky;
+    const shares = new Map<number, { records: AppendRecord[]; indexes: number[] }>();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      let p: number;
+      if (r.partition !== undefined) {
+        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
+          throw new WebkaError('PARTITION_NOT_FOUND', `records[${i}].partition is ${r.partition}, but topic "${target.name}" has partitions 0 to ${n - 1}`);
+        }
+        p = r.partition;
+      } else if (r.key !== null) {
+        p = partitionForKey(r.key, n);
+      } else {
+        p = keyless;
+      }
+      const ts = r.timestamp ?? now;
+      if (!Number.isInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP) {
+        throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds from 0 to ${MAX_TIMESTAMP}`);
+      }
+      const size = recordSize(r);
+      if (size > settings.maxRecordBytes) {
+        throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${target.name}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
+      }
+      let share = shares.get(p);
+      if (share === undefined) shares.set(p, (share = { records: [], indexes: [] }));
+      share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });
+      share.indexes.push(i);
+    }
+    if (producer === undefined && n > 1) target.sticky = (target.sticky + 1 + Math.floor(Math.random() * (n - 1))) % n;
+
+    let verdict: 'new' | 'retry' | undefined;
+    if (producer !== undefined) {
+      if (options.clientEpochs !== true) this.#checkEpoch(producer);
+      verdict = this.#sequences.begin(target.id, producer.producerId, producer.producerEpoch, producer.sequence, target.partitions);
+    }
+    const appendOptions = { compression: settings.compression, logAppendTime: settings.logAppendTime };
+    const out: ProducedRecord[] = new Array(records.length);
+    const flushes: Array<[Partition, number]> = [];
+    let wrote = false;
+    try {
+      for (const [p, share] of shares) {
+        const partition = target.partitions[p];
+        if (producer !== undefined && verdict === 'retry') {
+          const cached = partition.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
+          if (cached === undefined && !isLatest(target, producer)) {
+            throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.producerId} was never written to partition ${p} and is not the latest request`);
+          }
+        }
+        const result = this.#memory !== null ? this.#memory.append(partition, share.records, appendOptions, producer) : partition.append(share.records, appendOptions, producer);
+        if (!result.duplicate) wrote = true;
+        for (let j = 0; j < share.indexes.length; j++) {
+          out[share.indexes[j]] = {
+            partition: p,
+            offset: result.baseOffset + j,
+            timestamp: result.logAppendTime >= 0 ? result.logAppendTime : share.records[j].timestamp,
+          };
+        }
+        flushes.push([partition, result.baseOffset + share.records.length]);
+      }
+      if (options.acks === 'all' && this.#memory === null) {
+        await Promise.all(flushes.map(([partition, upTo]) => partition.flush(upTo)));
+      }
+    } finally {
+      if (producer !== undefined) this.#sequences.release(target.id, producer.producerId, producer.sequence, !wrote && verdict === 'new');
+    }
+    return out;
+  }
+
+  forgetTopic(topicId: string): void {
+    this.#sequences.forgetTopic(topicId);
+  }
+
+  /** Resolves once the debug backlog (if any) is written. */
+  drain(): Promise<void> {
+    return this.#memory?.drain() ?? Promise.resolve();
+  }
+}
+
+/** True when sequence is the newest this producer wrote to any partition of the topic. */
+function isLatest(target: ProduceTarget, producer: ProducerRef): boolean {
+  let last = -1;
+  for (const p of target.partitions) {
+    const e = p.producers.get(producer.producerId);
+    if (e !== undefined && e.epoch === producer.producerEpoch && e.lastSequence > last) last = e.lastSequence;
+  }
+  return producer.sequence >= last;
+}
+
+/** A record's size as stored, close enough to compare with max.message.bytes. */
+function recordSize(r: ProduceInput): number {
+  let n = 21 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers) n += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return n;
+}
+
+/**
+ * DEBUG ONLY, the crash test's negative control (WEBKA_DEBUG_ACK_FROM_MEMORY=1): hands out
+ * offsets at once and writes the batch a few milliseconds later, so an acknowledged record can
+ * die with the process. Never enabled for real data.
+ */
+class MemoryAcks {
+  #pending: Promise<void> = Promise.resolve();
+  #backlog = new Map<Partition, number>();
+
+  append(partition: Partition, records: AppendRecord[], options: { compression: Compression; logAppendTime: boolean }, producer?: ProducerRef): AppendResult {
+    const baseOffset = partition.log.nextOffset + this.#add(partition, records.length);
+    this.#pending = this.#pending.then(
+      () =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            try {
+              partition.append(records, options, producer);
+            } finally {
+              this.#add(partition, -records.length);
+              resolve();
+            }
+          }, 5),
+        ),
+    );
+    return { baseOffset, logAppendTime: -1, duplicate: false };
+  }
+
+  #add(p: Partition, delta: number): number {
+    const before = this.#backlog.get(p) ?? 0;
+    this.#backlog.set(p, before + delta);
+    return before;
+  }
+
+  drain(): Promise<void> {
+    return this.#pending;
+  }
+}
