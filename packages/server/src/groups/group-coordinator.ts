@@ -36,6 +36,12 @@ export interface JoinInput extends Partial<MemberSettings>, Subscription {
   clientHost?: string;
   userAgent?: string | null;
   assignmentStrategy?: AssignmentStrategy;
+  /**
+   * Whether the joining caller may read a topic. A pattern (unlike a list, which the HTTP layer
+   * authorises up front) can match topics the caller may not read; those are never assigned to
+   * this member. Absent: every topic (no authorisation).
+   */
+  canRead?: (topic: string) => boolean;
 }
 
 export interface Membership {
@@ -154,7 +160,7 @@ export class GroupCoordinator {
     };
     const clientId = input.clientId ?? 'consumer';
     const client: ClientDetails = { clientId, clientHost: input.clientHost ?? 'unknown', userAgent: input.userAgent ?? null };
-    const member = new GroupMember(`${clientId}-${randomUUID()}`, client, settings, subscription, this.#now());
+    const member = new GroupMember(`${clientId}-${randomUUID()}`, client, settings, subscription, this.#now(), input.canRead);
     group.strategy = strategy;
     group.members.set(member.memberId, member);
     this.#rebalance(group);

@@ -80,8 +80,12 @@ export class GroupMember {
   /** Rotates the partition order of successive polls, so that no partition is always served last. */
   cursor = 0;
 
-  constructor(memberId: string, client: ClientDetails, settings: MemberSettings, subscription: Subscription, now: number) {
+  /** Set at join from the caller's rights: topics a pattern matches but the caller may not read are left out. */
+  readonly #canRead: ((topic: string) => boolean) | undefined;
+
+  constructor(memberId: string, client: ClientDetails, settings: MemberSettings, subscription: Subscription, now: number, canRead?: (topic: string) => boolean) {
     this.memberId = memberId;
+    this.#canRead = canRead;
     this.client = client;
     this.settings = settings;
     this.#regex = compileSubscription(subscription);
@@ -101,7 +105,8 @@ export class GroupMember {
   }
 
   subscribes(topic: string): boolean {
-    return this.#regex !== null ? this.#regex.test(topic) : this.#subscription.topics!.includes(topic);
+    const wanted = this.#regex !== null ? this.#regex.test(topic) : this.#subscription.topics!.includes(topic);
+    return wanted && (this.#canRead === undefined || this.#canRead(topic));
   }
 
   get expiresAt(): number {

@@ -17,11 +17,13 @@ export interface FrameAccess {
   check(frame: { type: string; cluster?: string; topic?: string; group?: string; topics?: readonly string[] }): void;
   /** Runs fn when the principal's token expires (never for API keys); returns a cancel. */
   onExpiry(fn: () => void): () => void;
+  /** Whether the principal may read a topic of cluster (for pattern subscriptions); undefined: any. */
+  topicReader(cluster: string): ((topic: string) => boolean) | undefined;
 }
 
 export function frameAccess(app: FastifyInstance, request: FastifyRequest): FrameAccess {
   const principal = request.principal;
-  const { authorize } = app.security;
+  const { authorize, enabled, isAdmin } = app.security;
   const need = (op: Operation, r: Resource): void => {
     if (authorize(principal, op, r)) return;
     if (!authorize(principal, 'describe', r)) {
@@ -41,6 +43,10 @@ export function frameAccess(app: FastifyInstance, request: FastifyRequest): Fram
       } else if (frame.topic !== undefined) {
         need('read', { type: 'topic', cluster, name: frame.topic });
       }
+    },
+    topicReader(cluster) {
+      if (!enabled || isAdmin(principal)) return undefined;
+      return (topic) => authorize(principal, 'read', { type: 'topic', cluster, name: topic });
     },
     onExpiry(fn) {
       if (principal.expiresAt === undefined) return () => undefined;

@@ -3,7 +3,7 @@
  * standalone commits; and the admin calls. Thin: each handler validates, makes one coordinator
  * call and replies. The coordinator is created here, over the app's broker, and closed with it.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   JoinGroupBody, SubscriptionBody, MembershipResponse, PollQuery, PollResponse, CommitBody, CommitResponse, StandaloneCommitBody,
@@ -76,6 +76,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
         ...request.body,
         clientHost: request.ip,
         userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null,
+        canRead: topicReader(app, request),
       });
       return reply.code(201).send(m);
     },
@@ -208,4 +209,13 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => admin.resetOffsets(request.params.cluster, request.params.group, request.body),
   );
+}
+
+/** The caller's read right on topics of the group's cluster, or undefined when auth is off. */
+export function topicReader(app: FastifyInstance, request: FastifyRequest<{ Params: { cluster: string } }>): ((topic: string) => boolean) | undefined {
+  const security = app.security;
+  const principal = request.principal;
+  if (!security.enabled || principal === null || principal === undefined || security.isAdmin(principal)) return undefined;
+  const cluster = request.params.cluster;
+  return (topic) => security.authorize(principal, 'read', { type: 'topic', cluster, name: topic });
 }

@@ -23,7 +23,7 @@ export interface GroupReadOptions {
 
 export function groupSubscriber(coordinator: GroupCoordinator, opts: GroupReadOptions): GroupSubscriber {
   return {
-    async subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, clientHost: string): Promise<GroupSubscription> {
+    async subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, clientHost: string, canRead?: (topic: string) => boolean): Promise<GroupSubscription> {
       const { cluster, group } = frame;
       let memberId = frame.memberId;
       const joined = memberId === undefined;
@@ -39,6 +39,7 @@ export function groupSubscriber(coordinator: GroupCoordinator, opts: GroupReadOp
           delivery: frame.delivery,
           // the socket commits on ack (at-least-once) or as it reads (at-most-once), never on a timer
           autoCommit: false,
+          canRead,
         }).memberId;
       }
       const member = memberId;

@@ -35,7 +35,8 @@ const MAX_IN_FLIGHT = 64;
 
 /** Group subscriptions (ws-group.ts over the group coordinator; see streaming-hub.ts). */
 export interface GroupSubscriber {
-  subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, clientHost: string): Promise<GroupSubscription>;
+  /** canRead leaves out topics a pattern matches that the socket's principal may not read. */
+  subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, clientHost: string, canRead?: (topic: string) => boolean): Promise<GroupSubscription>;
 }
 export interface GroupSubscription extends Subscription {
   commit(frame: CommitFrame): Promise<void>;
@@ -236,7 +237,7 @@ export class WsSession implements SubscriptionOutlet {
     const groups = this.#hub.groups;
     if (groups === null) throw new WebkaError('NOT_FOUND', 'group subscriptions are not available on this broker');
     const id = this.#reserveSubscription();
-    const sub = await groups.subscribe(id, frame, this, this.#clientHost);
+    const sub = await groups.subscribe(id, frame, this, this.#clientHost, this.#access?.topicReader(frame.cluster));
     if (this.#closed) {
       sub.close();
       throw new WebkaError('SHUTTING_DOWN', 'the socket closed');
