@@ -83,16 +83,20 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
     idempotency: new IdempotencyCache(config.idempotencyWindowMs, config.idempotencyMaxKeys),
     shutdown: shutdown.signal,
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // Per-request hooks take a callback rather than returning a promise: one fewer microtask turn
+  // on every request, which shows at tens of thousands of requests a second.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // A broker answers thousands of requests a second: successful ones are logged at debug, refused
   // ones (4xx, 5xx) at info, so the default log shows what went wrong without the firehose.
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const level = reply.statusCode >= 400 ? 'info' : 'debug';
     if ((request.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) {
       request.log[level]({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
     }
+    done();
   });
   app.addHook('preClose', async () => {
     shutdown.abort();
