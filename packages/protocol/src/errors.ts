@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   // 409: conflicts with the current state
   CLUSTER_EXISTS: { status: 409, retriable: false, hint: 'Pick another name, or use the existing cluster.' },
   CLUSTER_NOT_EMPTY: { status: 409, retriable: false, hint: 'Delete the cluster\'s topics first.' },
+  PRINCIPAL_EXISTS: { status: 409, retriable: false, hint: 'Pick another principal name, or add a key to the existing principal.' },
   TOPIC_EXISTS: { status: 409, retriable: false, hint: 'Pick another name (names differing only by case or by "." versus "_" collide).' },
   PRODUCER_FENCED: { status: 409, retriable: false, hint: 'A newer epoch of this producer exists: stop this instance, or obtain a new epoch.' },
   OUT_OF_ORDER_SEQUENCE: { status: 409, retriable: false, hint: 'Send sequences in order, one request at a time per producer and topic, starting at 0 for a new epoch.' },

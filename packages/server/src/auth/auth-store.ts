@@ -85,7 +85,7 @@ export class AuthStore {
     if (kind !== 'user' && kind !== 'service') throw new WebkaError('INVALID_REQUEST', 'kind is "user" or "service"');
     if (typeof superuser !== 'boolean') throw new WebkaError('INVALID_REQUEST', 'superuser must be true or false');
     if (typeof description !== 'string' || description.length > 1024) throw new WebkaError('INVALID_REQUEST', 'description must be a string of at most 1024 characters');
-    if (this.findPrincipal(name) !== undefined) throw new WebkaError('INVALID_REQUEST', `principal "${name}" already exists`);
+    if (this.findPrincipal(name) !== undefined) throw new WebkaError('PRINCIPAL_EXISTS', `principal "${name}" already exists`);
     const record: PrincipalRecord = { name, kind, superuser, description, createdAt: Date.now() };
     const next = this.#draft();
     next.principals[name] = record;

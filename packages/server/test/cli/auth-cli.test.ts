@@ -163,7 +163,7 @@ test('principals create --key prints the first key; only superusers manage princ
   const missing = await webka(['principals', 'delete', 'nobody']);
   assert.equal(missing.code, 3, missing.stderr);
   const dup = await webka(['principals', 'create', 'viewer']);
-  assert.notEqual(dup.code, 0);
+  assert.equal(dup.code, 4, 'a principal that exists is a conflict');
   assert.match(dup.stderr, /already exists/);
   const lastAdmin = await webka(['principals', 'delete', 'admin']);
   assert.notEqual(lastAdmin.code, 0, 'the last superuser cannot be deleted');
