@@ -8,6 +8,7 @@ import path from 'node:path';
 import { nodeFileSystem } from '../packages/server/src/storage/file-system.js';
 import { Partition, type AppendRecord } from '../packages/server/src/partitions/partition.js';
 import type { LogConfig } from '../packages/server/src/storage/log.js';
+import { crc32cIsNative } from '../packages/server/src/storage/crc32c.js';
 import { alternate, compare } from './lib/measure.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
@@ -148,6 +149,6 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       }),
     );
   }
-  ctx.note('append-read: in process, one partition, page cache (no fsync), per second of CPU time (user+system) of the benchmark process: Partition.append = encodeBatch + CRC-32C + write; Partition.read = read + CRC check + decode to record objects. Baselines are in records/s of the same bytes.');
+  ctx.note(`append-read: in process, one partition, page cache (no fsync), per second of CPU time (user+system) of the benchmark process: Partition.append = encodeBatch + CRC-32C (${crc32cIsNative ? 'native @node-rs/crc32' : 'portable tables'}) + write; Partition.read = read + CRC check + decode to record objects. Baselines are in records/s of the same bytes.`);
   return rows;
 }

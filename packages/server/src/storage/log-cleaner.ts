@@ -31,7 +31,24 @@
 import type { Log } from './log.js';
 import type { LogSegment } from './log-segment.js';
 import { encodeBatch, decodeRecords, readBatchHeader, type DecodedRecord, type RecordInput } from './record-batch.js';
-import { LOG_OVERHEAD, writeInt64 } from './batch-fields.js';
+import {
+  ATTRIBUTES,
+  BASE_OFFSET,
+  BASE_SEQUENCE,
+  BASE_TIMESTAMP,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH,
+  CRC,
+  LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
+  PRODUCER_EPOCH,
+  PRODUCER_ID,
+  RECORDS_COUNT,
+  writeInt64,
+} from './batch-fields.js';
 import { crc32c } from './crc32c.js';
 
 export interface CleanOptions {
@@ -202,20 +219,20 @@ interface Gap {
  * surviving batch, so a compacted log still stays proportional to its keys.
  */
 function fillerBatch(gap: Gap): Buffer {
-  const b = Buffer.alloc(61);
-  writeInt64(b, 0, gap.start);
-  b.writeInt32BE(61 - LOG_OVERHEAD, 8);
-  b.writeInt32BE(gap.leaderEpoch, 12);
-  b[16] = 2;
-  b.writeInt16BE(0, 21);
-  b.writeInt32BE(gap.end - gap.start, 23);
-  writeInt64(b, 27, gap.maxTimestamp);
-  writeInt64(b, 35, gap.maxTimestamp);
-  writeInt64(b, 43, -1);
-  b.writeInt16BE(-1, 51);
-  b.writeInt32BE(-1, 53);
-  b.writeInt32BE(0, 57);
-  b.writeUInt32BE(crc32c(b, 21, 61), 17);
+  const b = Buffer.alloc(BATCH_HEADER_SIZE);
+  writeInt64(b, BASE_OFFSET, gap.start);
+  b.writeInt32BE(BATCH_HEADER_SIZE - LOG_OVERHEAD, BATCH_LENGTH);
+  b.writeInt32BE(gap.leaderEpoch, PARTITION_LEADER_EPOCH);
+  b[MAGIC] = 2;
+  b.writeInt16BE(0, ATTRIBUTES);
+  b.writeInt32BE(gap.end - gap.start, LAST_OFFSET_DELTA);
+  writeInt64(b, BASE_TIMESTAMP, gap.maxTimestamp);
+  writeInt64(b, MAX_TIMESTAMP, gap.maxTimestamp);
+  writeInt64(b, PRODUCER_ID, -1);
+  b.writeInt16BE(-1, PRODUCER_EPOCH);
+  b.writeInt32BE(-1, BASE_SEQUENCE);
+  b.writeInt32BE(0, RECORDS_COUNT);
+  b.writeUInt32BE(crc32c(b, ATTRIBUTES, BATCH_HEADER_SIZE), CRC);
   return b;
 }
 
@@ -224,10 +241,10 @@ function fillerBatch(gap: Gap): Buffer {
  * compress), batchLength 49, CRC recomputed; offsets, timestamps and producer fields kept.
  */
 function emptyBatch(original: Buffer): Buffer {
-  const b = Buffer.from(original.subarray(0, 61));
-  b.writeInt32BE(61 - LOG_OVERHEAD, 8);
-  b.writeInt16BE(b.readInt16BE(21) & ~0x07, 21);
-  b.writeInt32BE(0, 57);
-  b.writeUInt32BE(crc32c(b, 21, 61), 17);
+  const b = Buffer.from(original.subarray(0, BATCH_HEADER_SIZE));
+  b.writeInt32BE(BATCH_HEADER_SIZE - LOG_OVERHEAD, BATCH_LENGTH);
+  b.writeInt16BE(b.readInt16BE(ATTRIBUTES) & ~0x07, ATTRIBUTES);
+  b.writeInt32BE(0, RECORDS_COUNT);
+  b.writeUInt32BE(crc32c(b, ATTRIBUTES, BATCH_HEADER_SIZE), CRC);
   return b;
 }

@@ -13,10 +13,9 @@
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
 import { OffsetIndex, TimeIndex } from './segment-index.js';
-import { LOG_OVERHEAD, BATCH_LENGTH, MAGIC, baseOffsetAt, lastOffsetAt, maxTimestampAt } from './batch-fields.js';
+import { LOG_OVERHEAD, BATCH_HEADER_SIZE, BATCH_LENGTH, MAGIC, baseOffsetAt, lastOffsetAt, maxTimestampAt } from './batch-fields.js';
 import { validateBatch } from './record-batch.js';
 
-export const BATCH_HEADER_BYTES = 61;
 const SCAN_CHUNK = 1 << 20;
 const POSITION_SCAN_CHUNK = 64 << 10;
 const MAX_HINTS = 64;
@@ -161,7 +160,7 @@ export class LogSegment {
       let progressed = false;
       while (pos + LOG_OVERHEAD <= chunk.length) {
         const size = LOG_OVERHEAD + chunk.readInt32BE(pos + BATCH_LENGTH);
-        if (size < BATCH_HEADER_BYTES) return filePos + pos;
+        if (size < BATCH_HEADER_SIZE) return filePos + pos;
         if (pos + size > chunk.length) {
           if (pos === 0) {
             // one batch larger than the chunk: read exactly it
@@ -272,10 +271,10 @@ export class LogSegment {
    */
   #findValidBatchAfter(position: number, maxBatchBytes: number): boolean {
     const rest = this.read(position, this.#size - position);
-    for (let p = 1; p + BATCH_HEADER_BYTES <= rest.length; p++) {
+    for (let p = 1; p + BATCH_HEADER_SIZE <= rest.length; p++) {
       if (rest[p + MAGIC] !== 2) continue;
       const size = LOG_OVERHEAD + rest.readInt32BE(p + BATCH_LENGTH);
-      if (size < BATCH_HEADER_BYTES || size > maxBatchBytes || p + size > rest.length) continue;
+      if (size < BATCH_HEADER_SIZE || size > maxBatchBytes || p + size > rest.length) continue;
       if (validateBatch(rest, p, size) === null) return true;
     }
     return false;

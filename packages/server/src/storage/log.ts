@@ -18,8 +18,8 @@
  */
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
-import { BATCH_HEADER_BYTES, LogSegment, segmentFileName, type RecoverResult } from './log-segment.js';
-import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
+import { LogSegment, segmentFileName, type RecoverResult } from './log-segment.js';
+import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
 
 export interface LogConfig {
@@ -35,14 +35,6 @@ export interface LogConfig {
 export interface LogProbe {
   fsyncDone?(ms: number): void;
   recovered?(dir: string, result: { truncatedBytes: number; reason: string | null }): void;
-}
-
-export interface ReadResult {
-  /** Whole batches, starting with the one that holds the requested offset. */
-  data: Buffer;
-  /** The offset the read started at (after clamping to logStartOffset it is unchanged: see read). */
-  highWatermark: number;
-  logStartOffset: number;
 }
 
 const RECOVERY_POINT_FILE = 'recovery-point';
@@ -229,7 +221,7 @@ export class Log {
       }
     }
     const baseOffset = active.nextOffset;
-    writeInt64(batch, 0, baseOffset);
+    writeInt64(batch, BASE_OFFSET, baseOffset);
     try {
       active.append(batch, baseOffset + recordCount - 1, maxTimestamp, this.config.indexIntervalBytes);
     } catch (err) {
@@ -344,7 +336,7 @@ export class Log {
       let next = offset;
       while (end + LOG_OVERHEAD <= buf.length) {
         const size = LOG_OVERHEAD + buf.readInt32BE(end + BATCH_LENGTH);
-        if (size < BATCH_HEADER_BYTES) this.#corrupt(seg, offset, `the batch at position ${pos + end} claims ${size} bytes`);
+        if (size < BATCH_HEADER_SIZE) this.#corrupt(seg, offset, `the batch at position ${pos + end} claims ${size} bytes`);
         if (end + size > buf.length) {
           if (end > 0) break;
           buf = seg.read(pos, size);

@@ -51,6 +51,21 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crc32c } from './crc32c.js';
 import {
+  ATTRIBUTES,
+  BASE_OFFSET,
+  BASE_TIMESTAMP,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH,
+  CRC,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
+  PRODUCER_ID,
+  readInt64,
+  writeInt64,
+} from './batch-fields.js';
+import {
   type Cursor,
   readVarint,
   readVarlong,
@@ -86,25 +101,21 @@ export interface BatchHeader {
 export interface DecodedRecord { offset: number; timestamp: number; key: Buffer | null; value: Buffer | null; headers: RecordHeader[] }
 export type Compression = 'none' | 'gzip';
 
-/** baseOffset .. recordsCount. */
-export const BATCH_HEADER_SIZE = 61;
-/** baseOffset + batchLength: the bytes that batchLength does not count. */
-export const LOG_OVERHEAD = 12;
+export { BATCH_HEADER_SIZE, LOG_OVERHEAD };
 
-const MAGIC = 2;
+const MAGIC_V2 = 2;
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
-const BATCH_LENGTH_OFFSET = 8;
-const PARTITION_LEADER_EPOCH_OFFSET = 12;
-const MAGIC_OFFSET = 16;
-const CRC_OFFSET = 17;
-const ATTRIBUTES_OFFSET = 21;
+const BATCH_LENGTH_OFFSET = BATCH_LENGTH;
+const PARTITION_LEADER_EPOCH_OFFSET = PARTITION_LEADER_EPOCH;
+const MAGIC_OFFSET = MAGIC;
+const CRC_OFFSET = CRC;
+const ATTRIBUTES_OFFSET = ATTRIBUTES;
 const CODEC_MASK = 0x07;
 const CODEC_GZIP = 1;
 const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 const TIMESTAMP_TYPE_BIT = 0x08;
 const TRANSACTIONAL_BIT = 0x10;
 const CONTROL_BIT = 0x20;
-const TWO_32 = 4294967296;
 
 // Body size (after the length varint) of each record, computed in the sizing pass and reused by
 // the writing pass. Grows to the largest batch seen; encodeBatch is synchronous, so one suffices.
@@ -215,15 +226,15 @@ function encode(records: RecordInput[], baseOffset: number, meta: Partial<BatchM
   if (meta.isTransactional) attributes |= TRANSACTIONAL_BIT;
   if (meta.isControl) attributes |= CONTROL_BIT;
 
-  writeInt64(buf, baseOffset, 0);
+  writeInt64(buf, BASE_OFFSET, baseOffset);
   buf.writeInt32BE(buf.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(meta.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
-  buf[MAGIC_OFFSET] = MAGIC;
+  buf[MAGIC_OFFSET] = MAGIC_V2;
   buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
   buf.writeInt32BE(meta.lastOffsetDelta ?? records[n - 1].offsetDelta ?? n - 1, 23);
-  writeInt64(buf, baseTimestamp, 27);
-  writeInt64(buf, maxTimestamp, 35);
-  writeInt64(buf, meta.producerId ?? -1, 43);
+  writeInt64(buf, BASE_TIMESTAMP, baseTimestamp);
+  writeInt64(buf, MAX_TIMESTAMP, maxTimestamp);
+  writeInt64(buf, PRODUCER_ID, meta.producerId ?? -1);
   buf.writeInt16BE(meta.producerEpoch ?? -1, 51);
   buf.writeInt32BE(meta.baseSequence ?? -1, 53);
   buf.writeInt32BE(n, 57);
@@ -233,7 +244,7 @@ function encode(records: RecordInput[], baseOffset: number, meta: Partial<BatchM
 
 /** Rewrite baseOffset of the batch at the start of `batch`; the CRC does not cover it. */
 export function setBaseOffset(batch: Buffer, baseOffset: number): void {
-  writeInt64(batch, baseOffset, 0);
+  writeInt64(batch, BASE_OFFSET, baseOffset);
 }
 
 /** Rewrite partitionLeaderEpoch of the batch at the start of `batch`; the CRC does not cover it. */
@@ -252,9 +263,9 @@ export function readBatchHeader(buf: Buffer, pos: number): BatchHeader {
     crc: buf.readUInt32BE(pos + CRC_OFFSET),
     attributes,
     lastOffsetDelta: buf.readInt32BE(pos + 23),
-    baseTimestamp: readInt64(buf, pos + 27),
-    maxTimestamp: readInt64(buf, pos + 35),
-    producerId: readInt64(buf, pos + 43),
+    baseTimestamp: readInt64(buf, pos + BASE_TIMESTAMP),
+    maxTimestamp: readInt64(buf, pos + MAX_TIMESTAMP),
+    producerId: readInt64(buf, pos + PRODUCER_ID),
     producerEpoch: buf.readInt16BE(pos + 51),
     baseSequence: buf.readInt32BE(pos + 53),
     recordCount: buf.readInt32BE(pos + 57),
@@ -279,7 +290,7 @@ export function validateBatch(buf: Buffer, pos: number, size: number): string | 
   const available = Math.min(size, buf.length - pos);
   if (available < BATCH_HEADER_SIZE) return `truncated: ${available} bytes, a batch header needs ${BATCH_HEADER_SIZE}`;
   const magic = buf.readInt8(pos + MAGIC_OFFSET);
-  if (magic !== MAGIC) return `unsupported magic ${magic}, expected ${MAGIC}`;
+  if (magic !== MAGIC_V2) return `unsupported magic ${magic}, expected ${MAGIC_V2}`;
   const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
   if (batchLength < MIN_BATCH_LENGTH) return `batchLength ${batchLength} is below the minimum ${MIN_BATCH_LENGTH}`;
   if (LOG_OVERHEAD + batchLength > available) {
@@ -307,9 +318,9 @@ export function decodeRecords(batch: Buffer, pos: number, out: DecodedRecord[], 
   if (baseOffset + batch.readInt32BE(pos + 23) < fromOffset) return;
   const count = batch.readInt32BE(pos + 57);
   const attributes = batch.readInt16BE(pos + ATTRIBUTES_OFFSET);
-  const baseTimestamp = readInt64(batch, pos + 27);
+  const baseTimestamp = readInt64(batch, pos + BASE_TIMESTAMP);
   const logAppendTime = (attributes & TIMESTAMP_TYPE_BIT) !== 0;
-  const maxTimestamp = readInt64(batch, pos + 35);
+  const maxTimestamp = readInt64(batch, pos + MAX_TIMESTAMP);
 
   let data = batch;
   let p = pos + BATCH_HEADER_SIZE;
@@ -384,16 +395,6 @@ function writeHeaders(buf: Buffer, headers: RecordHeader[], pos: number): number
     }
   }
   return pos;
-}
-
-function writeInt64(buf: Buffer, value: number, pos: number): void {
-  const high = Math.floor(value / TWO_32);
-  buf.writeInt32BE(high, pos);
-  buf.writeUInt32BE(value - high * TWO_32, pos + 4);
-}
-
-function readInt64(buf: Buffer, pos: number): number {
-  return buf.readInt32BE(pos) * TWO_32 + buf.readUInt32BE(pos + 4);
 }
 
 function corrupt(baseOffset: number, index: number, why: string): Error {
