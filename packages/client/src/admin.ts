@@ -3,6 +3,7 @@
  * HTTP call (no retries: a create that timed out may have happened; the caller decides), and
  * answers the broker's JSON as documented in docs/http-api.md.
  */
+import type { PartitionInfoSchema, Static } from '@webka/protocol';
 import type { HttpClient } from './http-client.js';
 import { seg } from './http-client.js';
 
@@ -25,14 +26,8 @@ export interface TopicInfo {
   createdAt: number;
 }
 
-export interface PartitionInfo {
-  partition: number;
-  logStartOffset: number;
-  highWatermark: number;
-  sizeBytes: number;
-  segments: number;
-  offline: string | null;
-}
+/** A partition as topic descriptions show it (the broker's schema, shared through @webka/protocol). */
+export type PartitionInfo = Static<typeof PartitionInfoSchema>;
 
 export interface TopicDescription extends TopicInfo {
   effectiveConfigs: Record<string, { value: ConfigValue; source: string }>;

@@ -6,6 +6,7 @@
  * flushes everything and leaves the clean-shutdown marker.
  */
 import path from 'node:path';
+import type { PartitionInfoSchema, Static } from '@webka/protocol';
 import { nodeFileSystem, type FileSystem } from './storage/file-system.js';
 import type { LogConfig, LogProbe } from './storage/log.js';
 import type { DecodedRecord } from './storage/record-batch.js';
@@ -62,14 +63,8 @@ export interface FetchResult {
   logStartOffset: number;
 }
 
-export interface PartitionInfo {
-  partition: number;
-  logStartOffset: number;
-  highWatermark: number;
-  sizeBytes: number;
-  segments: number;
-  offline: string | null;
-}
+/** A partition as the API describes it (PartitionInfoSchema in @webka/protocol). */
+export type PartitionInfo = Static<typeof PartitionInfoSchema>;
 
 /** A topic's open partitions beside its catalog record (which alterTopic replaces). */
 class TopicRuntime implements ProduceTarget {

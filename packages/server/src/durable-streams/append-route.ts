@@ -42,6 +42,16 @@ function onClosed(ctx: StreamContext, s: StreamState, producer: ProducerHeaders 
   throw new StreamError(409, 'the stream is closed', closedHeaders(ctx, s));
 }
 
+/** A producer's duplicate is answered as the first attempt was, once what it duplicates is durable. */
+async function answerDuplicate(ctx: StreamContext, s: StreamState, producer: ProducerHeaders, lastSeq: number, reply: FastifyReply): Promise<FastifyReply> {
+  const p = ctx.store.partition(s);
+  await p.flush(p.log.highWatermark);
+  return reply
+    .code(204)
+    .headers({ ...producerHeaders(producer.epoch, lastSeq), 'stream-next-offset': encodeOffset(ctx.store.tail(s)) })
+    .send();
+}
+
 export async function appendToStream(ctx: StreamContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { store } = ctx;
   const path = streamPathOfUrl(request.url);
@@ -63,14 +73,7 @@ export async function appendToStream(ctx: StreamContext, request: FastifyRequest
   if (producer !== undefined) {
     const producerId = store.broker.catalog.producerIdFor(producer.id);
     const verdict = checkProducer(p.producers.get(producerId), producer);
-    if (verdict.kind === 'duplicate') {
-      // answered once what it duplicates is durable
-      await p.flush(p.log.highWatermark);
-      return reply
-        .code(204)
-        .headers({ ...producerHeaders(producer.epoch, verdict.lastSeq), 'stream-next-offset': encodeOffset(store.tail(s)) })
-        .send();
-    }
+    if (verdict.kind === 'duplicate') return answerDuplicate(ctx, s, producer, verdict.lastSeq, reply);
     ref = toRef(producerId, producer.epoch, producer.seq);
   }
   const streamSeq = header(request.headers, 'stream-seq');
@@ -101,13 +104,7 @@ async function closeOnly(ctx: StreamContext, path: string, producer: ProducerHea
   if (s.meta.closed) return onClosed(ctx, s, producer, reply);
   const p = store.partition(s);
   const verdict = checkProducer(p.producers.get(store.broker.catalog.producerIdFor(producer.id)), producer);
-  if (verdict.kind === 'duplicate') {
-    await p.flush(p.log.highWatermark);
-    return reply
-      .code(204)
-      .headers({ ...producerHeaders(producer.epoch, verdict.lastSeq), 'stream-next-offset': encodeOffset(store.tail(s)) })
-      .send();
-  }
+  if (verdict.kind === 'duplicate') return answerDuplicate(ctx, s, producer, verdict.lastSeq, reply);
   // A close writes no record: the stream's offsets do not move, and since nothing can be
   // appended after it, the producer's sequence has nothing left to order.
   closeStream(store, s, { producerId: producer.id, epoch: producer.epoch, seq: producer.seq });

@@ -17,7 +17,7 @@ import { tpKey } from '../../groups/assignor.js';
 import { WebkaError } from '../../errors.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { GroupFollower } from './group-follower.js';
-import { SseStream, dataLine, sseEvent } from './sse-stream.js';
+import { dataLine, sseEvent, type SseStream } from './sse-stream.js';
 import { streamingHub } from './streaming-hub.js';
 
 export interface GroupStreamQuery {
@@ -74,16 +74,8 @@ export function streamGroupMember(
     if (entries === null) throw new WebkaError('INVALID_OFFSET', `Last-Event-ID ${JSON.stringify(last.slice(0, 40))} is not a group stream position ("g:" and topic:partition:offset entries)`);
     follower.resumeAt(entries);
   }
-  const release = hub.sseLimits.acquire(request.ip);
-  try {
-    stream = SseStream.open(reply);
-  } catch (e) {
-    release();
-    throw e;
-  }
-  stream.onClose(release);
+  stream = hub.openSseStream(request.ip, reply);
   stream.onClose(() => follower.close());
-  hub.addStream(stream);
   follower.start();
   return reply;
 }

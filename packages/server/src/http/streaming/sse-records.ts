@@ -12,7 +12,7 @@ import { WebkaError } from '../../errors.js';
 import type { KeyFormat, ValueFormat } from '../record-json.js';
 import { Follower } from './follower.js';
 import { partitionStart, topicStart, type StartRequest } from './positions.js';
-import { SseStream } from './sse-stream.js';
+import type { SseStream } from './sse-stream.js';
 import { renderedRecords, sharedBytes } from './shared-reads.js';
 import { streamingHub } from './streaming-hub.js';
 
@@ -72,16 +72,7 @@ interface Begun {
 function begin(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): Begun {
   const hub = streamingHub(ctx);
   if (hub.stopping) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
-  const release = hub.sseLimits.acquire(request.ip);
-  let stream: SseStream;
-  try {
-    stream = SseStream.open(reply);
-  } catch (e) {
-    release();
-    throw e;
-  }
-  stream.onClose(release);
-  hub.addStream(stream);
+  const stream = hub.openSseStream(request.ip, reply);
   return {
     stream,
     follow(partitions, positions, render) {

@@ -4,9 +4,10 @@
  * is open), and the shutdown that ends them all. One hub per app, made on first use by
  * streamingHub(app.webka); it lives as long as the app.
  */
+import type { FastifyReply } from 'fastify';
 import type { AppContext } from '../app.js';
 import { StreamLimits } from './stream-limits.js';
-import type { SseStream } from './sse-stream.js';
+import { SseStream } from './sse-stream.js';
 import type { GroupSubscriber } from './ws-session.js';
 
 /** Something open that the broker's shutdown must end (an SSE stream, a WebSocket session). */
@@ -40,6 +41,24 @@ export class StreamingHub {
   /** Open SSE streams (for tests and metrics). */
   get sseStreams(): ReadonlySet<SseStream> {
     return this.#sse;
+  }
+
+  /**
+   * Takes a slot under the SSE limits (429 past them), takes the response over and registers the
+   * stream; the slot is given back when the stream closes. Nothing is streamed before it passes.
+   */
+  openSseStream(clientAddress: string, reply: FastifyReply): SseStream {
+    const release = this.sseLimits.acquire(clientAddress);
+    let stream: SseStream;
+    try {
+      stream = SseStream.open(reply);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    stream.onClose(release);
+    this.addStream(stream);
+    return stream;
   }
 
   /** Keeps a stream's heartbeat going and ends it at shutdown, until it closes. */
