@@ -24,7 +24,11 @@ test('signing keys rotate: old tokens verify until they expire, new tokens use t
     };
     const read = async (token: string): Promise<number> => (await cast.call('GET', `/v1/clusters/default/topics/scores/partitions/0/records?access_token=${token}`)).status;
 
-    const old = await mint(2);
+    // A token's exp is in whole seconds (RFC 7519), so a 3 s token minted just after a second
+    // boundary lives between 2.9 and 3 s: long enough for the steps below on a loaded machine.
+    await new Promise((r) => setTimeout(r, 1_010 - (Date.now() % 1_000)));
+    const old = await mint(3);
+    assert.ok(old.expiresAt - Date.now() > 2_500, 'the old token has time to be read after the rotation');
     assert.equal(await read(old.token), 200);
     await new Promise((r) => setTimeout(r, 1_100));
     const fresh = await mint(60);
