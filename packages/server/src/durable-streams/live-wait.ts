@@ -1,8 +1,8 @@
 /**
- * Waiting at a stream's tail for live reads (long-poll and SSE): parks on the stream's own
- * partition (Partition.waitForData, woken by its appends; DESIGN decision 3) and on the stream
- * itself (closure, deletion). A fork waits on its own partition only, so appends to its source
- * never wake it.
+ * Waiting at a stream's tail for a long-poll read: parks on the stream's own partition
+ * (Partition.waitForData, woken by its appends; DESIGN decision 3) and on the stream itself
+ * (closure, deletion). A fork waits on its own partition only, so appends to its source never
+ * wake it. SSE subscribers stay subscribed instead of waiting again per append (sse.ts).
  */
 import type { StreamState, StreamStore } from './stream-store.js';
 
@@ -17,11 +17,7 @@ export async function waitAtTail(store: StreamStore, s: StreamState, from: numbe
   }
 }
 
-/**
- * A signal that fires with `signal` or when the stream closes or goes. An SSE connection makes
- * one and waits on it again and again (waitOnStream): with a thousand subscribers of a stream,
- * a controller and two listeners per wait were a good part of each append's cost.
- */
+/** A signal that fires with `signal` or when the stream closes or goes (for waitOnStream). */
 export function streamSignal(s: StreamState, signal: AbortSignal): { signal: AbortSignal; dispose(): void } {
   const stop = new AbortController();
   const abort = (): void => stop.abort();

@@ -17,6 +17,7 @@
  * response ends. Idle connections get a `: keep-alive` comment each streamLongPollMs and are
  * closed after sseMaxMs so that CDNs can collapse clients (protocol 8.2).
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { StreamContext } from './stream-context.js';
 import type { StreamState } from './stream-store.js';
@@ -24,7 +25,6 @@ import { COMMON_HEADERS } from './http-headers.js';
 import { encodeOffset, nextCursor } from './offsets.js';
 import { isJson, isTextual } from './stream-meta.js';
 import { readSlice, renderBody } from './stream-read.js';
-import { requestSignal, streamSignal, waitOnStream } from './live-wait.js';
 import { startOffset, type ReadParams } from './read-params.js';
 
 function dataEvent(contentType: string, values: Buffer[]): string {
@@ -92,9 +92,8 @@ function render(ctx: StreamContext, s: StreamState, from: number, cursor: string
 }
 
 export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams, reply: FastifyReply): undefined {
-  const { store } = ctx;
   // resolve the start before answering, so that a 410 is still an HTTP status
-  let pos = startOffset(ctx, s, params.offset);
+  const pos = startOffset(ctx, s, params.offset);
   const cursor = nextCursor(params.cursor);
   reply.hijack();
   const res = reply.raw;
@@ -108,58 +107,127 @@ export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams,
   if (!isTextual(s.meta.contentType)) headers['stream-sse-data-encoding'] = 'base64';
   res.writeHead(200, headers);
   res.flushHeaders();
-  const { signal, dispose: disposeRequest } = requestSignal(res, ctx.shutdown);
-  const live = streamSignal(s, signal);
-  const dispose = (): void => {
-    live.dispose();
-    disposeRequest();
-  };
-
-  const write = async (chunk: string | Buffer): Promise<void> => {
-    if (res.write(chunk) || signal.aborted) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        res.off('drain', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      res.on('drain', done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  };
-
-  const run = async (): Promise<void> => {
-    const deadline = Date.now() + ctx.sseMaxMs;
-    let controlled = false;
-    while (!signal.aborted && !s.gone) {
-      while (pos < store.tail(s) && !signal.aborted) {
-        // the data event and its control in one write: one chunk, one syscall per subscriber
-        const events = render(ctx, s, pos, cursor);
-        if (events.next <= pos) break;
-        pos = events.next;
-        await write(events.bytes);
-        controlled = true;
-      }
-      if (signal.aborted || s.gone) break;
-      if (s.meta.closed && pos >= store.tail(s)) {
-        await write(controlEvent({ streamNextOffset: encodeOffset(pos), streamClosed: true }));
-        break;
-      }
-      if (!controlled) {
-        await write(controlEvent({ streamNextOffset: encodeOffset(pos), streamCursor: cursor, upToDate: true }));
-        controlled = true;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      await waitOnStream(store, s, pos, Math.min(ctx.longPollMs, left), live.signal);
-      if (!signal.aborted && !s.gone && !s.meta.closed && pos >= store.tail(s)) await write(': keep-alive\n\n');
-    }
-  };
-  run()
-    .catch((err: unknown) => reply.log.warn({ err }, 'SSE stream failed'))
-    .finally(() => {
-      dispose();
-      res.end();
-    });
+  new Subscriber(ctx, s, res, pos, cursor, (err) => reply.log.warn({ err }, 'SSE stream failed')).start();
   return undefined;
+}
+
+/**
+ * One SSE subscriber, driven by events rather than a loop of awaits: it subscribes once to the
+ * stream's partition (appends) and to the stream (closure, removal), and each wake schedules one
+ * pump in a later turn, which writes every event up to the tail until the socket's buffer is
+ * full (then the next 'drain' pumps again). Two timers live as long as the connection: the
+ * keep-alive, pushed back by every write, and the sseMaxMs end. A live subscriber so costs no
+ * promise, timer or listener per append, which is most of a fan-out's work at 1,000 subscribers.
+ *
+ *   start -> pump --buffer full--> [blocked] --drain--> pump
+ *             |  ^
+ *   at tail   v  | append, close, removal (partition / stream wake)
+ *          [idle] --longPollMs--> ": keep-alive"
+ *   end: closed stream (after its last control), removal, client gone, shutdown, sseMaxMs
+ */
+class Subscriber {
+  readonly #ctx: StreamContext;
+  readonly #s: StreamState;
+  readonly #res: ServerResponse;
+  readonly #cursor: string;
+  readonly #onError: (err: unknown) => void;
+  #pos: number;
+  #controlled = false;
+  #scheduled = false;
+  #blocked = false;
+  #done = false;
+  #cleanups: Array<() => void> = [];
+  #keepAlive: NodeJS.Timeout | null = null;
+  #wake = (): void => this.#schedule();
+  #pumpNow = (): void => this.#pump();
+
+  constructor(ctx: StreamContext, s: StreamState, res: ServerResponse, pos: number, cursor: string, onError: (err: unknown) => void) {
+    this.#ctx = ctx;
+    this.#s = s;
+    this.#res = res;
+    this.#pos = pos;
+    this.#cursor = cursor;
+    this.#onError = onError;
+  }
+
+  start(): void {
+    const { store, shutdown, longPollMs, sseMaxMs } = this.#ctx;
+    const res = this.#res;
+    const onClose = (): void => this.#end();
+    const onDrain = (): void => {
+      this.#blocked = false;
+      this.#schedule();
+    };
+    res.on('close', onClose);
+    res.on('drain', onDrain);
+    shutdown.addEventListener('abort', onClose, { once: true });
+    this.#cleanups.push(
+      () => res.off('drain', onDrain),
+      () => shutdown.removeEventListener('abort', onClose),
+      store.partition(this.#s).subscribe(this.#wake),
+      this.#s.watch(this.#wake),
+    );
+    this.#keepAlive = setTimeout(() => this.#idle(), longPollMs);
+    const end = setTimeout(onClose, sseMaxMs);
+    this.#cleanups.push(() => clearTimeout(end), () => clearTimeout(this.#keepAlive!));
+    if (shutdown.aborted) this.#end();
+    else this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#blocked || this.#done) return;
+    this.#scheduled = true;
+    setImmediate(this.#pumpNow);
+  }
+
+  #write(chunk: string | Buffer): void {
+    this.#keepAlive!.refresh();
+    if (!this.#res.write(chunk)) this.#blocked = true;
+  }
+
+  #pump(): void {
+    this.#scheduled = false;
+    if (this.#done || this.#blocked) return;
+    const s = this.#s;
+    const { store } = this.#ctx;
+    try {
+      if (s.gone) return this.#end();
+      while (this.#pos < store.tail(s)) {
+        // the data event and its control in one write: one chunk, one syscall per subscriber
+        const events = render(this.#ctx, s, this.#pos, this.#cursor);
+        if (events.next <= this.#pos) break;
+        this.#pos = events.next;
+        this.#controlled = true;
+        this.#write(events.bytes);
+        if (this.#blocked) return;
+      }
+      if (s.meta.closed && this.#pos >= store.tail(s)) {
+        this.#write(controlEvent({ streamNextOffset: encodeOffset(this.#pos), streamClosed: true }));
+        return this.#end();
+      }
+      if (!this.#controlled) {
+        this.#controlled = true;
+        this.#write(controlEvent({ streamNextOffset: encodeOffset(this.#pos), streamCursor: this.#cursor, upToDate: true }));
+      }
+    } catch (err) {
+      this.#onError(err);
+      this.#end();
+    }
+  }
+
+  /** Nothing written for longPollMs: a comment keeps proxies from closing the connection. */
+  #idle(): void {
+    if (this.#done) return;
+    const s = this.#s;
+    if (!this.#blocked && !s.gone && !s.meta.closed && this.#pos >= this.#ctx.store.tail(s)) this.#write(': keep-alive\n\n');
+    else this.#keepAlive!.refresh();
+  }
+
+  #end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const fn of this.#cleanups) fn();
+    this.#cleanups.length = 0;
+    this.#res.end();
+  }
 }
