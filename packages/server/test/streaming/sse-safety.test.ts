@@ -96,6 +96,11 @@ test('CORS: the stream and the preflight carry the configured origin; others get
   assert.equal(s.status, 200);
   assert.equal(s.headers.get('access-control-allow-origin'), 'https://app.example.com');
   assert.ok(s.headers.get('x-request-id'));
+  // the head the stream writes itself: no buffering by proxies, a body that ends with the connection
+  assert.equal(s.headers.get('cache-control'), 'no-cache, no-transform');
+  assert.equal(s.headers.get('x-accel-buffering'), 'no');
+  assert.equal(s.headers.get('connection'), 'close');
+  assert.equal(s.headers.get('transfer-encoding'), null);
   s.close();
   const other = await openFree(streamUrl('lim'), { origin: 'https://evil.example.com' });
   assert.equal(other.status, 200);
