@@ -135,7 +135,10 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         answer = await produce(request);
       }
       if (answer.status === 429 || answer.status === 503) reply.header('retry-after', '1');
-      return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+      // A 200 answer is ASCII (renderProduced): sent as bytes copied from the text, it needs no
+      // UTF-8 length scan and no encoding on the way to the socket (tens of KB per request).
+      const body = answer.status === 200 ? Buffer.from(answer.body, 'latin1') : answer.body;
+      return reply.code(answer.status).type('application/json; charset=utf-8').send(body);
     },
   );
 
