@@ -95,6 +95,31 @@ test('wrong types and unknown fields', async () => {
   });
 });
 
+test('"__proto__" and "constructor" keys in a produce body are refused as unknown fields, or stored as header names', async () => {
+  await unchanged(async () => {
+    for (const body of [
+      '{"records":[{"value":1}],"__proto__":{"polluted":true}}',
+      '{"records":[{"value":1,"__proto__":{"polluted":true}}]}',
+      '{"records":[{"value":1,"constructor":{"prototype":{"polluted":true}}}]}',
+      '{"value":1,"__proto__":{"polluted":true}}',
+    ]) {
+      const a = await api.call('POST', R, body);
+      assertError(a, 400, 'INVALID_REQUEST');
+      assert.match(a.body.error.message, /unknown field "(__proto__|constructor)"/);
+    }
+  });
+  // inside a value or as a header name, such a key is data like any other
+  const value = '{"__proto__":{"polluted":true}}';
+  const body = `{"records":[{"value":${value},"headers":{"__proto__":"h"},"partition":0}]}`;
+  const a = await api.call('POST', R, body);
+  assert.equal(a.status, 200, a.text);
+  const f = await api.get(`${R.replace('/records', '')}/partitions/0/records?offset=${a.body.records[0].offset}`);
+  assert.equal(f.status, 200, f.text);
+  assert.equal(JSON.stringify(f.body.records[0].headers), '{"__proto__":"h"}');
+  assert.equal(JSON.stringify(f.body.records[0].value), value);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
 test('unknown routes and methods answer in the error shape', async () => {
   assertError(await api.get('/v1/nothing'), 404, 'NOT_FOUND');
   const put = await api.call('PUT', `${T}/lim`, { partitions: 3 });

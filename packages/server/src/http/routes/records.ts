@@ -92,6 +92,12 @@ function renderProduced(results: readonly ProducedRecord[]): string {
 
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, idempotency, shutdown } = app.webka;
+  // In this plugin's scope only: JSON bodies are parsed without the scans for "__proto__" and
+  // "constructor" keys, which read a 1 MB produce body twice more. Produce bodies are read field
+  // by field and any key other than the documented ones is refused (parseProduceBody), so such a
+  // key can reach nothing. Errors (bad JSON, empty body, bodyLimit) are the default parser's.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'));
 
   async function produce(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>): Promise<StoredAnswer> {
     try {
