@@ -3,9 +3,9 @@
  * topic through broker.produce (so an append is atomic, checksummed, fsynced under acks=all,
  * and idempotent producers go through Webka's own sequence checks).
  *
- * broker.produce appends synchronously and only then waits for the fsync, so the caller's
- * checks (closure, Stream-Seq, producer state) and the append happen in one turn of the event
- * loop, with no other writer in between. appendValues returns once the batch is in the log;
+ * broker.produce with `immediate` appends synchronously and only then waits for the fsync, so
+ * the caller's checks (closure, Stream-Seq, producer state) and the append happen in one turn of
+ * the event loop, with no other writer in between. appendValues returns once the batch is in the log;
  * the returned promise settles when it is durable.
  */
 import type { ProducerRef } from '../partitions/partition.js';
@@ -28,7 +28,7 @@ export function appendValues(store: StreamStore, s: StreamState, values: Buffer[
   if (opts.seq !== null) last.headers.push({ key: SEQ_HEADER, value: Buffer.from(opts.seq, 'utf8') });
   if (opts.close !== undefined) last.headers.push({ key: CLOSED_HEADER, value: Buffer.from('true') });
   const before = p.log.nextOffset;
-  const durable = store.broker.produce(STREAMS_CLUSTER, s.meta.topic, records, { acks: 'all', producer: opts.producer, clientEpochs: true });
+  const durable = store.broker.produce(STREAMS_CLUSTER, s.meta.topic, records, { acks: 'all', producer: opts.producer, clientEpochs: true, immediate: true });
   if (p.log.nextOffset > before) {
     s.lastSeq = opts.seq;
     if (opts.close !== undefined) closeStream(store, s, opts.close.by);

@@ -31,6 +31,13 @@ export interface AppendOptions {
   logAppendTime: boolean;
 }
 
+/** One request's share of a partition, for appendGroup. */
+export interface GroupAppend {
+  records: AppendRecord[];
+  options: AppendOptions;
+  producer?: ProducerRef;
+}
+
 export interface AppendResult {
   baseOffset: number;
   /** The batch's timestamp under LogAppendTime (or of the first attempt, for a duplicate), else -1. */
@@ -92,35 +99,66 @@ export class Partition {
    * idempotent producer whose batch is already here, returns where it was written.
    */
   append(records: AppendRecord[], options: AppendOptions, producer?: ProducerRef): AppendResult {
-    if (producer !== undefined) {
-      const written = this.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
-      if (written !== undefined) return { baseOffset: written.baseOffset, logAppendTime: written.timestamp, duplicate: true };
+    return this.appendGroup([{ records, options, producer }])[0];
+  }
+
+  /**
+   * Appends several requests' records with one write: each item is its own batch, as append()
+   * makes it, and the batches go out together (ProducePath gathers the appends that arrive in
+   * one turn of the event loop). All or nothing: on a write error none is in the log and this
+   * throws. Items that are duplicates of an idempotent producer's batch write nothing.
+   */
+  appendGroup(items: readonly GroupAppend[]): AppendResult[] {
+    const results = new Array<AppendResult>(items.length);
+    const written: number[] = [];
+    const batches: Array<{ at: number; count: number }> = [];
+    const parts: Buffer[] = [];
+    let size = 0;
+    let maxTimestamp = -Infinity;
+    for (let i = 0; i < items.length; i++) {
+      const { records, options, producer } = items[i];
+      if (producer !== undefined) {
+        const dup = this.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
+        if (dup !== undefined) {
+          results[i] = { baseOffset: dup.baseOffset, logAppendTime: dup.timestamp, duplicate: true };
+          continue;
+        }
+      }
+      let logAppendTime = -1;
+      if (options.logAppendTime) {
+        logAppendTime = Date.now();
+        for (const r of records) r.timestamp = logAppendTime;
+      }
+      const timestampType = options.logAppendTime ? 1 : 0;
+      const batch = encodeTransientBatch(
+        records,
+        0,
+        producer === undefined ? { timestampType } : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType },
+        options.compression,
+      );
+      for (const r of records) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
+      // The encoder's buffer is reused by the next encode: a lone batch is written from it
+      // directly (Log.append writes before it returns and keeps no reference, nor does any
+      // FileSystem), batches of a group are copied out first.
+      parts.push(items.length === 1 ? batch : Buffer.from(batch));
+      batches.push({ at: size, count: records.length });
+      size += batch.length;
+      results[i] = { baseOffset: -1, logAppendTime, duplicate: false };
+      written.push(i);
     }
-    let logAppendTime = -1;
-    if (options.logAppendTime) {
-      logAppendTime = Date.now();
-      for (const r of records) r.timestamp = logAppendTime;
-    }
-    // Log.append writes the batch out before it returns and keeps no reference to it (nor does
-    // any FileSystem: the node one writes synchronously, the test one copies), so the encoder's
-    // reused buffer serves; it is overwritten by the next append.
-    const batch = encodeTransientBatch(
-      records,
-      0,
-      producer === undefined
-        ? { timestampType: options.logAppendTime ? 1 : 0 }
-        : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType: options.logAppendTime ? 1 : 0 },
-      options.compression,
-    );
-    let maxTimestamp = records[0].timestamp;
-    for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
-    const baseOffset = this.log.append(batch, records.length, maxTimestamp);
-    if (producer !== undefined) {
-      const written: WrittenBatch = { sequence: producer.sequence, baseOffset, count: records.length, timestamp: records[0].timestamp };
-      this.producers.record(producer.producerId, producer.producerEpoch, written);
+    if (written.length === 0) return results;
+    const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+    let next = this.log.appendBatches(bytes, batches, maxTimestamp);
+    for (const i of written) {
+      const { records, producer } = items[i];
+      results[i].baseOffset = next;
+      if (producer !== undefined) {
+        this.producers.record(producer.producerId, producer.producerEpoch, { sequence: producer.sequence, baseOffset: next, count: records.length, timestamp: records[0].timestamp });
+      }
+      next += records.length;
     }
     this.#wake();
-    return { baseOffset, logAppendTime, duplicate: false };
+    return results;
   }
 
   /** Resolves when every offset below upTo is fsynced (group commit). */

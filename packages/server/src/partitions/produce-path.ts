@@ -1,11 +1,12 @@
 /**
  * The produce path of one broker: routes a request's records to partitions, validates them all
- * before anything is written, orders idempotent requests, appends one batch per partition and,
- * for acks=all, waits for the fsync. Created by the Broker, which hands it the topic's partitions
- * and settings per call; holds only the sequence tracker and the debug ack-from-memory backlog.
+ * before anything is written, orders idempotent requests, appends one batch per partition (the
+ * batches of one event-loop turn together: #appendSoon) and, for acks=all, waits for the fsync.
+ * Created by the Broker, which hands it the topic's partitions and settings per call; holds the
+ * sequence tracker, this turn's pending group writes and the debug ack-from-memory backlog.
  */
 import type { Compression, RecordHeader } from '../storage/record-batch.js';
-import type { AppendRecord, AppendResult, Partition, ProducerRef } from './partition.js';
+import type { AppendRecord, AppendResult, GroupAppend, Partition, ProducerRef } from './partition.js';
 import { SequenceTracker } from './sequence-tracker.js';
 import { partitionForKey } from './murmur2.js';
 import { WebkaError } from '../errors.js';
@@ -27,6 +28,9 @@ export interface ProduceOptions {
    *  from the catalog: the catalog's epoch check is skipped, and the sequence tracker alone fences
    *  epochs older than the newest one written to the topic. */
   clientEpochs?: boolean;
+  /** Append before produce() first yields, rather than in the turn's group write: for a caller
+   *  that checks its own state and appends in one turn (the Durable Streams adapter). */
+  immediate?: boolean;
 }
 
 export interface ProducedRecord {
@@ -55,6 +59,8 @@ export class ProducePath {
   #sequences = new SequenceTracker();
   #checkEpoch: (producer: ProducerRef) => void;
   #memory: MemoryAcks | null;
+  #groups = new Map<Partition, Array<{ item: GroupAppend; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }>>();
+  #writeScheduled = false;
 
   constructor(opts: { checkEpoch: (producer: ProducerRef) => void; debugAckFromMemory?: boolean }) {
     this.#checkEpoch = opts.checkEpoch;
@@ -114,15 +120,37 @@ export class ProducePath {
     const flushes: Array<[Partition, number]> = [];
     let wrote = false;
     try {
-      for (const [p, share] of shares) {
-        const partition = target.partitions[p];
-        if (producer !== undefined && verdict === 'retry') {
-          const cached = partition.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
+      if (producer !== undefined && verdict === 'retry') {
+        for (const p of shares.keys()) {
+          const cached = target.partitions[p].producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
           if (cached === undefined && !isLatest(target, producer)) {
             throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.producerId} was never written to partition ${p} and is not the latest request`);
           }
         }
-        const result = this.#memory !== null ? this.#memory.append(partition, share.records, appendOptions, producer) : partition.append(share.records, appendOptions, producer);
+      }
+      // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
+      // the others join this turn's group write per partition (#appendSoon).
+      const now = options.acks === 0 || options.immediate === true || this.#memory !== null;
+      const settled = await Promise.allSettled(
+        [...shares].map(([p, share]) => {
+          const partition = target.partitions[p];
+          if (!now) return this.#appendSoon(partition, { records: share.records, options: appendOptions, producer });
+          try {
+            return Promise.resolve(this.#memory !== null ? this.#memory.append(partition, share.records, appendOptions, producer) : partition.append(share.records, appendOptions, producer));
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        }),
+      );
+      let failure: unknown;
+      let i = 0;
+      for (const [p, share] of shares) {
+        const s = settled[i++];
+        if (s.status === 'rejected') {
+          failure ??= s.reason;
+          continue;
+        }
+        const result = s.value;
         if (!result.duplicate) wrote = true;
         for (let j = 0; j < share.indexes.length; j++) {
           out[share.indexes[j]] = {
@@ -131,8 +159,9 @@ export class ProducePath {
             timestamp: result.logAppendTime >= 0 ? result.logAppendTime : share.records[j].timestamp,
           };
         }
-        flushes.push([partition, result.baseOffset + share.records.length]);
+        flushes.push([target.partitions[p], result.baseOffset + share.records.length]);
       }
+      if (failure !== undefined) throw failure;
       if (options.acks === 'all' && this.#memory === null) {
         await Promise.all(flushes.map(([partition, upTo]) => partition.flush(upTo)));
       }
@@ -142,12 +171,47 @@ export class ProducePath {
     return out;
   }
 
+  /**
+   * Group write: appends that arrive in the same turn of the event loop (the requests read from
+   * many connections in one poll) wait for the end of the turn and go to each partition in one
+   * write (Partition.appendGroup), in arrival order, instead of one write each. The answer still
+   * waits for its write; a failed write fails every request of that partition's group.
+   */
+  #appendSoon(partition: Partition, item: GroupAppend): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      let group = this.#groups.get(partition);
+      if (group === undefined) this.#groups.set(partition, (group = []));
+      group.push({ item, resolve, reject });
+      if (!this.#writeScheduled) {
+        this.#writeScheduled = true;
+        setImmediate(this.#writeGroups);
+      }
+    });
+  }
+
+  #writeGroups = (): void => {
+    this.#writeScheduled = false;
+    const groups = this.#groups;
+    this.#groups = new Map();
+    for (const [partition, group] of groups) {
+      let results: AppendResult[];
+      try {
+        results = partition.appendGroup(group.map((g) => g.item));
+      } catch (err) {
+        for (const g of group) g.reject(err);
+        continue;
+      }
+      for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);
+    }
+  };
+
   forgetTopic(topicId: string): void {
     this.#sequences.forgetTopic(topicId);
   }
 
-  /** Resolves once the debug backlog (if any) is written. */
+  /** Writes this turn's groups now; resolves once the debug backlog (if any) is written. */
   drain(): Promise<void> {
+    if (this.#writeScheduled) this.#writeGroups();
     return this.#memory?.drain() ?? Promise.resolve();
   }
 }

@@ -204,9 +204,18 @@ export class Log {
    * it was and throws STORAGE_ERROR.
    */
   append(batch: Buffer, recordCount: number, maxTimestamp: number): number {
+    return this.appendBatches(batch, [{ at: 0, count: recordCount }], maxTimestamp);
+  }
+
+  /**
+   * Appends several encoded batches laid end to end in `bytes` (`at` is where each starts) with
+   * one write, assigning consecutive base offsets; returns the first batch's. All or nothing, as
+   * append: the batches share one segment and, on a write error, none of them is in the log.
+   */
+  appendBatches(bytes: Buffer, batches: ReadonlyArray<{ at: number; count: number }>, maxTimestamp: number): number {
     this.#checkOnline();
     let active = this.#segments[this.#segments.length - 1];
-    if (this.#shouldRoll(active, batch.length)) {
+    if (this.#shouldRoll(active, bytes.length)) {
       try {
         active = this.#roll();
       } catch (err) {
@@ -221,9 +230,13 @@ export class Log {
       }
     }
     const baseOffset = active.nextOffset;
-    writeInt64(batch, BASE_OFFSET, baseOffset);
+    let next = baseOffset;
+    for (const b of batches) {
+      writeInt64(bytes, b.at + BASE_OFFSET, next);
+      next += b.count;
+    }
     try {
-      active.append(batch, baseOffset + recordCount - 1, maxTimestamp, this.config.indexIntervalBytes);
+      active.append(bytes, next - 1, maxTimestamp, this.config.indexIntervalBytes);
     } catch (err) {
       // the segment was cut back to its previous size; that cut is synced with the next flush
       this.#unsynced.add(active);

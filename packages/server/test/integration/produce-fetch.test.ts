@@ -12,7 +12,7 @@ const T = '/v1/clusters/default/topics';
 before(async () => {
   broker = await startBroker();
   api = rest(broker.url);
-  for (const [name, partitions] of [['one', 1], ['six', 6], ['formats', 1], ['acks', 1], ['poll', 2], ['ts', 1]] as const) {
+  for (const [name, partitions] of [['one', 1], ['six', 6], ['formats', 1], ['acks', 1], ['poll', 2], ['ts', 1], ['together', 2]] as const) {
     const r = await api.post(T, { name, partitions });
     assert.equal(r.status, 201, r.text);
   }
@@ -51,6 +51,30 @@ test('produce answers 200 with partition, offset and timestamp in request order;
     assert.deepEqual(rec.headers, { h: `v${i}`, n: null });
     assert.equal(rec.timestamp, r.body.records[i].timestamp);
   });
+});
+
+test('concurrent requests written together (one write per partition per turn) each get their own offsets and records', async () => {
+  // 200 requests in flight at once, acks=1 and acks=all, one or two partitions each: the broker
+  // gathers the appends that arrive in one turn of its event loop into one write per partition.
+  const sent = await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const records = i % 5 === 0 ? [{ value: { i, part: 0 }, partition: 0 }, { value: { i, part: 1 }, partition: 1 }] : [{ value: { i }, partition: i % 2 }];
+      const r = await api.post(`${T}/together/records?acks=${i % 2 === 0 ? '1' : 'all'}`, { records });
+      assert.equal(r.status, 200, r.text);
+      return { records, answer: r.body.records as Array<{ partition: number; offset: number }> };
+    }),
+  );
+  for (const partition of [0, 1]) {
+    const f = await fetchAll('together', partition);
+    const answered = sent.flatMap((s) => s.answer.map((a, j) => ({ ...a, value: s.records[j].value }))).filter((a) => a.partition === partition);
+    assert.equal(f.records.length, answered.length, 'every answered record is in the log, once');
+    assert.deepEqual(answered.map((a) => a.offset).sort((a, b) => a - b), [...Array(answered.length).keys()], 'offsets are dense and handed out once');
+    const byOffset = new Map(f.records.map((r: any) => [r.offset, r.value]));
+    for (const a of answered) assert.deepEqual(byOffset.get(a.offset), a.value, `offset ${a.offset} holds the record that was answered with it`);
+  }
+  // a request's two records in one partition keep their order within the request
+  const twin = await api.post(`${T}/together/records`, { records: [{ value: 'first', partition: 1 }, { value: 'second', partition: 1 }] });
+  assert.equal(twin.body.records[1].offset, twin.body.records[0].offset + 1);
 });
 
 test('a single record object is accepted; only value is required; given timestamps are kept', async () => {

@@ -1,0 +1,83 @@
+/**
+ * Partition.appendGroup: several requests' shares of a partition, each its own batch, written
+ * with one write (ProducePath gathers the appends of one event-loop turn). Each batch keeps its
+ * own offsets, producer and options; duplicates write nothing; a failed write leaves the log,
+ * the producer table and the offsets as they were.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Partition, type AppendRecord, type GroupAppend } from '../../src/partitions/partition.js';
+import { WebkaError } from '../../src/errors.js';
+import { FaultyFileSystem } from '../support/faulty-fs.js';
+import { T0, countingFs, logConfig } from '../support/log-fixtures.js';
+
+function records(tag: string, n: number): AppendRecord[] {
+  return Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}`), headers: [], timestamp: T0 + i }));
+}
+
+const plain = { compression: 'none' as const, logAppendTime: false };
+
+function open(fsys: FaultyFileSystem): Partition {
+  fsys.mkdirp('/data');
+  return Partition.open(fsys, '/data/t-0', 't', 0, logConfig(), { clean: true });
+}
+
+function readValues(p: Partition): string[] {
+  return p.read(0, { maxRecords: 10_000, maxBytes: 1 << 20 }).records.map((r) => r.value!.toString());
+}
+
+test('a group is one write of one batch per item, at consecutive offsets, each with its own producer and options', () => {
+  const faulty = new FaultyFileSystem();
+  const { fs: counting, counts } = countingFs(faulty);
+  faulty.mkdirp('/data');
+  const p = Partition.open(counting, '/data/t-0', 't', 0, logConfig(), { clean: true });
+  p.append(records('seed', 2), plain);
+  const writesBefore = counts.write ?? 0;
+  const items: GroupAppend[] = [
+    { records: records('a', 3), options: plain },
+    { records: records('b', 1), options: plain, producer: { producerId: 9, producerEpoch: 0, sequence: 0 } },
+    { records: records('c', 4), options: { compression: 'gzip', logAppendTime: false } },
+    { records: records('d', 2), options: { compression: 'none', logAppendTime: true } },
+  ];
+  const results = p.appendGroup(items);
+  assert.equal((counts.write ?? 0) - writesBefore, 1, 'the four batches went out in one write');
+  assert.deepEqual(results.map((r) => r.baseOffset), [2, 5, 6, 10]);
+  assert.deepEqual(results.map((r) => r.duplicate), [false, false, false, false]);
+  assert.ok(results[3].logAppendTime >= T0, 'LogAppendTime stamps its own batch only');
+  assert.equal(results[0].logAppendTime, -1);
+  assert.equal(p.log.nextOffset, 12);
+
+  const read = p.read(0, { maxRecords: 100, maxBytes: 1 << 20 }).records;
+  assert.deepEqual(read.map((r) => r.value!.toString()), ['seed-0', 'seed-1', 'a-0', 'a-1', 'a-2', 'b-0', 'c-0', 'c-1', 'c-2', 'c-3', 'd-0', 'd-1']);
+  assert.deepEqual(read.map((r) => r.offset), [...Array(12).keys()]);
+  assert.equal(read[10].timestamp, results[3].logAppendTime);
+  assert.equal(read[2].timestamp, T0);
+
+  // the idempotent item's producer state points at its own batch: a retry is a duplicate
+  const again = p.appendGroup([{ records: records('b', 1), options: plain, producer: { producerId: 9, producerEpoch: 0, sequence: 0 } }, { records: records('e', 1), options: plain }]);
+  assert.deepEqual(again.map((r) => [r.baseOffset, r.duplicate]), [[5, true], [12, false]]);
+  assert.deepEqual(readValues(p).slice(12), ['e-0'], 'the duplicate wrote nothing');
+  void p.close();
+});
+
+test('a group whose write fails leaves no batch, no producer state and no offset behind; the next group takes the same offsets', () => {
+  const faulty = new FaultyFileSystem();
+  const p = open(faulty);
+  p.append(records('seed', 1), plain);
+  const group = (): GroupAppend[] => [
+    { records: records('x', 2), options: plain },
+    { records: records('y', 1), options: plain, producer: { producerId: 4, producerEpoch: 0, sequence: 0 } },
+  ];
+  faulty.failNext({ kind: 'write', code: 'ENOSPC' });
+  assert.throws(() => p.appendGroup(group()), (e: unknown) => e instanceof WebkaError && e.code === 'STORAGE_ERROR');
+  assert.equal(p.log.nextOffset, 1);
+  assert.deepEqual(readValues(p), ['seed-0'], 'nothing of the failed group is readable');
+  assert.equal(p.producers.find(4, 0, 0), undefined, 'the failed idempotent batch is not remembered as written');
+
+  // control: the same group, once the disk has room, is written, readable and remembered
+  const results = p.appendGroup(group());
+  assert.deepEqual(results.map((r) => [r.baseOffset, r.duplicate]), [[1, false], [3, false]]);
+  assert.deepEqual(readValues(p), ['seed-0', 'x-0', 'x-1', 'y-0']);
+  assert.equal(p.producers.find(4, 0, 0)?.baseOffset, 3);
+  void p.close();
+});
