@@ -54,6 +54,8 @@ export interface TopicSettings {
 }
 
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
+/** Shares from this size on are written at once rather than gathered (see produce). */
+const GROUP_WRITE_MAX_BYTES = 32 * 1024;
 
 export class ProducePath {
   #sequences = new SequenceTracker();
@@ -81,7 +83,7 @@ export class ProducePath {
 
     // Route every record; validate everything before anything is written.
     const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : target.sticky;
-    const shares = new Map<number, { records: AppendRecord[]; indexes: number[] }>();
+    const shares = new Map<number, { records: AppendRecord[]; indexes: number[]; bytes: number }>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
       let p: number;
@@ -104,7 +106,8 @@ export class ProducePath {
         throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${target.name}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
       }
       let share = shares.get(p);
-      if (share === undefined) shares.set(p, (share = { records: [], indexes: [] }));
+      if (share === undefined) shares.set(p, (share = { records: [], indexes: [], bytes: 0 }));
+      share.bytes += size;
       share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });
       share.indexes.push(i);
     }
@@ -129,12 +132,15 @@ export class ProducePath {
         }
       }
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
-      // the others join this turn's group write per partition (#appendSoon).
+      // so does a large share, which a write of its own already amortises, unless appends to its
+      // partition wait in this turn's group (they arrived first). The others join the group.
       const now = options.acks === 0 || options.immediate === true || this.#memory !== null;
       const settled = await Promise.allSettled(
         [...shares].map(([p, share]) => {
           const partition = target.partitions[p];
-          if (!now) return this.#appendSoon(partition, { records: share.records, options: appendOptions, producer });
+          if (!now && (share.bytes < GROUP_WRITE_MAX_BYTES || this.#groups.has(partition))) {
+            return this.#appendSoon(partition, { records: share.records, options: appendOptions, producer });
+          }
           try {
             return Promise.resolve(this.#memory !== null ? this.#memory.append(partition, share.records, appendOptions, producer) : partition.append(share.records, appendOptions, producer));
           } catch (err) {

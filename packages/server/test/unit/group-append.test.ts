@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Partition, type AppendRecord, type GroupAppend } from '../../src/partitions/partition.js';
+import { ProducePath, type ProduceInput } from '../../src/partitions/produce-path.js';
 import { WebkaError } from '../../src/errors.js';
 import { FaultyFileSystem } from '../support/faulty-fs.js';
 import { T0, countingFs, logConfig } from '../support/log-fixtures.js';
@@ -79,5 +80,32 @@ test('a group whose write fails leaves no batch, no producer state and no offset
   assert.deepEqual(results.map((r) => [r.baseOffset, r.duplicate]), [[1, false], [3, false]]);
   assert.deepEqual(readValues(p), ['seed-0', 'x-0', 'x-1', 'y-0']);
   assert.equal(p.producers.find(4, 0, 0)?.baseOffset, 3);
+  void p.close();
+});
+
+test('ProducePath gathers one turn\'s appends per partition; a large share goes at once unless appends to its partition wait', async () => {
+  const faulty = new FaultyFileSystem();
+  const p = open(faulty);
+  const path = new ProducePath({ checkEpoch: () => undefined });
+  const target = { id: 't', name: 't', partitions: [p], sticky: 0 };
+  const settings = { maxRecordBytes: 1 << 20, compression: 'none' as const, logAppendTime: false };
+  const input = (text: string): ProduceInput[] => [{ key: null, value: Buffer.from(text), headers: [] }];
+  const big = 'B'.repeat(40 * 1024);
+
+  // small shares wait for the end of the turn, then go out together in arrival order
+  const small1 = path.produce(target, settings, input('s1'), { acks: 1 });
+  const small2 = path.produce(target, settings, input('s2'), { acks: 'all' });
+  assert.equal(p.log.nextOffset, 0, 'nothing is written before the turn ends');
+  // a large share behind them in the same turn joins their group, keeping the order
+  const bigBehind = path.produce(target, settings, input(big), { acks: 1 });
+  assert.equal(p.log.nextOffset, 0);
+  const answers = await Promise.all([small1, small2, bigBehind]);
+  assert.deepEqual(answers.map((a) => a[0].offset), [0, 1, 2]);
+
+  // alone, a large share is written before produce() yields
+  const bigAlone = path.produce(target, settings, input(big), { acks: 1 });
+  assert.equal(p.log.nextOffset, 4, 'written at once');
+  assert.equal((await bigAlone)[0].offset, 3);
+  assert.deepEqual(readValues(p).map((v) => (v.length > 10 ? `big:${v.length}` : v)), ['s1', 's2', `big:${big.length}`, `big:${big.length}`]);
   void p.close();
 });
