@@ -278,8 +278,7 @@ export async function installSecurity(app: FastifyInstance, broker: Broker, conf
     const state = request[STATE];
     const route = request.routeOptions.url ?? 'unmatched';
     const status = String(reply.statusCode);
-    metrics.requests.inc({ method: request.method, route, status });
-    metrics.latency.observe({ method: request.method, route, status }, reply.elapsedTime / 1000);
+    metrics.observeRequest(request.method, route, status, reply.elapsedTime / 1000);
     countClosed();
     if (state === undefined) return;
     if (state.perm?.quota === 'produce' && request.headers['content-length'] === undefined && quotas.enabled('produce')) {
