@@ -80,14 +80,18 @@ export class HttpClient {
 
   /** Sends a request and parses the JSON answer (undefined for 204). */
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const text = await this.text(method, path, opts);
+    return (text.length === 0 ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Sends a request and reads the whole 2xx answer as text. */
+  async text(method: string, path: string, opts: RequestOptions = {}): Promise<string> {
     const res = await this.raw(method, path, opts);
-    let text: string;
     try {
-      text = await res.text();
+      return await res.text();
     } catch (err) {
       throw abortOrNetworkError(err, opts.signal);
     }
-    return (text.length === 0 ? undefined : JSON.parse(text)) as T;
   }
 }
 

@@ -48,6 +48,9 @@ interface Answer {
   records?: { partition: number; offset: number; timestamp: number }[];
 }
 
+/** setImmediate where the runtime has it (not in browsers, whose setTimeout(0) may wait 4 ms). */
+const setImmediateFn = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+
 /** Keepalive bodies may total 64 KiB per page; stay under it with room for the envelope. */
 export const KEEPALIVE_BUDGET = 60 * 1024;
 
@@ -62,6 +65,8 @@ export class TopicLane {
   #identity: Identity | undefined;
   #maxRecords: number;
   #idle: (() => void)[] = [];
+  /** Answers received but not yet handled (see #settle), in the order their requests went. */
+  #later: (() => void)[] = [];
 
   constructor(topic: string, http: HttpClient, opts: LaneOptions) {
     this.topic = topic;
@@ -83,7 +88,7 @@ export class TopicLane {
 
   /** Sends everything queued now and resolves when the lane is empty and idle. */
   flush(): Promise<void> {
-    if (this.#queue.length === 0 && this.#inFlight === undefined) return Promise.resolve();
+    if (this.#queue.length === 0 && this.#inFlight === undefined && this.#later.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#idle.push(resolve));
     this.#kick();
     return done;
@@ -138,6 +143,8 @@ export class TopicLane {
     this.#timer = undefined;
     if (this.#inFlight !== undefined) return;
     if (this.#queue.length === 0) {
+      // flush() resolves once every answer is handled (#runLater kicks again)
+      if (this.#later.length > 0) return;
       const idle = this.#idle;
       this.#idle = [];
       idle.forEach((f) => f());
@@ -171,6 +178,36 @@ export class TopicLane {
     body += '"records":[';
     for (let i = 0; i < batch.length; i++) body += (i > 0 ? ',' : '') + batch[i].json;
     return body + ']}';
+  }
+
+  /**
+   * Resolves a batch from its answer. The broker is done with a request once it has answered, so
+   * when more records wait and the runtime has setImmediate (Node, Bun, Deno), the next request
+   * goes out first and this answer (a thousand offsets to parse, a thousand promises to resolve)
+   * is handled just after, while that request is in flight. Batches resolve in the order sent.
+   */
+  #settle(batch: Pending[], text: string): void {
+    const run = (): void => {
+      let a: Answer | undefined;
+      try {
+        a = text.length === 0 ? undefined : (JSON.parse(text) as Answer);
+      } catch (err) {
+        const e = new WebkaError('NETWORK_ERROR', `the broker's answer is not JSON: ${String(err)}`, { cause: err });
+        for (const p of batch) p.reject(e);
+        return;
+      }
+      this.#resolve(batch, a);
+    };
+    if (this.#later.length === 0 && (this.#queue.length === 0 || setImmediateFn === undefined)) return run();
+    this.#later.push(run);
+    if (this.#later.length === 1) setImmediateFn!(() => this.#runLater());
+  }
+
+  #runLater(): void {
+    const later = this.#later;
+    this.#later = [];
+    for (const run of later) run();
+    if (this.#queue.length === 0 && this.#inFlight === undefined) this.#kick();
   }
 
   #resolve(batch: Pending[], a: Answer | undefined): void {
@@ -214,9 +251,9 @@ export class TopicLane {
     try {
       const id = await this.#identityFor(deadline);
       const body = this.#body(batch, id);
-      const a = await this.#retrying(deadline, (signal) => this.#http.json<Answer>('POST', this.#path(), { body, signal, query: this.#query() }));
+      const text = await this.#retrying(deadline, (signal) => this.#http.text('POST', this.#path(), { body, signal, query: this.#query() }));
       if (id !== undefined) id.sequence++;
-      this.#resolve(batch, a);
+      this.#settle(batch, text);
     } catch (err) {
       const e = err as WebkaError;
       if ((e.code === 'TOO_MANY_RECORDS' || e.code === 'PAYLOAD_TOO_LARGE') && batch.length > 1) {

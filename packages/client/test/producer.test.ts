@@ -72,6 +72,34 @@ describe('producer', () => {
     await producer.close();
   });
 
+  test('while a batch waits, the next request goes before the answer is handled; sends still resolve in order, and flush waits for them all', async () => {
+    // Each request is recorded when it goes out and each send() when it resolves: with records
+    // queued behind it, request k+1 leaves before batch k's sends resolve.
+    const events: string[] = [];
+    let request = 0;
+    const watching: FetchFn = (input, init) => {
+      if (init?.method === 'POST' && String(input).endsWith('/records')) events.push(`request ${request++}`);
+      return fetch(input, init);
+    };
+    const webka = new Webka({ url: broker.url, fetch: watching });
+    await webka.admin().createTopic({ name: 'pipelined', partitions: 1 });
+    const producer = webka.producer({ maxBatchRecords: 100, lingerMs: 1_000 });
+    const resolved: number[] = [];
+    const sends = Array.from({ length: 500 }, (_, i) =>
+      producer.send('pipelined', { value: i }).then((m) => {
+        if (i % 100 === 0) events.push(`resolved ${i / 100}`);
+        resolved.push(m.offset);
+        return m;
+      }),
+    );
+    await producer.flush();
+    assert.equal(resolved.length, 500, 'flush resolved after every send had');
+    assert.deepEqual(resolved, Array.from({ length: 500 }, (_, i) => i), 'in send order, at offsets in send order');
+    assert.ok(events.indexOf('request 1') < events.indexOf('resolved 0'), `the next request left before the answer was handled: ${events.join(', ')}`);
+    assert.equal((await Promise.all(sends)).length, 500);
+    await producer.close();
+  });
+
   test('a lost answer is retried with the same sequence and written once', async () => {
     const lossy = losingAnswers(3);
     const webka = new Webka({ url: broker.url, fetch: lossy.fetch });
