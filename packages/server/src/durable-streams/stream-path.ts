@@ -60,9 +60,19 @@ function checkPath(path: string): string {
   return path;
 }
 
+/** Recent paths' topic names: every request to a stream names its topic for the ACL check. */
+const recentTopicNames = new Map<string, string>();
+const RECENT_TOPIC_NAMES = 4096;
+
 /** The topic (in the streams cluster) that holds the stream at path. */
 export function topicNameFor(path: string): string {
+  let name = recentTopicNames.get(path);
+  if (name !== undefined) return name;
   const hash = createHash('sha256').update(path, 'utf8').digest('hex').slice(0, 24);
   const readable = path.replace(/[^A-Za-z0-9-]+/g, '_').replace(/^_+/, '').slice(0, 64);
-  return `${readable.length > 0 ? readable : 'stream'}.${hash}`;
+  name = `${readable.length > 0 ? readable : 'stream'}.${hash}`;
+  // bounded: past the limit, start over (a hit saves a SHA-256, a miss costs one)
+  if (recentTopicNames.size >= RECENT_TOPIC_NAMES) recentTopicNames.clear();
+  recentTopicNames.set(path, name);
+  return name;
 }
