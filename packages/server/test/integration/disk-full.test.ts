@@ -93,6 +93,10 @@ test('a full disk fails produce with 507 STORAGE_ERROR, loses nothing acknowledg
     for (let i = 0; i < 5; i++) {
       assertError(await api.post(`${T}/fill/records`, { records: [{ value: { pad: VALUE }, partition: i % 2 }] }), 507, 'STORAGE_ERROR');
     }
+    // concurrent ones too: they are written in groups (one write per partition per turn), and a
+    // group that does not fit fails every request in it
+    const together = await Promise.all(Array.from({ length: 20 }, (_, i) => api.post(`${T}/fill/records`, { records: [{ value: { pad: VALUE }, partition: i % 2 }] })));
+    for (const r of together) assertError(r, 507, 'STORAGE_ERROR');
     assert.deepEqual(await highWatermarks(api, 'default', 'fill'), hw);
     assert.deepEqual(hw, [acked.filter((a) => a.partition === 0).length, acked.filter((a) => a.partition === 1).length]);
     assert.equal((await api.get('/health')).status, 200);
@@ -107,6 +111,15 @@ test('a full disk fails produce with 507 STORAGE_ERROR, loses nothing acknowledg
     const more = await api.post(`${T}/fill/records`, { records: [{ key: 'b', value: { id: 'after-delete', pad: 'x' }, partition: 0 }] });
     assert.equal(more.status, 200, more.text);
     acked.push({ partition: 0, offset: more.body.records[0].offset, id: 'after-delete' });
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const id = `burst-${i}`;
+        const r = await api.post(`${T}/fill/records`, { records: [{ key: id, value: { id, pad: 'x' }, partition: i % 2 }] });
+        assert.equal(r.status, 200, r.text);
+        return { partition: r.body.records[0].partition, offset: r.body.records[0].offset, id };
+      }),
+    );
+    acked.push(...burst.sort((a, b) => a.offset - b.offset));
     await assertAllThere(api, 'fill', acked);
 
     // full again; then the file system grows
