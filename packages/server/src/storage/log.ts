@@ -124,8 +124,11 @@ export class Log {
       }
       if (invalid) {
         const r = result as RecoverResult;
-        // the cut reaches the disk with the next fsync (the segment is in #unsynced): if a later
-        // segment's data became durable first, a power cut would bring the torn bytes back
+        // The cut reaches the disk with the next fsync, which must include this segment: if a
+        // later segment's data became durable first, a power cut would bring the torn bytes back
+        // in front of it. A segment trusted from its indexes that turned out to have a torn tail
+        // (loadIndexes falls back to a scan) was not in #unsynced yet.
+        this.#unsynced.add(seg);
         seg.truncateBytes(r.validBytes, r.nextOffset);
         this.#probe.recovered?.(this.dir, { truncatedBytes: r.invalidBytes, reason: r.reason });
       }

@@ -322,6 +322,32 @@ test('the durable log keeps every acknowledged record through crashes, corruptio
   console.log(`storage property: ${JSON.stringify(stats)}`);
 });
 
+test('regression: a torn tail found in a segment trusted from its indexes is cut durably before data lands after it', async () => {
+  // Found by the property above (seed 1245904259): a crash tore a write at the end of segment 0,
+  // recovery cut it, the next segment rolled, and a second crash lost both that segment and the
+  // cut. On the next start segment 0 sat below the recovery point, so it was loaded from its
+  // indexes, found torn and cut again, but not marked for the next fsync: later acks=all data in
+  // a new segment became durable while the torn bytes stayed on disk before it, and the start
+  // after that saw "valid data follows" and took the partition offline.
+  const h: History = {
+    seed: -56788008,
+    segmentBytes: 300,
+    indexIntervalBytes: 200,
+    actions: [
+      { t: 'append', acks: 'all', values: [0, 23] },
+      { t: 'append', acks: 'all', values: [16] },
+      { t: 'restart' },
+      { t: 'fsyncError', mode: 'torn' },
+      { t: 'append', acks: 1, values: [27] },
+      { t: 'fsyncError', mode: 'drop' },
+      { t: 'append', acks: 'all', values: [27] },
+      { t: 'dirSyncError', mode: 'drop' },
+      { t: 'flush' },
+    ],
+  };
+  assert.equal(await run(h), null);
+});
+
 test('negative control: acknowledging before the flush resolves makes the same checker report loss', async () => {
   const explicit: History = {
     seed: 1,
