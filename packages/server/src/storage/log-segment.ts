@@ -97,21 +97,32 @@ export class LogSegment {
   }
 
   /**
-   * Appends one batch whose base offset is already set. Indexes it when at least indexInterval
-   * bytes were written since the last entry. On a write error (to the segment or to an index)
+   * Appends one batch whose base offset is already set, or several laid end to end (`starts`:
+   * where each begins), with one write. Indexes a batch when at least indexInterval bytes were
+   * written since the last entry. On a write error (to the segment or to an index)
    * the files are cut back to where they were, so that no partial batch or entry stays behind,
    * the segment's state is unchanged, and the error is rethrown.
    */
-  append(batch: Buffer, lastOffset: number, maxTimestamp: number, indexInterval: number): void {
+  append(batch: Buffer, lastOffset: number, maxTimestamp: number, indexInterval: number, starts: readonly number[] = [0]): void {
     const position = this.#size;
     const firstOffset = this.#nextOffset;
-    const newMaxTimestamp = Math.max(this.#maxTimestamp, maxTimestamp);
-    const indexIt = this.#bytesSinceIndex + batch.length >= indexInterval;
+    let newMaxTimestamp = this.#maxTimestamp;
+    let sinceIndex = this.#bytesSinceIndex;
     try {
       this.#fs.write(this.#fd, batch, position);
-      if (indexIt) {
-        this.offsetIndex.append(firstOffset, position);
-        this.timeIndex.maybeAppend(newMaxTimestamp, lastOffset + 1);
+      // An index entry at the first batch that reaches indexInterval bytes since the last one, as
+      // if the batches had been appended one by one.
+      for (let i = 0; i < starts.length; i++) {
+        const at = starts[i];
+        const size = (i + 1 < starts.length ? starts[i + 1] : batch.length) - at;
+        const ts = maxTimestampAt(batch, at);
+        if (ts > newMaxTimestamp) newMaxTimestamp = ts;
+        sinceIndex += size;
+        if (sinceIndex >= indexInterval) {
+          this.offsetIndex.append(baseOffsetAt(batch, at), position + at);
+          this.timeIndex.maybeAppend(newMaxTimestamp, lastOffsetAt(batch, at) + 1);
+          sinceIndex = 0;
+        }
       }
     } catch (err) {
       try {
@@ -127,8 +138,8 @@ export class LogSegment {
     this.#size += batch.length;
     this.hint(firstOffset, position);
     this.#nextOffset = lastOffset + 1;
-    this.#maxTimestamp = newMaxTimestamp;
-    this.#bytesSinceIndex = indexIt ? 0 : this.#bytesSinceIndex + batch.length;
+    this.#maxTimestamp = Math.max(newMaxTimestamp, maxTimestamp);
+    this.#bytesSinceIndex = sinceIndex;
   }
 
   /** Reads up to length bytes at position (fewer at the end of the file). */

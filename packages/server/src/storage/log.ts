@@ -239,7 +239,7 @@ export class Log {
       next += b.count;
     }
     try {
-      active.append(bytes, next - 1, maxTimestamp, this.config.indexIntervalBytes);
+      active.append(bytes, next - 1, maxTimestamp, this.config.indexIntervalBytes, batches.map((b) => b.at));
     } catch (err) {
       // the segment was cut back to its previous size; that cut is synced with the next flush
       this.#unsynced.add(active);

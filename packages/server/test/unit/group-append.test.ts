@@ -31,8 +31,12 @@ test('a group is one write of one batch per item, at consecutive offsets, each w
   const faulty = new FaultyFileSystem();
   const { fs: counting, counts } = countingFs(faulty);
   faulty.mkdirp('/data');
-  const p = Partition.open(counting, '/data/t-0', 't', 0, logConfig(), { clean: true });
+  // an index entry per batch (indexIntervalBytes 1), as if the batches were appended one by one
+  const p = Partition.open(counting, '/data/t-0', 't', 0, logConfig({ indexIntervalBytes: 1 }), { clean: true });
   p.append(records('seed', 2), plain);
+  const segment = p.log.segments[0];
+  const entriesBefore = segment.offsetIndex.entries;
+  const timeEntriesBefore = segment.timeIndex.entries;
   const writesBefore = counts.write ?? 0;
   const items: GroupAppend[] = [
     { records: records('a', 3), options: plain },
@@ -41,7 +45,13 @@ test('a group is one write of one batch per item, at consecutive offsets, each w
     { records: records('d', 2), options: { compression: 'none', logAppendTime: true } },
   ];
   const results = p.appendGroup(items);
-  assert.equal((counts.write ?? 0) - writesBefore, 1, 'the four batches went out in one write');
+  assert.equal(
+    (counts.write ?? 0) - writesBefore - (segment.offsetIndex.entries - entriesBefore) - (segment.timeIndex.entries - timeEntriesBefore),
+    1,
+    'the four batches went out in one write (beside the index entries, one write each)',
+  );
+  assert.equal(segment.offsetIndex.entries - entriesBefore, 4, 'each batch of the group is indexed');
+  assert.deepEqual(p.read(6, { maxRecords: 1, maxBytes: 1 }).records.map((r) => r.value!.toString()), ['c-0'], 'a read from inside the group starts at its batch');
   assert.deepEqual(results.map((r) => r.baseOffset), [2, 5, 6, 10]);
   assert.deepEqual(results.map((r) => r.duplicate), [false, false, false, false]);
   assert.ok(results[3].logAppendTime >= T0, 'LogAppendTime stamps its own batch only');
