@@ -175,9 +175,9 @@ export class TopicLane {
   #body(batch: Pending[], id: Identity | undefined): string {
     let body = `{"valueFormat":"${this.#opts.valueFormat}",`;
     if (id !== undefined) body += `"producerId":${id.producerId},"producerEpoch":${id.producerEpoch},"sequence":${id.sequence},`;
-    body += '"records":[';
-    for (let i = 0; i < batch.length; i++) body += (i > 0 ? ',' : '') + batch[i].json;
-    return body + ']}';
+    const records = new Array<string>(batch.length);
+    for (let i = 0; i < batch.length; i++) records[i] = batch[i].json;
+    return body + '"records":[' + records.join(',') + ']}';
   }
 
   /**
