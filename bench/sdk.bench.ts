@@ -19,7 +19,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const url = `http://127.0.0.1:${broker.port}`;
   await api(broker.port, 'POST', '/v1/clusters/default/topics', { name: 'sdk', partitions: 4 });
   await api(broker.port, 'POST', '/v1/clusters/default/topics', { name: 'raw', partitions: 4 });
-  const count = ctx.quick ? 20_000 : 100_000;
+  const count = ctx.quick ? 20_000 : 300_000;
   const value = valueOf(100);
   const body = produceBody(BATCH);
   const webka = new Webka({ url });
