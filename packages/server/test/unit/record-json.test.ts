@@ -54,3 +54,14 @@ test('JSON string values are stored as their JSON text', () => {
   const escaped = parseRecords([{ value: 'a"b' }, { value: 'c' }, { value: '\ud800' }], 'text', 'json').map((r) => r.value?.toString('utf8'));
   assert.deepEqual(escaped, ['"a\\"b"', '"c"', '"\\ud800"']);
 });
+
+test('requests whose string values need no escaping (the joined path) give what parseRecord gives', () => {
+  // no quote, backslash, control character or surrogate: JSON.stringify(s) is '"' + s + '"'
+  const plain = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '~', '\u007f', 'é', 'ß', '日', '本', '\u2028', '\u00a0', '\uffff') });
+  fc.assert(
+    fc.property(fc.array(fc.oneof(plain.map((v) => ({ value: v })), fc.constant({ value: 7 }), fc.constant({ value: null })), { minLength: 1, maxLength: 40 }), (list) => {
+      assert.deepEqual(outcome(() => parseRecords(list, 'text', 'json')), outcome(() => oneByOne(list, 'text', 'json')));
+    }),
+    { numRuns: 2000 },
+  );
+});
