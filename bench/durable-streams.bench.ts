@@ -13,11 +13,11 @@
  * for the send time embedded at the start of every message (`@<ms>|xxx…`), nothing more.
  */
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { startBroker, startDurableStreamsReference, startLoadGenerator, type Child, type LoadGenerator } from './lib/children.js';
 import { buildRequest, type ClosedLoopResult } from './lib/http-client.js';
 import { paced, pool } from './lib/load-jobs.js';
 import { alternate, compare, percentile, sleep } from './lib/measure.js';
+import { now, openSseReader } from './lib/sse-reader.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
 const STREAM = '/v1/stream/bench';
@@ -31,7 +31,6 @@ const STREAMS = 8;
  */
 const RATE = 20;
 
-const now = (): number => performance.timeOrigin + performance.now();
 
 /** PUT a stream; answers Webka's topic name for it (undefined from the reference). */
 async function createStream(port: number, path: string, contentType: string): Promise<string | undefined> {
@@ -48,44 +47,7 @@ function message(t: number): string {
 }
 
 /** One SSE subscriber on a raw socket: reports the latency of every `@<ms>|` it reads. */
-function subscribe(port: number, path: string, onLatency: (ms: number) => void): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.setEncoding('latin1');
-    let head = true;
-    let tail = '';
-    socket.once('error', reject);
-    socket.on('data', (chunk: string) => {
-      let text = tail.length > 0 ? tail + chunk : chunk;
-      if (head) {
-        const end = text.indexOf('\r\n\r\n');
-        if (end < 0) return void (tail = text);
-        if (!text.startsWith('HTTP/1.1 200')) return reject(new Error(`subscription refused: ${text.slice(0, 200)}`));
-        head = false;
-        resolve(socket);
-        text = text.slice(end + 4);
-      }
-      const at = now();
-      let i = 0;
-      for (;;) {
-        const j = text.indexOf('@', i);
-        if (j < 0) {
-          i = text.length;
-          break;
-        }
-        const k = text.indexOf('|', j);
-        if (k < 0) {
-          i = j;
-          break;
-        }
-        onLatency(at - Number(text.slice(j + 1, k)));
-        i = k + 1;
-      }
-      tail = text.slice(i);
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n`);
-  });
-}
+const subscribe = (port: number, path: string, onLatency: (ms: number) => void): Promise<net.Socket> => openSseReader(port, path, { open: '@', close: '|' }, onLatency);
 
 interface FanOut {
   p50: number;

@@ -11,49 +11,16 @@
  * the broker, which the latency figures include.
  */
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { startBroker, startLoadGenerator, api } from './lib/children.js';
 import type { ClosedLoopResult } from './lib/http-client.js';
 import { alternate, compare, percentile, sleep } from './lib/measure.js';
 import { produceBody, valueOf } from './lib/records.js';
+import { now, openSseReader } from './lib/sse-reader.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
-const now = (): number => performance.timeOrigin + performance.now();
-
-/** One raw SSE reader: counts events and records each one's latency from the "t" in its value. */
-function openStream(port: number, path: string, onLatency: (ms: number) => void): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.setEncoding('latin1');
-    let head = true;
-    let tail = '';
-    socket.once('error', reject);
-    socket.on('data', (chunk: string) => {
-      let text = tail + chunk;
-      if (head) {
-        const end = text.indexOf('\r\n\r\n');
-        if (end < 0) return void (tail = text);
-        if (!text.startsWith('HTTP/1.1 200')) return reject(new Error(`stream refused: ${text.slice(0, 200)}`));
-        head = false;
-        resolve(socket);
-        text = text.slice(end + 4);
-      }
-      const at = now();
-      let i = 0;
-      for (;;) {
-        const j = text.indexOf('{"t":', i);
-        if (j < 0) break;
-        const k = text.indexOf('}', j);
-        if (k < 0) break;
-        onLatency(at - Number(text.slice(j + 5, k)));
-        i = k;
-      }
-      tail = text.slice(Math.max(i, text.length - 64));
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n`);
-  });
-}
+/** Each event's value is {"t": send time}: the reader reports the latency of every one. */
+const openStream = (port: number, path: string, onLatency: (ms: number) => void): Promise<net.Socket> => openSseReader(port, path, { open: '{"t":', close: '}' }, onLatency);
 
 export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const streams = ctx.quick ? 100 : 1000;
