@@ -26,6 +26,7 @@ import { encodeOffset, nextCursor } from './offsets.js';
 import { isJson, isTextual } from './stream-meta.js';
 import { readSlice, renderBody } from './stream-read.js';
 import { startOffset, type ReadParams } from './read-params.js';
+import { runSoon } from '../partitions/run-soon.js';
 
 function dataEvent(contentType: string, values: Buffer[]): string {
   let payload: string;
@@ -177,7 +178,7 @@ class Subscriber {
   #schedule(): void {
     if (this.#scheduled || this.#blocked || this.#done) return;
     this.#scheduled = true;
-    setImmediate(this.#pumpNow);
+    runSoon(this.#pumpNow);
   }
 
   #write(chunk: string | Buffer): void {

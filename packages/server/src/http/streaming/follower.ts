@@ -21,6 +21,7 @@ import type { Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
 import { toWebkaError } from '../error-handler.js';
 import { readShared } from './shared-reads.js';
+import { runSoon } from '../../partitions/run-soon.js';
 
 export interface FollowSink {
   /**
@@ -35,22 +36,6 @@ export interface FollowSink {
 export interface FollowOptions {
   maxBytes: number;
   maxRecords: number;
-}
-
-/**
- * One setImmediate for every follower woken in a turn, rather than one each: an append to a
- * topic that a thousand streams follow wakes them all at once. They run in the order they were
- * woken; one that reschedules itself runs in the next batch, as it would with its own immediate.
- */
-let soon: Array<() => void> = [];
-function runSoon(fn: () => void): void {
-  soon.push(fn);
-  if (soon.length === 1) setImmediate(runBatch);
-}
-function runBatch(): void {
-  const batch = soon;
-  soon = [];
-  for (const fn of batch) fn();
 }
 
 export class Follower {
