@@ -8,9 +8,9 @@
  *   durableOffset: every offset below it is fsynced; the recovery point written by checkpoint()
  *                  follows it but stops at the first segment with a change not yet fsynced
  *
- * Lifecycle: Log.open() loads or recovers the directory; append()/read() serve; close() flushes
- * and closes. Calls are serialised by the event loop; only flush() is asynchronous, and any
- * number of callers may wait on it at once (they share fsyncs).
+ * Lifecycle: Log.open() loads or recovers the directory (log-loader.ts); append()/read() serve;
+ * close() flushes and closes. Calls are serialised by the event loop; only flush() is
+ * asynchronous, and any number of callers may wait on it at once (they share fsyncs).
  *
  * States: online -> offline (mid-log corruption found at open or by a read, a failed fsync, or a
  * failed directory fsync at a roll). Offline is final for the process: a restart recovers from
@@ -18,7 +18,8 @@
  */
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
-import { LogSegment, segmentFileName, type RecoverResult } from './log-segment.js';
+import { LogSegment, segmentFileName } from './log-segment.js';
+import { RECOVERY_POINT_FILE, completeSwap, loadLog } from './log-loader.js';
 import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
 
@@ -36,8 +37,6 @@ export interface LogProbe {
   fsyncDone?(ms: number): void;
   recovered?(dir: string, result: { truncatedBytes: number; reason: string | null }): void;
 }
-
-const RECOVERY_POINT_FILE = 'recovery-point';
 
 export class Log {
   readonly dir: string;
@@ -71,88 +70,12 @@ export class Log {
       fs.mkdirp(dir);
       fs.syncDir(path.dirname(dir));
     }
-    log.#load(opts.clean);
+    const loaded = loadLog(fs, dir, config, opts.clean, log.#probe);
+    log.#segments = loaded.segments;
+    log.#unsynced = loaded.unsynced;
+    log.#durableOffset = loaded.durableOffset;
+    log.#offline = loaded.offline;
     return log;
-  }
-
-  #load(clean: boolean): void {
-    this.#finishInterruptedSwaps();
-    const bases = this.#fs
-      .readdir(this.dir)
-      .filter((f) => /^\d{20}\.log$/.test(f))
-      .map((f) => Number(f.slice(0, 20)))
-      .sort((a, b) => a - b);
-    // leftovers of an interrupted atomic write or segment deletion
-    for (const f of this.#fs.readdir(this.dir)) {
-      if (f.endsWith('.tmp')) this.#fs.unlink(path.join(this.dir, f));
-    }
-    let recoveryPoint = this.#readRecoveryPoint();
-    if (bases.length === 0) {
-      this.#segments.push(LogSegment.create(this.#fs, this.dir, Math.max(0, recoveryPoint)));
-      this.#durableOffset = this.nextOffset;
-      return;
-    }
-    for (const base of bases) this.#segments.push(LogSegment.open(this.#fs, this.dir, base));
-    if (recoveryPoint < 0) recoveryPoint = bases[0];
-    for (let i = 0; i < this.#segments.length; i++) {
-      const seg = this.#segments[i];
-      const next = this.#segments[i + 1];
-      const needsScan = !clean && (next === undefined || next.baseOffset > recoveryPoint);
-      let result = needsScan
-        ? seg.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes)
-        : seg.loadIndexes(this.config.indexIntervalBytes, this.config.maxBatchBytes);
-      // a trusted segment that reaches past the recovery point grew a tail it never covered
-      const unchecked = !clean && !needsScan && result === null && seg.nextOffset > recoveryPoint;
-      if (unchecked) result = seg.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes);
-      // what a scan read may be in the page cache only, a cut by the previous run included
-      if (needsScan || unchecked) this.#unsynced.add(seg);
-      const invalid = result !== null && result.invalidBytes > 0;
-      // A power cut can take a segment's unsynced tail whole, at a batch boundary, while the
-      // segment rolled after it survives (empty): its base would leave a gap in the offsets.
-      const gap = next !== undefined && seg.nextOffset !== next.baseOffset;
-      if (!invalid && !gap) continue;
-      const reason = invalid
-        ? (result as RecoverResult).reason
-        : `the segment ends at offset ${seg.nextOffset} but the next one starts at ${(next as LogSegment).baseOffset}`;
-      const laterData = this.#segments.slice(i + 1).some((s) => !s.isEmpty);
-      if ((invalid && (result as RecoverResult).validAfterInvalid) || laterData) {
-        this.#offline =
-          `mid-log corruption in ${seg.file}: ${reason}; valid data follows, so nothing was truncated. ` +
-          'The segment is kept for inspection; the partition is offline until an operator repairs or removes it.';
-        this.#probe.recovered?.(this.dir, { truncatedBytes: 0, reason: this.#offline });
-        break;
-      }
-      if (invalid) {
-        const r = result as RecoverResult;
-        // The cut reaches the disk with the next fsync, which must include this segment: if a
-        // later segment's data became durable first, a power cut would bring the torn bytes back
-        // in front of it. A segment trusted from its indexes that turned out to have a torn tail
-        // (loadIndexes falls back to a scan) was not in #unsynced yet.
-        this.#unsynced.add(seg);
-        seg.truncateBytes(r.validBytes, r.nextOffset);
-        this.#probe.recovered?.(this.dir, { truncatedBytes: r.invalidBytes, reason: r.reason });
-      }
-      // segments rolled after the lost tail are empty and would leave a gap in offsets
-      for (const empty of this.#segments.splice(i + 1)) empty.delete();
-      this.#fs.syncDir(this.dir);
-      break;
-    }
-    if (clean) {
-      this.#durableOffset = this.nextOffset;
-      return;
-    }
-    // After an unclean stop only what the recovery point covers is known to be on disk: the rest
-    // may sit in the page cache (the process died, not the machine). The first flush fsyncs it
-    // before anything in it is acknowledged (an idempotent producer's retry, say).
-    this.#durableOffset = Math.min(this.nextOffset, Math.max(recoveryPoint, this.logStartOffset));
-    for (const seg of this.#unsynced) if (!this.#segments.includes(seg)) this.#unsynced.delete(seg);
-  }
-
-  #readRecoveryPoint(): number {
-    const file = path.join(this.dir, RECOVERY_POINT_FILE);
-    if (!this.#fs.exists(file)) return -1;
-    const n = Number(this.#fs.readFile(file).toString('utf8').trim());
-    return Number.isSafeInteger(n) && n >= 0 ? n : -1;
   }
 
   /** Takes the log offline (a reader found a batch that fails its CRC). */
@@ -458,7 +381,7 @@ export class Log {
    *   2. rename it to `<base>.log.swap`, fsync the dir    (the swap is decided)
    *   3. delete the old indexes, rename `.swap` over `<base>.log`, fsync the dir
    *   4. open the new file and rebuild its indexes from its batches
-   * Recovery completes step 3 for a `.swap` file it finds (#finishInterruptedSwaps). The data
+   * Recovery completes step 3 for a `.swap` file it finds (log-loader.ts). The data
    * must cover the same offsets with dense batches (reads check that each starts where the
    * previous ended).
    * Returns false when the segment is no longer this log's closed segment (retention or a
@@ -485,28 +408,12 @@ export class Log {
     this.#fs.rename(cleaned, swap);
     this.#fs.syncDir(this.dir);
     segment.close();
-    this.#completeSwap(segment.baseOffset);
+    completeSwap(this.#fs, this.dir, segment.baseOffset);
     const next = LogSegment.open(this.#fs, this.dir, segment.baseOffset);
     next.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes);
     this.#segments[this.#segments.indexOf(segment)] = next;
     this.#unsynced.delete(segment);
     return true;
-  }
-
-  /** Step 3 of replaceSegment: the `.swap` file takes the place of the segment's `.log`. */
-  #completeSwap(baseOffset: number): void {
-    const file = (suffix: string): string => path.join(this.dir, segmentFileName(baseOffset, suffix));
-    for (const index of [file('.index'), file('.timeindex')]) if (this.#fs.exists(index)) this.#fs.unlink(index);
-    this.#fs.rename(file('.log.swap'), file('.log'));
-    this.#fs.syncDir(this.dir);
-  }
-
-  /** Leftovers of a replaceSegment cut short by a crash: unfinished copies go, decided swaps finish. */
-  #finishInterruptedSwaps(): void {
-    for (const f of this.#fs.readdir(this.dir)) {
-      if (/^\d{20}\.log\.cleaned$/.test(f)) this.#fs.unlink(path.join(this.dir, f));
-      else if (/^\d{20}\.log\.swap$/.test(f)) this.#completeSwap(Number(f.slice(0, 20)));
-    }
   }
 
   /** Flushes everything and closes the files. A closed log refuses appends and reads. */
