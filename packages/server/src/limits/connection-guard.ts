@@ -87,25 +87,29 @@ export class ConnectionGuard {
   #sweep(now: number): void {
     for (const [socket, w] of this.#sockets) {
       const traffic = socket.bytesRead + socket.bytesWritten;
-      if (traffic !== w.traffic) {
+      const moved = traffic !== w.traffic;
+      if (moved) {
         w.traffic = traffic;
         w.activeAt = now;
-      } else if (now - w.activeAt >= this.#limits.idleTimeoutMs) {
-        this.closed.idle++;
-        socket.destroy();
-        continue;
       }
+      // A reader that stopped reading is checked first: when a sweep comes late (a busy event
+      // loop) and finds both limits passed, it was the answers waiting unread that held it.
       const pending = socket.writableLength;
       if (pending === 0) {
         w.stalledSince = 0;
-        continue;
+      } else {
+        const flushed = socket.bytesWritten - pending;
+        if (flushed !== w.flushed || w.stalledSince === 0) {
+          w.flushed = flushed;
+          w.stalledSince = now;
+        } else if (now - w.stalledSince >= this.#limits.slowReaderTimeoutMs) {
+          this.closed.slowReader++;
+          socket.destroy();
+          continue;
+        }
       }
-      const flushed = socket.bytesWritten - pending;
-      if (flushed !== w.flushed || w.stalledSince === 0) {
-        w.flushed = flushed;
-        w.stalledSince = now;
-      } else if (now - w.stalledSince >= this.#limits.slowReaderTimeoutMs) {
-        this.closed.slowReader++;
+      if (!moved && now - w.activeAt >= this.#limits.idleTimeoutMs) {
+        this.closed.idle++;
         socket.destroy();
       }
     }
