@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startBroker, startLoadGenerator, type Child } from './lib/children.js';
 import type { ClosedLoopResult } from './lib/http-client.js';
-import { alternate, compare, sleep } from './lib/measure.js';
+import { alternate, compare, sleep, CpuPerRequest } from './lib/measure.js';
 import { produceBody } from './lib/records.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
@@ -46,10 +46,9 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   await Promise.all([createTopic(secured.port, authorization), createTopic(open.port, authorization)]);
 
   const warmupSeconds = ctx.quick ? 0.3 : 0.5;
-  const cpu = new Map<string, number[]>();
+  const cpu = new CpuPerRequest();
   const measure = (server: Child, label: string, body: string, connections: number) => async (): Promise<number> => {
-    const c0 = server.cpuSeconds();
-    const r = await load.run<ClosedLoopResult>({
+    const r = await cpu.time(server, label, () => load.run<ClosedLoopResult>({
       kind: 'closed',
       port: server.port,
       connections,
@@ -60,9 +59,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       body,
       headers: { authorization },
       expectStatus: 200,
-    });
+    }));
     if (r.failures > 0) throw new Error(`${r.failures} of ${r.failures + r.requests} produce requests failed, first: ${r.firstFailure}`);
-    cpu.set(label, [...(cpu.get(label) ?? []), ((server.cpuSeconds() - c0) * 1e6) / r.total]);
     return r.requests / r.seconds;
   };
   const rows: BenchRow[] = [];
@@ -78,7 +76,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     baselineRuns: offB.map((r) => r * 1000),
     minRatio: 0.9,
   }));
-  rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.get('b-on')!, baselineName: 'auth off', baselineRuns: cpu.get('b-off')! }));
+  rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.runs('b-on'), baselineName: 'auth off', baselineRuns: cpu.runs('b-off') }));
 
   ctx.log('single-record produce, auth on vs off');
   const single = produceBody(1);
@@ -91,7 +89,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     baselineRuns: offS,
     minRatio: 0.9,
   }));
-  rows.push(compare({ name: '  server CPU per 1-record request', unit: 'µs', better: 'lower', runs: cpu.get('s-on')!, baselineName: 'auth off', baselineRuns: cpu.get('s-off')! }));
+  rows.push(compare({ name: '  server CPU per 1-record request', unit: 'µs', better: 'lower', runs: cpu.runs('s-on'), baselineName: 'auth off', baselineRuns: cpu.runs('s-off') }));
 
   ctx.note('auth: two brokers (auth: true with the initial admin key, a superuser, so no ACL is consulted; auth: false), the same topic of 4 partitions, acks=1, and the same requests with Authorization: Bearer <key> to both; load from a separate process, one request in flight per connection.');
   return rows;

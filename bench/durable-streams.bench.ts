@@ -16,7 +16,7 @@ import net from 'node:net';
 import { startBroker, startDurableStreamsReference, startLoadGenerator, type Child, type LoadGenerator } from './lib/children.js';
 import { buildRequest, type ClosedLoopResult } from './lib/http-client.js';
 import { paced, pool } from './lib/load-jobs.js';
-import { alternate, compare, percentile, sleep } from './lib/measure.js';
+import { alternate, compare, CpuPerRequest, percentile, sleep } from './lib/measure.js';
 import { now, openSseReader } from './lib/sse-reader.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
@@ -141,11 +141,9 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
   // (a) append throughput
   const body = 'x'.repeat(MESSAGE_BYTES);
-  const cpu = new Map<string, number[]>();
+  const cpu = new CpuPerRequest();
   const appends = (server: Child, label: string, paths: string[], expectStatus = 204, contentType = 'application/octet-stream', payload = body) => async (): Promise<number> => {
-    const c0 = server.cpuSeconds();
-    const r = await appendLoad(load, { port: server.port, paths, payload, contentType, expectStatus, seconds: ctx.seconds, warmupSeconds: ctx.quick ? 0.3 : 0.5 });
-    cpu.set(label, [...(cpu.get(label) ?? []), ((server.cpuSeconds() - c0) * 1e6) / r.total]);
+    const r = await cpu.time(server, label, () => appendLoad(load, { port: server.port, paths, payload, contentType, expectStatus, seconds: ctx.seconds, warmupSeconds: ctx.quick ? 0.3 : 0.5 }));
     return r.requests / r.seconds;
   };
   const one = [`${STREAM}/append`];
@@ -160,12 +158,12 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`(a) appends of ${MESSAGE_BYTES} B, ${APPEND_CONNECTIONS} connections, one stream`);
   const [ourOne, theirOne] = await alternate(ctx, appends(webka, 'one', one), appends(reference, 'one-ref', one));
   rows.push(compare({ name: `DS append ${MESSAGE_BYTES} B, ${APPEND_CONNECTIONS} conns, 1 stream (Webka fsyncs)`, unit: 'appends/s', runs: ourOne, baselineName: 'reference server (in memory)', baselineRuns: theirOne, minRatio: 2 }));
-  rows.push(compare({ name: '  server CPU per append', unit: 'µs', better: 'lower', runs: cpu.get('one')!, baselineName: 'reference server', baselineRuns: cpu.get('one-ref')! }));
+  rows.push(compare({ name: '  server CPU per append', unit: 'µs', better: 'lower', runs: cpu.runs('one'), baselineName: 'reference server', baselineRuns: cpu.runs('one-ref') }));
 
   ctx.log(`(a) appends of ${MESSAGE_BYTES} B, ${APPEND_CONNECTIONS} connections, ${STREAMS} streams`);
   const [ourMany, theirMany] = await alternate(ctx, appends(webka, 'many', several), appends(reference, 'many-ref', several));
   rows.push(compare({ name: `DS append ${MESSAGE_BYTES} B, ${APPEND_CONNECTIONS} conns, ${STREAMS} streams (Webka fsyncs)`, unit: 'appends/s', runs: ourMany, baselineName: 'reference server (in memory)', baselineRuns: theirMany, minRatio: 2 }));
-  rows.push(compare({ name: '  server CPU per append', unit: 'µs', better: 'lower', runs: cpu.get('many')!, baselineName: 'reference server', baselineRuns: cpu.get('many-ref')! }));
+  rows.push(compare({ name: '  server CPU per append', unit: 'µs', better: 'lower', runs: cpu.runs('many'), baselineName: 'reference server', baselineRuns: cpu.runs('many-ref') }));
 
   // The adapter always appends at acks=all (no switch); Webka's native produce of the same
   // bytes to the stream's topic shows what durability costs on the same connections.

@@ -7,7 +7,7 @@
  */
 import { startBare, startBroker, startLoadGenerator, api, type Child } from './lib/children.js';
 import type { ClosedLoopResult } from './lib/http-client.js';
-import { alternate, compare } from './lib/measure.js';
+import { alternate, compare, CpuPerRequest } from './lib/measure.js';
 import { produceBody } from './lib/records.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
@@ -17,16 +17,11 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const [broker, bare, load] = await Promise.all([startBroker(ctx), startBare(ctx), startLoadGenerator(ctx)]);
   await api(broker.port, 'POST', '/v1/clusters/default/topics', { name: 'bench', partitions: 4 });
   const warmupSeconds = ctx.quick ? 0.3 : 0.5;
-  // Each measure also keeps the server's CPU time per request: unlike requests/s it does not
-  // drop when other work on the machine takes the cores, so it compares the broker with the
-  // bare server more steadily.
-  const cpu = new Map<string, number[]>();
+  // Each measure also keeps the server's CPU time per request (CpuPerRequest).
+  const cpu = new CpuPerRequest();
   const measure = (server: Child, label: string, path: string, body: string, connections: number, expectStatus = 200) => async (): Promise<number> => {
-    const c0 = server.cpuSeconds();
-    const r = await load.run<ClosedLoopResult>({ kind: 'closed', port: server.port, connections, seconds: ctx.seconds, warmupSeconds, method: 'POST', path, body, expectStatus });
-    const used = server.cpuSeconds() - c0;
+    const r = await cpu.time(server, label, () => load.run<ClosedLoopResult>({ kind: 'closed', port: server.port, connections, seconds: ctx.seconds, warmupSeconds, method: 'POST', path, body, expectStatus }));
     if (r.failures > 0) throw new Error(`${r.failures} of ${r.failures + r.requests} requests to ${path} failed, first: ${r.firstFailure}`);
-    cpu.set(label, [...(cpu.get(label) ?? []), (used * 1e6) / r.total]);
     return r.requests / r.seconds;
   };
   const rows: BenchRow[] = [];
@@ -42,7 +37,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     baselineRuns: bareB.map((r) => r * 1000),
     minRatio: 0.5,
   }));
-  rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.get('b')!, baselineName: 'bare server CPU per request', baselineRuns: cpu.get('b-bare')! }));
+  rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.runs('b'), baselineName: 'bare server CPU per request', baselineRuns: cpu.runs('b-bare') }));
 
   ctx.log('(c) unbatched produce, one record per request');
   const single = produceBody(1);
@@ -55,7 +50,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     baselineRuns: bareC,
     minRatio: 0.5,
   }));
-  rows.push(compare({ name: '  server CPU per 1-record request', unit: 'µs', better: 'lower', runs: cpu.get('c')!, baselineName: 'bare server CPU per request', baselineRuns: cpu.get('c-bare')! }));
+  rows.push(compare({ name: '  server CPU per 1-record request', unit: 'µs', better: 'lower', runs: cpu.runs('c'), baselineName: 'bare server CPU per request', baselineRuns: cpu.runs('c-bare') }));
 
   ctx.log('(f) acks=all vs acks=1, 32 producers x 100 records per request');
   const hundred = produceBody(100);

@@ -31,6 +31,31 @@ export async function alternate(ctx: BenchContext, ...measures: Array<() => Prom
   return runs;
 }
 
+/**
+ * A server child's CPU time per request, kept per label across trials. Beside requests/s it
+ * moves less when other work takes the machine's cores, so it compares two servers more
+ * steadily; the HTTP modules print it under their throughput rows.
+ */
+export class CpuPerRequest {
+  #runs = new Map<string, number[]>();
+
+  /** Runs `work` (a load run against `server`) and records the server's CPU µs per request. */
+  async time<R extends { total: number }>(server: { cpuSeconds(): number }, label: string, work: () => Promise<R>): Promise<R> {
+    const c0 = server.cpuSeconds();
+    const r = await work();
+    const runs = this.#runs.get(label) ?? [];
+    runs.push(((server.cpuSeconds() - c0) * 1e6) / r.total);
+    this.#runs.set(label, runs);
+    return r;
+  }
+
+  runs(label: string): number[] {
+    const runs = this.#runs.get(label);
+    if (runs === undefined) throw new Error(`no CPU time was recorded as "${label}"`);
+    return runs;
+  }
+}
+
 /** The p-th percentile (0..100) of already sorted values, nearest rank. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
