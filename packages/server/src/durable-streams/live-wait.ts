@@ -9,35 +9,18 @@ import type { StreamState, StreamStore } from './stream-store.js';
 /** Resolves when the stream has data at `from`, closes or goes, after timeoutMs, or on abort. */
 export async function waitAtTail(store: StreamStore, s: StreamState, from: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted || s.gone || s.meta.closed) return;
-  const live = streamSignal(s, signal);
-  try {
-    await waitOnStream(store, s, from, timeoutMs, live.signal);
-  } finally {
-    live.dispose();
-  }
-}
-
-/** A signal that fires with `signal` or when the stream closes or goes (for waitOnStream). */
-export function streamSignal(s: StreamState, signal: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  // one signal for the request's end and the stream's closure or removal
   const stop = new AbortController();
   const abort = (): void => stop.abort();
   signal.addEventListener('abort', abort, { once: true });
   const unwatch = s.watch(abort);
-  if (signal.aborted) stop.abort();
-  return {
-    signal: stop.signal,
-    dispose: () => {
-      unwatch();
-      signal.removeEventListener('abort', abort);
-    },
-  };
-}
-
-/** waitAtTail on a signal from streamSignal (which already covers closure and removal). */
-export function waitOnStream(store: StreamStore, s: StreamState, from: number, timeoutMs: number, stop: AbortSignal): Promise<void> {
-  if (stop.aborted || s.gone || s.meta.closed) return Promise.resolve();
-  const base = s.meta.fork?.offset ?? 0;
-  return store.partition(s).waitForData(from - base, timeoutMs, stop);
+  try {
+    const base = s.meta.fork?.offset ?? 0;
+    await store.partition(s).waitForData(from - base, timeoutMs, stop.signal);
+  } finally {
+    unwatch();
+    signal.removeEventListener('abort', abort);
+  }
 }
 
 /** An AbortSignal that fires when the client goes away or the server shuts down. */
