@@ -25,10 +25,13 @@ export interface LiveCounts {
   longPolls(): number;
 }
 
-/** One cached label set: a counter and a second counter or histogram with the same labels. */
-interface Series {
-  count: { inc(n?: number): void };
-  other: { inc?(n?: number): void; observe?(v: number): void };
+type RequestLabels = 'method' | 'route' | 'status';
+
+/** The value under key, made and kept on first use. */
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = make()));
+  return v;
 }
 
 export class BrokerMetrics {
@@ -154,32 +157,38 @@ export class BrokerMetrics {
    * inc() and observe(), which showed in the cost of a one-record produce. Label sets are
    * bounded (routes x methods x statuses; topics), as the registry's own series are.
    */
-  #series = new Map<string, Series>();
-
-  #seriesFor<L extends string>(key: string, count: Counter<L>, other: Counter<L> | Histogram<L>, labels: Partial<Record<L, string>>): Series {
-    let s = this.#series.get(key);
-    if (s === undefined) this.#series.set(key, (s = { count: count.labels(labels), other: other.labels(labels) as Series['other'] }));
-    return s;
-  }
+  #requestSeries = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<RequestLabels> }>();
+  #topicSeries = new Map<string, { records: Counter.Internal; bytes: Counter.Internal }>();
 
   /** One answered HTTP request: its count and its latency, per method, route and status. */
   observeRequest(method: string, route: string, status: string, seconds: number): void {
-    const s = this.#seriesFor(`r ${method} ${status} ${route}`, this.requests, this.latency, { method, route, status });
+    const s = cached(this.#requestSeries, `${method} ${status} ${route}`, () => ({
+      count: this.requests.labels({ method, route, status }),
+      latency: this.latency.labels({ method, route, status }),
+    }));
     s.count.inc();
-    s.other.observe!(seconds);
+    s.latency.observe(seconds);
+  }
+
+  #topic(direction: 'in' | 'out', cluster: string, topic: string): { records: Counter.Internal; bytes: Counter.Internal } {
+    return cached(this.#topicSeries, `${direction} ${cluster} ${topic}`, () =>
+      direction === 'in'
+        ? { records: this.recordsIn.labels({ cluster, topic }), bytes: this.bytesIn.labels({ cluster, topic }) }
+        : { records: this.recordsOut.labels({ cluster, topic }), bytes: this.bytesOut.labels({ cluster, topic }) },
+    );
   }
 
   /** For BrokerOptions.traffic. */
   readonly traffic: TrafficProbe = {
     produced: (cluster, topic, records, bytes) => {
-      const s = this.#seriesFor(`i ${cluster} ${topic}`, this.recordsIn, this.bytesIn, { cluster, topic });
-      s.count.inc(records);
-      s.other.inc!(bytes);
+      const s = this.#topic('in', cluster, topic);
+      s.records.inc(records);
+      s.bytes.inc(bytes);
     },
     fetched: (cluster, topic, records, bytes) => {
-      const s = this.#seriesFor(`o ${cluster} ${topic}`, this.recordsOut, this.bytesOut, { cluster, topic });
-      s.count.inc(records);
-      s.other.inc!(bytes);
+      const s = this.#topic('out', cluster, topic);
+      s.records.inc(records);
+      s.bytes.inc(bytes);
     },
   };
 
