@@ -88,6 +88,11 @@ export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: b
   }
   for (const seg of unsynced) if (!segments.includes(seg)) unsynced.delete(seg);
   if (clean) return { segments, unsynced, durableOffset: nextOffset(), offline };
+  // A segment that ends exactly at the recovery point was trusted, but the previous run may have
+  // appended to it and had that cut back by an earlier recovery whose cut is still only in the
+  // page cache (a kill -9 keeps it there): the first flush makes its file durable too, before
+  // any later segment (older first), so a power cut cannot put old torn bytes in front of data.
+  if (offline === null) for (const seg of segments) if (seg.nextOffset >= recoveryPoint) unsynced.add(seg);
   // After an unclean stop only what the recovery point covers is known to be on disk: the rest
   // may sit in the page cache (the process died, not the machine). The first flush fsyncs it
   // before anything in it is acknowledged (an idempotent producer's retry, say).

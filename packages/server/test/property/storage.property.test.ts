@@ -348,6 +348,28 @@ test('regression: a torn tail found in a segment trusted from its indexes is cut
   assert.equal(await run(h), null);
 });
 
+test('regression: after kill -9, a segment that ends at the recovery point is fsynced before later data too', async () => {
+  // Found by the property above (seed 842584126): a torn append to segment 0 was cut by recovery,
+  // a kill -9 left that cut in the page cache, and the next start trusted segment 0 (it ended at
+  // the recovery point) without syncing it; acks=all data in the next segment became durable, a
+  // power cut brought the torn bytes back in front of it, and the partition went offline.
+  const h: History = {
+    seed: -477,
+    segmentBytes: 300,
+    indexIntervalBytes: 1,
+    actions: [
+      { t: 'burst', count: 2 },
+      { t: 'restart' },
+      { t: 'crash', mode: 'torn', flip: true, inflight: 1 },
+      { t: 'append', acks: 1, values: [2, 10, 38] },
+      { t: 'crash', mode: 'process', flip: false, inflight: 0 },
+      { t: 'dirSyncError', mode: 'drop' },
+      { t: 'append', acks: 'all', values: [0] },
+    ],
+  };
+  assert.equal(await run(h), null);
+});
+
 test('negative control: acknowledging before the flush resolves makes the same checker report loss', async () => {
   const explicit: History = {
     seed: 1,
