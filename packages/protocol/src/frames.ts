@@ -19,7 +19,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ProduceRecordSchema, FetchedRecordSchema } from './schemas.js';
-import { ASSIGNMENT_STRATEGIES } from './groups.js';
+import { ASSIGNMENT_STRATEGIES, MAX_PATTERN_LENGTH } from './groups.js';
 
 const Name = Type.String({ pattern: '^[a-zA-Z0-9._-]{1,249}$' });
 export const RequestId = Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Integer()], {
@@ -78,7 +78,7 @@ export const SubscribeGroupFrame = Type.Object(
     group: Name,
     memberId: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Follow a member that joined over REST (its settings apply; it stays when the subscription ends)' })),
     topics: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 10_000, description: 'Join with these topics (without memberId; or pattern)' })),
-    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Join with every topic whose whole name matches' })),
+    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, description: 'Join with every topic whose whole name matches (RE2 syntax)' })),
     clientId: Type.Optional(Name),
     autoOffsetReset: Type.Optional(Type.Union([Type.Literal('earliest'), Type.Literal('latest'), Type.Literal('none')])),
     sessionTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 1_800_000 })),

@@ -6,6 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FetchedRecordSchema } from './schemas.js';
 
 const NamePattern = '^[a-zA-Z0-9._-]{1,249}$';
+/** The longest subscription pattern accepted (characters); the broker checks it again when compiling. */
+export const MAX_PATTERN_LENGTH = 1000;
 
 export const ASSIGNMENT_STRATEGIES = ['sticky', 'range', 'roundrobin'] as const;
 export type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
@@ -18,7 +20,7 @@ export type TopicPartition = Static<typeof TopicPartitionSchema>;
 export const JoinGroupBody = Type.Object(
   {
     topics: Type.Optional(Type.Array(Type.String({ pattern: NamePattern }), { maxItems: 10_000, description: 'Subscribe to these topics (missing ones are picked up when created)' })),
-    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Subscribe to every topic whose whole name matches this regular expression, now and later' })),
+    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, description: 'Subscribe to every topic whose whole name matches this regular expression (RE2 syntax, matched in linear time), now and later' })),
     clientId: Type.Optional(Type.String({ pattern: NamePattern, description: 'A name for this client, shown by describe and used as the member id prefix' })),
     autoCommit: Type.Optional(Type.Boolean({ description: 'Commit what earlier polls delivered, at the next poll once autoCommitIntervalMs passed, and on leave (default true)' })),
     autoCommitIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Default 5000' })),
@@ -35,7 +37,7 @@ export type JoinGroupBody = Static<typeof JoinGroupBody>;
 export const SubscriptionBody = Type.Object(
   {
     topics: Type.Optional(Type.Array(Type.String({ pattern: NamePattern }), { maxItems: 10_000 })),
-    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH })),
   },
   { additionalProperties: false },
 );

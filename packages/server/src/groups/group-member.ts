@@ -7,6 +7,7 @@
 import type { TopicPartition } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 import type { DecodedRecord } from '../storage/record-batch.js';
+import { compileTopicPattern, type TopicPattern } from './topic-pattern.js';
 
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 export type Delivery = 'at-least-once' | 'at-most-once';
@@ -41,17 +42,11 @@ export interface ClientDetails {
 }
 
 /** Checks that exactly one of topics and pattern is given, and that the pattern compiles. */
-export function compileSubscription(s: Subscription): RegExp | null {
+export function compileSubscription(s: Subscription): TopicPattern | null {
   if ((s.topics === undefined) === (s.pattern === undefined)) {
     throw new WebkaError('INVALID_REQUEST', 'subscribe with either "topics" (a list of names) or "pattern" (a regular expression), not both or neither');
   }
-  if (s.pattern === undefined) return null;
-  try {
-    // anchored: Kafka matches the whole topic name
-    return new RegExp(`^(?:${s.pattern})$`);
-  } catch (err) {
-    throw new WebkaError('INVALID_REQUEST', `pattern is not a valid regular expression: ${(err as Error).message}`);
-  }
+  return s.pattern === undefined ? null : compileTopicPattern(s.pattern);
 }
 
 export class GroupMember {
@@ -60,7 +55,7 @@ export class GroupMember {
   readonly joinedAt: number;
   readonly settings: MemberSettings;
   #subscription: Subscription;
-  #regex: RegExp | null;
+  #regex: TopicPattern | null;
   lastSeenAt: number;
   /** The last generation this member was told of (in a join, poll, heartbeat or commit answer). */
   generation = 0;
@@ -105,8 +100,9 @@ export class GroupMember {
   }
 
   subscribes(topic: string): boolean {
-    const wanted = this.#regex !== null ? this.#regex.test(topic) : this.#subscription.topics!.includes(topic);
-    return wanted && (this.#canRead === undefined || this.#canRead(topic));
+    // rights first: a pattern is never run against a topic its member may not read
+    if (this.#canRead !== undefined && !this.#canRead(topic)) return false;
+    return this.#regex !== null ? this.#regex.matches(topic) : this.#subscription.topics!.includes(topic);
   }
 
   get expiresAt(): number {
