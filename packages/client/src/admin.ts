@@ -3,11 +3,30 @@
  * HTTP call (no retries: a create that timed out may have happened; the caller decides), and
  * answers the broker's JSON as documented in docs/http-api.md.
  */
-import type { PartitionInfoSchema, Static } from '@webka/protocol';
+import type { PartitionInfoSchema, Static, BrokerInfo, TopicConfigDoc, OPERATION_NAMES } from '@webka/protocol';
 import type { HttpClient } from './http-client.js';
 import { seg } from './http-client.js';
 
 export type ConfigValue = number | string;
+
+export type { BrokerInfo, TopicConfigDoc };
+
+/** A Durable Stream as GET /v1/streams lists it (docs/durable-streams.md). */
+export interface StreamInfo {
+  path: string;
+  /** Its topic in the "streams" cluster. */
+  topic: string;
+  contentType: string;
+  ttlSeconds: number | null;
+  expiresAt: string | null;
+  createdAt: number;
+  closed: boolean;
+  /** The offset the next append gets. */
+  tailOffset: string;
+}
+
+/** An operation a caller may hold on a resource (Kafka's ACL operations, `admin` for All). */
+export type Operation = (typeof OPERATION_NAMES)[number];
 
 export interface ClusterInfo {
   name: string;
@@ -15,6 +34,8 @@ export interface ClusterInfo {
   createdAt: number;
   defaults: { partitions: number; replicationFactor: number; configs: Record<string, ConfigValue> };
   topics?: number;
+  /** On describe: the operations the caller holds on this cluster. */
+  authorizedOperations?: Operation[];
 }
 
 export interface TopicInfo {
@@ -32,6 +53,8 @@ export type PartitionInfo = Static<typeof PartitionInfoSchema>;
 export interface TopicDescription extends TopicInfo {
   effectiveConfigs: Record<string, { value: ConfigValue; source: string }>;
   partitionInfo: PartitionInfo[];
+  /** The operations the caller holds on this topic. */
+  authorizedOperations: Operation[];
 }
 
 export interface CreateTopic {
@@ -77,6 +100,8 @@ export interface GroupDescription {
   }[];
   offsets: GroupOffset[];
   totalLag: number;
+  /** The operations the caller holds on this group. */
+  authorizedOperations?: Operation[];
 }
 
 /** How reset-offsets chooses each partition's new committed offset (the group must be empty). */
@@ -105,6 +130,22 @@ export class Admin {
 
   #c(cluster?: string): string {
     return `/v1/clusters/${seg(cluster ?? this.#cluster)}`;
+  }
+
+  // ---- the broker
+
+  /** Nodes, version, uptime, and counts, disk use and traffic over what the caller may see. */
+  describeBroker(): Promise<BrokerInfo> {
+    return this.#http.json('GET', '/v1/broker');
+  }
+  /** Every topic config with its type, default, range and doc. */
+  async topicConfigs(): Promise<TopicConfigDoc[]> {
+    return (await this.#http.json<{ configs: TopicConfigDoc[] }>('GET', '/v1/topic-configs')).configs;
+  }
+
+  /** Every Durable Stream the caller may see (its path, content type, TTL and tail offset). */
+  async listStreams(): Promise<StreamInfo[]> {
+    return (await this.#http.json<{ streams: StreamInfo[] }>('GET', '/v1/streams')).streams;
   }
 
   // ---- clusters

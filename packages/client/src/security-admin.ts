@@ -72,6 +72,8 @@ export interface WhoAmI {
   principal: string;
   via: 'key' | 'token' | 'anonymous';
   superuser: boolean;
+  /** The ACLs that apply to the caller: its own and those for every principal ("*"). */
+  acls: Acl[];
   grants?: TokenGrant[];
   expiresAt?: number;
 }

@@ -4,9 +4,31 @@
  */
 import { Admin } from './admin.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
-import { HttpClient, type FetchFn } from './http-client.js';
+import { HttpClient, seg, type FetchFn } from './http-client.js';
 import { PartitionConsumer, type PartitionConsumerOptions } from './partition-consumer.js';
 import { Producer, type ProducerOptions } from './producer.js';
+import { TopicFollower, type TopicFollowerOptions } from './topic-follower.js';
+import type { ConsumerRecord, ValueFormat } from './types.js';
+
+/** One fetch of a partition: its records and where the partition stands. */
+export interface FetchedRecords {
+  records: Omit<ConsumerRecord, 'topic' | 'partition'>[];
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export interface FetchRecordsOptions {
+  /** An offset, earliest (default) or latest. */
+  offset?: number | 'earliest' | 'latest';
+  /** Instead of offset: the first record at or after this time (ms). */
+  timestamp?: number;
+  maxRecords?: number;
+  maxBytes?: number;
+  valueFormat?: ValueFormat;
+  keyFormat?: 'text' | 'binary';
+  signal?: AbortSignal;
+}
 
 export interface WebkaOptions {
   /** The broker's base URL, e.g. http://localhost:8080. */
@@ -45,5 +67,17 @@ export class Webka {
 
   admin(): Admin {
     return new Admin(this.http, this.cluster);
+  }
+
+  /** Follows every partition of a topic live over one SSE stream, resuming after failures. */
+  followTopic(options: TopicFollowerOptions): TopicFollower {
+    return new TopicFollower(this.http, this.cluster, options);
+  }
+
+  /** One fetch of a partition from an offset or a time, without waiting (for browsing). */
+  fetchRecords(topic: string, partition: number, opts: FetchRecordsOptions = {}): Promise<FetchedRecords> {
+    const { signal, offset, ...query } = opts;
+    const path = `/v1/clusters/${seg(this.cluster)}/topics/${seg(topic)}/partitions/${partition}/records`;
+    return this.http.json('GET', path, { query: { ...query, ...(opts.timestamp === undefined ? { offset } : {}) }, signal });
   }
 }

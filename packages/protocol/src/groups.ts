@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { FetchedRecordSchema } from './schemas.js';
+import { AuthorizedOperationsSchema } from './broker-info.js';
 
 const NamePattern = '^[a-zA-Z0-9._-]{1,249}$';
 /** The longest subscription pattern accepted (characters); the broker checks it again when compiling. */
@@ -129,6 +130,7 @@ export const GroupDescription = Type.Object({
   members: Type.Array(GroupMemberSchema),
   offsets: Type.Array(GroupOffsetSchema),
   totalLag: Type.Integer(),
+  authorizedOperations: Type.Optional(AuthorizedOperationsSchema),
 });
 
 export const GroupSummary = Type.Object({ group: Type.String(), state: Type.String(), members: Type.Integer(), generation: Type.Integer() });

@@ -4,3 +4,4 @@ export * from './schemas.js';
 export * from './sse.js';
 export * from './frames.js';
 export * from './groups.js';
+export * from './broker-info.js';

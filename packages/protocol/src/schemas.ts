@@ -3,6 +3,7 @@
  * broker, type the handlers and the SDK, and generate /openapi.json. Pure data; no Node APIs.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { AuthorizedOperationsSchema } from './broker-info.js';
 
 const Name = (what: string) => Type.String({ pattern: '^[a-zA-Z0-9._-]{1,249}$', description: `${what} name: [a-zA-Z0-9._-], 1 to 249 characters` });
 
@@ -47,6 +48,7 @@ export const ClusterSchema = Type.Object({
   createdAt: Type.Integer(),
   defaults: Type.Object({ partitions: Type.Integer(), replicationFactor: Type.Integer(), configs: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String()])) }),
   topics: Type.Optional(Type.Integer()),
+  authorizedOperations: Type.Optional(AuthorizedOperationsSchema),
 });
 
 export const CreateTopicBody = Type.Object(

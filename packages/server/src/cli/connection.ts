@@ -3,6 +3,7 @@
  * environment WEBKA_URL, WEBKA_TOKEN, WEBKA_CLUSTER; the context named by --context (or
  * WEBKA_CONTEXT, or the current one); and finally http://localhost:8080, cluster "default".
  */
+import { SERVER_VERSION } from '../version.js';
 import type { Command } from 'commander';
 import { Webka } from '@webka/client';
 import { readContexts, type Context } from './contexts.js';
@@ -42,5 +43,5 @@ export function resolveConnection(opts: GlobalOptions, env: NodeJS.ProcessEnv = 
 
 export function connect(cmd: Command): Webka {
   const c = resolveConnection(globals(cmd));
-  return new Webka({ url: c.url, token: c.token, cluster: c.cluster, headers: { 'user-agent': 'webka-cli/0.1.0' } });
+  return new Webka({ url: c.url, token: c.token, cluster: c.cluster, headers: { 'user-agent': `webka-cli/${SERVER_VERSION}` } });
 }

@@ -2,11 +2,12 @@
 /**
  * The `webka` command. Subcommands live beside this file; `start` runs a broker.
  */
+import { SERVER_VERSION } from '../version.js';
 import { Command, Option } from 'commander';
 import { registerCommands } from './commands/index.js';
 
 const program = new Command();
-program.name('webka').description('Webka: a durable, partitioned, replayable event log over HTTP').version('0.1.0');
+program.name('webka').description('Webka: a durable, partitioned, replayable event log over HTTP').version(SERVER_VERSION);
 registerCommands(program);
 
 program

@@ -7,6 +7,7 @@
  * included) carries the browser security and CORS headers. The rest of the app is untouched.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../errors.js';
 import { StreamError } from './stream-error.js';
 import { StreamStore } from './stream-store.js';
@@ -16,6 +17,23 @@ import { streamPathOfUrl } from './stream-path.js';
 import { createStream } from './create-route.js';
 import { appendToStream } from './append-route.js';
 import { readStream, headStream } from './read-route.js';
+import { encodeOffset } from './offsets.js';
+import { handleError } from '../http/error-handler.js';
+
+const StreamListSchema = Type.Object({
+  streams: Type.Array(
+    Type.Object({
+      path: Type.String(),
+      topic: Type.String({ description: 'Its topic in the "streams" cluster' }),
+      contentType: Type.String(),
+      ttlSeconds: Type.Union([Type.Integer(), Type.Null()]),
+      expiresAt: Type.Union([Type.String(), Type.Null()]),
+      createdAt: Type.Integer(),
+      closed: Type.Boolean(),
+      tailOffset: Type.String({ description: 'The offset the next append gets' }),
+    }),
+  ),
+});
 
 const SSE_MAX_MS = 60_000;
 const SWEEP_INTERVAL_MS = 30_000;
@@ -98,6 +116,23 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
     const e = toStreamError(err);
     if (e.status >= 500) request.log.error({ err }, 'stream request failed');
     return reply.code(e.status).headers(e.headers).type('text/plain').send(Buffer.from(e.message + '\n'));
+  });
+
+  // The list is Webka's own JSON API, not the protocol's: Webka's error answers again.
+  await app.register(async (listing) => {
+    listing.setErrorHandler(handleError);
+    listing.get('/v1/streams', { schema: { tags: ['streams'], summary: 'Every Durable Stream the caller may see, with its content type, TTL and tail', response: { 200: StreamListSchema } } }, async () => ({
+      streams: store.list().map((s) => ({
+        path: s.meta.path,
+        topic: s.meta.topic,
+        contentType: s.meta.contentType,
+        ttlSeconds: s.meta.ttlSeconds,
+        expiresAt: s.meta.expiresAt,
+        createdAt: s.meta.createdAt,
+        closed: s.meta.closed,
+        tailOffset: encodeOffset(store.tail(s)),
+      })),
+    }));
   });
 
   const url = '/v1/stream/*';

@@ -96,6 +96,12 @@ export class StreamStore {
     return this.#streams.size;
   }
 
+  /** Every live stream (expired ones are removed first; soft-deleted ones are left out). */
+  list(now = Date.now()): StreamState[] {
+    this.sweep(now, true);
+    return [...this.#streams.values()].filter((s) => !s.meta.softDeleted);
+  }
+
   #save(): void {
     const saved: SavedStreams = { version: 1, streams: [...this.#streams.values()].map((s) => s.meta) };
     this.broker.catalog.setExtension(EXTENSION_KEY, saved);

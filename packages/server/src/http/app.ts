@@ -28,6 +28,8 @@ import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { durableStreamsRoutes } from '../durable-streams/plugin.js';
 import { registerCors } from './cors.js';
 import { streamingRoutes } from './streaming/index.js';
+import { brokerInfoRoutes } from './routes/broker-info.js';
+import { SERVER_VERSION } from '../version.js';
 
 export interface AppContext {
   broker: Broker;
@@ -116,7 +118,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
       openapi: '3.1.0',
       info: {
         title: 'Webka',
-        version: '0.1.0',
+        version: SERVER_VERSION,
         description: 'A durable, partitioned, replayable event log over HTTP. Every error answer is {"error":{"code","message"}}; codes are listed in docs/errors.md.',
       },
       tags: [
@@ -125,7 +127,8 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
         { name: 'records', description: 'Produce and fetch records' },
         { name: 'producers', description: 'Idempotent producer identities' },
         { name: 'groups', description: 'Consumer groups: members, polls, committed offsets' },
-        { name: 'ops', description: 'Health, readiness and docs' },
+        { name: 'ops', description: 'Health, readiness, docs and the broker itself' },
+        { name: 'streams', description: 'Durable Streams (the protocol lives at /v1/stream/*)' },
       ],
     },
   });
@@ -139,6 +142,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   await app.register(producerRoutes, { prefix: '/v1' });
   await app.register(groupRoutes, { prefix: '/v1' });
   await app.register(securityRoutes, { prefix: '/v1' });
+  await app.register(brokerInfoRoutes, { prefix: '/v1' });
   await app.register(metricsRoutes);
   await app.register(durableStreamsRoutes);
   await app.register(streamingRoutes, { prefix: '/v1' });

@@ -63,13 +63,16 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
   sendError(reply, new WebkaError('INVALID_REQUEST', message));
 }
 
+/** Webka's error answer for anything a handler or hook threw; plugins with their own reset to it. */
+export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const w = toWebkaError(err);
+  if (w.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');
+  else if (w.status >= 500) request.log.warn({ code: w.code, msg: w.message }, 'request failed');
+  return sendError(reply, w);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const w = toWebkaError(err);
-    if (w.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');
-    else if (w.status >= 500) request.log.warn({ code: w.code, msg: w.message }, 'request failed');
-    return sendError(reply, w);
-  });
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, new WebkaError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see /openapi.json`));
   });

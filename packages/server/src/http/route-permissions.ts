@@ -152,11 +152,17 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/stream/*': { ops: ['read'], resource: streamTopic, quota: 'fetch', stream: liveRead },
   'HEAD /v1/stream/*': { ops: ['describe'], resource: streamTopic },
   'DELETE /v1/stream/*': { ops: ['delete'], resource: streamTopic, audit: 'stream.delete' },
+  'GET /v1/streams': {
+    filter: { field: 'streams', resource: (item) => ({ type: 'topic', cluster: STREAMS_CLUSTER, name: String(item.topic) }) },
+  },
   // CORS preflight: browsers send it without credentials.
   'OPTIONS /v1/stream/*': { public: true },
 
   // ---- principals, keys, ACLs, tokens (src/http/routes/security.ts)
   'GET /v1/whoami': {},
+  // ---- the broker itself (src/http/routes/broker-info.ts): totals count only what the caller sees
+  'GET /v1/broker': {},
+  'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },
   'POST /v1/principals': { admin: true, audit: 'principal.create' },
   'GET /v1/principals/:principal': { admin: 'self' },

@@ -72,6 +72,10 @@ const CASES: Case[] = [
   // carol's wildcard allow reaches the broker-wide resource
   { method: 'GET', path: '/metrics', denied: { tokenWithoutRight: 403, noAcl: 403, deny: 200 }, admin: 200 },
   { method: 'GET', path: '/v1/whoami', denied: 200, admin: 200 },
+  // any authenticated caller; totals and the stream list count only what the caller sees
+  { method: 'GET', path: '/v1/broker', denied: 200, admin: 200 },
+  { method: 'GET', path: '/v1/topic-configs', denied: 200, admin: 200 },
+  { method: 'GET', path: '/v1/streams', denied: 200, admin: 200 },
   // lists answer 200, filtered (checked in its own test below)
   { method: 'GET', path: '/v1/clusters', denied: 200, admin: 200 },
   { method: 'POST', path: '/v1/clusters', body: { name: 'default-x' }, denied: 403, admin: 201 },

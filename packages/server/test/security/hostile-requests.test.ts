@@ -20,7 +20,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/clusters/:c/groups/:g/offsets/reset'], ['GET', '/v1/clusters/:c/groups/:g/members/:m/records'],
   ['PUT', '/v1/stream/:s'], ['POST', '/v1/stream/:s'], ['GET', '/v1/stream/:s'], ['DELETE', '/v1/stream/:s'],
   ['POST', '/v1/principals'], ['GET', '/v1/principals/:n'], ['DELETE', '/v1/principals/:n'], ['POST', '/v1/principals/:n/keys'], ['DELETE', '/v1/principals/:n/keys/:k'],
-  ['POST', '/v1/acls'], ['DELETE', '/v1/acls/:k'], ['POST', '/v1/tokens'], ['GET', '/v1/whoami'], ['GET', '/metrics'], ['GET', '/health'],
+  ['POST', '/v1/acls'], ['DELETE', '/v1/acls/:k'], ['POST', '/v1/tokens'], ['GET', '/v1/whoami'], ['GET', '/v1/broker'], ['GET', '/v1/topic-configs'], ['GET', '/v1/streams'], ['GET', '/metrics'], ['GET', '/health'],
 ];
 
 const hostileName = fc.oneof(

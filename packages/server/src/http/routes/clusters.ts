@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CreateClusterBody, UpdateClusterBody, ClusterSchema } from '@webka/protocol';
 import type { ClusterRecord } from '../../catalog/catalog-store.js';
+import { authorizedOperations } from '../authorized-operations.js';
 
 const Params = Type.Object({ cluster: Type.String() });
 const err = { $ref: 'Error#' };
@@ -27,7 +28,10 @@ export async function clusterRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { cluster: string } }>(
     '/clusters/:cluster',
     { schema: { tags: ['clusters'], summary: 'Describe a cluster', params: Params, response: { 200: ClusterSchema, 404: err } } },
-    async (request) => show(broker.catalog.getCluster(request.params.cluster)),
+    async (request) => {
+      const c = broker.catalog.getCluster(request.params.cluster);
+      return { ...show(c), authorizedOperations: authorizedOperations(app, request, { type: 'cluster', name: c.name }) };
+    },
   );
 
   app.patch<{ Params: { cluster: string }; Body: UpdateClusterBody }>(

@@ -13,6 +13,7 @@ import { WebkaError } from '../../errors.js';
 import { GroupCoordinator } from '../../groups/group-coordinator.js';
 import { GroupAdmin } from '../../groups/group-admin.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { authorizedOperations } from '../authorized-operations.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
@@ -46,7 +47,10 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: G }>(
     '/clusters/:cluster/groups/:group',
     { schema: { tags, summary: 'Describe a group: state, members and assignments, committed offsets and lag', params: GroupParams, response: { 200: GroupDescription, 404: err } } },
-    async (request) => admin.describe(request.params.cluster, request.params.group),
+    async (request) => {
+      const { cluster, group } = request.params;
+      return { ...admin.describe(cluster, group), authorizedOperations: authorizedOperations(app, request, { type: 'group', cluster, name: group }) };
+    },
   );
 
   app.delete<{ Params: G }>(

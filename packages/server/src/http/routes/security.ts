@@ -33,9 +33,12 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
   const { store, tokens, authorize, isAdmin } = app.security;
   const tag = { tags: ['security'] };
 
-  app.get('/whoami', { schema: { ...tag, summary: 'The caller\'s principal, and a token\'s grants and expiry' } }, async (request) => {
+  app.get('/whoami', { schema: { ...tag, summary: 'The caller\'s principal, the ACLs that apply to it, and a token\'s grants and expiry' } }, async (request) => {
     const p = request.principal;
-    return { principal: p.name, via: p.via, superuser: p.superuser, ...(p.grants ? { grants: p.grants } : {}), ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}) };
+    // Its own ACLs and the ones for every principal ("*"): what a client needs to offer only
+    // what the caller may do (a token's rights are these intersected with its grants).
+    const acls = p.via === 'anonymous' ? [] : [...store.listAcls({ principal: p.name }), ...store.listAcls({ principal: '*' })];
+    return { principal: p.name, via: p.via, superuser: p.superuser, acls, ...(p.grants ? { grants: p.grants } : {}), ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}) };
   });
 
   app.get('/principals', { schema: { ...tag, summary: 'List principals (superusers only)' } }, async () => ({ principals: store.listPrincipals() }));

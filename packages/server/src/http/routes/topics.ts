@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema } from '@webka/protocol';
+import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema, AuthorizedOperationsSchema } from '@webka/protocol';
+import { authorizedOperations } from '../authorized-operations.js';
 import type { TopicRecord } from '../../catalog/catalog-store.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
@@ -11,6 +12,7 @@ const TopicDescription = Type.Object({
   ...TopicSchema.properties,
   effectiveConfigs: Type.Record(Type.String(), Type.Object({ value: Type.Union([Type.Integer(), Type.String()]), source: Type.String() })),
   partitionInfo: Type.Array(PartitionInfoSchema),
+  authorizedOperations: AuthorizedOperationsSchema,
 });
 
 function show(t: TopicRecord) {
@@ -19,9 +21,10 @@ function show(t: TopicRecord) {
 
 export async function topicRoutes(app: FastifyInstance): Promise<void> {
   const { broker } = app.webka;
-  const describe = (cluster: string, topic: string) => {
+  const describe = (request: FastifyRequest, cluster: string, topic: string) => {
     const d = broker.describeTopic(cluster, topic);
-    return { ...show(d.topic), effectiveConfigs: d.configs, partitionInfo: d.partitions };
+    const authorized = authorizedOperations(app, request, { type: 'topic', cluster, name: topic });
+    return { ...show(d.topic), effectiveConfigs: d.configs, partitionInfo: d.partitions, authorizedOperations: authorized };
   };
 
   app.get<{ Params: { cluster: string } }>(
@@ -43,14 +46,14 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const t = broker.createTopic(request.params.cluster, request.body);
-      return reply.code(201).send(describe(t.cluster, t.name));
+      return reply.code(201).send(describe(request, t.cluster, t.name));
     },
   );
 
   app.get<{ Params: { cluster: string; topic: string } }>(
     '/clusters/:cluster/topics/:topic',
     { schema: { tags: ['topics'], summary: 'Describe a topic: configs and, per partition, offsets, bytes and segments', params: TopicParams, response: { 200: TopicDescription, 404: err } } },
-    async (request) => describe(request.params.cluster, request.params.topic),
+    async (request) => describe(request, request.params.cluster, request.params.topic),
   );
 
   app.patch<{ Params: { cluster: string; topic: string }; Body: AlterTopicBody }>(
@@ -58,7 +61,7 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags: ['topics'], summary: 'Change configs (null removes an override) or add partitions', params: TopicParams, body: AlterTopicBody, response: { 200: TopicDescription, 400: err, 404: err, 422: err } } },
     async (request) => {
       broker.alterTopic(request.params.cluster, request.params.topic, request.body);
-      return describe(request.params.cluster, request.params.topic);
+      return describe(request, request.params.cluster, request.params.topic);
     },
   );
 
