@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { PartitionInfoSchema, Static } from '@webka/protocol';
-import { nodeFileSystem, type FileSystem } from './storage/file-system.js';
+import { makeDirDurable, nodeFileSystem, type FileSystem } from './storage/file-system.js';
 import type { LogConfig, LogProbe } from './storage/log.js';
 import type { DecodedRecord } from './storage/record-batch.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
@@ -113,7 +113,7 @@ export class Broker {
 
   static open(options: BrokerOptions): Broker {
     const fs = options.fs ?? nodeFileSystem;
-    fs.mkdirp(path.join(options.dataDir, 'logs'));
+    makeDirDurable(fs, path.join(options.dataDir, 'logs'));
     const lock = acquireLock(fs, options.dataDir);
     const broker = new Broker(options, fs, lock);
     broker.#load();

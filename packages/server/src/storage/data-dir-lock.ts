@@ -1,12 +1,52 @@
 /**
- * One broker per data directory: a `.lock` file holding the owner's pid. A lock left by a
- * process that no longer runs (killed with SIGKILL, say) is taken over.
+ * One broker per data directory: a `.lock` file that names its owner.
+ *
+ * The lock is taken by creating the file exclusively (it appears whole, or not at all, and the
+ * create fails when the name is taken): of two brokers started together, exactly one creates it.
+ * The file holds one line of JSON:
+ *
+ *   {"pid":1234,"bootId":"<kernel boot id>","startTime":"<process start, clock ticks since boot>"}
+ *
+ * A lock is stale, and may be taken over, when its owner no longer runs: it was written during
+ * another boot (pids are re-used after a reboot, so a live process with that pid proves nothing),
+ * or no process has its pid, or the process with its pid started at another time (a pid re-used
+ * within the same boot). Where the kernel does not tell boot id and start time (not Linux), only
+ * the pid is checked.
+ *
+ * Taking over a stale lock: rename it aside, check that what was renamed is the stale lock read
+ * before (else it is a lock a contender has just created: rename it back and give up), delete it,
+ * and create the lock exclusively as at first. Two brokers taking over the same stale lock thus
+ * still meet at the exclusive create, and only one wins.
  */
+import nodeFs from 'node:fs';
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
 
 export interface DataDirLock {
   release(): void;
+}
+
+interface Owner {
+  pid: number;
+  bootId: string | null;
+  startTime: string | null;
+}
+
+function readProc(file: string): string | null {
+  try {
+    return nodeFs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+const bootId = (): string | null => readProc('/proc/sys/kernel/random/boot_id')?.trim() || null;
+
+/** Field 22 of /proc/<pid>/stat: when the process started (after the command name, which may hold spaces). */
+function startTime(pid: number): string | null {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === null) return null;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
 }
 
 function alive(pid: number): boolean {
@@ -18,19 +58,77 @@ function alive(pid: number): boolean {
   }
 }
 
+function parseOwner(text: string): Owner | null {
+  const t = text.trim();
+  // a lock left by a broker before owners were described in JSON holds the pid alone
+  if (/^\d+$/.test(t)) return { pid: Number(t), bootId: null, startTime: null };
+  try {
+    const o = JSON.parse(t) as Partial<Owner>;
+    if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return null;
+    return { pid: o.pid as number, bootId: typeof o.bootId === 'string' ? o.bootId : null, startTime: typeof o.startTime === 'string' ? o.startTime : null };
+  } catch {
+    return null;
+  }
+}
+
+/** True while the process that wrote owner may still run. */
+function running(owner: Owner): boolean {
+  const boot = bootId();
+  if (owner.bootId !== null && boot !== null && owner.bootId !== boot) return false;
+  if (!alive(owner.pid)) return false;
+  const started = startTime(owner.pid);
+  return owner.startTime === null || started === null || owner.startTime === started;
+}
+
+const isCode = (err: unknown, code: string): boolean => (err as NodeJS.ErrnoException).code === code;
+
 export function acquireLock(fs: FileSystem, dataDir: string): DataDirLock {
   const file = path.join(dataDir, '.lock');
-  if (fs.exists(file)) {
-    const pid = Number(fs.readFile(file).toString('utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new Error(`the data directory ${dataDir} is in use by process ${pid}; stop it or choose another --data-dir`);
+  const self = JSON.stringify({ pid: process.pid, bootId: bootId(), startTime: startTime(process.pid) });
+  const inUse = (owner: Owner | null): Error =>
+    new Error(`the data directory ${dataDir} is in use by ${owner === null ? 'another broker' : `process ${owner.pid}`}; stop it or choose another --data-dir`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileExclusive(file, self);
+      return lockHeld(fs, file, self);
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
     }
+    let text: string;
+    try {
+      text = fs.readFile(file).toString('utf8');
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) continue; // released meanwhile
+      throw err;
+    }
+    const owner = parseOwner(text);
+    // A lock with unreadable content is someone's (an exclusive create never shows a partial
+    // file). One of this process's own is stale: a broker in this process was abandoned (tests
+    // that simulate a power cut do that) or its pid was this one's in an earlier life.
+    if (owner === null || (owner.pid !== process.pid && running(owner))) throw inUse(owner);
+    const aside = `${file}.stale-${process.pid}`;
+    try {
+      fs.rename(file, aside);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) continue; // a contender took the stale lock aside first
+      throw err;
+    }
+    if (fs.readFile(aside).toString('utf8') !== text) {
+      // a contender replaced the stale lock with its own before our rename: give it back
+      fs.rename(aside, file);
+      throw inUse(parseOwner(fs.readFile(file).toString('utf8')));
+    }
+    fs.unlink(aside);
   }
-  fs.writeFileAtomic(file, String(process.pid));
+  throw inUse(null);
+}
+
+function lockHeld(fs: FileSystem, file: string, self: string): DataDirLock {
   return {
     release() {
       try {
-        fs.unlink(file);
+        // only our own lock: after a takeover by force, the file may be another broker's
+        if (fs.readFile(file).toString('utf8') === self) fs.unlink(file);
       } catch {
         // already gone
       }

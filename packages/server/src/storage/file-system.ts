@@ -31,6 +31,24 @@ export interface FileSystem {
   readFile(file: string): Buffer;
   /** Writes a whole small file atomically: temp file, fsync, rename, directory fsync. */
   writeFileAtomic(file: string, data: Uint8Array | string): void;
+  /**
+   * Creates a whole small file under a name that must be free, atomically: temp file, fsync,
+   * link to the name (which fails with EEXIST when it is taken), directory fsync. Of several
+   * callers racing for one name exactly one succeeds, and no reader ever sees the file partial.
+   */
+  writeFileExclusive(file: string, data: Uint8Array | string): void;
+}
+
+/**
+ * Creates dir and its missing parents, fsyncing the parent of each directory it creates, so that
+ * the new entries survive a power cut (a directory is durable only once its parent is synced).
+ */
+export function makeDirDurable(fs: FileSystem, dir: string): void {
+  if (fs.exists(dir)) return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) makeDirDurable(fs, parent);
+  fs.mkdirp(dir);
+  fs.syncDir(parent);
 }
 
 export const nodeFileSystem: FileSystem = {
@@ -101,6 +119,23 @@ export const nodeFileSystem: FileSystem = {
     }
     fs.closeSync(fd);
     fs.renameSync(tmp, file);
+    this.syncDir(path.dirname(file));
+  },
+  writeFileExclusive(file, data) {
+    // a temp name of this process alone: racing callers never share one
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    try {
+      try {
+        fs.writeFileSync(fd, data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.linkSync(tmp, file);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
     this.syncDir(path.dirname(file));
   },
 };

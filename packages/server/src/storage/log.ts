@@ -17,7 +17,7 @@
  * what the disk really holds.
  */
 import path from 'node:path';
-import type { FileSystem } from './file-system.js';
+import { makeDirDurable, type FileSystem } from './file-system.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
 import { RECOVERY_POINT_FILE, completeSwap, loadLog } from './log-loader.js';
 import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
@@ -66,10 +66,7 @@ export class Log {
    */
   static open(fs: FileSystem, dir: string, config: LogConfig, opts: { clean: boolean; probe?: LogProbe }): Log {
     const log = new Log(fs, dir, config, opts.probe ?? {});
-    if (!fs.exists(dir)) {
-      fs.mkdirp(dir);
-      fs.syncDir(path.dirname(dir));
-    }
+    makeDirDurable(fs, dir);
     const loaded = loadLog(fs, dir, config, opts.clean, log.#probe);
     log.#segments = loaded.segments;
     log.#unsynced = loaded.unsynced;

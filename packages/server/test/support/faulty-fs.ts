@@ -246,6 +246,22 @@ export class FaultyFileSystem implements FileSystem {
   /** Temp file, fsync, rename, directory fsync: each step as the primitives above model it. */
   writeFileAtomic(file: string, data: Uint8Array | string): void {
     const tmp = `${file}.tmp`;
+    this.#writeSynced(tmp, data);
+    this.rename(tmp, file);
+    this.syncDir(path.dirname(file));
+  }
+
+  /** As writeFileAtomic, but EEXIST when file exists (the link that takes the name fails). */
+  writeFileExclusive(file: string, data: Uint8Array | string): void {
+    if (this.#names.has(file)) throw fsError('EEXIST', `${file} exists`);
+    const tmp = `${file}.excl.tmp`;
+    this.#writeSynced(tmp, data);
+    this.rename(tmp, file);
+    this.syncDir(path.dirname(file));
+  }
+
+  /** Creates (or replaces) file with data and fsyncs it, as the primitives above model it. */
+  #writeSynced(tmp: string, data: Uint8Array | string): void {
     const fd = this.open(tmp, true);
     try {
       this.truncate(fd, 0);
@@ -258,8 +274,6 @@ export class FaultyFileSystem implements FileSystem {
     } finally {
       this.close(fd);
     }
-    this.rename(tmp, file);
-    this.syncDir(path.dirname(file));
   }
 
   /**
@@ -271,8 +285,13 @@ export class FaultyFileSystem implements FileSystem {
     this.#faults = [];
     this.#handles.clear();
     if (mode === 'process') return { mode, pendingOps: this.unsyncedOps, keptOps: this.unsyncedOps, tornBytes: null, flipped: null };
-    this.#names = new Map(this.#durableNames);
-    this.#dirs = new Set(this.#durableDirs);
+    // an entry survives only when every directory above it does
+    const reachable = (p: string, dirs: Set<string>): boolean => {
+      for (let d = path.dirname(p); d !== p; p = d, d = path.dirname(d)) if (!dirs.has(d)) return false;
+      return true;
+    };
+    this.#dirs = new Set([...this.#durableDirs].filter((d) => reachable(d, this.#durableDirs)));
+    this.#names = new Map([...this.#durableNames].filter(([p]) => reachable(p, this.#dirs)));
     const files = new Map<Inode, string>();
     for (const [p, inode] of this.#names) files.set(inode, p);
     const ops: Array<{ inode: Inode; op: Op }> = [];
