@@ -5,6 +5,7 @@
 import type { StreamState, StreamStore } from './stream-store.js';
 import { isJson } from './stream-meta.js';
 import { StreamError } from './stream-error.js';
+import { jsonDeeperThan, tooDeep } from '../limits/json-depth.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -84,6 +85,7 @@ export function splitBody(contentType: string, body: Buffer, allowEmpty: boolean
   } catch (err) {
     throw new StreamError(400, `the body is not valid JSON: ${(err as Error).message}`);
   }
+  if (jsonDeeperThan(parsed)) throw new StreamError(400, tooDeep('the body').message);
   if (!Array.isArray(parsed)) return [Buffer.from(JSON.stringify(parsed))];
   if (parsed.length === 0 && !allowEmpty) throw new StreamError(400, 'an empty JSON array appends nothing; send at least one value');
   return parsed.map((v) => Buffer.from(JSON.stringify(v === undefined ? null : v)));

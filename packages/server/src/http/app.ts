@@ -30,6 +30,7 @@ import { registerCors } from './cors.js';
 import { streamingRoutes } from './streaming/index.js';
 import { brokerInfoRoutes } from './routes/broker-info.js';
 import { SERVER_VERSION } from '../version.js';
+import { installJsonParser } from './json-body.js';
 
 export interface AppContext {
   broker: Broker;
@@ -112,6 +113,9 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   // string and the client would get a 400 about the body's shape instead of 415. A plugin that
   // takes text bodies adds its own parser in its scope.
   app.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parser (secure-json-parse, refusing "__proto__" and "constructor" keys), then
+  // the depth limit: no JSON body can overflow a recursive step after it.
+  installJsonParser(app, 'error', 'error');
 
   await app.register(swagger, {
     openapi: {

@@ -12,6 +12,7 @@ import { parseRecords, renderRecord, type KeyFormat, type ValueFormat } from '..
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
+import { installJsonParser } from '../json-body.js';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
 const PartitionParams = Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Type.String({ pattern: '^[0-9]{1,9}$' }) });
@@ -95,9 +96,9 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
   // In this plugin's scope only: JSON bodies are parsed without the scans for "__proto__" and
   // "constructor" keys, which read a 1 MB produce body twice more. Produce bodies are read field
   // by field and any key other than the documented ones is refused (parseProduceBody), so such a
-  // key can reach nothing. Errors (bad JSON, empty body, bodyLimit) are the default parser's.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'));
+  // key can reach nothing. Errors (bad JSON, empty body, bodyLimit) are the default parser's;
+  // the depth limit is checked as for every JSON body (json-body.ts).
+  installJsonParser(app, 'ignore', 'ignore');
 
   async function produce(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>): Promise<StoredAnswer> {
     try {

@@ -6,6 +6,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ClientFrameSchemas, type ClientFrame, type RequestId, type TSchema } from '@webka/protocol';
 import { WebkaError } from '../../errors.js';
+import { jsonDeeperThan, tooDeep } from '../../limits/json-depth.js';
 
 const checks = new Map<string, TypeCheck<TSchema>>();
 for (const [type, schema] of Object.entries(ClientFrameSchemas)) checks.set(type, TypeCompiler.Compile(schema as TSchema));
@@ -31,6 +32,7 @@ export function parseFrame(text: string): ParsedFrame {
   }
   const v = value as Record<string, unknown>;
   const id = requestId(v.id);
+  if (jsonDeeperThan(value)) return { ok: false, id, error: tooDeep('the frame') };
   const check = typeof v.type === 'string' ? checks.get(v.type) : undefined;
   if (check === undefined) {
     return { ok: false, id, error: new WebkaError('INVALID_REQUEST', `unknown frame type ${JSON.stringify(v.type)}; the types are ${TYPES}`) };
