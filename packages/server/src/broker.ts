@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { PartitionInfoSchema, Static } from '@webka/protocol';
-import { makeDirDurable, nodeFileSystem, type FileSystem } from './storage/file-system.js';
+import { makeDirDurable, nodeFileSystem, restrictDataDir, type FileSystem } from './storage/file-system.js';
 import type { LogConfig, LogProbe } from './storage/log.js';
 import type { DecodedRecord } from './storage/record-batch.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
@@ -114,6 +114,10 @@ export class Broker {
   static open(options: BrokerOptions): Broker {
     const fs = options.fs ?? nodeFileSystem;
     makeDirDurable(fs, path.join(options.dataDir, 'logs'));
+    if (fs === nodeFileSystem) {
+      const was = restrictDataDir(options.dataDir);
+      if (was !== null) options.onWarning?.(`the data directory was readable by others (mode ${was.toString(8)}): set to 0700`, { dataDir: options.dataDir });
+    }
     const lock = acquireLock(fs, options.dataDir);
     const broker = new Broker(options, fs, lock);
     broker.#load();

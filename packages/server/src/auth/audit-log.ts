@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { redactDeep } from './secrets.js';
 
 export interface AuditEntry {
   principal: string;
@@ -27,7 +28,9 @@ export class AuditLog {
     this.#log = log;
   }
 
-  record(entry: AuditEntry): void {
+  record(raw: AuditEntry): void {
+    // a target quotes request params and body fields: a key pasted into one never reaches the log
+    const entry = redactDeep(raw);
     if (this.#fd !== null) fs.writeSync(this.#fd, JSON.stringify({ time: new Date().toISOString(), ...entry }) + '\n');
     this.#log({ ...entry });
   }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { checkName, collisionKey } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 import type { CatalogState, CatalogStore, ClusterRecord, TopicRecord, NamedProducer } from './catalog-store.js';
-import { normaliseConfigs, applyConfigChanges, type ConfigMap } from './topic-config.js';
+import { normaliseConfigs, applyConfigChanges, configValue, type ConfigMap } from './topic-config.js';
 
 export const DEFAULT_CLUSTER = 'default';
 export const BROKER_COUNT = 1;
@@ -129,7 +129,8 @@ export class Catalog {
     const key = collisionKey(n);
     const clash = Object.keys(this.#state.clusters).find((c) => collisionKey(c) === key);
     if (clash !== undefined) {
-      throw new WebkaError('CLUSTER_EXISTS', clash === n ? `cluster "${n}" already exists` : `cluster "${n}" collides with existing cluster "${clash}" (names differing only by case or by "." versus "_" collide)`);
+      // The other cluster is not named: the caller may not be allowed to see it (docs/security.md).
+      throw new WebkaError('CLUSTER_EXISTS', clash === n ? `cluster "${n}" already exists` : `cluster "${n}" collides with an existing cluster (names differing only by case or by "." versus "_" collide)`);
     }
     if (description !== undefined && typeof description !== 'string') throw new WebkaError('INVALID_REQUEST', 'description must be a string');
     const record: ClusterRecord = {
@@ -152,6 +153,9 @@ export class Catalog {
       description: (description as string | undefined) ?? current.description,
       defaults: this.#checkDefaults(defaults, current.defaults),
     };
+    // A default reaches every topic that does not override it. The topic is not named: the
+    // caller may not be allowed to see it.
+    for (const t of this.listTopics(name)) checkMinInsyncReplicas(t.configs, next.defaults.configs, t.replicationFactor, `a topic of cluster "${name}" that takes the default`);
     this.#mutate((s) => {
       s.clusters[name] = next;
     });
@@ -163,7 +167,7 @@ export class Catalog {
     if (name === DEFAULT_CLUSTER) throw new WebkaError('INVALID_REQUEST', 'the default cluster cannot be deleted');
     const topics = this.listTopics(name).filter((t) => !t.internal);
     if (topics.length > 0) {
-      throw new WebkaError('CLUSTER_NOT_EMPTY', `cluster "${name}" still holds ${topics.length} topic(s), e.g. "${topics[0].name}"; delete them first`);
+      throw new WebkaError('CLUSTER_NOT_EMPTY', `cluster "${name}" still holds ${topics.length} topic(s); delete them first`);
     }
     this.#mutate((s) => {
       delete s.clusters[name];
@@ -176,6 +180,7 @@ export class Catalog {
     const partitions = input.partitions === undefined ? base.partitions : this.#checkPartitions(input.partitions, 'defaults.partitions');
     const replicationFactor = input.replicationFactor === undefined ? base.replicationFactor : checkReplicationFactor(input.replicationFactor, 'defaults.replicationFactor');
     const configs = applyConfigChanges(base.configs, normaliseConfigs(input.configs, 'defaults.configs'));
+    checkMinInsyncReplicas({}, configs, replicationFactor, 'the cluster defaults');
     return { partitions, replicationFactor, configs };
   }
 
@@ -219,11 +224,13 @@ export class Catalog {
     const key = collisionKey(name);
     const clash = this.listTopics(cluster).find((t) => collisionKey(t.name) === key);
     if (clash !== undefined) {
-      throw new WebkaError('TOPIC_EXISTS', clash.name === name ? `topic "${name}" already exists in cluster "${cluster}"` : `topic "${name}" collides with existing topic "${clash.name}" (names differing only by case or by "." versus "_" collide)`);
+      // The other topic is not named: the caller may not be allowed to see it (docs/security.md).
+      throw new WebkaError('TOPIC_EXISTS', clash.name === name ? `topic "${name}" already exists in cluster "${cluster}"` : `topic "${name}" collides with an existing topic of cluster "${cluster}" (names differing only by case or by "." versus "_" collide)`);
     }
     const partitions = input.partitions === undefined ? c.defaults.partitions : this.#checkPartitions(input.partitions, 'partitions');
     const replicationFactor = input.replicationFactor === undefined ? c.defaults.replicationFactor : checkReplicationFactor(input.replicationFactor, 'replicationFactor');
     const configs = applyConfigChanges({}, normaliseConfigs(input.configs, 'configs'));
+    checkMinInsyncReplicas(configs, c.defaults.configs, replicationFactor, `topic "${name}"`);
     const record: TopicRecord = { id: randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor, configs, createdAt: Date.now(), internal };
     this.#mutate((s) => {
       s.topics[record.id] = record;
@@ -241,6 +248,7 @@ export class Catalog {
       }
     }
     const configs = applyConfigChanges(before.configs, normaliseConfigs(changes.configs, 'configs'));
+    checkMinInsyncReplicas(configs, this.getCluster(cluster).defaults.configs, before.replicationFactor, `topic "${name}"`);
     const after: TopicRecord = { ...before, partitions, configs };
     this.#mutate((s) => {
       s.topics[before.id] = after;
@@ -309,6 +317,18 @@ export class Catalog {
     this.#mutate((s) => {
       s.extensions[key] = value;
     });
+  }
+}
+
+/**
+ * min.insync.replicas (effective: the topic's, else the cluster default's) must not exceed the
+ * replication factor: such a topic could never take an acks=all write. Kafka finds out only at
+ * produce time (NotEnoughReplicas); Webka refuses the config when it is set.
+ */
+function checkMinInsyncReplicas(topic: ConfigMap, cluster: ConfigMap, replicationFactor: number, what: string): void {
+  const min = Number(configValue(topic, cluster, 'min.insync.replicas'));
+  if (min > replicationFactor) {
+    throw new WebkaError('INVALID_CONFIG', `min.insync.replicas ${min} of ${what} exceeds its replication factor ${replicationFactor}: acks=all could never be met; set it to at most ${replicationFactor}`);
   }
 }
 

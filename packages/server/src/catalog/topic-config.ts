@@ -31,7 +31,7 @@ export const TOPIC_CONFIGS: Record<string, ConfigDef> = {
   'index.interval.bytes': { type: 'long', default: 4096, min: 0, doc: 'Bytes of log between offset index entries.' },
   'delete.retention.ms': { type: 'long', default: DAY, min: 0, doc: 'How long a compacted topic keeps tombstones (null values).' },
   'min.compaction.lag.ms': { type: 'long', default: 0, min: 0, doc: 'Records younger than this are not compacted.' },
-  'min.insync.replicas': { type: 'long', default: 1, min: 1, doc: 'Replicas that must hold a record before acks=all answers.' },
+  'min.insync.replicas': { type: 'long', default: 1, min: 1, doc: 'Replicas that must hold a record before acks=all answers; at most the topic\'s replication factor (a larger value is refused).' },
 };
 
 /**

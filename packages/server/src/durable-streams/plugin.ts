@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../errors.js';
 import { StreamError } from './stream-error.js';
+import { redactSecrets } from '../auth/secrets.js';
 import { StreamStore } from './stream-store.js';
 import type { StreamContext } from './stream-context.js';
 import { ALLOWED_HEADERS, ALLOWED_METHODS, COMMON_HEADERS, header } from './http-headers.js';
@@ -115,7 +116,7 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const e = toStreamError(err);
     if (e.status >= 500) request.log.error({ err }, 'stream request failed');
-    return reply.code(e.status).headers(e.headers).type('text/plain').send(Buffer.from(e.message + '\n'));
+    return reply.code(e.status).headers(e.headers).type('text/plain').send(Buffer.from(redactSecrets(e.message) + '\n'));
   });
 
   // The list is Webka's own JSON API, not the protocol's: Webka's error answers again.

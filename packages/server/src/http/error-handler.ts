@@ -5,9 +5,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorCode } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
+import { redactSecrets } from '../auth/secrets.js';
 
+/** The error shape. A message may quote input, so key- and token-shaped values are masked. */
 export function errorBody(code: ErrorCode | string, message: string, details?: Record<string, unknown>): string {
-  return JSON.stringify({ error: { code, message, ...details } });
+  return JSON.stringify({ error: { code, message: redactSecrets(message), ...details } });
 }
 
 export function sendError(reply: FastifyReply, err: WebkaError): FastifyReply {
@@ -67,7 +69,7 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const w = toWebkaError(err);
   if (w.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');
-  else if (w.status >= 500) request.log.warn({ code: w.code, msg: w.message }, 'request failed');
+  else if (w.status >= 500) request.log.warn({ code: w.code, msg: redactSecrets(w.message) }, 'request failed');
   return sendError(reply, w);
 }
 

@@ -3,6 +3,10 @@
  * window, gets the first request's answer and writes nothing. The first request's fingerprint
  * (method, URL, body) is kept so that reusing a key for a different request is refused.
  *
+ * Keys belong to the principal that sent them: the same key from two principals names two
+ * requests, so one principal can neither read another's answer by replaying its key nor block
+ * another's request by using its key first (docs/security.md, "Ownership").
+ *
  * Held in memory, bounded by count (oldest dropped first) and by time. A restart forgets the
  * keys: clients that need retries across broker restarts use the idempotent producer
  * (producerId, producerEpoch, sequence), whose state lives in the log.
@@ -37,15 +41,16 @@ export class IdempotencyCache {
   }
 
   /**
-   * Runs `work` once per key. A second call with the same key and fingerprint shares the first
+   * Runs `work` once per key of an owner (the principal's name). A second call with the same key and fingerprint shares the first
    * answer (waiting for it if it is still running). Answers of 5xx, 409 and 429 are not kept, so
    * a retry of a request that failed for a passing reason runs again.
    */
-  async run(key: string, fingerprint: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
+  async run(owner: string, key: string, fingerprint: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
     if (key.length === 0 || key.length > 255) throw new WebkaError('INVALID_REQUEST', 'Idempotency-Key must be 1 to 255 characters');
     if (this.#windowMs === 0 || this.#maxKeys === 0) return work();
     const now = Date.now();
-    const existing = this.#entries.get(key);
+    const scoped = `${owner}\0${key}`;
+    const existing = this.#entries.get(scoped);
     if (existing !== undefined && existing.expires > now) {
       if (existing.fingerprint !== fingerprint) {
         throw new WebkaError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${key}" was used for a different request in the last ${this.#windowMs} ms`);
@@ -54,14 +59,14 @@ export class IdempotencyCache {
     }
     this.#evict(now);
     const entry: Entry = { fingerprint, expires: now + this.#windowMs, answer: work(), settled: false };
-    this.#entries.set(key, entry);
+    this.#entries.set(scoped, entry);
     try {
       const answer = await entry.answer;
       entry.settled = true;
-      if (answer.status >= 500 || answer.status === 409 || answer.status === 429) this.#entries.delete(key);
+      if (answer.status >= 500 || answer.status === 409 || answer.status === 429) this.#entries.delete(scoped);
       return answer;
     } catch (err) {
-      this.#entries.delete(key);
+      this.#entries.delete(scoped);
       throw err;
     }
   }

@@ -1,13 +1,13 @@
 /**
  * The broker's JSON logger (pino, via Fastify): a request id on every line, and no secrets. The
- * request serializer writes the URL with the access_token parameter masked and no headers;
- * redaction removes credentials and bodies wherever a log call might pass them (Authorization,
- * Cookie, Set-Cookie, keys, tokens, record values).
+ * request serializer writes the URL with credential parameters and key- or token-shaped values
+ * masked (auth/secrets.ts) and no headers; redaction removes credentials and bodies wherever a
+ * log call might pass them (Authorization, Cookie, Set-Cookie, keys, tokens, record values), and
+ * error messages are masked by shape (the error serializer and error-handler.ts).
  */
 import type { FastifyServerOptions } from 'fastify';
 import type { Config } from '../config/config.js';
-
-export const REDACTED = '[redacted]';
+import { REDACTED, redactSecrets, redactUrl } from '../auth/secrets.js';
 
 const REDACT_PATHS = [
   'req.headers.authorization',
@@ -32,11 +32,6 @@ const REDACT_PATHS = [
   '*.records',
 ];
 
-/** Masks credentials carried in a URL's query (tokens for EventSource/WebSocket). */
-export function redactUrl(url: string): string {
-  return url.includes('access_token=') ? url.replace(/([?&]access_token=)[^&#]*/g, `$1${REDACTED}`) : url;
-}
-
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
@@ -48,6 +43,12 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
         host: req.hostname,
         remoteAddress: req.ip,
         remotePort: req.socket?.remotePort,
+      }),
+      err: (err: Error & { code?: unknown }) => ({
+        type: err.name,
+        code: err.code,
+        message: redactSecrets(String(err.message)),
+        stack: redactSecrets(err.stack ?? ''),
       }),
     },
   };

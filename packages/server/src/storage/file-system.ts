@@ -6,6 +6,10 @@
  * Everything is synchronous except `datasync`: writes land in the page cache in microseconds and
  * keeping them synchronous preserves append order without queues, while fsync takes milliseconds
  * and runs on libuv's thread pool so that group commit can gather the appends that arrive meanwhile.
+ *
+ * Modes: the data directory holds the catalog (with the scrypt hashes of API keys), signing keys
+ * and every record, so directories are made 0700 and files 0600 (owner only), whatever the umask
+ * would have let through (docs/security.md, "Files").
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -51,9 +55,29 @@ export function makeDirDurable(fs: FileSystem, dir: string): void {
   fs.syncDir(parent);
 }
 
+/** Files in the data directory: owner read and write only. */
+export const FILE_MODE = 0o600;
+/** Directories in the data directory: owner only. */
+export const DIR_MODE = 0o700;
+
+/**
+ * Takes group and other rights away from an existing data directory and its catalog (made by an
+ * older version, or by hand with the default umask). Returns the mode it had when it was looser.
+ */
+export function restrictDataDir(dir: string): number | null {
+  const mode = fs.statSync(dir).mode & 0o777;
+  for (const name of ['catalog.json']) {
+    const file = path.join(dir, name);
+    if (fs.existsSync(file) && (fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, FILE_MODE);
+  }
+  if ((mode & 0o077) === 0) return null;
+  fs.chmodSync(dir, DIR_MODE);
+  return mode;
+}
+
 export const nodeFileSystem: FileSystem = {
   open(file, create) {
-    return fs.openSync(file, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, 0o644);
+    return fs.openSync(file, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, FILE_MODE);
   },
   close(fd) {
     fs.closeSync(fd);
@@ -80,7 +104,7 @@ export const nodeFileSystem: FileSystem = {
     return fs.existsSync(file);
   },
   mkdirp(dir) {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   },
   readdir(dir) {
     return fs.readdirSync(dir);
@@ -107,8 +131,10 @@ export const nodeFileSystem: FileSystem = {
   },
   writeFileAtomic(file, data) {
     const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const fd = fs.openSync(tmp, 'w', FILE_MODE);
     try {
+      // a temp file left by a crash keeps its old mode through open(): set it
+      fs.fchmodSync(fd, FILE_MODE);
       fs.writeFileSync(fd, data);
       fs.fsyncSync(fd);
     } catch (err) {

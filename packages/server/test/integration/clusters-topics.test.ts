@@ -157,6 +157,19 @@ test('topics: replication factor above the broker count is refused', async () =>
   assertError(await api.get('/v1/clusters/default/topics/rf2'), 404, 'TOPIC_NOT_FOUND');
 });
 
+test('topics: min.insync.replicas above the replication factor is refused at create and alter, and changes nothing', async () => {
+  const msg = assertError(await api.post('/v1/clusters/default/topics', { name: 'isr', configs: { 'min.insync.replicas': 1000 } }), 400, 'INVALID_CONFIG');
+  assert.match(msg, /min\.insync\.replicas 1000 .*replication factor 1/);
+  assertError(await api.get('/v1/clusters/default/topics/isr'), 404, 'TOPIC_NOT_FOUND');
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'isr', configs: { 'min.insync.replicas': 1 } })).status, 201);
+  assertError(await api.patch('/v1/clusters/default/topics/isr', { configs: { 'min.insync.replicas': 2 } }), 400, 'INVALID_CONFIG');
+  assert.equal((await api.get('/v1/clusters/default/topics/isr')).body.configs['min.insync.replicas'], 1);
+  // a cluster default reaches the topics without an override: refused there too
+  assertError(await api.post('/v1/clusters', { name: 'isr-c', defaults: { configs: { 'min.insync.replicas': 2 } } }), 400, 'INVALID_CONFIG');
+  assertError(await api.patch('/v1/clusters/default', { defaults: { configs: { 'min.insync.replicas': 2 } } }), 400, 'INVALID_CONFIG');
+  assertError(await api.get('/v1/clusters/isr-c'), 404, 'CLUSTER_NOT_FOUND');
+});
+
 test('topics: partitions out of range are refused and create nothing', async () => {
   assertError(await api.post('/v1/clusters/default/topics', { name: 'p0', partitions: 0 }), 400, 'INVALID_REQUEST');
   assertError(await api.post('/v1/clusters/default/topics', { name: 'pbig', partitions: 1_000_000 }), 422, 'INVALID_PARTITIONS');

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { CreateClusterBody, UpdateClusterBody, ClusterSchema } from '@webka/protocol';
 import type { ClusterRecord } from '../../catalog/catalog-store.js';
 import { authorizedOperations } from '../authorized-operations.js';
+import { WebkaError } from '../../errors.js';
 
 const Params = Type.Object({ cluster: Type.String() });
 const err = { $ref: 'Error#' };
@@ -44,7 +45,17 @@ export async function clusterRoutes(app: FastifyInstance): Promise<void> {
     '/clusters/:cluster',
     { schema: { tags: ['clusters'], summary: 'Delete an empty cluster', params: Params, response: { 404: err, 409: err } } },
     async (request, reply) => {
-      broker.deleteCluster(request.params.cluster);
+      const cluster = request.params.cluster;
+      try {
+        broker.deleteCluster(cluster);
+      } catch (e) {
+        // The catalog names no topic (the caller may not see them); name one the caller may describe.
+        if (!(e instanceof WebkaError && e.code === 'CLUSTER_NOT_EMPTY')) throw e;
+        const topics = broker.listTopics(cluster).filter((t) => !t.internal);
+        const visible = topics.find((t) => app.security.authorize(request.principal, 'describe', { type: 'topic', cluster, name: t.name }));
+        if (visible === undefined) throw e;
+        throw new WebkaError('CLUSTER_NOT_EMPTY', `cluster "${cluster}" still holds ${topics.length} topic(s), e.g. "${visible.name}"; delete them first`);
+      }
       return reply.code(204).send();
     },
   );

@@ -137,7 +137,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       let answer: StoredAnswer;
       if (typeof key === 'string') {
         const fingerprint = IdempotencyCache.fingerprint('POST', request.url, request.body);
-        answer = await idempotency.run(key, fingerprint, () => produce(request));
+        answer = await idempotency.run(request.principal.name, key, fingerprint, () => produce(request));
       } else {
         answer = await produce(request);
       }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema, AuthorizedOperationsSchema } from '@webka/protocol';
+import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema, AuthorizedOperationsSchema, collisionKey } from '@webka/protocol';
 import { authorizedOperations } from '../authorized-operations.js';
+import { WebkaError } from '../../errors.js';
 import type { TopicRecord } from '../../catalog/catalog-store.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
@@ -21,6 +22,7 @@ function show(t: TopicRecord) {
 
 export async function topicRoutes(app: FastifyInstance): Promise<void> {
   const { broker } = app.webka;
+  const collidingTopic = (cluster: string, name: string): string | undefined => broker.listTopics(cluster).find((t) => collisionKey(t.name) === collisionKey(name))?.name;
   const describe = (request: FastifyRequest, cluster: string, topic: string) => {
     const d = broker.describeTopic(cluster, topic);
     const authorized = authorizedOperations(app, request, { type: 'topic', cluster, name: topic });
@@ -45,7 +47,18 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const t = broker.createTopic(request.params.cluster, request.body);
+      let t: TopicRecord;
+      try {
+        t = broker.createTopic(request.params.cluster, request.body);
+      } catch (e) {
+        // The catalog does not name the topic a new name collides with (the caller may not see
+        // it); a caller who may describe it is told which it is.
+        const clash = e instanceof WebkaError && e.code === 'TOPIC_EXISTS' ? collidingTopic(request.params.cluster, request.body.name) : undefined;
+        if (clash !== undefined && clash !== request.body.name && app.security.authorize(request.principal, 'describe', { type: 'topic', cluster: request.params.cluster, name: clash })) {
+          throw new WebkaError('TOPIC_EXISTS', `topic "${request.body.name}" collides with existing topic "${clash}" (names differing only by case or by "." versus "_" collide)`);
+        }
+        throw e;
+      }
       return reply.code(201).send(describe(request, t.cluster, t.name));
     },
   );

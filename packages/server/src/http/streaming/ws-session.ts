@@ -25,6 +25,7 @@ import type { AppContext } from '../app.js';
 import type { Acks } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
 import { toWebkaError } from '../error-handler.js';
+import { redactSecrets } from '../../auth/secrets.js';
 import { parseRecords, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { parseFrame } from './ws-frames.js';
 import { subscribeTopic, type Subscription, type SubscriptionOutlet } from './ws-subscription.js';
@@ -44,7 +45,7 @@ export interface GroupSubscription extends Subscription {
 }
 
 function errorFrame(id: RequestId | null | undefined, err: WebkaError, subscription?: string): string {
-  return JSON.stringify({ type: 'error', id: id ?? null, ...(subscription === undefined ? {} : { subscription }), error: { code: err.code, message: err.message, ...err.details } });
+  return JSON.stringify({ type: 'error', id: id ?? null, ...(subscription === undefined ? {} : { subscription }), error: { code: err.code, message: redactSecrets(err.message), ...err.details } });
 }
 
 export class WsSession implements SubscriptionOutlet {
