@@ -42,7 +42,7 @@ export function configDoc(): string {
   out += '(`defaults.configs`). A topic without an override follows its cluster, then the default here.\n\n';
   out += '| key | default | allowed | meaning |\n|---|---|---|---|\n';
   for (const [key, d] of Object.entries(TOPIC_CONFIGS)) {
-    const allowed = d.values ? d.values.join(', ') : `integer >= ${d.min ?? 0}`;
+    const allowed = d.values ? d.values.join(', ') : `integer, ${d.min} to ${d.max}`;
     out += `| \`${key}\` | \`${JSON.stringify(d.default)}\` | ${allowed} | ${d.doc} |\n`;
   }
   return out;

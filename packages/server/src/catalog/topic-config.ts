@@ -12,26 +12,38 @@ export type ConfigMap = Record<string, ConfigValue>;
 interface ConfigDef {
   type: 'long' | 'enum';
   default: ConfigValue;
+  /** Bounds of a long, both inclusive: what Kafka allows, narrowed to what Webka's code can hold. */
   min?: number;
+  max?: number;
   values?: readonly string[];
   doc: string;
 }
 
 const DAY = 86_400_000;
+/** Times and byte counts that are only compared or added: any integer a double holds exactly. */
+const LONG_MAX = Number.MAX_SAFE_INTEGER;
+/** Kafka's Integer.MAX_VALUE, for the keys that Kafka keeps in an int. */
+const INT_MAX = 2_147_483_647;
+/**
+ * Offset index positions are int32 (storage/segment-index.ts), and a segment takes a batch only
+ * while it ends within segment.bytes: with segments of at most 1 GiB every position fits, as with
+ * Kafka's own 1 GiB default. A larger segment would overflow the index and never roll.
+ */
+export const MAX_SEGMENT_BYTES = 1_073_741_824;
 
 export const TOPIC_CONFIGS: Record<string, ConfigDef> = {
-  'retention.ms': { type: 'long', default: 7 * DAY, min: -1, doc: 'Delete segments whose newest record is older than this; -1 keeps forever.' },
-  'retention.bytes': { type: 'long', default: -1, min: -1, doc: 'Per partition: delete oldest segments while the log exceeds this; -1 for no limit.' },
-  'segment.bytes': { type: 'long', default: 1_073_741_824, min: 1024, doc: 'Roll to a new segment file at this size.' },
-  'segment.ms': { type: 'long', default: 7 * DAY, min: 1, doc: 'Roll to a new segment after this long even when not full.' },
+  'retention.ms': { type: 'long', default: 7 * DAY, min: -1, max: LONG_MAX, doc: 'Delete segments whose newest record is older than this; -1 keeps forever.' },
+  'retention.bytes': { type: 'long', default: -1, min: -1, max: LONG_MAX, doc: 'Per partition: delete oldest segments while the log exceeds this; -1 for no limit.' },
+  'segment.bytes': { type: 'long', default: MAX_SEGMENT_BYTES, min: 1024, max: MAX_SEGMENT_BYTES, doc: 'Roll to a new segment file at this size (at most 1 GiB: index positions are 32-bit).' },
+  'segment.ms': { type: 'long', default: 7 * DAY, min: 1, max: LONG_MAX, doc: 'Roll to a new segment after this long even when not full.' },
   'cleanup.policy': { type: 'enum', default: 'delete', values: ['delete', 'compact', 'compact,delete', 'delete,compact'], doc: 'delete (retention), compact (keep the latest record per key), or both.' },
-  'max.message.bytes': { type: 'long', default: 1_048_588, min: 64, doc: 'Largest record accepted, in bytes as stored (key, value, headers and framing).' },
+  'max.message.bytes': { type: 'long', default: 1_048_588, min: 64, max: MAX_SEGMENT_BYTES, doc: 'Largest record accepted, in bytes as stored (key, value, headers and framing); at most one segment\'s size.' },
   'compression.type': { type: 'enum', default: 'producer', values: ['producer', 'uncompressed', 'gzip'], doc: 'Compression of stored batches; producer keeps what the producer sent (HTTP records arrive uncompressed).' },
   'message.timestamp.type': { type: 'enum', default: 'CreateTime', values: ['CreateTime', 'LogAppendTime'], doc: 'CreateTime keeps the producer\'s timestamp; LogAppendTime stamps records with the broker\'s clock.' },
-  'index.interval.bytes': { type: 'long', default: 4096, min: 0, doc: 'Bytes of log between offset index entries.' },
-  'delete.retention.ms': { type: 'long', default: DAY, min: 0, doc: 'How long a compacted topic keeps tombstones (null values).' },
-  'min.compaction.lag.ms': { type: 'long', default: 0, min: 0, doc: 'Records younger than this are not compacted.' },
-  'min.insync.replicas': { type: 'long', default: 1, min: 1, doc: 'Replicas that must hold a record before acks=all answers; at most the topic\'s replication factor (a larger value is refused).' },
+  'index.interval.bytes': { type: 'long', default: 4096, min: 0, max: INT_MAX, doc: 'Bytes of log between offset index entries.' },
+  'delete.retention.ms': { type: 'long', default: DAY, min: 0, max: LONG_MAX, doc: 'How long a compacted topic keeps tombstones (null values).' },
+  'min.compaction.lag.ms': { type: 'long', default: 0, min: 0, max: LONG_MAX, doc: 'Records younger than this are not compacted.' },
+  'min.insync.replicas': { type: 'long', default: 1, min: 1, max: INT_MAX, doc: 'Replicas that must hold a record before acks=all answers; at most the topic\'s replication factor (a larger value is refused).' },
 };
 
 /**
@@ -55,8 +67,8 @@ export function normaliseConfigs(input: unknown, where: string): Record<string, 
     }
     if (def.type === 'long') {
       const n = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : raw;
-      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < (def.min ?? 0)) {
-        throw new WebkaError('INVALID_CONFIG', `config "${key}" must be an integer >= ${def.min ?? 0}, got ${JSON.stringify(raw)}`);
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < def.min! || n > def.max!) {
+        throw new WebkaError('INVALID_CONFIG', `config "${key}" must be an integer from ${def.min} to ${def.max}, got ${JSON.stringify(raw)}`);
       }
       out[key] = n;
     } else {
@@ -74,18 +86,27 @@ export interface EffectiveConfig {
   source: 'topic' | 'cluster' | 'default';
 }
 
+/**
+ * A stored value within its key's bounds: a catalog written before a bound existed (segment.bytes
+ * of 2 GiB, say) takes effect as the nearest value the code can hold.
+ */
+function bounded(def: ConfigDef, v: ConfigValue): ConfigValue {
+  return def.type === 'long' && typeof v === 'number' ? Math.min(Math.max(v, def.min!), def.max!) : v;
+}
+
 export function effectiveConfigs(topic: ConfigMap, cluster: ConfigMap): Record<string, EffectiveConfig> {
   const out: Record<string, EffectiveConfig> = {};
   for (const [key, def] of Object.entries(TOPIC_CONFIGS)) {
-    if (key in topic) out[key] = { value: topic[key], source: 'topic' };
-    else if (key in cluster) out[key] = { value: cluster[key], source: 'cluster' };
+    if (key in topic) out[key] = { value: bounded(def, topic[key]), source: 'topic' };
+    else if (key in cluster) out[key] = { value: bounded(def, cluster[key]), source: 'cluster' };
     else out[key] = { value: def.default, source: 'default' };
   }
   return out;
 }
 
 export function configValue(topic: ConfigMap, cluster: ConfigMap, key: string): ConfigValue {
-  return topic[key] ?? cluster[key] ?? TOPIC_CONFIGS[key].default;
+  const def = TOPIC_CONFIGS[key];
+  return bounded(def, topic[key] ?? cluster[key] ?? def.default);
 }
 
 export function applyConfigChanges(current: ConfigMap, changes: Record<string, ConfigValue | null>): ConfigMap {
