@@ -1,8 +1,10 @@
 /**
  * Opening a log directory (Log.open): finishes a segment swap that a crash interrupted, removes
  * temp files, loads the segments and, after an unclean stop, scans every segment from the recovery
- * point on batch by batch. A torn or corrupt tail is cut (and the cut joins the first flush); bad
- * bytes followed by valid data are mid-log corruption: nothing is cut and the log opens offline.
+ * point on batch by batch. Bad bytes past the recovery point are a torn tail, cut at the first bad
+ * byte (and the cut joins the first flush), even when valid batches follow them: a power cut may
+ * keep later unsynced writes and lose earlier ones. Damage below the recovery point (data that
+ * was fsynced and checkpointed) is never cut: the log opens offline.
  *
  *   clean stop:    every segment's indexes are loaded as they are; all of it is durable
  *   unclean stop:  segments below the recovery point are trusted from their indexes (and scanned
@@ -40,21 +42,25 @@ export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: b
   for (const f of fs.readdir(dir)) {
     if (f.endsWith('.tmp')) fs.unlink(path.join(dir, f));
   }
-  let recoveryPoint = readRecoveryPoint(fs, dir);
+  const checkpoint = readRecoveryPoint(fs, dir);
   if (bases.length === 0) {
-    segments.push(LogSegment.create(fs, dir, Math.max(0, recoveryPoint)));
+    segments.push(LogSegment.create(fs, dir, Math.max(0, checkpoint?.recoveryPoint ?? 0)));
     return { segments, unsynced, durableOffset: nextOffset(), offline };
   }
   for (const base of bases) segments.push(LogSegment.open(fs, dir, base));
-  if (recoveryPoint < 0) recoveryPoint = bases[0];
+  const recoveryPoint = checkpoint?.recoveryPoint ?? bases[0];
+  // Offsets below this were fsynced when the last checkpoint was written (a clean stop writes
+  // one after its final fsync): damage there takes the partition offline; only what lies at or
+  // past it may be cut.
+  const promised = checkpoint?.flushedOffset ?? bases[0];
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     const next = segments[i + 1];
     const needsScan = !clean && (next === undefined || next.baseOffset > recoveryPoint);
-    let result = needsScan ? seg.recover(config.indexIntervalBytes, config.maxBatchBytes) : seg.loadIndexes(config.indexIntervalBytes, config.maxBatchBytes);
+    let result = needsScan ? seg.recover(config.indexIntervalBytes) : seg.loadIndexes(config.indexIntervalBytes);
     // a trusted segment that reaches past the recovery point grew a tail it never covered
     const unchecked = !clean && !needsScan && result === null && seg.nextOffset > recoveryPoint;
-    if (unchecked) result = seg.recover(config.indexIntervalBytes, config.maxBatchBytes);
+    if (unchecked) result = seg.recover(config.indexIntervalBytes);
     // what a scan read may be in the page cache only, a cut by the previous run included
     if (needsScan || unchecked) unsynced.add(seg);
     const invalid = result !== null && result.invalidBytes > 0;
@@ -63,14 +69,20 @@ export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: b
     const gap = next !== undefined && seg.nextOffset !== next.baseOffset;
     if (!invalid && !gap) continue;
     const reason = invalid ? (result as RecoverResult).reason : `the segment ends at offset ${seg.nextOffset} but the next one starts at ${(next as LogSegment).baseOffset}`;
-    const laterData = segments.slice(i + 1).some((s) => !s.isEmpty);
-    if ((invalid && (result as RecoverResult).validAfterInvalid) || laterData) {
+    // the first offset that the damage (bad bytes, or a gap) takes away
+    const damaged = invalid ? (result as RecoverResult).nextOffset : seg.nextOffset;
+    if (damaged < promised) {
       offline =
-        `mid-log corruption in ${seg.file}: ${reason}; valid data follows, so nothing was truncated. ` +
+        `corruption below the recovery point in ${seg.file}: ${reason}; offsets below ${promised} were fsynced, so nothing was truncated. ` +
         'The segment is kept for inspection; the partition is offline until an operator repairs or removes it.';
       probe.recovered?.(dir, { truncatedBytes: 0, reason: offline });
       break;
     }
+    // Past the recovery point nothing was promised durable (what a crash leaves there is any
+    // subset of the unsynced writes: a hole, then valid batches written later, is still a torn
+    // tail): cut at the first bad byte and drop the segments after it, all of whose offsets lie
+    // past it too. (Data fsynced since the last checkpoint is not told apart from data that was
+    // not: only a checkpoint makes damage to it detectable rather than cut.)
     if (invalid) {
       const r = result as RecoverResult;
       // The cut reaches the disk with the next fsync, which must include this segment: if a later
@@ -81,10 +93,19 @@ export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: b
       seg.truncateBytes(r.validBytes, r.nextOffset);
       probe.recovered?.(dir, { truncatedBytes: r.invalidBytes, reason: r.reason });
     }
-    // segments rolled after the lost tail are empty and would leave a gap in offsets
-    for (const empty of segments.splice(i + 1)) empty.delete();
+    for (const later of segments.splice(i + 1)) {
+      if (!later.isEmpty) probe.recovered?.(dir, { truncatedBytes: later.size, reason: `${later.file} follows a torn tail at offset ${damaged}` });
+      later.delete();
+    }
     fs.syncDir(dir);
     break;
+  }
+  if (offline === null && nextOffset() < promised) {
+    // whole batches below the recovery point are missing (the file is shorter than what was fsynced)
+    offline =
+      `the log ends at offset ${nextOffset()} but offsets below the recovery point ${promised} were fsynced; ` +
+      'the partition is offline until an operator repairs or removes it.';
+    probe.recovered?.(dir, { truncatedBytes: 0, reason: offline });
   }
   for (const seg of unsynced) if (!segments.includes(seg)) unsynced.delete(seg);
   if (clean) return { segments, unsynced, durableOffset: nextOffset(), offline };
@@ -97,14 +118,32 @@ export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: b
   // may sit in the page cache (the process died, not the machine). The first flush fsyncs it
   // before anything in it is acknowledged (an idempotent producer's retry, say).
   const logStartOffset = segments[0].baseOffset;
-  return { segments, unsynced, durableOffset: Math.min(nextOffset(), Math.max(recoveryPoint, logStartOffset)), offline };
+  return { segments, unsynced, durableOffset: Math.min(nextOffset(), Math.max(promised, logStartOffset)), offline };
 }
 
-function readRecoveryPoint(fs: FileSystem, dir: string): number {
+/**
+ * The `recovery-point` file, written by Log.checkpoint() (temp file, fsync, rename, directory
+ * fsync): two decimal offsets separated by a space, `<recoveryPoint> <flushedOffset>`.
+ *   recoveryPoint  segments that end at or below it are trusted as they are, data and indexes
+ *   flushedOffset  every offset below it was fsynced (at or above recoveryPoint: the active
+ *                  segment's indexes are rarely synced, its data is)
+ * An older broker wrote the recovery point alone; it is then both.
+ */
+export interface Checkpoint {
+  recoveryPoint: number;
+  flushedOffset: number;
+}
+
+export function formatCheckpoint(c: Checkpoint): string {
+  return `${c.recoveryPoint} ${c.flushedOffset}`;
+}
+
+function readRecoveryPoint(fs: FileSystem, dir: string): Checkpoint | null {
   const file = path.join(dir, RECOVERY_POINT_FILE);
-  if (!fs.exists(file)) return -1;
-  const n = Number(fs.readFile(file).toString('utf8').trim());
-  return Number.isSafeInteger(n) && n >= 0 ? n : -1;
+  if (!fs.exists(file)) return null;
+  const [point, flushed = point] = fs.readFile(file).toString('utf8').trim().split(' ').map(Number);
+  const valid = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+  return valid(point) && valid(flushed) && flushed >= point ? { recoveryPoint: point, flushedOffset: flushed } : null;
 }
 
 /** Step 3 of Log.replaceSegment: the `.swap` file takes the place of the segment's `.log`. */

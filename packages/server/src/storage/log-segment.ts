@@ -7,13 +7,13 @@
  * the owning Log serialises every call (the broker runs on one event loop).
  *
  * After a crash the file may end with a torn batch or with garbage past the last complete batch;
- * recover() finds the longest valid prefix and reports what follows it, and the Log decides
- * between cutting a tail and taking the partition offline (mid-log corruption).
+ * recover() finds the longest valid prefix and reports what follows it, and the log's loader
+ * decides between cutting a tail and taking the partition offline (log-loader.ts).
  */
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
 import { OffsetIndex, TimeIndex } from './segment-index.js';
-import { LOG_OVERHEAD, BATCH_HEADER_SIZE, BATCH_LENGTH, MAGIC, baseOffsetAt, lastOffsetAt, maxTimestampAt } from './batch-fields.js';
+import { LOG_OVERHEAD, BATCH_HEADER_SIZE, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, maxTimestampAt } from './batch-fields.js';
 import { validateBatch } from './record-batch.js';
 
 const SCAN_CHUNK = 1 << 20;
@@ -31,8 +31,6 @@ export interface RecoverResult {
   nextOffset: number;
   /** Bytes after validBytes; 0 when the file is clean. */
   invalidBytes: number;
-  /** True when a valid batch was found after the first invalid one: corruption, not a torn tail. */
-  validAfterInvalid: boolean;
   /** Why the batch at validBytes is invalid, when invalidBytes > 0. */
   reason: string | null;
 }
@@ -241,7 +239,7 @@ export class LogSegment {
    * Validates every batch from the start (length, magic, CRC32C, dense offsets), rebuilding
    * both indexes. Does not truncate: the caller decides what to do with invalidBytes.
    */
-  recover(indexInterval: number, maxBatchBytes: number): RecoverResult {
+  recover(indexInterval: number): RecoverResult {
     this.offsetIndex.reset();
     this.timeIndex.reset();
     this.#maxTimestamp = -1;
@@ -271,28 +269,11 @@ export class LogSegment {
     if (reason !== null) reason = `invalid batch at position ${validBytes}: ${reason}`;
     else if (end < this.#size) reason = `incomplete or unreadable batch at position ${end} (${this.#size - end} bytes before the end of the file)`;
     this.#nextOffset = next;
-    const invalidBytes = this.#size - validBytes;
-    const validAfterInvalid = invalidBytes > 0 && this.#findValidBatchAfter(validBytes, maxBatchBytes);
-    return { validBytes, nextOffset: next, invalidBytes, validAfterInvalid, reason };
-  }
-
-  /**
-   * Looks for any valid batch starting after position (its magic byte and CRC both check out).
-   * Finding one means the bad bytes sit in the middle of data, which recovery must not cut.
-   */
-  #findValidBatchAfter(position: number, maxBatchBytes: number): boolean {
-    const rest = this.read(position, this.#size - position);
-    for (let p = 1; p + BATCH_HEADER_SIZE <= rest.length; p++) {
-      if (rest[p + MAGIC] !== 2) continue;
-      const size = LOG_OVERHEAD + rest.readInt32BE(p + BATCH_LENGTH);
-      if (size < BATCH_HEADER_SIZE || size > maxBatchBytes || p + size > rest.length) continue;
-      if (validateBatch(rest, p, size) === null) return true;
-    }
-    return false;
+    return { validBytes, nextOffset: next, invalidBytes: this.#size - validBytes, reason };
   }
 
   /** Loads both indexes from disk (clean start); rebuilds via recover() when either is unusable. */
-  loadIndexes(indexInterval: number, maxBatchBytes: number): RecoverResult | null {
+  loadIndexes(indexInterval: number): RecoverResult | null {
     if (this.offsetIndex.load(this.#size)) {
       let next = this.baseOffset;
       let maxTs = -1;
@@ -307,7 +288,7 @@ export class LogSegment {
         return null;
       }
     }
-    return this.recover(indexInterval, maxBatchBytes);
+    return this.recover(indexInterval);
   }
 
   /** Cuts the file to size bytes (recovery or truncation); indexes follow. */

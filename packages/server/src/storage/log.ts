@@ -5,21 +5,22 @@
  *
  *   segments:  [0 .. 4999] [5000 .. 9999] [10000 .. active ..)
  *              ^ logStartOffset                 nextOffset (LEO) ^
- *   durableOffset: every offset below it is fsynced; the recovery point written by checkpoint()
- *                  follows it but stops at the first segment with a change not yet fsynced
+ *   durableOffset: every offset below it is fsynced; checkpoint() writes it down (recovery never
+ *                  cuts below it) with the recovery point, which follows it but stops at the
+ *                  first segment with a change not yet fsynced
  *
  * Lifecycle: Log.open() loads or recovers the directory (log-loader.ts); append()/read() serve;
  * close() flushes and closes. Calls are serialised by the event loop; only flush() is
  * asynchronous, and any number of callers may wait on it at once (they share fsyncs).
  *
- * States: online -> offline (mid-log corruption found at open or by a read, a failed fsync, or a
+ * States: online -> offline (corruption below the flushed offset found at open or by a read, a failed fsync, or a
  * failed directory fsync at a roll). Offline is final for the process: a restart recovers from
  * what the disk really holds.
  */
 import path from 'node:path';
 import { makeDirDurable, type FileSystem } from './file-system.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
-import { RECOVERY_POINT_FILE, completeSwap, loadLog } from './log-loader.js';
+import { RECOVERY_POINT_FILE, completeSwap, formatCheckpoint, loadLog } from './log-loader.js';
 import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
 
@@ -29,7 +30,7 @@ export interface LogConfig {
   indexIntervalBytes: number;
   retentionMs: number;
   retentionBytes: number;
-  /** The largest batch accepted; also bounds recovery's search for valid data after bad bytes. */
+  /** The largest batch accepted. */
   maxBatchBytes: number;
 }
 
@@ -44,7 +45,7 @@ export class Log {
   #fs: FileSystem;
   #segments: LogSegment[] = [];
   #durableOffset = 0;
-  #checkpointedOffset = -1;
+  #checkpointed = '';
   #syncing: Promise<void> | null = null;
   /** Segments whose fsync is running: their changes are not yet known to be durable. */
   #inFlight: readonly LogSegment[] = [];
@@ -233,19 +234,23 @@ export class Log {
   }
 
   /**
-   * Writes the recovery point (only when it moved), so that the next unclean start scans less.
-   * An unclean start trusts every segment that ends at or below it, data and indexes as they are,
-   * so it stops at the first segment with a change (a write, a cut, an index entry) not yet known
-   * to be fsynced. The active segment is scanned anyway, so stopping at its base costs nothing.
+   * Writes the recovery point and the flushed offset (only when one moved; format in
+   * log-loader.ts), so that the next unclean start scans less and knows what it must not cut.
+   * An unclean start trusts every segment that ends at or below the recovery point, data and
+   * indexes as they are, so it stops at the first segment with a change (a write, a cut, an index
+   * entry) not yet known to be fsynced. The active segment is scanned anyway, so stopping at its
+   * base costs nothing. Below the flushed offset everything was fsynced: recovery takes damage
+   * there for corruption (offline), never for a torn tail to cut.
    */
   checkpoint(): void {
     if (this.#offline !== null || this.#closed) return;
     let point = this.#durableOffset;
     const dirty = this.#segments.find((s) => s.indexesDirty || this.#unsynced.has(s) || this.#inFlight.includes(s));
     if (dirty !== undefined && dirty.baseOffset < point) point = dirty.baseOffset;
-    if (point === this.#checkpointedOffset) return;
-    this.#fs.writeFileAtomic(path.join(this.dir, RECOVERY_POINT_FILE), String(point));
-    this.#checkpointedOffset = point;
+    const text = formatCheckpoint({ recoveryPoint: point, flushedOffset: this.#durableOffset });
+    if (text === this.#checkpointed) return;
+    this.#fs.writeFileAtomic(path.join(this.dir, RECOVERY_POINT_FILE), text);
+    this.#checkpointed = text;
   }
 
   /**
@@ -407,7 +412,7 @@ export class Log {
     segment.close();
     completeSwap(this.#fs, this.dir, segment.baseOffset);
     const next = LogSegment.open(this.#fs, this.dir, segment.baseOffset);
-    next.recover(this.config.indexIntervalBytes, this.config.maxBatchBytes);
+    next.recover(this.config.indexIntervalBytes);
     this.#segments[this.#segments.indexOf(segment)] = next;
     this.#unsynced.delete(segment);
     return true;

@@ -5,7 +5,8 @@
  *
  *   - after every reopen each acknowledged record is present at its offset with its bytes;
  *   - offsets are dense from 0, and an offset acknowledged once never holds other data;
- *   - damage to durable bytes is never silently dropped: the log serves correct data or is offline;
+ *   - damage to bytes below the checkpointed flushed offset, in any batch (the last one too), is
+ *     never cut as a torn tail: the log serves correct data or is offline;
  *   - a failed write fails its append and leaves nothing; a failed fsync rejects its flush and
  *     takes the log offline (nothing of it is ever acknowledged).
  *
@@ -17,6 +18,7 @@ import fc from 'fast-check';
 import { Log, type LogConfig } from '../../src/storage/log.js';
 import { WebkaError } from '../../src/errors.js';
 import { validateBatch } from '../../src/storage/record-batch.js';
+import { lastOffsetAt } from '../../src/storage/batch-fields.js';
 import { FaultyFileSystem, type CrashMode } from '../support/faulty-fs.js';
 import { T0, appendSpec, batchBounds, logConfig, readAll } from '../support/log-fixtures.js';
 
@@ -78,7 +80,7 @@ function isCode(err: unknown, ...codes: string[]): boolean {
 }
 
 /** What the histories exercised, printed after the run (a property that checks nothing passes too). */
-const stats = { histories: 0, actions: 0, reopens: 0, ackedChecked: 0, offlineAfterFlip: 0, offlineAfterCorruption: 0, servedAfterCorruption: 0, writeErrors: 0, fsyncErrors: 0, dirSyncErrors: 0, corruptions: 0 };
+const stats = { histories: 0, actions: 0, reopens: 0, ackedChecked: 0, offlineAfterFlip: 0, offlineAfterCorruption: 0, servedAfterCorruption: 0, writeErrors: 0, fsyncErrors: 0, dirSyncErrors: 0, corruptions: 0, lastBatchCorruptions: 0 };
 
 /**
  * Runs one history. `ackEarly` is the deliberately broken variant: it counts an acks=all append
@@ -197,28 +199,29 @@ async function run(h: History, ackEarly = false, trace: (msg: string) => void = 
         result = reopen(true, false, when);
         break;
       case 'corrupt': {
-        // media damage to durable bytes, in any batch that has a valid durable batch after it
-        // (a torn tail whose cut was not yet synced may still sit on disk: it is not "after")
+        // media damage to durable bytes below the flushed offset of the last checkpoint, in any
+        // batch there, the last one included: the log must never cut it as if it were a torn tail
         fs.crash('drop');
+        const checkpoint = fs.durableContent(`${DIR}/recovery-point`).toString().trim().split(' ').map(Number);
+        const flushed = checkpoint.at(-1) ?? 0;
         const batches: Array<{ file: string; position: number; size: number }> = [];
         scan: for (const f of fs.readdir(DIR).filter((n) => n.endsWith('.log')).sort()) {
           const bytes = fs.durableContent(`${DIR}/${f}`);
-          const bounds = batchBounds(bytes);
-          for (const [position, size] of bounds) {
-            if (validateBatch(bytes, position, size) !== null) break scan;
+          for (const [position, size] of batchBounds(bytes)) {
+            if (validateBatch(bytes, position, size) !== null || lastOffsetAt(bytes, position) >= flushed) break scan;
             batches.push({ file: `${DIR}/${f}`, position, size });
           }
-          const end = bounds.length === 0 ? 0 : bounds[bounds.length - 1][0] + bounds[bounds.length - 1][1];
-          if (end !== bytes.length) break;
         }
-        if (batches.length < 2) {
+        if (batches.length === 0) {
           result = reopen(false, false, when);
           break;
         }
-        const victim = batches[a.pick % (batches.length - 1)];
+        const victim = batches[a.pick % batches.length];
         stats.corruptions++;
+        if (victim === batches[batches.length - 1]) stats.lastBatchCorruptions++;
         fs.flipBit(victim.file, victim.position + (a.byte % victim.size), a.bit);
         result = reopen(false, true, when);
+        if (result === null && log.nextOffset < flushed) result = `${when}: the log was cut to ${log.nextOffset}, below the flushed offset ${flushed}`;
         if (result === null) stats.servedAfterCorruption++;
         break;
       }

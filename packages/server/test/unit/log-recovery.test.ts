@@ -61,6 +61,11 @@ function restore(files: Map<string, Buffer>): void {
 
 const SEGMENT = '00000000000000000000.log';
 
+/** The files with a checkpoint that says every offset below `flushed` was fsynced (recovery point 0). */
+function checkpointAt(files: Map<string, Buffer>, flushed: number): Map<string, Buffer> {
+  return new Map(files).set('recovery-point', Buffer.from(`0 ${flushed}`));
+}
+
 function expectOffline(log: Log): void {
   const offline = (err: unknown): boolean => err instanceof WebkaError && err.code === 'PARTITION_OFFLINE';
   assert.throws(() => log.read(0, 100), offline);
@@ -78,7 +83,8 @@ describe('a torn last batch', () => {
     let cases = 0;
     for (const clean of [false, true]) {
       for (let cut = 0; cut < lastSize; cut++) {
-        const torn = new Map(files);
+        // the last batch was appended after the last checkpoint
+        const torn = checkpointAt(files, before.length);
         torn.set(SEGMENT, seg.subarray(0, lastStart + cut));
         restore(torn);
         const { log, recovered } = openLog(clean);
@@ -100,7 +106,7 @@ describe('a torn last batch', () => {
     assert.equal(cases, 2 * lastSize);
   });
 
-  test('a flipped bit anywhere in the last batch truncates it (the leader epoch is not data and is kept)', async () => {
+  test('a flipped bit anywhere in the last batch, past the flushed offset, truncates it (the leader epoch is not data and is kept)', async () => {
     const files = await writeLog();
     const seg = files.get(SEGMENT) as Buffer;
     const [lastStart, lastSize] = batchBounds(seg)[SPECS.length - 1];
@@ -108,7 +114,7 @@ describe('a torn last batch', () => {
     for (let i = 0; i < lastSize; i++) {
       const flipped = Buffer.from(seg);
       flipped[lastStart + i] ^= 1 << (i % 8);
-      restore(new Map(files).set(SEGMENT, flipped));
+      restore(checkpointAt(files, before.length).set(SEGMENT, flipped));
       const { log } = openLog(false);
       const label = `byte ${i} bit ${i % 8}`;
       assert.equal(log.offlineReason, null, label);
@@ -123,29 +129,69 @@ describe('a torn last batch', () => {
   });
 });
 
-describe('corruption in the middle of the log', () => {
-  test('a flipped bit in a batch followed by valid batches takes the log offline and keeps the file as it is', async () => {
+describe('damage below the flushed offset', () => {
+  for (const [which, index] of [['the third batch, valid batches after it', 2], ['the last batch', SPECS.length - 1]] as const) {
+    test(`a flipped bit anywhere in ${which}, fsynced and checkpointed, takes the log offline and keeps the file as it is`, async () => {
+      const files = await writeLog(); // a clean stop checkpoints the whole log as flushed
+      assert.equal(files.get('recovery-point')?.toString(), `${ALL.length} ${ALL.length}`);
+      const seg = files.get(SEGMENT) as Buffer;
+      const [start, size] = batchBounds(seg)[index];
+      let cases = 0;
+      for (let i = 0; i < size; i++) {
+        if (LEADER_EPOCH_BYTES.includes(i)) continue;
+        const flipped = Buffer.from(seg);
+        flipped[start + i] ^= 1 << (i % 8);
+        restore(new Map(files).set(SEGMENT, flipped));
+        const { log, recovered } = openLog(false);
+        const label = `byte ${i} of ${which}`;
+        assert.match(log.offlineReason ?? '', /corruption below the recovery point/, label);
+        assert.deepEqual(recovered.map((r) => r.truncatedBytes), [0], label);
+        expectOffline(log);
+        await log.close();
+        assert.deepEqual(fs.readFileSync(path.join(dir, SEGMENT)), flipped, `${label}: the segment is unchanged`);
+        cases++;
+      }
+      assert.equal(cases, size - LEADER_EPOCH_BYTES.length);
+    });
+  }
+
+  test('a log shorter than its flushed offset (whole batches gone) is offline, not reopened at the shorter end', async () => {
     const files = await writeLog();
     const seg = files.get(SEGMENT) as Buffer;
-    const [start, size] = batchBounds(seg)[2];
-    let cases = 0;
-    for (let i = 0; i < size; i++) {
-      if (LEADER_EPOCH_BYTES.includes(i)) continue;
-      const flipped = Buffer.from(seg);
-      flipped[start + i] ^= 1 << (i % 8);
-      restore(new Map(files).set(SEGMENT, flipped));
-      const { log, recovered } = openLog(false);
-      const label = `byte ${i} of the third batch`;
-      assert.match(log.offlineReason ?? '', /mid-log corruption/, label);
-      assert.deepEqual(recovered.map((r) => r.truncatedBytes), [0], label);
-      expectOffline(log);
-      await log.close();
-      assert.deepEqual(fs.readFileSync(path.join(dir, SEGMENT)), flipped, `${label}: the segment is unchanged`);
-      cases++;
-    }
-    assert.equal(cases, size - LEADER_EPOCH_BYTES.length);
+    const [lastStart] = batchBounds(seg)[SPECS.length - 1];
+    restore(new Map(files).set(SEGMENT, seg.subarray(0, lastStart)));
+    const { log } = openLog(false);
+    assert.match(log.offlineReason ?? '', /recovery point/);
+    await log.close();
   });
+});
 
+describe('a hole past the flushed offset', () => {
+  for (const [what, damage] of [
+    ['a flipped bit', (b: Buffer, start: number) => void (b[start + 70] ^= 0x10)],
+    ['a hole of zeros (a lost write before writes that survived)', (b: Buffer, start: number, size: number) => void b.fill(0, start, start + size)],
+  ] as const) {
+    test(`${what} followed by valid batches is a torn tail: cut at the first bad byte, offsets re-used by new appends`, async () => {
+      const files = await writeLog();
+      const seg = files.get(SEGMENT) as Buffer;
+      const [start, size] = batchBounds(seg)[2];
+      const damaged = Buffer.from(seg);
+      damage(damaged, start, size);
+      const kept = ALL.slice(0, SPECS[0].values.length + SPECS[1].values.length);
+      restore(checkpointAt(files, kept.length).set(SEGMENT, damaged));
+      const { log, recovered } = openLog(false);
+      assert.equal(log.offlineReason, null);
+      assert.deepEqual(values(readAll(log)), kept);
+      assert.deepEqual(recovered.map((r) => r.truncatedBytes), [seg.length - start]);
+      assert.equal(fs.statSync(path.join(dir, SEGMENT)).size, start, 'cut at the first bad byte');
+      assert.equal(appendSpec(log, { values: ['after'], timestamp: T0 + 100 }), kept.length);
+      await log.close();
+      assert.deepEqual(values(readAll(openLog(true).log)), [...kept, 'after']);
+    });
+  }
+});
+
+describe('corruption in the middle of the log', () => {
   test('negative control: truncating at the first bad batch would silently lose the valid batches after it', async () => {
     const files = await writeLog();
     const seg = files.get(SEGMENT) as Buffer;
@@ -157,22 +203,24 @@ describe('corruption in the middle of the log', () => {
 
     // what recovery sees: valid bytes end at the bad batch, valid batches follow it
     const segment = LogSegment.open(nodeFileSystem, dir, 0);
-    const result = segment.recover(1, 1 << 20);
+    const result = segment.recover(1);
     segment.close();
     assert.equal(result.validBytes, start);
-    assert.equal(result.validAfterInvalid, true);
     const after = bounds.slice(3).filter(([p, s]) => validateBatch(flipped, p, s) === null);
     assert.equal(after.length, 3, 'three valid batches follow the bad one');
     const lostRecords = SPECS.slice(3).reduce((n, s) => n + s.values.length, 0);
 
     // the naive policy, done by hand: cut at the first bad batch and reopen
-    restore(new Map(files).set(SEGMENT, flipped.subarray(0, result.validBytes)));
+    const naiveCut = new Map(files).set(SEGMENT, flipped.subarray(0, result.validBytes));
+    naiveCut.delete('recovery-point'); // (which would tell that flushed batches are missing)
+    restore(naiveCut);
     const { log: naive } = openLog(false);
     assert.equal(naive.offlineReason, null, 'the naive cut opens without complaint...');
     assert.equal(readAll(naive).length, ALL.length - SPECS[2].values.length - lostRecords, '...and has silently lost the batches after it');
     await naive.close();
 
-    // the real policy on the same bytes: nothing is lost, the log refuses to serve instead
+    // the real policy on the same bytes (all of them below the flushed offset): nothing is lost,
+    // the log refuses to serve instead
     restore(new Map(files).set(SEGMENT, flipped));
     const { log } = openLog(false);
     assert.notEqual(log.offlineReason, null);
@@ -180,22 +228,33 @@ describe('corruption in the middle of the log', () => {
     assert.equal(fs.readFileSync(path.join(dir, SEGMENT)).length, seg.length);
   });
 
-  test('a bad batch in an older segment with data in later segments takes the log offline', async () => {
-    const config = { ...CONFIG, segmentBytes: 200 };
-    const files = await writeLog(SPECS, config);
-    const segs = [...files.keys()].filter((f) => f.endsWith('.log')).sort();
-    assert.ok(segs.length >= 3, `segments: ${segs.join(', ')}`);
-    const first = files.get(segs[0]) as Buffer;
-    const [lastStart, lastSize] = batchBounds(first).at(-1) as [number, number];
-    // torn, not flipped: the tail of the first segment is missing but later segments hold data
-    restore(new Map(files).set(segs[0], first.subarray(0, lastStart + lastSize - 1)));
-    fs.rmSync(path.join(dir, 'recovery-point'));
-    const { log } = openLog(false, config);
-    assert.match(log.offlineReason ?? '', /mid-log corruption/);
-    expectOffline(log);
-    await log.close();
-    for (const f of segs.slice(1)) assert.deepEqual(fs.readFileSync(path.join(dir, f)), files.get(f));
-  });
+  for (const pastFlushed of [false, true]) {
+    test(`a torn older segment with data in later segments: ${pastFlushed ? 'all past the flushed offset, cut with the later segments' : 'below the flushed offset, offline'}`, async () => {
+      const config = { ...CONFIG, segmentBytes: 200 };
+      const files = await writeLog(SPECS, config);
+      const segs = [...files.keys()].filter((f) => f.endsWith('.log')).sort();
+      assert.ok(segs.length >= 3, `segments: ${segs.join(', ')}`);
+      const first = files.get(segs[0]) as Buffer;
+      const bounds = batchBounds(first);
+      const [lastStart, lastSize] = bounds.at(-1) as [number, number];
+      // torn, not flipped: the tail of the first segment is missing but later segments hold data
+      const flushed = pastFlushed ? bounds.length - 1 : ALL.length;
+      restore(checkpointAt(files, flushed).set(segs[0], first.subarray(0, lastStart + lastSize - 1)));
+      const { log } = openLog(false, config);
+      if (pastFlushed) {
+        assert.equal(log.offlineReason, null);
+        assert.equal(log.segmentCount, 1);
+        assert.equal(readAll(log).length, log.nextOffset);
+        assert.ok(log.nextOffset >= flushed);
+        for (const f of segs.slice(1)) assert.equal(fs.existsSync(path.join(dir, f)), false, `${f} is deleted`);
+      } else {
+        assert.match(log.offlineReason ?? '', /corruption below the recovery point/);
+        expectOffline(log);
+      }
+      await log.close();
+      if (!pastFlushed) for (const f of segs.slice(1)) assert.deepEqual(fs.readFileSync(path.join(dir, f)), files.get(f));
+    });
+  }
 });
 
 describe('index files', () => {
@@ -345,11 +404,11 @@ describe('the recovery point', () => {
     await log.flush();
     appendSpec(log, { values: ['b'.repeat(100)], timestamp: T0 }); // rolls; segment 0's indexes are not fsynced
     log.checkpoint();
-    assert.equal(point(), '0');
+    assert.equal(point(), '0 1', 'offset 0 is flushed, but segment 0 is not covered');
     await log.flush(); // fsyncs segment 1 and the indexes of the rolled segment 0
     log.checkpoint();
-    assert.equal(point(), '1', 'segment 0 is covered; the active one is always scanned');
+    assert.equal(point(), '1 2', 'segment 0 is covered; the active one is always scanned');
     await log.close();
-    assert.equal(point(), '2');
+    assert.equal(point(), '2 2');
   });
 });
