@@ -150,7 +150,7 @@ export const nodeFileSystem: FileSystem = {
   writeFileExclusive(file, data) {
     // a temp name of this process alone: racing callers never share one
     const tmp = `${file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const fd = fs.openSync(tmp, 'w', FILE_MODE);
     try {
       try {
         fs.writeFileSync(fd, data);
