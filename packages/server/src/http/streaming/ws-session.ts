@@ -6,8 +6,10 @@
  * Backpressure, both ways:
  * - out: a subscription stops reading the log while the socket's bufferedAmount is above
  *   wsBufferHighWaterBytes; the send callback of the frames in that buffer resumes it.
- * - in: at most MAX_IN_FLIGHT requests are worked on at once (a produce waits for fsync); past
- *   that the session stops reading the socket, so a client cannot queue work without bound.
+ * - in: at most MAX_IN_FLIGHT requests are worked on at once (a produce waits for fsync), and
+ *   answers count against the send buffer like pushed records: while either is full the session
+ *   stops reading the socket, so a client that sends (even invalid frames) without reading what it
+ *   is sent cannot queue work or answers without bound.
  */
 import type { WebSocket, RawData } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
@@ -55,13 +57,18 @@ export class WsSession implements SubscriptionOutlet {
   #log: FastifyBaseLogger;
   #clientHost: string;
   #subs = new Map<string, Subscription>();
+  /** Subscriptions counted against the limit while they are being set up (a group join waits). */
+  #reservedSubs = 0;
   #nextSub = 1;
   #inFlight = 0;
   #readPaused = false;
   #writableWaiters: Array<() => void> = [];
   #closed = false;
   #forget: () => void;
-  #afterSend = (): void => this.#checkWritable();
+  #afterSend = (): void => {
+    this.#checkWritable();
+    this.#updateReading();
+  };
   #access: FrameAccess | undefined;
 
   constructor(socket: WebSocket, ctx: AppContext, hub: StreamingHub, log: FastifyBaseLogger, clientHost: string, access?: FrameAccess) {
@@ -139,37 +146,55 @@ export class WsSession implements SubscriptionOutlet {
     this.#writableWaiters.length = 0;
   }
 
+  /**
+   * Stops reading the socket while MAX_IN_FLIGHT requests are being worked on or more than
+   * wsBufferHighWaterBytes wait to be sent; reads again once both have fallen (in flight to half).
+   */
+  #updateReading(): void {
+    if (this.#closed) return;
+    const full = this.#socket.bufferedAmount > this.#hub.config.wsBufferHighWaterBytes;
+    if (!this.#readPaused && (full || this.#inFlight >= MAX_IN_FLIGHT)) {
+      this.#readPaused = true;
+      this.#socket.pause();
+    } else if (this.#readPaused && !full && this.#inFlight < MAX_IN_FLIGHT / 2) {
+      this.#readPaused = false;
+      this.#socket.resume();
+    }
+  }
+
+  /** Sends the answer to a client frame (or its error frame), then checks the reading budget. */
+  #answer(text: string): void {
+    this.#send(text);
+    this.#updateReading();
+  }
+
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#closed) return;
     if (isBinary) {
-      this.#send(errorFrame(null, new WebkaError('INVALID_REQUEST', 'frames are JSON text; binary frames are not accepted')));
+      this.#answer(errorFrame(null, new WebkaError('INVALID_REQUEST', 'frames are JSON text; binary frames are not accepted')));
       return;
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     const parsed = parseFrame(text);
     if (!parsed.ok) {
-      this.#send(errorFrame(parsed.id, parsed.error));
+      this.#answer(errorFrame(parsed.id, parsed.error));
       return;
     }
     const frame = parsed.frame;
     this.#inFlight++;
-    if (this.#inFlight >= MAX_IN_FLIGHT && !this.#readPaused) {
-      this.#readPaused = true;
-      this.#socket.pause();
-    }
+    this.#updateReading();
     this.#handle(frame)
-      .then((answer) => this.#send(answer))
-      .catch((e: unknown) => {
-        const err = toWebkaError(e);
-        if (err.code === 'INTERNAL') this.#log.error({ err: e, frame: frame.type }, 'websocket request failed');
-        this.#send(errorFrame(frame.id, err));
-      })
-      .finally(() => {
+      .then(
+        (answer) => answer,
+        (e: unknown) => {
+          const err = toWebkaError(e);
+          if (err.code === 'INTERNAL') this.#log.error({ err: e, frame: frame.type }, 'websocket request failed');
+          return errorFrame(frame.id, err);
+        },
+      )
+      .then((answer) => {
         this.#inFlight--;
-        if (this.#readPaused && this.#inFlight < MAX_IN_FLIGHT / 2 && !this.#closed) {
-          this.#readPaused = false;
-          this.#socket.resume();
-        }
+        this.#answer(answer);
       });
   }
 
@@ -218,32 +243,42 @@ export class WsSession implements SubscriptionOutlet {
     return JSON.stringify({ type: 'produced', id: frame.id, records: results });
   }
 
-  #reserveSubscription(): string {
+  /**
+   * Takes one place under maxSubscriptionsPerSocket and runs `open` for it. The place is held from
+   * the check until the subscription is in the map or has failed, so subscribe frames that arrive
+   * while a group join waits cannot pass the limit together.
+   */
+  async #withSubscriptionPlace(open: (id: string) => Subscription | Promise<Subscription>): Promise<string> {
     const max = this.#hub.config.maxSubscriptionsPerSocket;
-    if (this.#subs.size >= max) {
-      throw new WebkaError('TOO_MANY_REQUESTS', `this socket already has ${this.#subs.size} subscriptions, the limit (maxSubscriptionsPerSocket); unsubscribe first`, { limit: max });
+    const held = this.#subs.size + this.#reservedSubs;
+    if (held >= max) {
+      throw new WebkaError('TOO_MANY_REQUESTS', `this socket already has ${held} subscriptions, the limit (maxSubscriptionsPerSocket); unsubscribe first`, { limit: max });
     }
-    return `s${this.#nextSub++}`;
+    const id = `s${this.#nextSub++}`;
+    this.#reservedSubs++;
+    try {
+      const sub = await open(id);
+      if (this.#closed) {
+        sub.close();
+        throw new WebkaError('SHUTTING_DOWN', 'the socket closed');
+      }
+      this.#subs.set(id, sub);
+      return id;
+    } finally {
+      this.#reservedSubs--;
+    }
   }
 
   async #subscribeTopic(frame: SubscribeTopicFrame): Promise<string> {
-    const id = this.#reserveSubscription();
     // Answer before the first records frame: the subscription's reads start on a later turn.
-    const sub = subscribeTopic(this.#ctx.broker, id, frame, this, this.#hub.config.streamReadBytes);
-    this.#subs.set(id, sub);
+    const id = await this.#withSubscriptionPlace((place) => subscribeTopic(this.#ctx.broker, place, frame, this, this.#hub.config.streamReadBytes));
     return JSON.stringify({ type: 'subscribed', id: frame.id, subscription: id });
   }
 
   async #subscribeGroup(frame: SubscribeGroupFrame): Promise<string> {
     const groups = this.#hub.groups;
     if (groups === null) throw new WebkaError('NOT_FOUND', 'group subscriptions are not available on this broker');
-    const id = this.#reserveSubscription();
-    const sub = await groups.subscribe(id, frame, this, this.#clientHost, this.#access?.topicReader(frame.cluster));
-    if (this.#closed) {
-      sub.close();
-      throw new WebkaError('SHUTTING_DOWN', 'the socket closed');
-    }
-    this.#subs.set(id, sub);
+    const id = await this.#withSubscriptionPlace((place) => groups.subscribe(place, frame, this, this.#clientHost, this.#access?.topicReader(frame.cluster)));
     return JSON.stringify({ type: 'subscribed', id: frame.id, subscription: id });
   }
 
