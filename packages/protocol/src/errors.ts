@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   TOPIC_EXISTS: { status: 409, retriable: false, hint: 'Pick another name (names differing only by case or by "." versus "_" collide).' },
   PRODUCER_FENCED: { status: 409, retriable: false, hint: 'A newer epoch of this producer exists: stop this instance, or obtain a new epoch.' },
   OUT_OF_ORDER_SEQUENCE: { status: 409, retriable: false, hint: 'Send sequences in order, one request at a time per producer and topic, starting at 0 for a new epoch.' },
+  SEQUENCE_REUSED: { status: 409, retriable: false, hint: 'A retry must carry the records of its first attempt (the same count to each partition): send different records with the next sequence.' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, retriable: false, hint: 'An Idempotency-Key names one request: use a new key for a different body or URL.' },
   CONCURRENT_REQUEST: { status: 409, retriable: true, hint: 'A request with the same Idempotency-Key or producer sequence is still in flight; retry when it answers.' },
   GROUP_NOT_EMPTY: { status: 409, retriable: false, hint: 'Stop the group\'s members (or wait for their sessions to expire) first.' },

@@ -173,12 +173,21 @@ export class Broker {
     const every = (ms: number, fn: () => void): void => {
       if (ms > 0) this.#timers.push(setInterval(fn, ms).unref());
     };
-    every(this.options.flushIntervalMs, () => {
-      for (const t of this.#topics.values()) for (const p of t.partitions) p.flush(p.log.nextOffset).catch(() => undefined);
-    });
     every(this.options.checkpointIntervalMs, () => this.#checkpoint());
     every(this.options.retentionCheckIntervalMs, () => this.applyRetention(Date.now()));
     every(this.options.retentionCheckIntervalMs, () => void this.compact(Date.now()));
+  }
+
+  /**
+   * Resolves once every partition's recovered data is fsynced (after an unclean stop the tail
+   * past each recovery point may have been only in the page cache), so that readers, and the
+   * committed-offsets replay, see the whole log from the first request on. Offline partitions
+   * are skipped: they say why when used.
+   */
+  async ready(): Promise<void> {
+    const all: Partition[] = [];
+    for (const t of this.#topics.values()) all.push(...t.partitions);
+    await Promise.all(all.map((p) => p.flush(p.log.nextOffset).catch(() => undefined)));
   }
 
   #checkpoint(): void {

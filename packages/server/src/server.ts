@@ -38,6 +38,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     traffic: metrics.traffic,
   });
   try {
+    await broker.ready();
     app = await buildApp(broker, config, { logger: opts.logger, metrics });
     const tls = tlsFiles(config);
     if (tls !== null) {

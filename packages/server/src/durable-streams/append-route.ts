@@ -45,7 +45,7 @@ function onClosed(ctx: StreamContext, s: StreamState, producer: ProducerHeaders 
 /** A producer's duplicate is answered as the first attempt was, once what it duplicates is durable. */
 async function answerDuplicate(ctx: StreamContext, s: StreamState, producer: ProducerHeaders, lastSeq: number, reply: FastifyReply): Promise<FastifyReply> {
   const p = ctx.store.partition(s);
-  await p.flush(p.log.highWatermark);
+  await p.flush(p.log.nextOffset);
   return reply
     .code(204)
     .headers({ ...producerHeaders(producer.epoch, lastSeq), 'stream-next-offset': encodeOffset(ctx.store.tail(s)) })
@@ -108,7 +108,7 @@ async function closeOnly(ctx: StreamContext, path: string, producer: ProducerHea
   // A close writes no record: the stream's offsets do not move, and since nothing can be
   // appended after it, the producer's sequence has nothing left to order.
   closeStream(store, s, { producerId: producer.id, epoch: producer.epoch, seq: producer.seq });
-  await p.flush(p.log.highWatermark);
+  await p.flush(p.log.nextOffset);
   return reply
     .code(204)
     .headers({ ...closedHeaders(ctx, s), ...producerHeaders(producer.epoch, producer.seq) })

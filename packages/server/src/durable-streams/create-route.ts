@@ -179,7 +179,7 @@ export async function createStream(ctx: StreamContext, request: FastifyRequest, 
     await durable;
   } catch (err) {
     // refused before anything was written (e.g. a record too large): no stream either
-    if (store.partition(s).log.highWatermark === 0) store.remove(s);
+    if (store.partition(s).log.nextOffset === 0) store.remove(s);
     throw err;
   }
   const q = request.url.indexOf('?');

@@ -1,6 +1,6 @@
 /**
  * Waiting at a stream's tail for a long-poll read: parks on the stream's own partition
- * (Partition.waitForData, woken by its appends; DESIGN decision 3) and on the stream itself
+ * (Partition.waitForData, woken as its high watermark moves; DESIGN decision 3) and on the stream itself
  * (closure, deletion). A fork waits on its own partition only, so appends to its source never
  * wake it. SSE subscribers stay subscribed instead of waiting again per append (sse.ts).
  */
@@ -8,7 +8,7 @@ import type { StreamState, StreamStore } from './stream-store.js';
 
 /** Resolves when the stream has data at `from`, closes or goes, after timeoutMs, or on abort. */
 export async function waitAtTail(store: StreamStore, s: StreamState, from: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || s.gone || s.meta.closed) return;
+  if (signal.aborted || s.gone || store.closedForReaders(s)) return;
   // one signal for the request's end and the stream's closure or removal
   const stop = new AbortController();
   const abort = (): void => stop.abort();

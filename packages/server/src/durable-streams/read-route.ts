@@ -30,7 +30,7 @@ function sendData(ctx: StreamContext, s: StreamState, from: number, request: Fas
   const slice = readSlice(ctx.store, s, from, ctx.readBytes);
   const next = Math.max(slice.next, from);
   const upToDate = next >= ctx.store.tail(s);
-  const closedAtTail = upToDate && s.meta.closed;
+  const closedAtTail = upToDate && ctx.store.closedForReaders(s);
   const etag = `"${s.meta.topicId}:${from}:${next}${closedAtTail ? ':c' : ''}"`;
   const headers: Record<string, string> = {
     'content-type': s.meta.contentType,
@@ -59,7 +59,7 @@ export async function readStream(ctx: StreamContext, request: FastifyRequest, re
       'stream-up-to-date': 'true',
       'cache-control': 'no-store',
     };
-    if (s.meta.closed) headers['stream-closed'] = 'true';
+    if (ctx.store.closedForReaders(s)) headers['stream-closed'] = 'true';
     return reply.code(200).headers(headers).send(emptyBody(s));
   }
   return sendData(ctx, s, startOffset(ctx, s, params.offset), request, reply, {});
@@ -69,7 +69,7 @@ async function longPoll(ctx: StreamContext, s: StreamState, params: ReadParams, 
   const cursor = { 'stream-cursor': nextCursor(params.cursor) };
   const from = startOffset(ctx, s, params.offset);
   if (from < ctx.store.tail(s)) return sendData(ctx, s, from, request, reply, cursor);
-  if (!s.meta.closed) {
+  if (!ctx.store.closedForReaders(s)) {
     const { signal, dispose } = requestSignal(reply.raw, ctx.shutdown);
     try {
       await waitAtTail(ctx.store, s, from, ctx.longPollMs, signal);
@@ -84,7 +84,7 @@ async function longPoll(ctx: StreamContext, s: StreamState, params: ReadParams, 
     'stream-next-offset': encodeOffset(ctx.store.tail(s)),
     'stream-up-to-date': 'true',
   };
-  if (s.meta.closed) headers['stream-closed'] = 'true';
+  if (ctx.store.closedForReaders(s)) headers['stream-closed'] = 'true';
   return reply.code(204).headers(headers).send();
 }
 
@@ -99,6 +99,6 @@ export function headStream(ctx: StreamContext, request: FastifyRequest, reply: F
   };
   if (s.meta.ttlSeconds !== null) headers['stream-ttl'] = String(s.meta.ttlSeconds);
   if (s.meta.expiresAt !== null) headers['stream-expires-at'] = s.meta.expiresAt;
-  if (s.meta.closed) headers['stream-closed'] = 'true';
+  if (ctx.store.closedForReaders(s)) headers['stream-closed'] = 'true';
   return reply.code(200).headers(headers).send();
 }

@@ -202,7 +202,7 @@ class Subscriber {
         this.#write(events.bytes);
         if (this.#blocked) return;
       }
-      if (s.meta.closed && this.#pos >= store.tail(s)) {
+      if (store.closedForReaders(s) && this.#pos >= store.tail(s)) {
         this.#write(controlEvent({ streamNextOffset: encodeOffset(this.#pos), streamClosed: true }));
         return this.#end();
       }
@@ -220,7 +220,7 @@ class Subscriber {
   #idle(): void {
     if (this.#done) return;
     const s = this.#s;
-    if (!this.#blocked && !s.gone && !s.meta.closed && this.#pos >= this.#ctx.store.tail(s)) this.#write(': keep-alive\n\n');
+    if (!this.#blocked && !s.gone && !this.#ctx.store.closedForReaders(s) && this.#pos >= this.#ctx.store.tail(s)) this.#write(': keep-alive\n\n');
     else this.#keepAlive!.refresh();
   }
 

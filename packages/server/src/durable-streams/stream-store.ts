@@ -239,6 +239,17 @@ export class StreamStore {
     return [...inherited, own];
   }
 
+  /**
+   * Closed as readers see it: the stream is closed and the append that closed it is durable
+   * (readable). Writers are refused from the moment of the close (s.meta.closed); a reader that
+   * heard "closed" before the final append became readable would miss it.
+   */
+  closedForReaders(s: StreamState): boolean {
+    if (!s.meta.closed) return false;
+    const log = this.partition(s).log;
+    return log.highWatermark >= log.nextOffset;
+  }
+
   /** The stream's tail: the offset the next append gets. */
   tail(s: StreamState): number {
     return (s.meta.fork?.offset ?? 0) + this.partition(s).log.highWatermark;

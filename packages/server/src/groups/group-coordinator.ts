@@ -62,6 +62,8 @@ export interface PollResult {
   records: PolledRecord[];
   generation: number;
   assignment: TopicPartition[];
+  /** Which read of the member this answer holds (for unread()). */
+  read?: number;
 }
 
 export class GroupCoordinator {
@@ -180,11 +182,23 @@ export class GroupCoordinator {
     return this.#membership(group, member);
   }
 
-  /** Leaves at once (committing what was delivered first, with autoCommit); the others rebalance. */
-  async leave(cluster: string, groupId: string, memberId: string): Promise<void> {
+  /**
+   * Leaves at once; the others rebalance. With autoCommit, what was delivered is committed first;
+   * leaving never fails because of that commit (the offsets partition full or offline, say): the
+   * member leaves without it and the answer says why (`finalCommitError`).
+   */
+  async leave(cluster: string, groupId: string, memberId: string): Promise<{ finalCommitError?: WebkaError }> {
     const { group, member } = this.#member(cluster, groupId, memberId);
-    if (member.settings.autoCommit) await this.#commitPositions(group, member).catch(() => undefined);
+    let finalCommitError: WebkaError | undefined;
+    if (member.settings.autoCommit) {
+      try {
+        await this.#commitPositions(group, member);
+      } catch (err) {
+        finalCommitError = err instanceof WebkaError ? err : new WebkaError('STORAGE_ERROR', (err as Error).message);
+      }
+    }
     this.#remove(group, member);
+    return finalCommitError === undefined ? {} : { finalCommitError };
   }
 
   #remove(group: Group, member: GroupMember): void {
@@ -281,13 +295,20 @@ export class GroupCoordinator {
         ({ group, member } = this.#stillMember(group, member));
         group.learn(member);
         const limits = { maxRecords: opts.maxRecords > 0 ? opts.maxRecords : member.settings.maxPollRecords, maxBytes: opts.maxBytes };
-        const records = readAssigned(this.broker, this.offsets, group, member, limits);
+        // a poll whose client is gone reads nothing: what it read would be lost with the answer
+        if (opts.signal?.aborted) return { records: [], generation: member.generation, assignment: member.assignment };
+        let records = readAssigned(this.broker, this.offsets, group, member, limits);
         if (records.length > 0 && member.settings.delivery === 'at-most-once') {
+          const generation = group.generationId;
           await this.#commitPositions(group, member, new Set(records.map((r) => tpKey(r.topic, r.partition))));
+          // The commit becomes visible to a new owner only once durable: if the group rebalanced
+          // meanwhile, a new owner may already be reading from the old commit, so this member
+          // delivers only what it still owns (at most once: the rest is committed, not resent).
+          if (group.generationId !== generation) records = records.filter((r) => member.owns({ topic: r.topic, partition: r.partition }));
         }
         const left = deadline - this.#now();
         if (records.length > 0 || left <= 0 || opts.signal?.aborted || this.#closed) {
-          return { records, generation: member.generation, assignment: member.assignment };
+          return { records, generation: member.generation, assignment: member.assignment, read: member.cursor };
         }
         await this.#waitForChange(group, member, left, opts.signal);
       }
@@ -295,6 +316,30 @@ export class GroupCoordinator {
       member.activePolls--;
       member.lastSeenAt = this.#now();
       this.#schedule(group);
+    }
+  }
+
+  /**
+   * An answer that never reached its client: an at-least-once member goes back to the first
+   * offset of each partition in it, unless the member read again since (that answer then holds
+   * the records, or a seek or rebalance moved the position on purpose). At-most-once members are
+   * left alone: what they read is committed.
+   */
+  unread(cluster: string, groupId: string, memberId: string, answer: PollResult): void {
+    const member = this.findGroup(cluster, groupId)?.members.get(memberId);
+    if (member === undefined || member.settings.delivery !== 'at-least-once' || member.cursor !== answer.read) return;
+    const records = answer.records;
+    const span = new Map<string, { first: number; next: number }>();
+    for (const r of records) {
+      const key = tpKey(r.topic, r.partition);
+      const s = span.get(key);
+      if (s === undefined) span.set(key, { first: r.record.offset, next: r.record.offset + 1 });
+      else s.next = r.record.offset + 1;
+    }
+    for (const [key, s] of span) {
+      if (member.positions.get(key) === undefined) continue;
+      member.buffers.delete(key);
+      member.positions.set(key, s.first);
     }
   }
 
@@ -350,7 +395,7 @@ export class GroupCoordinator {
   }
 
   /** Commits the member's positions that moved past the committed offsets. */
-  #commitPositions(group: Group, member: GroupMember, only?: Set<string>, generation = member.generation): Promise<OffsetCommit[]> {
+  async #commitPositions(group: Group, member: GroupMember, only?: Set<string>, generation = member.generation): Promise<OffsetCommit[]> {
     const out: OffsetCommit[] = [];
     for (const tp of member.assignment) {
       const key = tpKey(tp.topic, tp.partition);
@@ -360,7 +405,8 @@ export class GroupCoordinator {
       group.checkCommit(member, generation, tp);
       out.push({ topic: tp.topic, partition: tp.partition, offset: pos });
     }
-    return this.offsets.commit(group.cluster, group.groupId, out).then(() => out);
+    await this.offsets.commit(group.cluster, group.groupId, out);
+    return out;
   }
 
   /** Kafka's assign() consumers: commits under a group id without joining; refused while it has members. */

@@ -15,9 +15,14 @@
  * A group's partition is Java's String.hashCode of the group id, made non-negative, modulo the
  * partition count, as Kafka computes it; Webka's topic has 8 partitions where Kafka has 50.
  *
- * The in-memory map is updated when a commit is appended, before its fsync completes: a member
- * that takes over a partition must see an offset committed as records were delivered
- * (at-most-once), or it could deliver them again. A failed fsync takes the partition offline.
+ * Memory follows the disk: the in-memory map changes only once a commit's batch is fsynced, and
+ * the commit answers then, so a failed fsync (which takes the partition offline) leaves memory
+ * as the disk has it and an identical commit after it is written again, not skipped. Commits of
+ * one group are answered in the order they were appended (their fsyncs complete in that order).
+ *
+ * Each `__consumer_offsets` partition is replayed on its own: one that is offline or holds a
+ * damaged batch is recorded as unavailable, the groups that hash to it answer PARTITION_OFFLINE
+ * with the reason, and every other group (and the rest of the broker) carries on.
  */
 import type { Broker } from '../broker.js';
 import type { Partition } from '../partitions/partition.js';
@@ -52,6 +57,8 @@ export class OffsetStore {
   #broker: Broker;
   /** cluster -> group -> tpKey -> committed offset */
   #clusters = new Map<string, Map<string, GroupOffsets>>();
+  /** cluster -> offsets partition -> why its groups' offsets cannot be served */
+  #unavailable = new Map<string, Map<number, string>>();
 
   constructor(broker: Broker) {
     this.#broker = broker;
@@ -63,24 +70,52 @@ export class OffsetStore {
     let groups = this.#clusters.get(cluster);
     if (groups !== undefined) return groups;
     groups = new Map();
+    const unavailable = new Map<number, string>();
     if (this.#broker.catalog.findTopic(cluster, OFFSETS_TOPIC) !== undefined) {
-      for (const p of this.#broker.topicPartitions(cluster, OFFSETS_TOPIC)) replay(p, groups);
+      for (const p of this.#broker.topicPartitions(cluster, OFFSETS_TOPIC)) {
+        // replayed into a map of its own, so that a damaged partition adds nothing half-read
+        const mine = new Map<string, GroupOffsets>();
+        try {
+          replay(p, mine);
+        } catch (err) {
+          const reason = `${OFFSETS_TOPIC} partition ${p.index} of cluster "${cluster}" cannot be read: ${(err as Error).message}`;
+          unavailable.set(p.index, reason);
+          this.#broker.options.onWarning?.('committed offsets unavailable', { cluster, partition: p.index, reason });
+          continue;
+        }
+        for (const [g, offsets] of mine) groups.set(g, offsets);
+      }
     }
     this.#clusters.set(cluster, groups);
+    this.#unavailable.set(cluster, unavailable);
     return groups;
+  }
+
+  /** The cluster's offsets for one group, or PARTITION_OFFLINE when its partition could not be read. */
+  #groupOffsets(cluster: string, group: string): GroupOffsets | undefined {
+    const groups = this.#cluster(cluster);
+    const unavailable = this.#unavailable.get(cluster);
+    if (unavailable !== undefined && unavailable.size > 0) {
+      const reason = unavailable.get(groupPartition(group, OFFSETS_TOPIC_PARTITIONS));
+      if (reason !== undefined) {
+        throw new WebkaError('PARTITION_OFFLINE', `the committed offsets of group "${group}" cannot be served: ${reason}`);
+      }
+    }
+    return groups.get(group);
   }
 
   /** Drops what is known of a cluster (it was deleted, with its internal topics). */
   forgetCluster(cluster: string): void {
     this.#clusters.delete(cluster);
+    this.#unavailable.delete(cluster);
   }
 
   get(cluster: string, group: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.#cluster(cluster).get(group)?.get(tpKey(topic, partition));
+    return this.#groupOffsets(cluster, group)?.get(tpKey(topic, partition));
   }
 
   list(cluster: string, group: string): CommittedOffset[] {
-    return [...(this.#cluster(cluster).get(group)?.values() ?? [])].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    return [...(this.#groupOffsets(cluster, group)?.values() ?? [])].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   }
 
   groups(cluster: string): string[] {
@@ -88,10 +123,10 @@ export class OffsetStore {
   }
 
   /**
-   * Appends the commits as one batch and updates memory at once; the promise resolves when the
-   * batch is fsynced. Throws (synchronously) when the append itself fails.
+   * Appends the commits as one batch; once it is fsynced, memory takes the new offsets and the
+   * promise resolves. Every failure (the append's too) is a rejection.
    */
-  commit(cluster: string, group: string, offsets: readonly OffsetCommit[]): Promise<void> {
+  async commit(cluster: string, group: string, offsets: readonly OffsetCommit[]): Promise<void> {
     if (offsets.length === 0) return Promise.resolve();
     const now = Date.now();
     return this.#append(
@@ -102,17 +137,19 @@ export class OffsetStore {
   }
 
   /** Deletes every committed offset of the group (tombstones). */
-  deleteGroup(cluster: string, group: string): Promise<void> {
+  async deleteGroup(cluster: string, group: string): Promise<void> {
     return this.#append(cluster, group, this.list(cluster, group).map((o) => ({ topic: o.topic, partition: o.partition, value: null })));
   }
 
-  #append(cluster: string, group: string, entries: Array<{ topic: string; partition: number; value: CommittedOffset | null }>): Promise<void> {
-    if (entries.length === 0) return Promise.resolve();
-    const groups = this.#cluster(cluster);
+  async #append(cluster: string, group: string, entries: Array<{ topic: string; partition: number; value: CommittedOffset | null }>): Promise<void> {
+    if (entries.length === 0) return;
+    this.#groupOffsets(cluster, group);
     const partition = this.#partitionFor(cluster, group);
     const now = Date.now();
     const records = entries.map((e) => ({ key: encodeKey(group, e.topic, e.partition), value: e.value === null ? null : encodeValue(e.value), headers: [], timestamp: now }));
     const { baseOffset } = partition.append(records, { compression: 'none', logAppendTime: false });
+    await partition.flush(baseOffset + records.length);
+    const groups = this.#cluster(cluster);
     let offsets = groups.get(group);
     if (offsets === undefined) groups.set(group, (offsets = new Map()));
     for (const e of entries) {
@@ -120,7 +157,6 @@ export class OffsetStore {
       else offsets.set(tpKey(e.topic, e.partition), e.value);
     }
     if (offsets.size === 0) groups.delete(group);
-    return partition.flush(baseOffset + records.length);
   }
 
   #partitionFor(cluster: string, group: string): Partition {

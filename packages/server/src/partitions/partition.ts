@@ -1,6 +1,7 @@
 /**
  * One partition of a topic: its Log, its idempotent-producer table, and the waiters that long
- * polls and streams park on until an append wakes them (DESIGN decision 3: wake, don't poll).
+ * polls and streams park on until the high watermark moves (DESIGN decision 3: wake, don't
+ * poll). Readers see only offsets below the high watermark: what is durable (Log's header).
  *
  * Created by the broker when a topic is created or loaded; closed with the broker or deleted with
  * the topic. All calls run on the event loop; append() is synchronous up to the point where the
@@ -76,6 +77,7 @@ export class Partition {
     this.index = index;
     this.log = log;
     this.#fs = fs;
+    log.onHighWatermark(() => this.#wake());
     if (log.offlineReason !== null) return;
     const snapshot = fs === undefined ? null : readProducerSnapshot(fs, log.dir);
     if (clean && snapshot !== null && snapshot.offset === log.nextOffset) {
@@ -157,7 +159,6 @@ export class Partition {
       }
       next += records.length;
     }
-    this.#wake();
     return results;
   }
 
@@ -167,12 +168,13 @@ export class Partition {
   }
 
   /**
-   * Reads records from offset, at most maxRecords and about maxBytes (always at least one record
-   * when there is one). Every batch's CRC is checked: a mismatch takes the partition offline
-   * rather than serve damaged data.
+   * Reads records from offset below the high watermark, at most maxRecords and about maxBytes
+   * (always at least one record when there is one). Every batch's CRC is checked: a mismatch
+   * takes the partition offline rather than serve damaged data.
    */
   read(offset: number, opts: ReadOptions): PartitionRead {
-    const data = this.log.read(offset, opts.maxBytes);
+    const highWatermark = this.log.highWatermark;
+    const data = this.log.read(offset, opts.maxBytes, highWatermark);
     const records: DecodedRecord[] = [];
     let nextOffset = offset;
     let pos = 0;
@@ -186,21 +188,23 @@ export class Partition {
       }
       const before = records.length;
       decodeRecords(data, pos, records, offset);
+      // a batch can straddle the high watermark only once replicas acknowledge part of one
+      while (records.length > before && records[records.length - 1].offset >= highWatermark) records.pop();
       if (records.length > opts.maxRecords) records.length = opts.maxRecords;
       nextOffset = records.length > before && records.length === opts.maxRecords ? records[records.length - 1].offset + 1 : lastOffsetAt(data, pos) + 1;
       pos += size;
     }
-    return { records, nextOffset: Math.max(nextOffset, offset), highWatermark: this.log.highWatermark, logStartOffset: this.log.logStartOffset };
+    return { records, nextOffset: Math.min(Math.max(nextOffset, offset), Math.max(highWatermark, offset)), highWatermark, logStartOffset: this.log.logStartOffset };
   }
 
-  /** Calls fn after every append (and on close, so that waiters can finish). Returns an unsubscribe. */
+  /** Calls fn each time the high watermark moves (and on close, so that waiters can finish). Returns an unsubscribe. */
   subscribe(fn: () => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
   }
 
   /**
-   * Waits until the log holds offset (highWatermark > offset), timeoutMs passes or signal aborts.
+   * Waits until offset is readable (highWatermark > offset), timeoutMs passes or signal aborts.
    * Resolves in every case; the caller reads again to see what arrived.
    */
   waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {

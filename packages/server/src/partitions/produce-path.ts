@@ -123,14 +123,7 @@ export class ProducePath {
     const flushes: Array<[Partition, number]> = [];
     let wrote = false;
     try {
-      if (producer !== undefined && verdict === 'retry') {
-        for (const p of shares.keys()) {
-          const cached = target.partitions[p].producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
-          if (cached === undefined && !isLatest(target, producer)) {
-            throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.producerId} was never written to partition ${p} and is not the latest request`);
-          }
-        }
-      }
+      if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares);
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
       // so does a large share, which a write of its own already amortises, unless appends to its
       // partition wait in this turn's group (they arrived first). The others join the group.
@@ -219,6 +212,33 @@ export class ProducePath {
   drain(): Promise<void> {
     if (this.#writeScheduled) this.#writeGroups();
     return this.#memory?.drain() ?? Promise.resolve();
+  }
+}
+
+/**
+ * A retry must be the request it repeats: where a share of that sequence is stored, the retry
+ * has a share with as many records, and it has no share where none was stored unless it is the
+ * latest request (which a crash may have cut short: its missing shares are written now). A
+ * different body (or a topic whose partition count changed in between, routing keys elsewhere)
+ * is refused before anything is written, never answered with offsets of other records.
+ */
+function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: ReadonlyMap<number, { records: unknown[] }>): void {
+  const latest = isLatest(target, producer);
+  const what = `sequence ${producer.sequence} of producer ${producer.producerId}`;
+  for (let p = 0; p < target.partitions.length; p++) {
+    const cached = target.partitions[p].producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
+    const count = shares.get(p)?.records.length ?? 0;
+    if (cached === undefined) {
+      if (count > 0 && !latest) throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `${what} was never written to partition ${p} and is not the latest request`);
+      continue;
+    }
+    if (cached.count !== count) {
+      throw new WebkaError(
+        'SEQUENCE_REUSED',
+        `${what} was stored with ${cached.count} record(s) on partition ${p}, but this retry has ${count} for it: a retry must repeat its first attempt; send new records with the next sequence`,
+        { partition: p, storedRecords: cached.count, retryRecords: count },
+      );
+    }
   }
 }
 

@@ -18,6 +18,8 @@ interface TopicProducer {
   epoch: number;
   lastSequence: number;
   inFlight: Set<number>;
+  /** New requests that ended having written nothing, while a later one was still in flight. */
+  givenBack: Set<number>;
 }
 
 export type SequenceVerdict = 'new' | 'retry';
@@ -29,7 +31,7 @@ export class SequenceTracker {
     const key = `${topicId}:${producerId}`;
     let s = this.#state.get(key);
     if (s === undefined) {
-      s = { epoch: -1, lastSequence: -1, inFlight: new Set() };
+      s = { epoch: -1, lastSequence: -1, inFlight: new Set(), givenBack: new Set() };
       for (const p of partitions) {
         const e = p.producers.get(producerId);
         if (e === undefined) continue;
@@ -44,6 +46,7 @@ export class SequenceTracker {
       if (s.inFlight.size > 0) throw new WebkaError('CONCURRENT_REQUEST', `requests of an older epoch of producer ${producerId} are still in flight`);
       s.epoch = epoch;
       s.lastSequence = -1;
+      s.givenBack.clear();
     }
     return s;
   }
@@ -82,12 +85,23 @@ export class SequenceTracker {
     return verdict;
   }
 
-  /** Ends a request. A new request that wrote nothing (refused whole) gives its sequence back. */
+  /**
+   * Ends a request. A new request that wrote nothing (refused whole) gives its sequence back, and
+   * lastSequence falls back past every given-back sequence at its top, in whatever order the
+   * requests end: pipelined 5 and 6 failing in one write leave it at 4, not at 5 with 5 missing.
+   */
   release(topicId: string, producerId: number, sequence: number, wroteNothing: boolean): void {
     const s = this.#state.get(`${topicId}:${producerId}`);
     if (s === undefined) return;
     s.inFlight.delete(sequence);
-    if (wroteNothing && s.lastSequence === sequence) s.lastSequence = sequence - 1;
+    if (wroteNothing) s.givenBack.add(sequence);
+    while (s.givenBack.has(s.lastSequence) && !s.inFlight.has(s.lastSequence)) {
+      s.givenBack.delete(s.lastSequence);
+      s.lastSequence--;
+    }
+    // one given back below a sequence that was written stays a gap (its retry is refused as out of
+    // order); forget it once it is too old to matter, so the set stays small
+    for (const q of s.givenBack) if (q <= s.lastSequence - CACHED_BATCHES) s.givenBack.delete(q);
   }
 
   forgetTopic(topicId: string): void {

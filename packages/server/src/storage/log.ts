@@ -8,6 +8,13 @@
  *   durableOffset: every offset below it is fsynced; checkpoint() writes it down (recovery never
  *                  cuts below it) with the recovery point, which follows it but stops at the
  *                  first segment with a change not yet fsynced
+ *   highWatermark: what readers may see: the durable end (Redpanda's rule), so that a record a
+ *                  consumer read can never be taken back by a power cut. With replication it
+ *                  becomes the minimum durable end over the in-sync replicas: a change of the
+ *                  input to #visibleEnd(), not of the design.
+ *
+ * The log keeps an fsync in flight whenever it holds unsynced data (appends of any acks), so
+ * data becomes visible within one group commit of being written; flush() waits for that.
  *
  * Lifecycle: Log.open() loads or recovers the directory (log-loader.ts); append()/read() serve;
  * close() flushes and closes. Calls are serialised by the event loop; only flush() is
@@ -47,6 +54,9 @@ export class Log {
   #durableOffset = 0;
   #checkpointed = '';
   #syncing: Promise<void> | null = null;
+  #syncQueued = false;
+  #highWatermark = 0;
+  #onHighWatermark: () => void = () => undefined;
   /** Segments whose fsync is running: their changes are not yet known to be durable. */
   #inFlight: readonly LogSegment[] = [];
   #unsynced = new Set<LogSegment>();
@@ -73,6 +83,9 @@ export class Log {
     log.#unsynced = loaded.unsynced;
     log.#durableOffset = loaded.durableOffset;
     log.#offline = loaded.offline;
+    log.#highWatermark = log.#visibleEnd();
+    // what recovery kept past the recovery point may still be only in the page cache
+    log.#queueSync();
     return log;
   }
 
@@ -93,9 +106,30 @@ export class Log {
     return this.#segments[this.#segments.length - 1].nextOffset;
   }
 
-  /** One broker: everything appended is visible. With replication this becomes the ISR's minimum. */
+  /** The end of what readers may see (see the header): never above what is durable. */
   get highWatermark(): number {
-    return this.nextOffset;
+    return this.#highWatermark;
+  }
+
+  /** Calls fn each time the high watermark moves (the partition wakes its waiters with it). */
+  onHighWatermark(fn: () => void): void {
+    this.#onHighWatermark = fn;
+  }
+
+  /**
+   * The input of the high watermark. One broker: the local durable end. Replication: the minimum
+   * of this and each in-sync follower's acknowledged durable end.
+   */
+  #visibleEnd(): number {
+    return this.#durableOffset;
+  }
+
+  #advanceHighWatermark(): void {
+    const hw = this.#visibleEnd();
+    if (hw > this.#highWatermark) {
+      this.#highWatermark = hw;
+      this.#onHighWatermark();
+    }
   }
 
   get durableOffset(): number {
@@ -167,6 +201,7 @@ export class Log {
       throw new WebkaError('STORAGE_ERROR', `write to ${active.file} failed: ${(err as Error).message}; nothing was written`);
     }
     this.#unsynced.add(active);
+    this.#queueSync();
     return baseOffset;
   }
 
@@ -185,20 +220,50 @@ export class Log {
   }
 
   /**
-   * Resolves once every offset below `upTo` is fsynced. Callers arriving while an fsync runs wait
-   * for it and then share the next one (group commit). A failed fsync takes the log offline and
-   * rejects every waiter: the data may or may not be on disk, and is never acknowledged.
+   * Resolves once every offset below `upTo` (at most the log end) is fsynced. Callers arriving
+   * while an fsync runs wait for it and then share the next one (group commit). A failed fsync
+   * takes the log offline and rejects every waiter: the data may or may not be on disk, and is
+   * never acknowledged. Each turn of the loop either returns or waits for an fsync that moves
+   * durableOffset to the log end as it was when the fsync started, so it cannot spin.
    */
   async flush(upTo: number = this.nextOffset): Promise<void> {
-    while (this.#durableOffset < upTo) {
+    const target = Math.min(upTo, this.nextOffset);
+    while (this.#durableOffset < target) {
       this.#checkOnline();
-      if (this.#syncing === null) {
-        this.#syncing = this.#sync().finally(() => {
-          this.#syncing = null;
-        });
-      }
-      await this.#syncing;
+      await this.#startSync();
     }
+  }
+
+  /** Starts an fsync unless one runs; returns the running one. */
+  #startSync(): Promise<void> {
+    if (this.#syncing === null) {
+      const sync = this.#sync().finally(() => {
+        this.#syncing = null;
+        this.#advanceHighWatermark();
+        // data appended while this fsync ran gets the next one at once
+        if (this.#durableOffset < this.nextOffset) this.#queueSync();
+      });
+      // waiters see the error through flush(); a background fsync nobody waits for must not
+      // become an unhandled rejection (the log is offline and says why)
+      sync.catch(() => undefined);
+      this.#syncing = sync;
+    }
+    return this.#syncing;
+  }
+
+  /**
+   * Keeps an fsync in flight whenever unsynced data exists, so acks=0 and acks=1 data becomes
+   * durable, and visible, within one group commit. Started at the end of the current turn, so
+   * the appends of one turn share it.
+   */
+  #queueSync(): void {
+    if (this.#syncQueued) return;
+    this.#syncQueued = true;
+    queueMicrotask(() => {
+      this.#syncQueued = false;
+      if (this.#syncing !== null || this.#offline !== null || this.#closed) return;
+      if (this.#durableOffset < this.nextOffset || this.#unsynced.size > 0) void this.#startSync();
+    });
   }
 
   async #sync(): Promise<void> {
@@ -255,20 +320,24 @@ export class Log {
 
   /**
    * Reads whole batches from the one holding `offset`, about maxBytes of them (always at least
-   * one batch, so a batch larger than maxBytes still makes progress). Empty at the end of the log.
-   * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, nextOffset]. Batch headers that cannot be
-   * right (a length below the header size, offsets that do not follow on) take the log offline
-   * and throw CORRUPT_RECORD: the CRC that the partition checks does not cover baseOffset.
+   * one batch, so a batch larger than maxBytes still makes progress), stopping before the first
+   * batch that starts at or after `limit` (readers pass the high watermark). Empty at the end.
+   * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, nextOffset]: an offset between the high
+   * watermark and the log end is one a producer was given, and becomes readable once durable.
+   * Batch headers that cannot be right (a length below the header size, offsets that do not
+   * follow on) take the log offline and throw CORRUPT_RECORD: the CRC that the partition checks
+   * does not cover baseOffset.
    */
-  read(offset: number, maxBytes: number): Buffer {
+  read(offset: number, maxBytes: number, limit: number = this.nextOffset): Buffer {
     if (this.#offline !== null) throw new WebkaError('PARTITION_OFFLINE', this.#offline);
     if (offset < this.logStartOffset || offset > this.nextOffset) {
       throw new WebkaError(
         'OFFSET_OUT_OF_RANGE',
-        `offset ${offset} is outside the log: valid offsets are ${this.logStartOffset} to ${this.nextOffset} (the high watermark, to wait for the next record)`,
+        `offset ${offset} is outside the log: valid offsets are ${this.logStartOffset} to ${this.nextOffset} (the log end, to wait for the next record)`,
         { logStartOffset: this.logStartOffset, highWatermark: this.nextOffset },
       );
     }
+    if (offset >= limit) return Buffer.alloc(0);
     for (let i = this.#segmentIndexFor(offset); i < this.#segments.length; i++) {
       const seg = this.#segments[i];
       const pos = seg.positionOf(offset);
@@ -297,6 +366,7 @@ export class Log {
         }
         next = last + 1;
         end += size;
+        if (next >= limit) break;
       }
       if (end > 0) seg.hint(next, pos + end);
       return buf.subarray(0, end);
@@ -372,6 +442,7 @@ export class Log {
     if (deleted > 0) {
       this.#fs.syncDir(this.dir);
       if (this.#durableOffset < this.logStartOffset) this.#durableOffset = this.logStartOffset;
+      this.#advanceHighWatermark();
     }
     return deleted;
   }

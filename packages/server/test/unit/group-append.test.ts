@@ -23,11 +23,13 @@ function open(fsys: FaultyFileSystem): Partition {
   return Partition.open(fsys, '/data/t-0', 't', 0, logConfig(), { clean: true });
 }
 
-function readValues(p: Partition): string[] {
+/** What a reader sees once the appends are durable (readers stop at the high watermark). */
+async function readValues(p: Partition): Promise<string[]> {
+  await p.flush(p.log.nextOffset);
   return p.read(0, { maxRecords: 10_000, maxBytes: 1 << 20 }).records.map((r) => r.value!.toString());
 }
 
-test('a group is one write of one batch per item, at consecutive offsets, each with its own producer and options', () => {
+test('a group is one write of one batch per item, at consecutive offsets, each with its own producer and options', async () => {
   const faulty = new FaultyFileSystem();
   const { fs: counting, counts } = countingFs(faulty);
   faulty.mkdirp('/data');
@@ -51,6 +53,7 @@ test('a group is one write of one batch per item, at consecutive offsets, each w
     'the four batches went out in one write (beside the index entries, one write each)',
   );
   assert.equal(segment.offsetIndex.entries - entriesBefore, 4, 'each batch of the group is indexed');
+  await p.flush(p.log.nextOffset);
   assert.deepEqual(p.read(6, { maxRecords: 1, maxBytes: 1 }).records.map((r) => r.value!.toString()), ['c-0'], 'a read from inside the group starts at its batch');
   assert.deepEqual(results.map((r) => r.baseOffset), [2, 5, 6, 10]);
   assert.deepEqual(results.map((r) => r.duplicate), [false, false, false, false]);
@@ -67,11 +70,11 @@ test('a group is one write of one batch per item, at consecutive offsets, each w
   // the idempotent item's producer state points at its own batch: a retry is a duplicate
   const again = p.appendGroup([{ records: records('b', 1), options: plain, producer: { producerId: 9, producerEpoch: 0, sequence: 0 } }, { records: records('e', 1), options: plain }]);
   assert.deepEqual(again.map((r) => [r.baseOffset, r.duplicate]), [[5, true], [12, false]]);
-  assert.deepEqual(readValues(p).slice(12), ['e-0'], 'the duplicate wrote nothing');
+  assert.deepEqual((await readValues(p)).slice(12), ['e-0'], 'the duplicate wrote nothing');
   void p.close();
 });
 
-test('a group whose write fails leaves no batch, no producer state and no offset behind; the next group takes the same offsets', () => {
+test('a group whose write fails leaves no batch, no producer state and no offset behind; the next group takes the same offsets', async () => {
   const faulty = new FaultyFileSystem();
   const p = open(faulty);
   p.append(records('seed', 1), plain);
@@ -82,13 +85,13 @@ test('a group whose write fails leaves no batch, no producer state and no offset
   faulty.failNext({ kind: 'write', code: 'ENOSPC' });
   assert.throws(() => p.appendGroup(group()), (e: unknown) => e instanceof WebkaError && e.code === 'STORAGE_ERROR');
   assert.equal(p.log.nextOffset, 1);
-  assert.deepEqual(readValues(p), ['seed-0'], 'nothing of the failed group is readable');
+  assert.deepEqual((await readValues(p)), ['seed-0'], 'nothing of the failed group is readable');
   assert.equal(p.producers.find(4, 0, 0), undefined, 'the failed idempotent batch is not remembered as written');
 
   // control: the same group, once the disk has room, is written, readable and remembered
   const results = p.appendGroup(group());
   assert.deepEqual(results.map((r) => [r.baseOffset, r.duplicate]), [[1, false], [3, false]]);
-  assert.deepEqual(readValues(p), ['seed-0', 'x-0', 'x-1', 'y-0']);
+  assert.deepEqual((await readValues(p)), ['seed-0', 'x-0', 'x-1', 'y-0']);
   assert.equal(p.producers.find(4, 0, 0)?.baseOffset, 3);
   void p.close();
 });
@@ -116,6 +119,6 @@ test('ProducePath gathers one turn\'s appends per partition; a large share goes 
   const bigAlone = path.produce(target, settings, input(big), { acks: 1 });
   assert.equal(p.log.nextOffset, 4, 'written at once');
   assert.equal((await bigAlone)[0].offset, 3);
-  assert.deepEqual(readValues(p).map((v) => (v.length > 10 ? `big:${v.length}` : v)), ['s1', 's2', `big:${big.length}`, `big:${big.length}`]);
+  assert.deepEqual((await readValues(p)).map((v) => (v.length > 10 ? `big:${v.length}` : v)), ['s1', 's2', `big:${big.length}`, `big:${big.length}`]);
   void p.close();
 });

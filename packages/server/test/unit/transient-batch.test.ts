@@ -44,7 +44,7 @@ test('the reused buffer is overwritten by the next call (why only Partition.appe
 });
 
 for (const [name, make] of [['node', (): FileSystem => nodeFileSystem], ['in-memory', (): FileSystem => new FaultyFileSystem()]] as const) {
-  test(`a partition on the ${name} file system reads back every batch appended through the reused buffer`, () => {
+  test(`a partition on the ${name} file system reads back every batch appended through the reused buffer`, async () => {
     const fsys = make();
     const root = name === 'node' ? fs.mkdtempSync(path.join(os.tmpdir(), 'webka-transient-')) : '/data';
     if (name !== 'node') fsys.mkdirp(root);
@@ -57,6 +57,7 @@ for (const [name, make] of [['node', (): FileSystem => nodeFileSystem], ['in-mem
         p.append(batch.map((r) => ({ ...r, headers: r.headers ?? [] })), { compression: tag % 4 === 3 ? 'gzip' : 'none', logAppendTime: false });
         appended.push(...batch);
       }
+      await p.flush(p.log.nextOffset);
       const read = p.read(0, { maxRecords: 100_000, maxBytes: 64 << 20 });
       assert.equal(read.records.length, appended.length);
       read.records.forEach((r, i) => {

@@ -106,6 +106,8 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
       const onAbort = (): void => abort.abort();
       reply.raw.once('close', onAbort);
       shutdown.addEventListener('abort', onAbort, { once: true });
+      // the connection may have closed before this handler ran (its close event is gone by now)
+      if (request.raw.socket.destroyed) abort.abort();
       try {
         const r = await coordinator.poll(request.params.cluster, request.params.group, request.params.member, {
           maxRecords: int(q.maxRecords, 'maxRecords', 1, config.maxFetchRecords, -1),
@@ -123,6 +125,18 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
           body += renderRecord(record, keyFormat, valueFormat, `"topic":${JSON.stringify(topic)},"partition":${partition},`);
         }
         body += `],"generation":${r.generation},"assignment":${JSON.stringify(r.assignment)}}`;
+        if (r.records.length > 0) {
+          // an answer that did not reach the client (its connection closed first) is not a
+          // delivery: the member reads those records again on its next poll
+          // ('finish': the whole answer went to the operating system; a connection reset first
+          // closes the response without it)
+          const { cluster, group, member } = request.params;
+          let delivered = false;
+          reply.raw.once('finish', () => (delivered = true));
+          reply.raw.once('close', () => {
+            if (!delivered) coordinator.unread(cluster, group, member, r);
+          });
+        }
         return reply.type('application/json; charset=utf-8').send(body);
       } finally {
         reply.raw.off('close', onAbort);
@@ -145,10 +159,19 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: M }>(
     '/clusters/:cluster/groups/:group/members/:member',
-    { schema: { tags, summary: 'Leave the group now (with autoCommit, what was delivered is committed first)', params: MemberParams, response: { 204: Type.Null(), 404: err } } },
+    {
+      schema: {
+        tags,
+        summary: 'Leave the group now (with autoCommit, what was delivered is committed first; when that commit fails the member still leaves, and a 200 answer says why)',
+        params: MemberParams,
+        response: { 200: Type.Object({ left: Type.Literal(true), finalCommitError: Type.Object({ code: Type.String(), message: Type.String() }) }), 204: Type.Null(), 404: err },
+      },
+    },
     async (request, reply) => {
-      await coordinator.leave(request.params.cluster, request.params.group, request.params.member);
-      return reply.code(204).send();
+      const r = await coordinator.leave(request.params.cluster, request.params.group, request.params.member);
+      if (r.finalCommitError === undefined) return reply.code(204).send();
+      const e = r.finalCommitError;
+      return reply.code(200).send({ left: true, finalCommitError: { code: e.code, message: e.message } });
     },
   );
 
