@@ -142,6 +142,9 @@ test('acks=0, 1 and all are accepted; anything else is 400 INVALID_ACKS and writ
     const r = await api.post(`${T}/acks/records${q}`, { value: q });
     assert.equal(r.status, status, `${q}: ${r.text}`);
   }
+  // acks=0 and 1 answer before the fsync: their records are readable once it completes
+  const last = await api.get(`${T}/acks/partitions/0/records?offset=${ok.length - 1}&maxWaitMs=10000`);
+  assert.equal(last.body.records.length, 1, last.text);
   const hw = await highWatermarks(api, 'default', 'acks');
   for (const bad of ['2', 'none', 'ALL', '', '1.0', 'all&acks=1']) {
     const msg = assertError(await api.post(`${T}/acks/records?acks=${bad}`, { value: 'x' }), 400, 'INVALID_ACKS');

@@ -115,6 +115,7 @@ test('a new data directory survives a power cut: each directory created is made 
   const [produced] = await broker.produce('default', 'orders', [{ key: null, value: Buffer.from('kept'), headers: [] }], { acks: 'all' });
   disk.crash('drop');
   const after = Broker.open(options);
+  await after.ready();
   const { records } = await after.fetch('default', 'orders', 0, { offset: produced.offset, maxRecords: 10, maxBytes: 1 << 20, maxWaitMs: 0 });
   assert.deepEqual(records.map((r) => r.value?.toString()), ['kept']);
   await after.close();

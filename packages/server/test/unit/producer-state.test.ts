@@ -21,6 +21,8 @@ for (const stop of ['clean', 'unclean'] as const) {
     await broker.produce('default', 'payments', [rec('c')], { acks: 'all', producer: { ...producer, sequence: 1 } });
     if (stop === 'clean') await broker.close();
     broker = Broker.open(options(dir));
+    // (as the server does before it listens: recovered data is fsynced, then readable)
+    await broker.ready();
     t.after(async () => {
       await broker.close();
       fs.rmSync(dir, { recursive: true, force: true });
