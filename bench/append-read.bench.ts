@@ -48,8 +48,11 @@ function records(size: number): AppendRecord[] {
   return Array.from({ length: BATCH }, () => ({ key: null, value, headers: [], timestamp: now }));
 }
 
-/** Appends `batches` batches to a fresh partition, then reads them all back. */
-function partitionRun(dir: string, batch: AppendRecord[], batches: number): StorageRun {
+/**
+ * Appends `batches` batches to a fresh partition, then reads them all back once they are
+ * readable (readers stop at the durable end: one fsync, outside both timings, in between).
+ */
+async function partitionRun(dir: string, batch: AppendRecord[], batches: number): Promise<StorageRun> {
   const partitionDir = path.join(dir, `p-${process.hrtime.bigint()}`);
   const p = Partition.open(nodeFileSystem, partitionDir, 'bench', 0, logConfig, { clean: true });
   try {
@@ -58,12 +61,14 @@ function partitionRun(dir: string, batch: AppendRecord[], batches: number): Stor
     for (let i = 0; i < batches; i++) p.append(batch, opts);
     const appendSeconds = cpuSince(t0);
     const bytes = p.log.sizeBytes;
+    await p.flush(p.log.nextOffset);
     t0 = process.cpuUsage();
     let offset = 0;
     let readRecords = 0;
     const end = p.log.nextOffset;
     while (offset < end) {
       const r = p.read(offset, { maxRecords: READ_MAX_RECORDS, maxBytes: READ_MAX_BYTES });
+      if (r.nextOffset <= offset) throw new Error(`read at ${offset} made no progress (high watermark ${r.highWatermark}, end ${end})`);
       readRecords += r.records.length;
       offset = r.nextOffset;
     }
@@ -109,9 +114,9 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     const batch = records(size);
     const batches = totalRecords / BATCH;
     // the raw baseline writes chunks of exactly one encoded batch
-    const probe = partitionRun(dir, batch, 1);
+    const probe = await partitionRun(dir, batch, 1);
     const batchBytes = probe.bytes;
-    partitionRun(dir, batch, Math.min(batches, 50)); // warm up the code paths
+    await partitionRun(dir, batch, Math.min(batches, 50)); // warm up the code paths
     const webka: StorageRun[] = [];
     const raw: StorageRun[] = [];
     await alternate(
@@ -120,8 +125,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
         raw.push(rawRun(dir, batchBytes, batches));
         return 0;
       },
-      () => {
-        webka.push(partitionRun(dir, batch, batches));
+      async () => {
+        webka.push(await partitionRun(dir, batch, batches));
         return 0;
       },
     );
