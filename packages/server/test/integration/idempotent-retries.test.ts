@@ -20,7 +20,10 @@ before(async () => {
 });
 after(async () => {
   broker.child.kill('SIGTERM');
+  // a broker whose event loop is stuck cannot handle SIGTERM: do not leave it spinning
+  const stuck = setTimeout(() => broker.child.kill('SIGKILL'), 10_000);
   await broker.exited;
+  clearTimeout(stuck);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
