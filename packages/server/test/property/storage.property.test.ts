@@ -48,12 +48,12 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('burst' as const), count: fc.integer({ min: 2, max: 8 }) }) },
   { weight: 2, arbitrary: fc.constant({ t: 'flush' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'checkpoint' as const }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('crash' as const), mode: fc.constantFrom<CrashMode>('drop', 'torn', 'process'), flip: fc.constantFrom(false, false, false, true), inflight: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('crash' as const), mode: fc.constantFrom<CrashMode>('drop', 'torn', 'any', 'process'), flip: fc.constantFrom(false, false, false, true), inflight: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 1, arbitrary: fc.constant({ t: 'restart' as const }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('corrupt' as const), pick: fc.nat(), byte: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('writeError' as const), file: fc.constantFrom('.log' as const, '.index' as const, '.timeindex' as const) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('fsyncError' as const), mode: fc.constantFrom<CrashMode>('drop', 'torn') }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('dirSyncError' as const), mode: fc.constantFrom<CrashMode>('drop', 'torn') }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('fsyncError' as const), mode: fc.constantFrom<CrashMode>('drop', 'torn', 'any') }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('dirSyncError' as const), mode: fc.constantFrom<CrashMode>('drop', 'torn', 'any') }) },
 );
 
 const history: fc.Arbitrary<History> = fc.record({

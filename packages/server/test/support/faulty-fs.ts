@@ -11,18 +11,37 @@
  *   'torn'  the unsynced writes of all files, taken in the order they were issued, survive up to a
  *           random cut; the write at the cut survives only up to a random byte (the page cache
  *           wrote back in order and the power failed in the middle of one write)
+ *   'any'   any subset of the unsynced writes and truncations that the kernel could keep: each
+ *           file on its own (files are independent), each operation kept or lost at random (a
+ *           later write may survive while an earlier one is lost, leaving a hole of old bytes or
+ *           zeros), a kept write possibly only in part (its first bytes: pages written back)
  *   'process' only the process dies (kill -9): the kernel keeps every write, synced or not, and
  *           every directory entry; a power cut may still take the unsynced ones later
- *   flip    (with 'drop' or 'torn') one random bit of the unsynced bytes that survived is flipped
+ *   flip    (with 'drop', 'torn' or 'any') one random bit of the unsynced bytes that survived is
+ *           flipped
+ * In every mode a directory entry (create, rename, unlink, mkdir) survives only once its
+ * directory was fsynced (syncDir), and only when every directory above it survives too.
  *
  * An fdatasync completes on a later turn of the event loop (as on libuv's thread pool): a crash
  * before then rejects it and keeps nothing of it. `failNext()` injects an error (ENOSPC, EIO) into
- * the next write, fsync, directory fsync or file creation; a failed write may leave part of its bytes behind, as a full disk does.
+ * the next write, fsync, directory fsync or file creation; a failed write may leave part of its
+ * bytes behind, as a full disk does. A failed fsync is what Linux makes of one: the writes it
+ * covered may never reach the disk, and a later fsync that succeeds does not make them durable
+ * (the kernel forgot they were dirty); a power cut keeps any subset of them.
+ *
+ * `session()` gives the broker its handle on the disk for one life: after the next crash every
+ * call through it fails (the process died with the machine), so an abandoned broker's timers
+ * and pending continuations cannot write into the next life's files.
+ *
+ * Negative controls (`sabotage`): a disk that answers fdatasync without doing it, for the files
+ * that a predicate picks (`skipSync`), or that answers it at once and does it a few turns later
+ * (`ackBeforeSync`): a power cut in between takes what was already acknowledged.
  */
 import path from 'node:path';
 import type { FileSystem } from '../../src/storage/file-system.js';
 
-type Op = { seq: number; kind: 'write'; position: number; data: Buffer } | { seq: number; kind: 'truncate'; size: number };
+/** `doomed`: covered by an fsync that failed; no later fsync makes it durable. */
+type Op = ({ seq: number; kind: 'write'; position: number; data: Buffer } | { seq: number; kind: 'truncate'; size: number }) & { doomed?: boolean };
 
 class Inode {
   durable: Buffer = Buffer.alloc(0);
@@ -30,7 +49,15 @@ class Inode {
   pending: Op[] = [];
 }
 
-export type CrashMode = 'drop' | 'torn' | 'process';
+export type CrashMode = 'drop' | 'torn' | 'any' | 'process';
+
+/** Deliberately broken fsync, for negative controls (see the file comment). */
+export interface Sabotage {
+  /** fdatasync (and the fsync inside writeFileAtomic) of these files answers without syncing. */
+  skipSync?: (file: string) => boolean;
+  /** fdatasync answers at once and syncs a few turns of the event loop later. */
+  ackBeforeSync?: boolean;
+}
 /** fsync: fdatasync (and the fsync inside writeFileAtomic); syncDir: a directory fsync; create: opening a new file. */
 export type FaultKind = 'write' | 'fsync' | 'syncDir' | 'create';
 
@@ -79,6 +106,8 @@ export class FaultyFileSystem implements FileSystem {
   #faults: Fault[] = [];
   /** fdatasync calls (including the fsync inside writeFileAtomic). */
   datasyncCalls = 0;
+  /** Negative controls: fsync made to lie (see the file comment). Empty: an honest disk. */
+  sabotage: Sabotage = {};
   readonly random: () => number;
 
   constructor(random: () => number = Math.random) {
@@ -162,12 +191,24 @@ export class FaultyFileSystem implements FileSystem {
     this.#record(this.#handle(fd).inode, { seq: this.#seq++, kind: 'truncate', size });
   }
 
-  /** Makes the first `count` pending operations of inode durable. */
+  /** The sabotaged fsync: three turns of the event loop from now, unless the power fails first. */
+  #syncLater(inode: Inode, count: number): void {
+    const generation = this.#generation;
+    const later = (n: number): void => {
+      if (generation !== this.#generation) return;
+      if (n > 0) setImmediate(() => later(n - 1));
+      else this.#settle(inode, count);
+    };
+    later(3);
+  }
+
+  /** Makes the first `count` pending operations of inode durable (those a failed fsync doomed stay pending). */
   #settle(inode: Inode, count: number): void {
     let durable = inode.durable;
-    for (const op of inode.pending.slice(0, count)) durable = apply(durable, op);
+    const head = inode.pending.slice(0, count);
+    for (const op of head) if (!op.doomed) durable = apply(durable, op);
     inode.durable = durable;
-    inode.pending = inode.pending.slice(count);
+    inode.pending = [...head.filter((op) => op.doomed), ...inode.pending.slice(count)];
   }
 
   datasync(fd: number): Promise<void> {
@@ -181,12 +222,20 @@ export class FaultyFileSystem implements FileSystem {
     const fault = this.#takeFault('fsync', h.file);
     const count = h.inode.pending.length;
     const generation = this.#generation;
+    const { inode, file } = h;
+    if (this.sabotage.skipSync?.(file)) return new Promise((resolve) => setImmediate(resolve));
+    if (this.sabotage.ackBeforeSync && fault === undefined) {
+      this.#syncLater(inode, count);
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       setImmediate(() => {
         if (generation !== this.#generation) reject(fsError('EIO', 'the machine lost power during fdatasync'));
-        else if (fault !== undefined) reject(fsError(fault.code, `fdatasync of ${h.file} failed`));
-        else {
-          this.#settle(h.inode, count);
+        else if (fault !== undefined) {
+          for (const op of inode.pending.slice(0, count)) op.doomed = true;
+          reject(fsError(fault.code, `fdatasync of ${file} failed`));
+        } else {
+          this.#settle(inode, count);
           resolve();
         }
       });
@@ -267,10 +316,14 @@ export class FaultyFileSystem implements FileSystem {
       this.truncate(fd, 0);
       this.write(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
       this.datasyncCalls++;
-      const fault = this.#takeFault('fsync', tmp);
-      if (fault !== undefined) throw fsError(fault.code, `fsync of ${tmp} failed`);
       const { inode } = this.#handle(fd);
-      this.#settle(inode, inode.pending.length);
+      const fault = this.#takeFault('fsync', tmp);
+      if (fault !== undefined) {
+        for (const op of inode.pending) op.doomed = true;
+        throw fsError(fault.code, `fsync of ${tmp} failed`);
+      }
+      if (this.sabotage.ackBeforeSync) this.#syncLater(inode, inode.pending.length);
+      else if (!this.sabotage.skipSync?.(tmp)) this.#settle(inode, inode.pending.length);
     } finally {
       this.close(fd);
     }
@@ -297,19 +350,32 @@ export class FaultyFileSystem implements FileSystem {
     const ops: Array<{ inode: Inode; op: Op }> = [];
     for (const inode of files.keys()) for (const op of inode.pending) ops.push({ inode, op });
     ops.sort((a, b) => a.op.seq - b.op.seq);
-    const cut = mode === 'drop' ? 0 : Math.floor(this.random() * (ops.length + 1));
     const survivors: Array<{ inode: Inode; position: number; length: number }> = [];
     for (const inode of files.keys()) inode.content = inode.durable;
-    let tornBytes: number | null = null;
-    for (let i = 0; i < Math.min(cut + 1, ops.length) && mode === 'torn'; i++) {
-      const { inode, op } = ops[i];
-      let limit = Infinity;
-      if (i === cut) {
-        if (op.kind === 'truncate') break;
-        limit = tornBytes = Math.floor(this.random() * op.data.length);
-      }
+    const keep = (inode: Inode, op: Op, limit = Infinity): void => {
       inode.content = apply(inode.content, op, limit);
       if (op.kind === 'write') survivors.push({ inode, position: op.position, length: Math.min(limit, op.data.length) });
+    };
+    let tornBytes: number | null = null;
+    let kept = 0;
+    if (mode === 'torn') {
+      // one global order of write-back, cut at a random point
+      const cut = Math.floor(this.random() * (ops.length + 1));
+      for (let i = 0; i < Math.min(cut + 1, ops.length); i++) {
+        const { inode, op } = ops[i];
+        if (i < cut) keep(inode, op);
+        else if (op.kind === 'write') keep(inode, op, (tornBytes = Math.floor(this.random() * op.data.length)));
+      }
+      kept = Math.min(cut, ops.length);
+    } else if (mode === 'any') {
+      // each crash draws how much of the page cache made it, then each operation on its own
+      const share = [0.2, 0.5, 0.8][Math.floor(this.random() * 3)];
+      for (const { inode, op } of ops) {
+        if (this.random() >= share) continue;
+        const partial = op.kind === 'write' && this.random() < 0.25;
+        keep(inode, op, partial ? Math.floor(this.random() * op.data.length) : Infinity);
+        kept++;
+      }
     }
     let flipped: CrashReport['flipped'] = null;
     if (opts.flip) {
@@ -327,7 +393,27 @@ export class FaultyFileSystem implements FileSystem {
       inode.durable = inode.content;
       inode.pending = [];
     }
-    return { mode, pendingOps: ops.length, keptOps: mode === 'drop' ? 0 : Math.min(cut, ops.length), tornBytes, flipped };
+    return { mode, pendingOps: ops.length, keptOps: kept, tornBytes, flipped };
+  }
+
+  /** A handle on this disk that dies with the next crash (see the file comment). */
+  session(): FileSystem {
+    const generation = this.#generation;
+    const dead = (): boolean => generation !== this.#generation;
+    return new Proxy(this, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]): unknown => {
+          if (dead()) {
+            const err = fsError('EIO', 'the machine lost power; this process is gone');
+            if (prop === 'datasync') return Promise.reject(err);
+            throw err;
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as unknown as FileSystem;
   }
 
   /** Flips one bit of a file's bytes as they are on disk (durable and current alike): media corruption. */
