@@ -25,7 +25,7 @@ interface Running {
 /** Starts the built CLI and waits for its "webka is ready" log line. */
 async function startCli(ctx: BenchContext, cli: string): Promise<Running> {
   const dataDir = ctx.tempDir('rss');
-  const proc = spawn(process.execPath, [cli, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [cli, 'start', '--port', '0', '--kafka-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;

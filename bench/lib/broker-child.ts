@@ -7,7 +7,7 @@ import { startServer } from '../../packages/server/src/server.js';
 import { loadConfig } from '../../packages/server/src/config/config.js';
 
 const { dataDir, config } = JSON.parse(process.argv[2]) as { dataDir: string; config?: Record<string, unknown> };
-const server = await startServer(loadConfig({ flags: { logLevel: 'silent', ...config, port: 0, host: '127.0.0.1', dataDir }, env: {}, cwd: dataDir }));
+const server = await startServer(loadConfig({ flags: { logLevel: 'silent', kafkaPort: 0, ...config, port: 0, host: '127.0.0.1', dataDir }, env: {}, cwd: dataDir }));
 let stopping = false;
 const stop = (): void => {
   if (stopping) return;

@@ -9,12 +9,13 @@ import path from 'node:path';
 import type { PartitionInfoSchema, Static } from '@webka/protocol';
 import { makeDirDurable, nodeFileSystem, restrictDataDir, type FileSystem } from './storage/file-system.js';
 import type { LogConfig, LogProbe } from './storage/log.js';
-import type { DecodedRecord } from './storage/record-batch.js';
+import { stampLogAppendTime, type DecodedRecord } from './storage/record-batch.js';
+import { BASE_SEQUENCE, PRODUCER_EPOCH, PRODUCER_ID, readInt64 } from './storage/batch-fields.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
 import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
 import { Partition, type ProducerRef } from './partitions/partition.js';
-import { ProducePath, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
+import { ProducePath, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
 import { WebkaError } from './errors.js';
 import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
 import { LogCleaner } from './storage/log-cleaner.js';
@@ -395,6 +396,30 @@ export class Broker {
       this.options.traffic.produced(cluster, topic, records.length, bytes);
     }
     return out;
+  }
+
+  /**
+   * Appends a batch that a client encoded (the Kafka listener's Produce, which has validated its
+   * CRC and records) to one partition, as it is: the log assigns its base offset, a topic under
+   * LogAppendTime stamps its time. Idempotent batches must carry an epoch the catalog issued.
+   * With acks=all, resolves once the batch is fsynced.
+   */
+  async appendEncoded(cluster: string, topic: string, partition: number, batch: Buffer, recordCount: number, acks: Acks): Promise<{ baseOffset: number; logAppendTime: number; logStartOffset: number }> {
+    this.#checkOpen();
+    const rt = this.#runtime(cluster, topic);
+    const p = this.partition(cluster, topic, partition);
+    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
+    const maxBytes = Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes'));
+    if (batch.length > maxBytes) {
+      throw new WebkaError('RECORD_TOO_LARGE', `a batch of ${batch.length} bytes; topic "${topic}" accepts at most ${maxBytes} (max.message.bytes)`);
+    }
+    const producerId = readInt64(batch, PRODUCER_ID);
+    if (producerId >= 0) this.#checkProducerEpoch({ producerId, producerEpoch: batch.readInt16BE(PRODUCER_EPOCH), sequence: batch.readInt32BE(BASE_SEQUENCE) });
+    if (configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime') stampLogAppendTime(batch, Date.now());
+    const result = p.appendEncoded(batch);
+    if (acks === 'all' && !result.duplicate) await p.flush(result.baseOffset + recordCount);
+    this.options.traffic?.produced(cluster, topic, recordCount, batch.length);
+    return { baseOffset: result.baseOffset, logAppendTime: result.logAppendTime, logStartOffset: p.log.logStartOffset };
   }
 
   #checkProducerEpoch(producer: ProducerRef): void {

@@ -9,12 +9,17 @@ import { describeConfig, type Config } from './config/config.js';
 import { BrokerMetrics } from './metrics/broker-metrics.js';
 import { tlsFiles } from './http/server-options.js';
 import { watchTls } from './http/tls-reload.js';
+import { KafkaListener } from './kafka/listener.js';
+import { authEnabled } from './http/plugins/security.js';
+import fs from 'node:fs';
 
 export interface RunningServer {
   app: FastifyInstance;
   broker: Broker;
   url: string;
   port: number;
+  /** The Kafka listener's port, or null when it is off (kafkaPort -1). */
+  kafkaPort: number | null;
   /** Stops accepting, finishes in-flight requests (ending long polls), flushes and closes files. */
   close(): Promise<void>;
 }
@@ -37,6 +42,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     },
     traffic: metrics.traffic,
   });
+  let kafka: KafkaListener | undefined;
   try {
     await broker.ready();
     app = await buildApp(broker, config, { logger: opts.logger, metrics });
@@ -51,7 +57,28 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     app.log.info({ config: describeConfig(config) }, 'effective configuration');
     for (const o of broker.offlinePartitions()) app.log.error(o, 'partition offline');
     await app.listen({ port: config.port, host: config.host });
+    // Until the Kafka listener authenticates (SASL), it is not started where HTTP requires
+    // credentials: it would bypass every ACL.
+    if (config.kafkaPort >= 0 && authEnabled(config)) {
+      app.log.warn({ kafkaPort: config.kafkaPort }, 'kafka listener not started: authentication is on and the Kafka listener does not authenticate yet');
+    } else if (config.kafkaPort >= 0) {
+      const log = app.log;
+      kafka = await KafkaListener.start(broker, {
+        host: config.kafkaHost === '' ? config.host : config.kafkaHost,
+        port: config.kafkaPort,
+        cluster: config.kafkaCluster,
+        nodeId: 0,
+        advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
+        maxWaitMs: config.maxLongPollMs,
+        maxRequestBytes: config.kafkaMaxRequestBytes,
+        maxConnections: config.maxConnections,
+        tls: tls === null ? null : { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) },
+        onError: (msg, details) => log.info(details, msg),
+      });
+      app.log.info({ port: kafka.port }, 'kafka listener started');
+    }
   } catch (err) {
+    await kafka?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await broker.close();
     throw err;
@@ -63,6 +90,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     app,
     broker,
     port,
+    kafkaPort: kafka?.port ?? null,
     url: `${tlsFiles(config) !== null ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`,
     close: async () => {
       // In-flight requests get shutdownTimeoutMs to finish (long polls and streams end at once on
@@ -72,6 +100,8 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const force = setTimeout(() => server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 2_000));
       force.unref();
       try {
+        // the Kafka listener first: the broker closes with the HTTP app
+        await kafka?.close();
         await app!.close();
       } finally {
         clearTimeout(force);

@@ -25,7 +25,7 @@ export interface TestBroker {
 export async function startTestBroker(config: Partial<Record<ConfigKey, unknown>> = {}): Promise<TestBroker> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-sdk-'));
   const start = (port: number): Promise<RunningServer> =>
-    startServer(loadConfig({ flags: { logLevel: 'silent', ...config, port, host: '127.0.0.1', dataDir }, env: {}, cwd: dataDir }));
+    startServer(loadConfig({ flags: { logLevel: 'silent', kafkaPort: 0, ...config, port, host: '127.0.0.1', dataDir }, env: {}, cwd: dataDir }));
   let server: RunningServer | undefined = await start(0);
   let unused = trackUnusedSockets(server);
   const port = server.port;

@@ -16,17 +16,19 @@ program
   .addOption(new Option('-p, --port <port>', 'HTTP port').env('WEBKA_PORT'))
   .addOption(new Option('--host <host>', 'address to listen on').env('WEBKA_HOST'))
   .addOption(new Option('-d, --data-dir <dir>', 'data directory').env('WEBKA_DATA_DIR'))
+  .addOption(new Option('--kafka-port <port>', 'Kafka protocol port (default 9092; 0 picks a free one, -1 turns it off)').env('WEBKA_KAFKA_PORT'))
+  .addOption(new Option('--kafka-host <host>', 'address the Kafka listener listens on (default: --host)').env('WEBKA_KAFKA_HOST'))
   .addOption(new Option('-c, --config <file>', 'JSON config file (default: ./webka.json when present)').env('WEBKA_CONFIG'))
   .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('WEBKA_LOG_LEVEL'))
   .addHelpText('after', '\nExamples:\n  webka start\n  webka start --port 9000 --data-dir /var/lib/webka\n  WEBKA_PORT=9000 webka start\n\nEvery setting can also come from the config file or WEBKA_* variables; see docs/configuration.md.')
-  .action(async (opts: { port?: string; host?: string; dataDir?: string; config?: string; logLevel?: string }) => {
+  .action(async (opts: { port?: string; host?: string; dataDir?: string; config?: string; logLevel?: string; kafkaPort?: string; kafkaHost?: string }) => {
     // Loaded here, not at the top: the client commands start in a fraction of the time without
     // the broker's modules.
     const { loadConfig, ConfigError } = await import('../config/config.js');
     const { startServer } = await import('../server.js');
     let config;
     try {
-      config = loadConfig({ configFile: opts.config, flags: { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel } });
+      config = loadConfig({ configFile: opts.config, flags: { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel, kafkaPort: opts.kafkaPort, kafkaHost: opts.kafkaHost } });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`webka: ${err.message}\n`);
@@ -41,7 +43,7 @@ program
       process.stderr.write(`webka: could not start: ${(err as Error).message}\n`);
       process.exit(1);
     }
-    server.app.log.info({ url: server.url, dataDir: config.dataDir }, 'webka is ready');
+    server.app.log.info({ url: server.url, kafkaPort: server.kafkaPort, dataDir: config.dataDir }, 'webka is ready');
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

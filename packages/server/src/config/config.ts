@@ -21,6 +21,11 @@ const MiB = 1024 * 1024;
 export const CONFIG_KEYS = {
   port: { type: 'int', default: 8080, min: 0, max: 65535, doc: 'HTTP port (0 picks a free one).' },
   host: { type: 'string', default: 'localhost', doc: 'Address to listen on.' },
+  kafkaPort: { type: 'int', default: 9092, min: -1, max: 65535, doc: 'Kafka protocol port (docs/kafka.md): 0 picks a free one, -1 turns the Kafka listener off.' },
+  kafkaHost: { type: 'string', default: '', doc: 'Address the Kafka listener listens on (empty: the same as host).' },
+  kafkaCluster: { type: 'string', default: 'default', doc: 'The Webka cluster whose topics Kafka clients see.' },
+  kafkaAdvertisedHost: { type: 'string', default: '', doc: 'Host name Metadata tells Kafka clients to connect to (empty: the address the client reached).' },
+  kafkaMaxRequestBytes: { type: 'int', default: 16 * MiB, min: 1024, max: 1024 * MiB, doc: 'Largest Kafka request frame; a larger size prefix closes the connection before anything is read.' },
   dataDir: { type: 'string', default: './webka-data', doc: 'Where logs and the catalog live.' },
   logLevel: { type: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs on stdout.' },
   bodyLimit: { type: 'int', default: 8 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest request body in bytes; larger bodies get 413.' },

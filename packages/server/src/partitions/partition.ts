@@ -9,8 +9,8 @@
  */
 import type { FileSystem } from '../storage/file-system.js';
 import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
-import { encodeTransientBatch, decodeRecords, validateBatch, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
-import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt } from '../storage/batch-fields.js';
+import { encodeTransientBatch, decodeRecords, validateBatch, readBatchHeader, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
+import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt, readInt64 } from '../storage/batch-fields.js';
 import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot, type WrittenBatch } from './producer-state.js';
 import { WebkaError } from '../errors.js';
 
@@ -160,6 +160,63 @@ export class Partition {
       next += records.length;
     }
     return results;
+  }
+
+  /**
+   * Appends a batch that a client encoded itself (the Kafka listener's Produce): its bytes go to
+   * the log as they are and only baseOffset, which the CRC does not cover, is assigned. The
+   * caller has validated it (validateBatch and the record structure). An idempotent batch
+   * (producerId >= 0) follows Kafka's per-record sequences: the same (epoch, baseSequence) with
+   * the same record count as a cached batch is a retry, answered with the first attempt's
+   * offset and written nothing; otherwise baseSequence must continue the producer's last batch
+   * here (any sequence starts a producer or epoch this partition has not seen).
+   */
+  appendEncoded(batch: Buffer): AppendResult {
+    const h = readBatchHeader(batch, 0);
+    const count = h.lastOffsetDelta + 1;
+    if (h.producerId >= 0) {
+      const entry = this.producers.get(h.producerId);
+      if (entry !== undefined && h.producerEpoch < entry.epoch) {
+        throw new WebkaError('PRODUCER_FENCED', `producer ${h.producerId} epoch ${h.producerEpoch} is fenced: epoch ${entry.epoch} wrote to partition ${this.index}`);
+      }
+      if (entry !== undefined && h.producerEpoch === entry.epoch) {
+        const dup = entry.batches.find((b) => b.sequence === h.baseSequence);
+        if (dup !== undefined && dup.count === count) return { baseOffset: dup.baseOffset, logAppendTime: h.timestampType === 1 ? h.maxTimestamp : -1, duplicate: true };
+        const last = entry.batches[entry.batches.length - 1];
+        const expected = last === undefined ? h.baseSequence : (last.sequence + last.count) % 2147483648;
+        if (dup !== undefined || h.baseSequence !== expected) {
+          throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `producer ${h.producerId} sent sequence ${h.baseSequence} (${count} records) to partition ${this.index}; expected ${expected}`);
+        }
+      }
+    }
+    const baseOffset = this.log.append(batch, count, h.maxTimestamp);
+    if (h.producerId >= 0) this.producers.record(h.producerId, h.producerEpoch, { sequence: h.baseSequence, baseOffset, count, timestamp: h.baseTimestamp });
+    this.#wake();
+    return { baseOffset, logAppendTime: h.timestampType === 1 ? h.maxTimestamp : -1, duplicate: false };
+  }
+
+  /**
+   * Reads whole stored batches from the one holding offset, about maxBytes of them (at least one
+   * when there is one), as bytes for a client that decodes them itself (the Kafka listener's
+   * Fetch). Every batch's CRC is checked, as read() does.
+   */
+  readEncoded(offset: number, maxBytes: number): { data: Buffer; highWatermark: number; logStartOffset: number } {
+    const highWatermark = this.log.highWatermark;
+    let data = this.log.read(offset, maxBytes);
+    let pos = 0;
+    while (pos + LOG_OVERHEAD <= data.length) {
+      if (readInt64(data, pos) >= highWatermark) break;
+      const size = LOG_OVERHEAD + data.readInt32BE(pos + BATCH_LENGTH);
+      const problem = validateBatch(data, pos, size);
+      if (problem !== null) {
+        const reason = `batch at position ${pos} of a read from offset ${offset} of partition ${this.index} failed its check (${problem}); the partition is offline`;
+        this.log.markOffline(reason);
+        throw new WebkaError('CORRUPT_RECORD', reason);
+      }
+      pos += size;
+    }
+    if (pos < data.length) data = data.subarray(0, pos);
+    return { data, highWatermark, logStartOffset: this.log.logStartOffset };
   }
 
   /** Resolves when every offset below upTo is fsynced (group commit). */

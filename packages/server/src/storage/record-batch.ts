@@ -252,6 +252,18 @@ export function setPartitionLeaderEpoch(batch: Buffer, partitionLeaderEpoch: num
   batch.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
 }
 
+/**
+ * Marks the batch at the start of `batch` as LogAppendTime with `now` as its maxTimestamp (the
+ * timestamp of every record under LogAppendTime) and recomputes its CRC, which covers both
+ * fields; the records themselves stay as they are.
+ */
+export function stampLogAppendTime(batch: Buffer, now: number): void {
+  batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_BIT, ATTRIBUTES_OFFSET);
+  writeInt64(batch, MAX_TIMESTAMP, now);
+  const end = LOG_OVERHEAD + batch.readInt32BE(BATCH_LENGTH_OFFSET);
+  batch.writeUInt32BE(crc32c(batch, ATTRIBUTES_OFFSET, end), CRC_OFFSET);
+}
+
 /** Read the 61-byte header at `pos`, without validating it. */
 export function readBatchHeader(buf: Buffer, pos: number): BatchHeader {
   const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);

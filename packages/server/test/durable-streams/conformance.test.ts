@@ -60,7 +60,7 @@ function runVitest(baseUrl: string, outputFile: string): Promise<{ code: number 
 test('the Durable Streams conformance suite passes against Webka', { timeout: 240_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-ds-conformance-'));
   const config = loadConfig({
-    flags: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', streamLongPollMs: LONG_POLL_MS },
+    flags: { port: 0, kafkaPort: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', streamLongPollMs: LONG_POLL_MS },
     env: {},
     cwd: dataDir,
   });

@@ -19,7 +19,7 @@ after(() => {
 async function start(dataDir?: string): Promise<RunningServer & { dataDir: string }> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'webka-ds-native-'));
   if (dataDir === undefined) dirs.push(dir);
-  const config = loadConfig({ flags: { port: 0, host: '127.0.0.1', dataDir: dir, logLevel: 'silent', streamLongPollMs: 1000 }, env: {}, cwd: dir });
+  const config = loadConfig({ flags: { port: 0, kafkaPort: 0, host: '127.0.0.1', dataDir: dir, logLevel: 'silent', streamLongPollMs: 1000 }, env: {}, cwd: dir });
   return Object.assign(await startServer(config), { dataDir: dir });
 }
 

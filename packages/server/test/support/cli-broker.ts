@@ -27,7 +27,7 @@ export interface CliRun {
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliRun {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, WEBKA_KAFKA_PORT: '0', ...env },
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -35,7 +35,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<TestBr
   const owned = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? tempDir();
   const start = async (): Promise<TestBroker> => {
-    const config = loadConfig({ flags: { logLevel: 'silent', ...opts.config, port: 0, host: '127.0.0.1', dataDir }, env: {}, cwd: dataDir });
+    const config = loadConfig({ flags: { logLevel: 'silent', kafkaPort: 0, ...opts.config, port: 0, host: '127.0.0.1', dataDir }, env: {}, cwd: dataDir });
     const server = await startServer(config, { logger: opts.logger });
     let closed = false;
     const stop = async (): Promise<void> => {

@@ -47,14 +47,16 @@ const area = (f: string): string => {
 
 /** For each area, the areas it must never import. */
 const FORBIDDEN: Record<string, string[]> = {
-  storage: ['catalog', 'partitions', 'groups', 'http', 'cli', 'broker', 'server', 'auth', 'durable-streams', 'metrics', 'config'],
-  catalog: ['partitions', 'groups', 'http', 'cli', 'broker', 'server', 'durable-streams'],
-  partitions: ['groups', 'http', 'cli', 'broker', 'server', 'durable-streams'],
-  groups: ['http', 'cli', 'server', 'durable-streams'],
-  broker: ['http', 'cli', 'server', 'durable-streams', 'groups'],
-  auth: ['http', 'cli', 'server', 'durable-streams'],
-  config: ['http', 'cli', 'server', 'broker', 'storage', 'partitions', 'groups'],
-  http: ['cli'],
+  storage: ['catalog', 'partitions', 'groups', 'http', 'cli', 'broker', 'server', 'auth', 'durable-streams', 'metrics', 'config', 'kafka'],
+  catalog: ['partitions', 'groups', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
+  partitions: ['groups', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
+  groups: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
+  broker: ['http', 'cli', 'server', 'durable-streams', 'groups', 'kafka'],
+  auth: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
+  config: ['http', 'cli', 'server', 'broker', 'storage', 'partitions', 'groups', 'kafka'],
+  http: ['cli', 'kafka'],
+  'durable-streams': ['kafka'],
+  kafka: ['http', 'cli', 'server', 'durable-streams'],
 };
 
 test('server source folders import only downward', () => {

@@ -1,0 +1,18 @@
+/** The APIs this listener serves, by API key: one file per API maps it onto the broker's calls. */
+import type { ApiHandler } from '../context.js';
+import { apiVersionsHandler } from './api-versions.js';
+import { metadataHandler } from './metadata.js';
+import { produceHandler } from './produce.js';
+import { fetchHandler } from './fetch.js';
+import { listOffsetsHandler } from './list-offsets.js';
+import { initProducerIdHandler } from './init-producer-id.js';
+
+const handlers = new Map<number, ApiHandler>();
+const register = (h: ApiHandler): void => {
+  handlers.set(h.def.key, h);
+};
+
+register(apiVersionsHandler(() => [...handlers.values()].map((h) => h.def).sort((a, b) => a.key - b.key)));
+for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, initProducerIdHandler]) register(h);
+
+export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = handlers;

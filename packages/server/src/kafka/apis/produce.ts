@@ -1,0 +1,84 @@
+/**
+ * Produce: each partition's record set is one or more RecordBatch v2 that the client encoded.
+ * Each is checked here (sizes, magic, CRC, record structure, no control batches) and then
+ * appended as it is (Broker.appendEncoded: the log assigns its base offset, which the CRC does
+ * not cover, so the client's bytes are never re-encoded). acks=0 gets no response at all.
+ */
+import { Produce } from '../messages-core.js';
+import { KafkaError, KafkaErrors, kafkaErrorCode } from '../error-codes.js';
+import type { ApiHandler, KafkaContext } from '../context.js';
+import type { Message } from '../schema.js';
+import { decodeRecords, readBatchHeader, validateBatch, type DecodedRecord } from '../../storage/record-batch.js';
+import { LOG_OVERHEAD, BATCH_HEADER_SIZE } from '../../storage/batch-fields.js';
+import type { Acks } from '../../broker.js';
+
+/** Codecs whose batches Webka can decode (for HTTP readers and for validation). */
+const DECODABLE = new Set([0, 1]);
+
+/** Splits a record set into its batches, checking each; throws KafkaError on the first bad one. */
+export function checkedBatches(records: Buffer): Array<{ batch: Buffer; count: number }> {
+  const out: Array<{ batch: Buffer; count: number }> = [];
+  let pos = 0;
+  while (pos < records.length) {
+    if (records.length - pos < BATCH_HEADER_SIZE) throw new KafkaError('CORRUPT_MESSAGE', `${records.length - pos} trailing bytes are not a whole batch`);
+    const size = LOG_OVERHEAD + records.readInt32BE(pos + 8);
+    const magic = records.readInt8(pos + 16);
+    if (magic !== 2) throw new KafkaError('UNSUPPORTED_FOR_MESSAGE_FORMAT', `message format (magic) ${magic} is not supported; Webka stores RecordBatch v2 (Kafka clients 0.11 and newer)`);
+    const problem = validateBatch(records, pos, size);
+    if (problem !== null) throw new KafkaError('CORRUPT_MESSAGE', `batch ${out.length}: ${problem}`);
+    const batch = records.subarray(pos, pos + size);
+    const h = readBatchHeader(batch, 0);
+    if (h.isControl) throw new KafkaError('INVALID_RECORD', 'clients may not write control batches');
+    if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
+      throw new KafkaError('INVALID_RECORD', `batch ${out.length} holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}`);
+    }
+    if (!DECODABLE.has(h.compression)) throw new KafkaError('UNSUPPORTED_COMPRESSION_TYPE', `compression codec ${h.compression} is not supported; use none or gzip`);
+    const decoded: DecodedRecord[] = [];
+    try {
+      decodeRecords(batch, 0, decoded);
+    } catch (err) {
+      throw new KafkaError('CORRUPT_MESSAGE', (err as Error).message);
+    }
+    if (decoded.length !== h.recordCount) throw new KafkaError('CORRUPT_MESSAGE', `batch ${out.length} claims ${h.recordCount} records and holds ${decoded.length}`);
+    out.push({ batch, count: h.recordCount });
+    pos += size;
+  }
+  if (out.length === 0) throw new KafkaError('INVALID_RECORD', 'the record set is empty');
+  return out;
+}
+
+async function producePartition(ctx: KafkaContext, topic: string, index: number, records: Buffer | null, acks: Acks): Promise<Message> {
+  const base = { index, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null };
+  try {
+    if (records === null) throw new KafkaError('INVALID_RECORD', 'the record set is null');
+    let first: { baseOffset: number; logAppendTime: number; logStartOffset: number } | undefined;
+    for (const { batch, count } of checkedBatches(records)) {
+      const r = await ctx.broker.appendEncoded(ctx.settings.cluster, topic, index, batch, count, acks);
+      first ??= r;
+    }
+    return { ...base, baseOffset: first!.baseOffset, logAppendTimeMs: first!.logAppendTime, logStartOffset: first!.logStartOffset };
+  } catch (err) {
+    return { ...base, errorCode: kafkaErrorCode(err), errorMessage: (err as Error).message };
+  }
+}
+
+export const produceHandler: ApiHandler = {
+  def: Produce,
+  async handle(ctx, req) {
+    const acks: Acks | null = req.acks === -1 ? 'all' : req.acks === 1 ? 1 : req.acks === 0 ? 0 : null;
+    const responses = await Promise.all(
+      (req.topicData as Message[]).map(async (t) => ({
+        name: t.name,
+        partitionResponses: await Promise.all(
+          (t.partitionData as Message[]).map((p) =>
+            acks === null
+              ? { index: p.index, errorCode: KafkaErrors.INVALID_REQUIRED_ACKS, baseOffset: -1, errorMessage: `acks must be -1 (all), 0 or 1, not ${req.acks}` }
+              : producePartition(ctx, t.name, p.index, p.records, acks),
+          ),
+        ),
+      })),
+    );
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0 };
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * The Kafka listener: a TCP (or TLS) server speaking Kafka's binary protocol over the same
+ * broker core as the HTTP API. Created by startServer after the broker is open; start() listens,
+ * close() stops accepting and ends every connection (a Fetch waiting for data ends at once).
+ * Each connection is a KafkaConnection; the API handlers live in apis/, one file per API.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Broker } from '../broker.js';
+import { KafkaConnection } from './connection.js';
+import { API_HANDLERS } from './apis/index.js';
+import type { KafkaListenerSettings } from './context.js';
+
+export interface KafkaListenerOptions extends KafkaListenerSettings {
+  host: string;
+  port: number;
+  maxRequestBytes: number;
+  maxConnections: number;
+  /** PEM certificate and key: the listener speaks TLS (the HTTP listener's files). */
+  tls?: { cert: Buffer; key: Buffer } | null;
+  onError?: (message: string, details: Record<string, unknown>) => void;
+}
+
+export class KafkaListener {
+  readonly #server: net.Server;
+  readonly #connections = new Set<KafkaConnection>();
+  #port = 0;
+
+  private constructor(broker: Broker, opts: KafkaListenerOptions) {
+    const settings: KafkaListenerSettings = { cluster: opts.cluster, nodeId: opts.nodeId, advertisedHost: opts.advertisedHost, maxWaitMs: opts.maxWaitMs };
+    const accept = (socket: net.Socket): void => {
+      if (this.#connections.size >= opts.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      const conn = new KafkaConnection(socket, { broker, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
+      this.#connections.add(conn);
+      socket.on('close', () => this.#connections.delete(conn));
+    };
+    this.#server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, accept) : net.createServer(accept);
+  }
+
+  static async start(broker: Broker, opts: KafkaListenerOptions): Promise<KafkaListener> {
+    const listener = new KafkaListener(broker, opts);
+    await new Promise<void>((resolve, reject) => {
+      listener.#server.once('error', reject);
+      listener.#server.listen(opts.port, opts.host, () => {
+        listener.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = listener.#server.address();
+    listener.#port = typeof address === 'object' && address !== null ? address.port : opts.port;
+    return listener;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const c of this.#connections) c.close();
+    await closed;
+  }
+}
