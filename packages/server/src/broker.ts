@@ -417,7 +417,8 @@ export class Broker {
     if (producerId >= 0) this.#checkProducerEpoch({ producerId, producerEpoch: batch.readInt16BE(PRODUCER_EPOCH), sequence: batch.readInt32BE(BASE_SEQUENCE) });
     if (configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime') stampLogAppendTime(batch, Date.now());
     const result = p.appendEncoded(batch);
-    if (acks === 'all' && !result.duplicate) await p.flush(result.baseOffset + recordCount);
+    // a retry waits for its first attempt's durability too
+    if (acks === 'all') await p.flush(result.baseOffset + recordCount);
     this.options.traffic?.produced(cluster, topic, recordCount, batch.length);
     return { baseOffset: result.baseOffset, logAppendTime: result.logAppendTime, logStartOffset: p.log.logStartOffset };
   }

@@ -191,7 +191,6 @@ export class Partition {
     }
     const baseOffset = this.log.append(batch, count, h.maxTimestamp);
     if (h.producerId >= 0) this.producers.record(h.producerId, h.producerEpoch, { sequence: h.baseSequence, baseOffset, count, timestamp: h.baseTimestamp });
-    this.#wake();
     return { baseOffset, logAppendTime: h.timestampType === 1 ? h.maxTimestamp : -1, duplicate: false };
   }
 
