@@ -11,6 +11,8 @@ import { tlsFiles } from './http/server-options.js';
 import { watchTls } from './http/tls-reload.js';
 import { KafkaListener } from './kafka/listener.js';
 import { authEnabled } from './http/plugins/security.js';
+import { GroupCoordinator } from './groups/group-coordinator.js';
+import { ClassicGroupCoordinator } from './groups/classic-groups.js';
 import fs from 'node:fs';
 
 export interface RunningServer {
@@ -43,9 +45,14 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     traffic: metrics.traffic,
   });
   let kafka: KafkaListener | undefined;
+  let classicGroups: ClassicGroupCoordinator | undefined;
   try {
     await broker.ready();
-    app = await buildApp(broker, config, { logger: opts.logger, metrics });
+    // one group coordinator for both listeners: committed offsets are shared, and a group is
+    // either an HTTP group or a Kafka-protocol group
+    const groups = new GroupCoordinator(broker);
+    classicGroups = new ClassicGroupCoordinator(groups);
+    app = await buildApp(broker, config, { logger: opts.logger, metrics, groups });
     const tls = tlsFiles(config);
     if (tls !== null) {
       const unwatch = watchTls(app.server as unknown as import('node:https').Server, tls, app.log);
@@ -66,6 +73,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       kafka = await KafkaListener.start(broker, {
         host: config.kafkaHost === '' ? config.host : config.kafkaHost,
         port: config.kafkaPort,
+        groups: classicGroups,
         cluster: config.kafkaCluster,
         nodeId: 0,
         advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
@@ -102,6 +110,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       try {
         // the Kafka listener first: the broker closes with the HTTP app
         await kafka?.close();
+        classicGroups?.close();
         await app!.close();
       } finally {
         clearTimeout(force);

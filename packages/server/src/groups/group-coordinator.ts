@@ -144,7 +144,17 @@ export class GroupCoordinator {
 
   // ---- membership
 
+  #foreign: (cluster: string, groupId: string) => boolean = () => false;
+
+  /** Tells the coordinator which groups another protocol's members hold (Kafka's classic groups). */
+  setForeignGroupCheck(fn: (cluster: string, groupId: string) => boolean): void {
+    this.#foreign = fn;
+  }
+
   join(cluster: string, groupId: string, input: JoinInput): Membership {
+    if (this.#foreign(cluster, groupId)) {
+      throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" is a Kafka-protocol consumer group with members; HTTP consumers cannot join it`);
+    }
     const group = this.#group(cluster, groupId);
     const strategy = input.assignmentStrategy ?? DEFAULT_ASSIGNOR;
     if (group.members.size > 0 && group.strategy !== null && group.strategy !== strategy) {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -38,6 +39,8 @@ export interface AppContext {
   idempotency: IdempotencyCache;
   /** Aborted when the server starts closing: long polls and streams end early. */
   shutdown: AbortSignal;
+  /** The group coordinator, when the caller shares it with another listener (startServer). */
+  groups?: GroupCoordinator;
 }
 
 declare module 'fastify' {
@@ -52,6 +55,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Made by startServer before the Broker (which reports into it); a fresh one otherwise. */
   metrics?: BrokerMetrics;
+  /** A group coordinator shared with the Kafka listener; the groups routes make one otherwise. */
+  groups?: GroupCoordinator;
 }
 
 export async function buildApp(broker: Broker, config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -85,6 +90,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
     config,
     idempotency: new IdempotencyCache(config.idempotencyWindowMs, config.idempotencyMaxKeys),
     shutdown: shutdown.signal,
+    groups: opts.groups,
   });
   // Per-request hooks take a callback rather than returning a promise: one fewer microtask turn
   // on every request, which shows at tens of thousands of requests a second.

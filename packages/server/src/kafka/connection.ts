@@ -19,11 +19,13 @@ import { decodeStruct, encodeStruct, readTaggedFields, type ApiDef, type Message
 import { KafkaErrors } from './error-codes.js';
 import type { ApiHandler, KafkaContext, KafkaListenerSettings } from './context.js';
 import type { Broker } from '../broker.js';
+import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 
 const API_VERSIONS_KEY = 18;
 
 export interface ConnectionOptions {
   broker: Broker;
+  groups: ClassicGroupCoordinator;
   settings: KafkaListenerSettings;
   handlers: ReadonlyMap<number, ApiHandler>;
   maxRequestBytes: number;
@@ -44,6 +46,7 @@ export class KafkaConnection {
     this.#opts = opts;
     this.#ctx = {
       broker: opts.broker,
+      groups: opts.groups,
       settings: opts.settings,
       conn: {
         localAddress: socket.localAddress ?? '127.0.0.1',

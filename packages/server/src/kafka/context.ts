@@ -3,6 +3,7 @@
  * Kafka's cluster, how to name this broker in Metadata, and the connection it answers on.
  */
 import type { Broker } from '../broker.js';
+import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import type { ApiDef, Message } from './schema.js';
 
 export interface KafkaListenerSettings {
@@ -28,6 +29,7 @@ export interface ConnectionInfo {
 
 export interface KafkaContext {
   broker: Broker;
+  groups: ClassicGroupCoordinator;
   settings: KafkaListenerSettings;
   conn: ConnectionInfo;
 }

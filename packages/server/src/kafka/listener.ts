@@ -7,11 +7,14 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Broker } from '../broker.js';
+import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import { KafkaConnection } from './connection.js';
 import { API_HANDLERS } from './apis/index.js';
 import type { KafkaListenerSettings } from './context.js';
 
 export interface KafkaListenerOptions extends KafkaListenerSettings {
+  /** Kafka's classic consumer groups, over the same committed offsets as HTTP groups. */
+  groups: ClassicGroupCoordinator;
   host: string;
   port: number;
   maxRequestBytes: number;
@@ -33,7 +36,7 @@ export class KafkaListener {
         socket.destroy();
         return;
       }
-      const conn = new KafkaConnection(socket, { broker, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
+      const conn = new KafkaConnection(socket, { broker, groups: opts.groups, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
       this.#connections.add(conn);
       socket.on('close', () => this.#connections.delete(conn));
     };

@@ -33,7 +33,7 @@ function int(raw: string | undefined, name: string, min: number, max: number, fa
 
 export async function groupRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, shutdown } = app.webka;
-  const coordinator = new GroupCoordinator(broker);
+  const coordinator = app.webka.groups ?? new GroupCoordinator(broker);
   provideGroupCoordinator(app.webka, coordinator);
   const admin = new GroupAdmin(coordinator);
   app.addHook('onClose', async () => coordinator.close());

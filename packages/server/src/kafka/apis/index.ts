@@ -6,6 +6,9 @@ import { produceHandler } from './produce.js';
 import { fetchHandler } from './fetch.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { initProducerIdHandler } from './init-producer-id.js';
+import { findCoordinatorHandler } from './find-coordinator.js';
+import { joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler } from './group-membership.js';
+import { offsetCommitHandler, offsetFetchHandler } from './offsets.js';
 
 const handlers = new Map<number, ApiHandler>();
 const register = (h: ApiHandler): void => {
@@ -14,5 +17,6 @@ const register = (h: ApiHandler): void => {
 
 register(apiVersionsHandler(() => [...handlers.values()].map((h) => h.def).sort((a, b) => a.key - b.key)));
 for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, initProducerIdHandler]) register(h);
+for (const h of [findCoordinatorHandler, joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler, offsetCommitHandler, offsetFetchHandler]) register(h);
 
 export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = handlers;

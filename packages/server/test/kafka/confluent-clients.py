@@ -1,0 +1,64 @@
+# Kafka clients for the confluent-kafka tests (Debian's python3-confluent-kafka, librdkafka 2.0.2),
+# driven by the test: each command prints one JSON line per event on stdout.
+import json, sys, time
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+def out(**kw):
+    print(json.dumps(kw), flush=True)
+
+def produce(bootstrap, topic, n, prefix, idempotent):
+    p = Producer({'bootstrap.servers': bootstrap, 'enable.idempotence': idempotent == 'true', 'partitioner': 'murmur2_random', 'linger.ms': 5})
+    results = []
+    def done(err, msg):
+        results.append({'error': None if err is None else str(err), 'partition': msg.partition(), 'offset': msg.offset(), 'key': msg.key().decode()})
+    for i in range(int(n)):
+        p.produce(topic, key=f'{prefix}-{i}'.encode(), value=f'value-{i}'.encode(), on_delivery=done)
+    p.flush(30)
+    out(event='produced', results=results)
+
+def consume(bootstrap, topic, group, until_empty_ms, max_records, commit):
+    c = Consumer({'bootstrap.servers': bootstrap, 'group.id': group, 'auto.offset.reset': 'earliest', 'enable.auto.commit': False,
+                  'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500})
+    assigned = []
+    def on_assign(consumer, parts):
+        assigned.append(sorted(p.partition for p in parts))
+        out(event='assigned', partitions=sorted(p.partition for p in parts))
+    c.subscribe([topic], on_assign=on_assign)
+    got = []
+    idle_since = None
+    deadline = time.time() + 60
+    while time.time() < deadline and len(got) < int(max_records):
+        m = c.poll(0.2)
+        if m is None or m.error():
+            if m is not None:
+                out(event='error', error=str(m.error()))
+            if got or assigned:
+                idle_since = idle_since or time.time()
+                if (time.time() - idle_since) * 1000 > int(until_empty_ms):
+                    break
+            continue
+        idle_since = None
+        got.append({'partition': m.partition(), 'offset': m.offset(), 'key': m.key().decode() if m.key() else None, 'value': m.value().decode()})
+    if commit == 'true' and got:
+        c.commit(asynchronous=False)
+        committed = c.committed([TopicPartition(topic, p) for p in sorted({g['partition'] for g in got})], timeout=10)
+        out(event='committed', offsets={str(tp.partition): tp.offset for tp in committed})
+    out(event='consumed', records=got)
+    c.close()
+    out(event='closed')
+
+def member(bootstrap, topic, group):
+    # stays in the group, reporting assignments, until stdin closes
+    import threading
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    c = Consumer({'bootstrap.servers': bootstrap, 'group.id': group, 'auto.offset.reset': 'earliest', 'enable.auto.commit': False,
+                  'session.timeout.ms': 6000, 'heartbeat.interval.ms': 300})
+    c.subscribe([topic], on_assign=lambda consumer, parts: out(event='assigned', partitions=sorted(p.partition for p in parts)),
+                on_revoke=lambda consumer, parts: out(event='revoked', partitions=sorted(p.partition for p in parts)))
+    while not stop.is_set():
+        c.poll(0.1)
+    c.close()
+    out(event='closed')
+
+{'produce': produce, 'consume': consume, 'member': member}[sys.argv[1]](*sys.argv[2:])
