@@ -78,6 +78,7 @@ export class Partition {
     this.log = log;
     this.#fs = fs;
     log.onHighWatermark(() => this.#wake());
+    log.setSyncDemand(() => this.#listeners.size > 0);
     if (log.offlineReason !== null) return;
     const snapshot = fs === undefined ? null : readProducerSnapshot(fs, log.dir);
     if (clean && snapshot !== null && snapshot.offset === log.nextOffset) {
@@ -256,6 +257,7 @@ export class Partition {
   /** Calls fn each time the high watermark moves (and on close, so that waiters can finish). Returns an unsubscribe. */
   subscribe(fn: () => void): () => void {
     this.#listeners.add(fn);
+    this.log.syncSoon();
     return () => this.#listeners.delete(fn);
   }
 

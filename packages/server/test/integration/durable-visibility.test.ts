@@ -51,6 +51,8 @@ test('an acks=1 record is readable only once fsynced; a long poll waiting for it
     const now = await broker.fetch('default', 'events', 0, fetchReq(1));
     assert.deepEqual(now.records, [], 'not readable before its fsync');
     assert.equal(now.highWatermark, 1, 'the high watermark is the durable end');
+    // nobody waits for it yet: its fsync starts within the background pace, unasked
+    for (let i = 0; i < 200 && g.waiting() === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(g.waiting() > 0, 'an fsync is in flight without anyone asking for it');
 
     const poll = broker.fetch('default', 'events', 0, fetchReq(1, 10_000));
