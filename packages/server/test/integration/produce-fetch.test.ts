@@ -65,8 +65,11 @@ test('concurrent requests written together (one write per partition per turn) ea
     }),
   );
   for (const partition of [0, 1]) {
-    const f = await fetchAll('together', partition);
     const answered = sent.flatMap((s) => s.answer.map((a, j) => ({ ...a, value: s.records[j].value }))).filter((a) => a.partition === partition);
+    // acks=1 answers come before the fsync: wait (a long poll) until the last is readable
+    const last = Math.max(...answered.map((a) => a.offset));
+    assert.equal((await api.get(`${T}/together/partitions/${partition}/records?offset=${last}&maxWaitMs=10000`)).body.records.length, 1);
+    const f = await fetchAll('together', partition);
     assert.equal(f.records.length, answered.length, 'every answered record is in the log, once');
     assert.deepEqual(answered.map((a) => a.offset).sort((a, b) => a - b), [...Array(answered.length).keys()], 'offsets are dense and handed out once');
     const byOffset = new Map(f.records.map((r: any) => [r.offset, r.value]));
