@@ -100,6 +100,23 @@ export class ClassicGroupCoordinator {
     return this.#http.offsets;
   }
 
+  /** The HTTP groups of a cluster (for listings that show both kinds). */
+  httpGroups(cluster: string): ReturnType<GroupCoordinator['knownGroups']> {
+    return this.#http.knownGroups(cluster);
+  }
+
+  /**
+   * Deletes a group's committed offsets (DeleteGroups). Refused while members of either kind
+   * hold it; GROUP_NOT_FOUND when it has neither members nor offsets.
+   */
+  async deleteGroup(cluster: string, groupId: string): Promise<void> {
+    const httpGroup = this.#http.findGroup(cluster, groupId);
+    if (httpGroup !== undefined && httpGroup.members.size > 0) throw new WebkaError('GROUP_NOT_EMPTY', `group "${groupId}" has HTTP members`);
+    if (!this.#http.offsets.groups(cluster).includes(groupId)) throw new WebkaError('GROUP_NOT_FOUND', `group "${groupId}" has no committed offsets`);
+    await this.#http.offsets.deleteGroup(cluster, groupId);
+    if (httpGroup !== undefined) this.#http.dropGroup(httpGroup);
+  }
+
   find(cluster: string, groupId: string): ClassicGroup | undefined {
     return this.#groups.get(`${cluster}\u0000${groupId}`);
   }

@@ -109,12 +109,19 @@ export class GroupAdmin {
     }
   }
 
+  #requireNoForeignMembers(cluster: string, groupId: string, what: string): void {
+    if (this.#c.hasForeignMembers(cluster, groupId)) {
+      throw new WebkaError('GROUP_NOT_EMPTY', `group "${groupId}" has active Kafka-protocol members; ${what} needs an empty group (stop the consumers first)`);
+    }
+  }
+
   /** Sets the offsets of an empty group (or, with dryRun, says what it would set). */
   async resetOffsets(cluster: string, groupId: string, req: ResetRequest) {
     const broker = this.#c.broker;
     broker.catalog.getCluster(cluster);
     const g = this.#c.findGroup(cluster, groupId);
     if (g !== undefined) this.#requireEmpty(g, 'resetting offsets');
+    this.#requireNoForeignMembers(cluster, groupId, 'resetting offsets');
     let targets: OffsetCommit[];
     if (req.to === 'offsets') {
       if (req.offsets === undefined || req.offsets.length === 0) throw new WebkaError('INVALID_REQUEST', 'to=offsets needs "offsets": [{"topic","partition","offset"}]');
@@ -145,6 +152,7 @@ export class GroupAdmin {
 
   /** Deletes an empty group and its committed offsets (tombstones in __consumer_offsets). */
   async deleteGroup(cluster: string, groupId: string): Promise<void> {
+    this.#requireNoForeignMembers(cluster, groupId, 'deleting the group');
     const g = this.#known(cluster, groupId);
     this.#requireEmpty(g, 'deleting the group');
     await this.#c.offsets.deleteGroup(cluster, groupId);

@@ -151,6 +151,11 @@ export class GroupCoordinator {
     this.#foreign = fn;
   }
 
+  /** Whether another protocol's members hold the group (resets and deletes must wait for them). */
+  hasForeignMembers(cluster: string, groupId: string): boolean {
+    return this.#foreign(cluster, groupId);
+  }
+
   join(cluster: string, groupId: string, input: JoinInput): Membership {
     if (this.#foreign(cluster, groupId)) {
       throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" is a Kafka-protocol consumer group with members; HTTP consumers cannot join it`);

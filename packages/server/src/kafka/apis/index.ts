@@ -9,6 +9,9 @@ import { initProducerIdHandler } from './init-producer-id.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler } from './group-membership.js';
 import { offsetCommitHandler, offsetFetchHandler } from './offsets.js';
+import { createTopicsHandler, deleteTopicsHandler, createPartitionsHandler } from './admin-topics.js';
+import { listGroupsHandler, describeGroupsHandler, deleteGroupsHandler } from './admin-groups.js';
+import { describeClusterHandler } from './describe-cluster.js';
 
 const handlers = new Map<number, ApiHandler>();
 const register = (h: ApiHandler): void => {
@@ -18,5 +21,6 @@ const register = (h: ApiHandler): void => {
 register(apiVersionsHandler(() => [...handlers.values()].map((h) => h.def).sort((a, b) => a.key - b.key)));
 for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, initProducerIdHandler]) register(h);
 for (const h of [findCoordinatorHandler, joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler, offsetCommitHandler, offsetFetchHandler]) register(h);
+for (const h of [createTopicsHandler, deleteTopicsHandler, createPartitionsHandler, listGroupsHandler, describeGroupsHandler, deleteGroupsHandler, describeClusterHandler]) register(h);
 
 export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = handlers;

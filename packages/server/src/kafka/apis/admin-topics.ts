@@ -1,0 +1,77 @@
+/**
+ * CreateTopics, DeleteTopics and CreatePartitions: the catalog's own calls, as the HTTP topic
+ * routes make them. -1 partitions or replication factor take the cluster's defaults; manual
+ * replica assignments are refused (one broker holds every replica). validateOnly checks without
+ * creating.
+ */
+import { CreateTopics, DeleteTopics, CreatePartitions } from '../messages-admin.js';
+import { KafkaError, kafkaErrorCode } from '../error-codes.js';
+import type { ApiHandler } from '../context.js';
+import type { Message } from '../schema.js';
+import { topicUuid } from './metadata.js';
+
+const failure = (err: unknown): { errorCode: number; errorMessage: string } => ({ errorCode: kafkaErrorCode(err), errorMessage: (err as Error).message });
+
+export const createTopicsHandler: ApiHandler = {
+  def: CreateTopics,
+  handle(ctx, req) {
+    const cluster = ctx.settings.cluster;
+    const topics = (req.topics as Message[]).map((t) => {
+      const base = { name: t.name, errorCode: 0, errorMessage: null, numPartitions: -1, replicationFactor: -1, configs: null };
+      try {
+        if ((t.assignments as Message[]).length > 0) throw new KafkaError('INVALID_REQUEST', 'manual replica assignments are not supported: give numPartitions and replicationFactor');
+        const input = {
+          name: t.name,
+          partitions: t.numPartitions === -1 ? undefined : t.numPartitions,
+          replicationFactor: t.replicationFactor === -1 ? undefined : t.replicationFactor,
+          configs: Object.fromEntries((t.configs as Message[]).map((c) => [c.name, c.value])),
+        };
+        if (req.validateOnly) {
+          if (ctx.broker.listTopics(cluster).some((x) => x.name === t.name)) throw new KafkaError('TOPIC_ALREADY_EXISTS', `topic "${t.name}" already exists`);
+          return base;
+        }
+        const r = ctx.broker.createTopic(cluster, input);
+        return { ...base, topicId: topicUuid(r.id), numPartitions: r.partitions, replicationFactor: r.replicationFactor };
+      } catch (err) {
+        return { ...base, ...failure(err) };
+      }
+    });
+    return { throttleTimeMs: 0, topics };
+  },
+};
+
+export const deleteTopicsHandler: ApiHandler = {
+  def: DeleteTopics,
+  async handle(ctx, req) {
+    const responses = [];
+    for (const name of req.topicNames as string[]) {
+      try {
+        const t = ctx.broker.listTopics(ctx.settings.cluster).find((x) => x.name === name);
+        if (t?.internal) throw new KafkaError('INVALID_REQUEST', `"${name}" is an internal topic`);
+        await ctx.broker.deleteTopic(ctx.settings.cluster, name);
+        responses.push({ name, errorCode: 0, errorMessage: null });
+      } catch (err) {
+        responses.push({ name, ...failure(err) });
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+};
+
+export const createPartitionsHandler: ApiHandler = {
+  def: CreatePartitions,
+  handle(ctx, req) {
+    const results = (req.topics as Message[]).map((t) => {
+      try {
+        if (t.assignments !== null) throw new KafkaError('INVALID_REQUEST', 'manual replica assignments are not supported');
+        const current = ctx.broker.describeTopic(ctx.settings.cluster, t.name).topic.partitions;
+        if (t.count <= current) throw new KafkaError('INVALID_PARTITIONS', `topic "${t.name}" has ${current} partitions; the count can only grow`);
+        if (!req.validateOnly) ctx.broker.alterTopic(ctx.settings.cluster, t.name, { partitions: t.count });
+        return { name: t.name, errorCode: 0, errorMessage: null };
+      } catch (err) {
+        return { name: t.name, ...failure(err) };
+      }
+    });
+    return { throttleTimeMs: 0, results };
+  },
+};

@@ -1,0 +1,97 @@
+/**
+ * kafkajs 2.2.4 (a pure-JavaScript client, classic versions only) against the Kafka listener:
+ * admin (create topics and partitions, list and describe groups, delete), keyed produce placed
+ * as the HTTP API places it, a consumer group that commits and resumes, and records crossing
+ * to and from HTTP.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
+import { startBroker, type TestBroker } from '../support/start-broker.js';
+import { rest, type Rest } from '../support/rest.js';
+
+let broker: TestBroker;
+let api: Rest;
+let kafka: Kafka;
+
+before(async () => {
+  broker = await startBroker();
+  api = rest(broker.url);
+  kafka = new Kafka({ clientId: 'kafkajs-test', brokers: [`127.0.0.1:${broker.server.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+});
+after(async () => broker?.close());
+
+/** Consumes until `count` messages arrived, then disconnects. */
+async function consumeN(group: string, topic: string, count: number): Promise<EachMessagePayload['message'][]> {
+  const consumer: Consumer = kafka.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: EachMessagePayload['message'][] = [];
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          got.push(message);
+          if (got.length === count) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return got;
+}
+
+test('kafkajs admin creates topics and partitions, lists and deletes them', async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  assert.equal(await admin.createTopics({ topics: [{ topic: 'js-admin', numPartitions: 2 }] }), true);
+  // kafkajs answers false for TOPIC_ALREADY_EXISTS
+  assert.equal(await admin.createTopics({ topics: [{ topic: 'js-admin', numPartitions: 2 }] }), false);
+  await admin.createPartitions({ topicPartitions: [{ topic: 'js-admin', count: 3 }] });
+  const meta = await admin.fetchTopicMetadata({ topics: ['js-admin'] });
+  assert.equal(meta.topics[0].partitions.length, 3);
+  assert.ok((await admin.listTopics()).includes('js-admin'));
+  const cluster = await admin.describeCluster();
+  assert.equal(cluster.brokers.length, 1);
+  await admin.deleteTopics({ topics: ['js-admin'] });
+  assert.equal((await api.get('/v1/clusters/default/topics/js-admin')).status, 404);
+  await admin.disconnect();
+});
+
+test('kafkajs produces keyed records where HTTP puts the same keys, and a group commits and resumes', async () => {
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'js-orders', partitions: 3 })).status, 201);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const keys = Array.from({ length: 12 }, (_, i) => `user-${i}`);
+  const sent = await producer.send({ topic: 'js-orders', acks: -1, messages: keys.map((k, i) => ({ key: k, value: `v${i}`, headers: { h: 'x' } })) });
+  assert.equal(sent.reduce((n, r) => n + r.errorCode, 0), 0);
+  const http = await api.post('/v1/clusters/default/topics/js-orders/records', { records: keys.map((k) => ({ key: k, value: 1 })) });
+  const got = await consumeN('js-group', 'js-orders', 12 * 2);
+  const fromKafka = got.filter((m) => m.value!.toString().startsWith('v'));
+  assert.equal(fromKafka.length, 12);
+  for (const m of fromKafka) assert.equal(m.headers!.h!.toString(), 'x');
+
+  // the records of both protocols for a key sit in the same partition
+  const read = await api.get('/v1/clusters/default/groups/js-group');
+  assert.equal(read.status, 200, read.text);
+  assert.equal(read.body.offsets.reduce((n: number, o: { lag: number }) => n + o.lag, 0), 0);
+  for (let p = 0; p < 3; p++) {
+    const recs = await api.get(`/v1/clusters/default/topics/js-orders/partitions/${p}/records?offset=0&valueFormat=text`);
+    const kafkaKeys = recs.body.records.filter((r: { value: string }) => r.value.startsWith('v')).map((r: { key: string }) => r.key).sort();
+    const httpKeys = http.body.records.map((r: { partition: number }, i: number) => (r.partition === p ? keys[i] : null)).filter((k: string | null) => k !== null).sort();
+    assert.deepEqual(kafkaKeys, httpKeys, `partition ${p}`);
+  }
+
+  await producer.send({ topic: 'js-orders', messages: [{ key: 'late', value: 'after-commit' }] });
+  const resumed = await consumeN('js-group', 'js-orders', 1);
+  assert.equal(resumed[0].value!.toString(), 'after-commit');
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const groups = await admin.listGroups();
+  assert.ok(groups.groups.some((g) => g.groupId === 'js-group'));
+  await admin.deleteGroups(['js-group']);
+  assert.equal((await api.get('/v1/clusters/default/groups/js-group')).status, 404);
+  await admin.disconnect();
+  await producer.disconnect();
+});
