@@ -285,20 +285,13 @@ export class Catalog {
   }
 
   /**
-   * A stable producer id for a client-named producer that chooses its own epochs (a Durable
-   * Streams Producer-Id): the same name always maps to the same id, across restarts. Allocated
-   * from the same counter as every producer id, so the ids never clash.
+   * The producer id an earlier version allocated for a client-named producer (a Durable Streams
+   * Producer-Id), if any. Read only: such ids are now derived from the name (durable-streams/
+   * stream-producer-id.ts), so no request writes the catalog for them; ids handed out before
+   * keep working for the streams that hold them.
    */
-  producerIdFor(name: string): number {
-    const known = this.#state.clientProducers?.[name];
-    if (known !== undefined) return known;
-    let id = 0;
-    this.#mutate((s) => {
-      s.clientProducers ??= {};
-      id = s.nextProducerId++;
-      s.clientProducers[name] = id;
-    });
-    return id;
+  allocatedClientProducerId(name: string): number | undefined {
+    return Object.hasOwn(this.#state.clientProducers ?? {}, name) ? this.#state.clientProducers![name] : undefined;
   }
 
   /** The current epoch of a producer id, or undefined when the id was never handed out. */

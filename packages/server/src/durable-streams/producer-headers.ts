@@ -20,6 +20,8 @@ import { StreamError } from './stream-error.js';
 
 export const MAX_EPOCH = 32767;
 export const MAX_SEQUENCE = 0x7fffffff;
+/** Longest Producer-Id, in UTF-8 bytes (ids are hashed, never stored, but a header is parsed whole). */
+export const MAX_PRODUCER_ID_BYTES = 256;
 
 export interface ProducerHeaders {
   id: string;
@@ -52,6 +54,7 @@ export function parseProducerHeaders(headers: Headers): ProducerHeaders | undefi
     throw new StreamError(400, 'Producer-Id, Producer-Epoch and Producer-Seq go together: send all three or none');
   }
   if (id.trim().length === 0) throw new StreamError(400, 'Producer-Id must not be empty');
+  if (Buffer.byteLength(id, 'utf8') > MAX_PRODUCER_ID_BYTES) throw new StreamError(400, `Producer-Id must be at most ${MAX_PRODUCER_ID_BYTES} bytes`);
   return { id, epoch: integer(epoch.trim(), 'Producer-Epoch', MAX_EPOCH), seq: integer(seq.trim(), 'Producer-Seq', MAX_SEQUENCE) };
 }
 

@@ -1,0 +1,23 @@
+/**
+ * The numeric producer id of a Durable Streams Producer-Id, derived from the name alone, so that
+ * nothing is stored for it: not when a request is refused (a gap, a fenced epoch, a closed stream)
+ * and not when it is accepted either (the batches it writes carry the id, and the partition's
+ * producer table is rebuilt from them). Earlier versions allocated ids in the catalog, one
+ * whole-catalog write with an fsync per new name; those ids are still honoured.
+ *
+ * Ids are 2^52 plus 52 bits of the name's SHA-256, a range that the catalog's counter (from 1000,
+ * one per producer) never reaches, within the integers a double holds exactly (batch headers are
+ * read as doubles). Two names of one stream share an id with probability about n^2 / 2^53.
+ */
+import { createHash } from 'node:crypto';
+import type { Catalog } from '../catalog/catalog.js';
+
+const DERIVED_BASE = 2 ** 52;
+
+export function streamProducerId(catalog: Catalog, name: string): number {
+  const allocated = catalog.allocatedClientProducerId(name);
+  if (allocated !== undefined) return allocated;
+  const digest = createHash('sha256').update(name, 'utf8').digest();
+  // 52 bits: 4 bytes, then the low 20 bits of the next 3
+  return DERIVED_BASE + digest.readUInt32BE(0) * 2 ** 20 + (digest.readUIntBE(4, 3) & 0xfffff);
+}
