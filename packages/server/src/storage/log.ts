@@ -55,6 +55,8 @@ export class Log {
   #fs: FileSystem;
   #segments: LogSegment[] = [];
   #durableOffset = 0;
+  /** The log end when it was opened (what #dropUnsynced leaves to recovery). */
+  #openedEnd = 0;
   #checkpointed = '';
   #syncing: Promise<void> | null = null;
   #syncQueued = false;
@@ -87,6 +89,7 @@ export class Log {
     log.#segments = loaded.segments;
     log.#unsynced = loaded.unsynced;
     log.#durableOffset = loaded.durableOffset;
+    log.#openedEnd = log.nextOffset;
     log.#offline = loaded.offline;
     log.#highWatermark = log.#visibleEnd();
     // what recovery kept past the recovery point may still be only in the page cache
@@ -232,6 +235,8 @@ export class Log {
    * durableOffset to the log end as it was when the fsync started, so it cannot spin.
    */
   async flush(upTo: number = this.nextOffset): Promise<void> {
+    // (an offline log may have cut what it appended past its durable end: asking is an error)
+    if (upTo > this.#durableOffset) this.#checkOnline();
     const target = Math.min(upTo, this.nextOffset);
     while (this.#durableOffset < target) {
       this.#checkOnline();
@@ -323,12 +328,38 @@ export class Log {
       if (segs.includes(active)) await settled(active, active.flush());
     } catch (err) {
       this.#offline = `fsync of ${this.dir} failed: ${(err as Error).message}; appends since the last fsync are not acknowledged`;
+      this.#dropUnsynced();
       throw new WebkaError('PARTITION_OFFLINE', this.#offline);
     } finally {
       this.#inFlight = [];
     }
     this.#probe.fsyncDone?.(performance.now() - started);
     if (target > this.#durableOffset) this.#durableOffset = target;
+  }
+
+  /**
+   * After a failed fsync Linux may keep the unsynced pages in the page cache marked clean: they
+   * read back fine but no later fsync writes them, so a restart of the process would find them,
+   * serve them and append after them, and a power cut would then leave a hole before acknowledged
+   * data. Cut what this run appended past the durable offset now (none of it was acknowledged);
+   * what the cut misses (the process dies first; or a previous run's unsynced tail, found by an
+   * unclean start, whose first fsync fails) lies past the flushed offset, where recovery may
+   * cut it but cannot tell that it was never written.
+   */
+  #dropUnsynced(): void {
+    // Only what this run appended: after an unclean start durableOffset is a lower bound, and
+    // what was found on disk past it may have been acknowledged by the previous run.
+    const keep = Math.max(this.#durableOffset, this.#openedEnd);
+    for (const seg of this.#segments) {
+      if (seg.nextOffset <= keep) continue;
+      const position = seg.baseOffset >= keep ? 0 : seg.positionOf(keep);
+      if (position < 0) continue;
+      try {
+        seg.truncateBytes(position, Math.max(seg.baseOffset, keep));
+      } catch {
+        // a failing disk: recovery cuts the rest at the next start
+      }
+    }
   }
 
   /**

@@ -19,7 +19,7 @@ import { Log, type LogConfig } from '../../src/storage/log.js';
 import { WebkaError } from '../../src/errors.js';
 import { validateBatch } from '../../src/storage/record-batch.js';
 import { lastOffsetAt } from '../../src/storage/batch-fields.js';
-import { FaultyFileSystem, type CrashMode } from '../support/faulty-fs.js';
+import { FaultyFileSystem, prng, type CrashMode } from '../support/faulty-fs.js';
 import { T0, appendSpec, batchBounds, logConfig, readAll } from '../support/log-fixtures.js';
 
 const DIR = '/data/logs/topic-0';
@@ -62,18 +62,6 @@ const history: fc.Arbitrary<History> = fc.record({
   indexIntervalBytes: fc.constantFrom(1, 200),
   actions: fc.array(action, { minLength: 1, maxLength: 60, size: 'max' }),
 });
-
-/** A small seeded generator (mulberry32), so that a fast-check seed replays the crashes too. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function isCode(err: unknown, ...codes: string[]): boolean {
   return err instanceof WebkaError && codes.includes(err.code);

@@ -27,7 +27,8 @@
  * the next write, fsync, directory fsync or file creation; a failed write may leave part of its
  * bytes behind, as a full disk does. A failed fsync is what Linux makes of one: the writes it
  * covered may never reach the disk, and a later fsync that succeeds does not make them durable
- * (the kernel forgot they were dirty); a power cut keeps any subset of them.
+ * (the kernel forgot they were dirty): until then a power cut keeps any subset of them, after it
+ * none.
  *
  * `session()` gives the broker its handle on the disk for one life: after the next crash every
  * call through it fails (the process died with the machine), so an abandoned broker's timers
@@ -76,6 +77,18 @@ export interface CrashReport {
   keptOps: number;
   tornBytes: number | null;
   flipped: { file: string; position: number; bit: number } | null;
+}
+
+/** A small seeded generator (mulberry32), so that a property test's seed replays its crashes too. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function fsError(code: string, what: string): Error {
@@ -202,13 +215,16 @@ export class FaultyFileSystem implements FileSystem {
     later(3);
   }
 
-  /** Makes the first `count` pending operations of inode durable (those a failed fsync doomed stay pending). */
+  /**
+   * Makes the first `count` pending operations of inode durable, except those a failed fsync
+   * doomed: they are gone for good (never written; where a later write covers them, its bytes
+   * are what the disk has).
+   */
   #settle(inode: Inode, count: number): void {
     let durable = inode.durable;
-    const head = inode.pending.slice(0, count);
-    for (const op of head) if (!op.doomed) durable = apply(durable, op);
+    for (const op of inode.pending.slice(0, count)) if (!op.doomed) durable = apply(durable, op);
     inode.durable = durable;
-    inode.pending = [...head.filter((op) => op.doomed), ...inode.pending.slice(count)];
+    inode.pending = inode.pending.slice(count);
   }
 
   datasync(fd: number): Promise<void> {
