@@ -377,11 +377,12 @@ test('the broker keeps every acknowledged record and commit through power cuts a
   console.log(`broker power cut: ${JSON.stringify(stats)}`);
 });
 
-test('regression: data a failed fsync left in the page cache is written again by recovery before the first flush', async () => {
+test('regression: data that a failed fsync left in the page cache is cut at once, never served or appended after', async () => {
   // Found by the property above (seed 1578136036): an fsync failed (EIO), the broker was
   // restarted, recovery found the record in the page cache (marked clean by Linux, never to be
   // written), the next acks=all record was written and fsynced after it, and a power cut kept
-  // the new record behind a hole: recovery cut both, losing an acknowledged record.
+  // the new record behind a hole: recovery cut both, losing an acknowledged record. A failed
+  // fsync now cuts what the log appended past its durable end.
   const h: History = {
     seed: 0,
     actions: [
