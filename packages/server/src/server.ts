@@ -10,7 +10,7 @@ import { BrokerMetrics } from './metrics/broker-metrics.js';
 import { tlsFiles } from './http/server-options.js';
 import { watchTls } from './http/tls-reload.js';
 import { KafkaListener } from './kafka/listener.js';
-import { authEnabled } from './http/plugins/security.js';
+import type { KafkaSecurity } from './kafka/context.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { ClassicGroupCoordinator } from './groups/classic-groups.js';
 import fs from 'node:fs';
@@ -64,16 +64,13 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     app.log.info({ config: describeConfig(config) }, 'effective configuration');
     for (const o of broker.offlinePartitions()) app.log.error(o, 'partition offline');
     await app.listen({ port: config.port, host: config.host });
-    // Until the Kafka listener authenticates (SASL), it is not started where HTTP requires
-    // credentials: it would bypass every ACL.
-    if (config.kafkaPort >= 0 && authEnabled(config)) {
-      app.log.warn({ kafkaPort: config.kafkaPort }, 'kafka listener not started: authentication is on and the Kafka listener does not authenticate yet');
-    } else if (config.kafkaPort >= 0) {
+    if (config.kafkaPort >= 0) {
       const log = app.log;
       kafka = await KafkaListener.start(broker, {
         host: config.kafkaHost === '' ? config.host : config.kafkaHost,
         port: config.kafkaPort,
         groups: classicGroups,
+        security: kafkaSecurity(app),
         cluster: config.kafkaCluster,
         nodeId: 0,
         advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
@@ -118,4 +115,18 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     },
   };
   return running;
+}
+
+/** The HTTP API's authentication and ACLs for the Kafka listener (null when auth is off). */
+function kafkaSecurity(app: FastifyInstance): KafkaSecurity | null {
+  const security = app.security;
+  if (!security.enabled) return null;
+  return {
+    verifyKey: async (principal, key) => {
+      const check = await security.store.verifyKey(key);
+      if (!check.ok || check.principal.name !== principal) return null;
+      return { name: check.principal.name, via: 'key', superuser: check.principal.superuser, keyId: check.keyId };
+    },
+    authorize: (principal, op, resource) => security.authorize(principal, op, resource),
+  };
 }

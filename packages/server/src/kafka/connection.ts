@@ -17,13 +17,20 @@ import type { Socket } from 'node:net';
 import { ProtocolError, WireReader, WireWriter } from './wire.js';
 import { decodeStruct, encodeStruct, readTaggedFields, type ApiDef, type Message } from './schema.js';
 import { KafkaErrors } from './error-codes.js';
-import type { ApiHandler, KafkaContext, KafkaListenerSettings } from './context.js';
+import type { ApiHandler, KafkaContext, KafkaListenerSettings, KafkaSecurity } from './context.js';
+import { KafkaError } from './error-codes.js';
+import type { Resource, RequestPrincipal } from '../auth/types.js';
 import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 
 const API_VERSIONS_KEY = 18;
+/** What a connection may send before it has authenticated (when auth is on). */
+const BEFORE_AUTH = new Set([API_VERSIONS_KEY, 17, 36]);
+const ANONYMOUS: RequestPrincipal = Object.freeze({ name: 'anonymous', via: 'anonymous', superuser: true });
+const DENIED = { topic: 'TOPIC_AUTHORIZATION_FAILED', group: 'GROUP_AUTHORIZATION_FAILED', cluster: 'CLUSTER_AUTHORIZATION_FAILED' } as const;
 
 export interface ConnectionOptions {
+  security: KafkaSecurity | null;
   broker: Broker;
   groups: ClassicGroupCoordinator;
   settings: KafkaListenerSettings;
@@ -54,6 +61,20 @@ export class KafkaConnection {
         remoteAddress: socket.remoteAddress ?? '',
         clientId: null,
         signal: this.#closed.signal,
+        principal: opts.security === null ? ANONYMOUS : null,
+        saslMechanism: null,
+      },
+      security: opts.security,
+      may: (op, type, name) => {
+        const principal = this.#ctx.conn.principal;
+        if (principal === null) return false;
+        if (opts.security === null) return true;
+        const cluster = opts.settings.cluster;
+        const resource: Resource = type === 'cluster' ? { type, name: cluster } : { type, cluster, name: name ?? '' };
+        return opts.security.authorize(principal, op, resource);
+      },
+      require: (op, type, name) => {
+        if (!this.#ctx.may(op, type, name)) throw new KafkaError(DENIED[type], `principal "${this.#ctx.conn.principal?.name}" may not ${op} ${type} ${name ?? opts.settings.cluster}`);
       },
     };
     socket.setNoDelay(true);
@@ -127,6 +148,9 @@ export class KafkaConnection {
       this.#ctx.conn.clientId = r.string(false);
       handler = this.#opts.handlers.get(apiKey);
       if (handler === undefined) return this.#fail('kafka: unknown API key; closing the connection', { apiKey, version });
+      if (this.#ctx.conn.principal === null && !BEFORE_AUTH.has(apiKey)) {
+        return this.#fail('kafka: request before SASL authentication; closing the connection', { apiKey });
+      }
       const def = handler.def;
       if (version < def.minVersion || version > def.maxVersion) {
         if (apiKey === API_VERSIONS_KEY) return this.#unsupportedApiVersions(correlationId, def);

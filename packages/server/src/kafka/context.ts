@@ -5,6 +5,16 @@
 import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import type { ApiDef, Message } from './schema.js';
+import type { Operation, RequestPrincipal, Resource } from '../auth/types.js';
+
+/**
+ * Authentication and ACLs for the listener, the HTTP API's own (null: auth is off and every
+ * client acts as the anonymous superuser). verifyKey checks a principal's API key (SASL/PLAIN).
+ */
+export interface KafkaSecurity {
+  verifyKey(principal: string, key: string): Promise<RequestPrincipal | null>;
+  authorize(principal: RequestPrincipal, op: Operation, resource: Resource): boolean;
+}
 
 export interface KafkaListenerSettings {
   /** The Webka cluster whose topics are this listener's topics (`--kafka-cluster`). */
@@ -25,6 +35,10 @@ export interface ConnectionInfo {
   clientId: string | null;
   /** Aborted when the connection closes or the listener stops: long fetches end early. */
   signal: AbortSignal;
+  /** Who the connection authenticated as (SASL); the anonymous superuser when auth is off. */
+  principal: RequestPrincipal | null;
+  /** The SASL mechanism chosen by SaslHandshake, until SaslAuthenticate. */
+  saslMechanism: string | null;
 }
 
 export interface KafkaContext {
@@ -32,6 +46,11 @@ export interface KafkaContext {
   groups: ClassicGroupCoordinator;
   settings: KafkaListenerSettings;
   conn: ConnectionInfo;
+  security: KafkaSecurity | null;
+  /** Throws the Kafka authorization error for the resource's type unless the principal may. */
+  require(op: Operation, type: 'topic' | 'group' | 'cluster', name?: string): void;
+  /** Whether the principal may (for listings filtered to what it may see). */
+  may(op: Operation, type: 'topic' | 'group' | 'cluster', name?: string): boolean;
 }
 
 /** One API: its table entry and the function that maps a request onto the broker's calls. */

@@ -10,7 +10,7 @@ import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import { KafkaConnection } from './connection.js';
 import { API_HANDLERS } from './apis/index.js';
-import type { KafkaListenerSettings } from './context.js';
+import type { KafkaListenerSettings, KafkaSecurity } from './context.js';
 
 export interface KafkaListenerOptions extends KafkaListenerSettings {
   /** Kafka's classic consumer groups, over the same committed offsets as HTTP groups. */
@@ -19,6 +19,8 @@ export interface KafkaListenerOptions extends KafkaListenerSettings {
   port: number;
   maxRequestBytes: number;
   maxConnections: number;
+  /** Authentication and ACLs (SASL/PLAIN with API keys); null when auth is off. */
+  security: KafkaSecurity | null;
   /** PEM certificate and key: the listener speaks TLS (the HTTP listener's files). */
   tls?: { cert: Buffer; key: Buffer } | null;
   onError?: (message: string, details: Record<string, unknown>) => void;
@@ -36,7 +38,7 @@ export class KafkaListener {
         socket.destroy();
         return;
       }
-      const conn = new KafkaConnection(socket, { broker, groups: opts.groups, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
+      const conn = new KafkaConnection(socket, { broker, security: opts.security, groups: opts.groups, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
       this.#connections.add(conn);
       socket.on('close', () => this.#connections.delete(conn));
     };

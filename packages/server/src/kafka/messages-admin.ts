@@ -104,3 +104,19 @@ export const DescribeCluster = api(60, 'DescribeCluster', '0-0', '0+', [
   arr('brokers', '0+', [f('brokerId', 'int32'), f('host', 'string'), f('port', 'int32'), f('rack', 'string', '0+', { nullable: '0+', default: null })]),
   f('clusterAuthorizedOperations', 'int32', '0+', { default: -2147483648 }),
 ]);
+
+export const SaslHandshake = api(17, 'SaslHandshake', '0-1', null, [
+  f('mechanism', 'string'),
+], [
+  f('errorCode', 'int16'),
+  f('mechanisms', '[]string'),
+]);
+
+export const SaslAuthenticate = api(36, 'SaslAuthenticate', '0-2', '2+', [
+  f('authBytes', 'bytes'),
+], [
+  f('errorCode', 'int16'),
+  f('errorMessage', 'string', '0+', { nullable: '0+', default: null }),
+  f('authBytes', 'bytes', '0+', { default: Buffer.alloc(0) }),
+  f('sessionLifetimeMs', 'int64', '1+'),
+]);

@@ -13,7 +13,7 @@ function allGroups(ctx: KafkaContext): Array<{ groupId: string; protocolType: st
   for (const id of ctx.groups.offsets.groups(cluster)) out.set(id, { groupId: id, protocolType: 'consumer', groupState: 'Empty' });
   for (const g of ctx.groups.list(cluster)) out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, groupState: g.state });
   for (const g of ctx.groups.httpGroups(cluster)) if (g.members.size > 0) out.set(g.groupId, { groupId: g.groupId, protocolType: 'webka', groupState: g.state });
-  return [...out.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+  return [...out.values()].filter((g) => ctx.may('describe', 'group', g.groupId)).sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
 }
 
 export const listGroupsHandler: ApiHandler = {
@@ -30,6 +30,7 @@ export const describeGroupsHandler: ApiHandler = {
   handle(ctx, req) {
     const known = new Map(allGroups(ctx).map((g) => [g.groupId, g]));
     const groups = (req.groups as string[]).map((groupId) => {
+      if (!ctx.may('describe', 'group', groupId)) return { errorCode: KafkaErrors.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
       const g = ctx.groups.find(ctx.settings.cluster, groupId);
       if (g === undefined) {
         const k = known.get(groupId);
@@ -61,6 +62,7 @@ export const deleteGroupsHandler: ApiHandler = {
     const results = [];
     for (const groupId of req.groupsNames as string[]) {
       try {
+        ctx.require('delete', 'group', groupId);
         const g = ctx.groups.find(ctx.settings.cluster, groupId);
         if (g !== undefined && g.members.size > 0) {
           results.push({ groupId, errorCode: KafkaErrors.NON_EMPTY_GROUP });

@@ -19,6 +19,7 @@ export const createTopicsHandler: ApiHandler = {
     const topics = (req.topics as Message[]).map((t) => {
       const base = { name: t.name, errorCode: 0, errorMessage: null, numPartitions: -1, replicationFactor: -1, configs: null };
       try {
+        ctx.require('create', 'topic', t.name);
         if ((t.assignments as Message[]).length > 0) throw new KafkaError('INVALID_REQUEST', 'manual replica assignments are not supported: give numPartitions and replicationFactor');
         const input = {
           name: t.name,
@@ -46,6 +47,7 @@ export const deleteTopicsHandler: ApiHandler = {
     const responses = [];
     for (const name of req.topicNames as string[]) {
       try {
+        ctx.require('delete', 'topic', name);
         const t = ctx.broker.listTopics(ctx.settings.cluster).find((x) => x.name === name);
         if (t?.internal) throw new KafkaError('INVALID_REQUEST', `"${name}" is an internal topic`);
         await ctx.broker.deleteTopic(ctx.settings.cluster, name);
@@ -63,6 +65,7 @@ export const createPartitionsHandler: ApiHandler = {
   handle(ctx, req) {
     const results = (req.topics as Message[]).map((t) => {
       try {
+        ctx.require('alter', 'topic', t.name);
         if (t.assignments !== null) throw new KafkaError('INVALID_REQUEST', 'manual replica assignments are not supported');
         const current = ctx.broker.describeTopic(ctx.settings.cluster, t.name).topic.partitions;
         if (t.count <= current) throw new KafkaError('INVALID_PARTITIONS', `topic "${t.name}" has ${current} partitions; the count can only grow`);

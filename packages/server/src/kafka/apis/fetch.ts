@@ -27,6 +27,7 @@ function resolveSlots(ctx: KafkaContext, req: Message): Slot[] {
     for (const part of t.partitions as Message[]) {
       const slot: Slot = { topic: t.topic, partition: part.partition, fetchOffset: part.fetchOffset, maxBytes: part.partitionMaxBytes, p: null, errorCode: 0 };
       try {
+        ctx.require('read', 'topic', t.topic);
         slot.p = ctx.broker.partition(ctx.settings.cluster, t.topic, part.partition);
       } catch (err) {
         slot.errorCode = kafkaErrorCode(err);

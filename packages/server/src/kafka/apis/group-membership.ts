@@ -18,6 +18,7 @@ export const joinGroupHandler: ApiHandler = {
     const failed = (err: unknown): Message => ({ throttleTimeMs: 0, errorCode: kafkaErrorCode(err), generationId: -1, protocolType: null, protocolName: '', leader: '', memberId: req.memberId, members: [] });
     const session = Math.min(Math.max(req.sessionTimeoutMs, MIN_SESSION_MS), MAX_SESSION_MS);
     try {
+      ctx.require('read', 'group', req.groupId);
       const r = await ctx.groups.join(ctx.settings.cluster, req.groupId, {
         memberId: req.memberId,
         groupInstanceId: req.groupInstanceId,
@@ -39,6 +40,7 @@ export const syncGroupHandler: ApiHandler = {
   def: SyncGroup,
   async handle(ctx, req) {
     try {
+      ctx.require('read', 'group', req.groupId);
       const assignment = await ctx.groups.sync(ctx.settings.cluster, req.groupId, req.memberId, req.generationId, req.assignments);
       const g = ctx.groups.find(ctx.settings.cluster, req.groupId);
       return { throttleTimeMs: 0, errorCode: 0, protocolType: g?.protocolType ?? null, protocolName: g?.protocolName ?? null, assignment };
@@ -52,6 +54,7 @@ export const heartbeatHandler: ApiHandler = {
   def: Heartbeat,
   handle(ctx, req) {
     try {
+      ctx.require('read', 'group', req.groupId);
       ctx.groups.heartbeat(ctx.settings.cluster, req.groupId, req.memberId, req.generationId);
       return { throttleTimeMs: 0, errorCode: 0 };
     } catch (err) {
@@ -66,6 +69,7 @@ export const leaveGroupHandler: ApiHandler = {
     const ids: string[] = version >= 3 ? (req.members as Message[]).map((m) => m.memberId) : [req.memberId];
     const members = ids.map((memberId) => {
       try {
+        ctx.require('read', 'group', req.groupId);
         ctx.groups.leave(ctx.settings.cluster, req.groupId, [memberId]);
         return { memberId, groupInstanceId: null, errorCode: 0 };
       } catch (err) {

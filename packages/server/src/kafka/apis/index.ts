@@ -12,6 +12,7 @@ import { offsetCommitHandler, offsetFetchHandler } from './offsets.js';
 import { createTopicsHandler, deleteTopicsHandler, createPartitionsHandler } from './admin-topics.js';
 import { listGroupsHandler, describeGroupsHandler, deleteGroupsHandler } from './admin-groups.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { saslHandshakeHandler, saslAuthenticateHandler } from './sasl.js';
 
 const handlers = new Map<number, ApiHandler>();
 const register = (h: ApiHandler): void => {
@@ -21,6 +22,6 @@ const register = (h: ApiHandler): void => {
 register(apiVersionsHandler(() => [...handlers.values()].map((h) => h.def).sort((a, b) => a.key - b.key)));
 for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, initProducerIdHandler]) register(h);
 for (const h of [findCoordinatorHandler, joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler, offsetCommitHandler, offsetFetchHandler]) register(h);
-for (const h of [createTopicsHandler, deleteTopicsHandler, createPartitionsHandler, listGroupsHandler, describeGroupsHandler, deleteGroupsHandler, describeClusterHandler]) register(h);
+for (const h of [createTopicsHandler, deleteTopicsHandler, createPartitionsHandler, listGroupsHandler, describeGroupsHandler, deleteGroupsHandler, describeClusterHandler, saslHandshakeHandler, saslAuthenticateHandler]) register(h);
 
 export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = handlers;

@@ -11,6 +11,7 @@ export const initProducerIdHandler: ApiHandler = {
   def: InitProducerId,
   handle(ctx, req) {
     try {
+      ctx.require('write', 'cluster');
       const p = ctx.broker.allocateProducer(ctx.settings.cluster, req.transactionalId ?? undefined);
       return { throttleTimeMs: 0, errorCode: 0, producerId: p.producerId, producerEpoch: p.producerEpoch };
     } catch (err) {

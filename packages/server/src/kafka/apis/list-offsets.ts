@@ -42,6 +42,7 @@ export const listOffsetsHandler: ApiHandler = {
         name: t.name,
         partitions: (t.partitions as Message[]).map((p) => {
           try {
+            ctx.require('describe', 'topic', t.name);
             const r = listOne(ctx, t.name, p.partitionIndex, p.timestamp);
             return { partitionIndex: p.partitionIndex, errorCode: 0, oldStyleOffsets: r.offset >= 0 ? [r.offset] : [], timestamp: r.timestamp, offset: r.offset, leaderEpoch: 0 };
           } catch (err) {

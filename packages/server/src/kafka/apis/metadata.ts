@@ -33,7 +33,7 @@ export const metadataHandler: ApiHandler = {
   def: Metadata,
   handle(ctx, req, version) {
     const cluster = ctx.settings.cluster;
-    const all = ctx.broker.listTopics(cluster);
+    const all = ctx.broker.listTopics(cluster).filter((t) => ctx.may('describe', 'topic', t.name));
     let topics: Message[];
     const asked = req.topics as Message[] | null;
     if (asked === null || (version === 0 && asked.length === 0)) {
@@ -41,6 +41,7 @@ export const metadataHandler: ApiHandler = {
     } else {
       const byName = new Map(all.map((t) => [t.name, t]));
       topics = asked.map((a) => {
+        if (a.name !== null && !ctx.may('describe', 'topic', a.name)) return { errorCode: KafkaErrors.TOPIC_AUTHORIZATION_FAILED, name: a.name, topicId: a.topicId, isInternal: false, partitions: [] };
         const t = a.name === null ? all.find((x) => topicUuid(x.id).equals(a.topicId as Buffer)) : byName.get(a.name as string);
         if (t === undefined) return { errorCode: a.name === null ? KafkaErrors.UNKNOWN_TOPIC_ID : KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION, name: a.name, topicId: a.topicId, isInternal: false, partitions: [] };
         return topicEntry(ctx, t);

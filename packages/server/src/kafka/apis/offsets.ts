@@ -19,6 +19,8 @@ export const offsetCommitHandler: ApiHandler = {
       for (const p of t.partitions as Message[]) {
         const o = { topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.committedMetadata };
         try {
+          ctx.require('read', 'group', req.groupId);
+          ctx.require('read', 'topic', t.name);
           checkCommit(o, ctx.broker.partition(cluster, t.name, p.partitionIndex).log.highWatermark, `${t.name}-${p.partitionIndex}`);
           commits.push(o);
         } catch (err) {
@@ -47,7 +49,8 @@ export const offsetCommitHandler: ApiHandler = {
 function groupOffsets(ctx: KafkaContext, groupId: string, topics: Message[] | null): { topics: Message[]; errorCode: number } {
   const cluster = ctx.settings.cluster;
   try {
-    const committed = ctx.groups.offsets.list(cluster, groupId);
+    ctx.require('describe', 'group', groupId);
+    const committed = ctx.groups.offsets.list(cluster, groupId).filter((c) => ctx.may('describe', 'topic', c.topic));
     const asked = topics ?? [...new Set(committed.map((c) => c.topic))].map((name) => ({ name, partitionIndexes: committed.filter((c) => c.topic === name).map((c) => c.partition) }));
     return {
       errorCode: 0,

@@ -50,6 +50,7 @@ export function checkedBatches(records: Buffer): Array<{ batch: Buffer; count: n
 async function producePartition(ctx: KafkaContext, topic: string, index: number, records: Buffer | null, acks: Acks): Promise<Message> {
   const base = { index, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null };
   try {
+    ctx.require('write', 'topic', topic);
     if (records === null) throw new KafkaError('INVALID_RECORD', 'the record set is null');
     let first: { baseOffset: number; logAppendTime: number; logStartOffset: number } | undefined;
     for (const { batch, count } of checkedBatches(records)) {
