@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   TOPIC_NOT_FOUND: { status: 404, retriable: false, hint: 'Create the topic first, or check its name (GET /v1/clusters/{cluster}/topics).' },
   PARTITION_NOT_FOUND: { status: 404, retriable: false, hint: 'Partitions are numbered from 0 to partitions-1 (GET the topic to see the count).' },
   PRODUCER_NOT_FOUND: { status: 404, retriable: false, hint: 'Obtain a producer id from POST /v1/clusters/{cluster}/producers.' },
+  TRANSACTION_NOT_FOUND: { status: 404, retriable: false, hint: 'Initialise the transactional id first: POST /v1/clusters/{cluster}/transactions.' },
   GROUP_NOT_FOUND: { status: 404, retriable: false, hint: 'Check the group id (GET /v1/clusters/{cluster}/groups).' },
   MEMBER_NOT_FOUND: { status: 404, retriable: false, hint: 'The member left or its session expired: join the group again.' },
   // 405
@@ -44,6 +45,8 @@ export const ERROR_CODES = {
   SEQUENCE_REUSED: { status: 409, retriable: false, hint: 'A retry must carry the records of its first attempt (the same count to each partition): send different records with the next sequence.' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, retriable: false, hint: 'An Idempotency-Key names one request: use a new key for a different body or URL.' },
   CONCURRENT_REQUEST: { status: 409, retriable: true, hint: 'A request with the same Idempotency-Key or producer sequence is still in flight; retry when it answers.' },
+  CONCURRENT_TRANSACTIONS: { status: 409, retriable: true, hint: 'The transaction is being committed or aborted: retry when that has finished (describe it to see its state).' },
+  INVALID_TXN_STATE: { status: 409, retriable: false, hint: 'The transaction already ended the other way: start a new one (produce again) instead of ending this one twice.' },
   GROUP_NOT_EMPTY: { status: 409, retriable: false, hint: 'Stop the group\'s members (or wait for their sessions to expire) first.' },
   STALE_GENERATION: { status: 409, retriable: true, hint: 'The group rebalanced: poll or heartbeat to learn the new generation and assignment.' },
   REBALANCE_IN_PROGRESS: { status: 409, retriable: true, hint: 'Poll or heartbeat to learn your new assignment, then retry.' },

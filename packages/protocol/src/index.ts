@@ -5,3 +5,4 @@ export * from './sse.js';
 export * from './frames.js';
 export * from './groups.js';
 export * from './broker-info.js';
+export * from './transactions.js';

@@ -114,6 +114,7 @@ export const ProduceBody = Type.Object(
     producerId: Type.Optional(Type.Integer({ description: 'From POST /v1/clusters/{cluster}/producers; with producerEpoch and sequence makes the request idempotent' })),
     producerEpoch: Type.Optional(Type.Integer()),
     sequence: Type.Optional(Type.Integer({ minimum: 0, description: 'This request\'s number for this producer and topic: 0, 1, 2, ...' })),
+    transactionalId: Type.Optional(Type.String({ description: 'Write as part of this transactional id\'s open transaction (with producerId, producerEpoch and sequence from POST /v1/clusters/{cluster}/transactions)' })),
   },
   { additionalProperties: false, description: 'Records to append; a single record object is accepted too' },
 );
@@ -139,7 +140,12 @@ export const FetchResponse = Type.Object({
   records: Type.Array(FetchedRecordSchema),
   nextOffset: Type.Integer(),
   highWatermark: Type.Integer(),
+  lastStableOffset: Type.Integer({ description: 'Where read_committed reads stop: below the first record of a transaction not yet decided' }),
   logStartOffset: Type.Integer(),
+});
+
+export const IsolationSchema = Type.Union([Type.Literal('read_uncommitted'), Type.Literal('read_committed')], {
+  description: 'read_committed: only records of committed transactions (and non-transactional ones), up to the last stable offset. Default read_uncommitted',
 });
 
 export const FetchQuery = Type.Object({
@@ -150,6 +156,7 @@ export const FetchQuery = Type.Object({
   maxWaitMs: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'Long-poll: wait this long for a record when none is available' })),
   keyFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('binary')])),
   valueFormat: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('binary')])),
+  isolation: Type.Optional(IsolationSchema),
 });
 export type FetchQuery = Static<typeof FetchQuery>;
 

@@ -14,7 +14,7 @@ import { BASE_SEQUENCE, PRODUCER_EPOCH, PRODUCER_ID, readInt64 } from './storage
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
 import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
-import { Partition, type ProducerRef } from './partitions/partition.js';
+import { Partition, type Isolation, type ProducerRef } from './partitions/partition.js';
 import { ProducePath, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
 import { WebkaError } from './errors.js';
 import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
@@ -55,12 +55,15 @@ export interface FetchRequest {
   maxBytes: number;
   maxWaitMs: number;
   signal?: AbortSignal;
+  /** read_committed stops at the last stable offset and skips aborted transactions (default read_uncommitted). */
+  isolation?: Isolation;
 }
 
 export interface FetchResult {
   records: DecodedRecord[];
   nextOffset: number;
   highWatermark: number;
+  lastStableOffset: number;
   logStartOffset: number;
 }
 
@@ -210,7 +213,10 @@ export class Broker {
       for (const p of t.partitions) {
         try {
           const n = p.log.applyRetention(now);
-          if (n > 0) p.producers.dropBefore(p.log.logStartOffset);
+          if (n > 0) {
+            p.producers.dropBefore(p.log.logStartOffset);
+            p.txns.dropBefore(p.log.logStartOffset);
+          }
           deleted += n;
         } catch (err) {
           this.options.onWarning?.('retention failed', { topic: t.record.name, partition: p.index, error: (err as Error).message });
@@ -458,16 +464,30 @@ export class Broker {
   async fetch(cluster: string, topic: string, partition: number, req: FetchRequest): Promise<FetchResult> {
     const p = this.partition(cluster, topic, partition);
     const offset = this.resolveOffset(p, req);
-    const opts = { maxRecords: req.maxRecords, maxBytes: req.maxBytes };
-    let result = p.read(offset, opts);
-    if (result.records.length === 0 && req.maxWaitMs > 0 && offset >= p.log.highWatermark) {
-      await p.waitForData(offset, req.maxWaitMs, req.signal);
-      if (!p.closed) result = p.read(offset, opts);
+    const opts = { maxRecords: req.maxRecords, maxBytes: req.maxBytes, isolation: req.isolation };
+    let result = this.#readPast(p, offset, opts);
+    if (result.records.length === 0 && req.maxWaitMs > 0 && result.nextOffset >= p.readableEnd(req.isolation)) {
+      await p.waitForData(result.nextOffset, req.maxWaitMs, req.signal, req.isolation);
+      if (!p.closed) result = this.#readPast(p, result.nextOffset, opts);
     }
     if (this.options.traffic !== undefined && result.records.length > 0) {
       let bytes = 0;
       for (const r of result.records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
       this.options.traffic.fetched(cluster, topic, result.records.length, bytes);
+    }
+    return result;
+  }
+
+  /**
+   * Reads from offset; a read that found only markers or aborted records (no records, yet
+   * progress) reads on from where it stopped, up to the readable end, so that a caller gets
+   * records or reaches the end rather than looping over empty answers.
+   */
+  #readPast(p: Partition, offset: number, opts: { maxRecords: number; maxBytes: number; isolation?: Isolation }): FetchResult {
+    let result = p.read(offset, opts);
+    while (result.records.length === 0 && result.nextOffset > offset && result.nextOffset < p.readableEnd(opts.isolation)) {
+      offset = result.nextOffset;
+      result = p.read(offset, opts);
     }
     return result;
   }

@@ -409,6 +409,19 @@ export class GroupCoordinator {
     return { offsets, generation: group.generationId };
   }
 
+  /**
+   * Checks, without committing, that a member may commit these offsets in this generation (a
+   * transaction's offsets, TxnOffsetCommit: the generation is checked when they join the
+   * transaction, so a fenced member cannot commit through one either).
+   */
+  checkMemberCommit(cluster: string, groupId: string, memberId: string, generation: number, offsets: readonly OffsetCommit[]): void {
+    const { group, member } = this.#member(cluster, groupId, memberId);
+    offsets.forEach((o, i) => {
+      group.checkCommit(member, generation, o);
+      checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).log.highWatermark, `offsets[${i}]`);
+    });
+  }
+
   /** Commits the member's positions that moved past the committed offsets. */
   async #commitPositions(group: Group, member: GroupMember, only?: Set<string>, generation = member.generation): Promise<OffsetCommit[]> {
     const out: OffsetCommit[] = [];

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -20,6 +19,9 @@ import { topicRoutes } from './routes/topics.js';
 import { recordRoutes } from './routes/records.js';
 import { producerRoutes } from './routes/producers.js';
 import { groupRoutes } from './routes/groups.js';
+import { transactionRoutes } from './routes/transactions.js';
+import type { GroupCoordinator } from '../groups/group-coordinator.js';
+import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { installSecurity } from './plugins/security.js';
 import { securityRoutes } from './routes/security.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -39,8 +41,10 @@ export interface AppContext {
   idempotency: IdempotencyCache;
   /** Aborted when the server starts closing: long polls and streams end early. */
   shutdown: AbortSignal;
-  /** The group coordinator, when the caller shares it with another listener (startServer). */
+  /** The group coordinator: shared with the Kafka listener (startServer), else made by the groups routes. */
   groups?: GroupCoordinator;
+  /** Set by the transactions routes (routes/transactions.ts); produce joins transactions through it. */
+  transactions?: TransactionCoordinator;
 }
 
 declare module 'fastify' {
@@ -151,6 +155,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   await app.register(recordRoutes, { prefix: '/v1' });
   await app.register(producerRoutes, { prefix: '/v1' });
   await app.register(groupRoutes, { prefix: '/v1' });
+  await app.register(transactionRoutes, { prefix: '/v1' });
   await app.register(securityRoutes, { prefix: '/v1' });
   await app.register(brokerInfoRoutes, { prefix: '/v1' });
   await app.register(metricsRoutes);

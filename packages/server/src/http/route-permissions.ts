@@ -121,6 +121,17 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // Kafka asks IdempotentWrite on the cluster for this.
   'POST /v1/clusters/:cluster/producers': { ops: ['write'], resource: cluster },
 
+  // ---- transactions (src/http/routes/transactions.ts). Like producer ids: write on the cluster
+  // (Kafka asks Write on the TransactionalId); an id belongs to the principal that initialised it,
+  // checked by the coordinator. A transaction's offsets also need read on the group and its
+  // topics, checked in the handler (the group is named in the body).
+  'POST /v1/clusters/:cluster/transactions': { ops: ['write'], resource: cluster },
+  'GET /v1/clusters/:cluster/transactions': { ops: ['describe'], resource: cluster },
+  'GET /v1/clusters/:cluster/transactions/:transactionalId': { ops: ['describe'], resource: cluster },
+  'POST /v1/clusters/:cluster/transactions/:transactionalId/offsets': { ops: ['write'], resource: cluster },
+  'POST /v1/clusters/:cluster/transactions/:transactionalId/commit': { ops: ['write'], resource: cluster },
+  'POST /v1/clusters/:cluster/transactions/:transactionalId/abort': { ops: ['write'], resource: cluster, audit: 'transaction.abort' },
+
   // ---- consumer groups (src/http/routes/groups.ts). As in Kafka: joining, polling and committing
   // need read on the group, and read on each topic named; a pattern subscription is filtered by
   // the coordinator with app.security.authorize.

@@ -10,8 +10,10 @@
 import type { FileSystem } from '../storage/file-system.js';
 import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
 import { encodeTransientBatch, decodeRecords, validateBatch, readBatchHeader, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
-import { LOG_OVERHEAD, BATCH_LENGTH, lastOffsetAt, readInt64 } from '../storage/batch-fields.js';
-import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot, type WrittenBatch } from './producer-state.js';
+import { LOG_OVERHEAD, BATCH_LENGTH, ATTRIBUTES, PRODUCER_ID, lastOffsetAt, baseOffsetAt, readInt64 } from '../storage/batch-fields.js';
+import { encodeMarkerBatch, type MarkerType } from '../storage/control-record.js';
+import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot } from './producer-state.js';
+import { TxnIndex, isAborted } from './txn-index.js';
 import { WebkaError } from '../errors.js';
 
 export interface AppendRecord {
@@ -25,7 +27,12 @@ export interface ProducerRef {
   producerId: number;
   producerEpoch: number;
   sequence: number;
+  /** Part of a transaction: the batch gets the isTransactional bit and opens it here. */
+  transactional?: boolean;
 }
+
+/** Kafka's isolation levels: read_committed stops at the last stable offset and skips aborted records. */
+export type Isolation = 'read_uncommitted' | 'read_committed';
 
 export interface AppendOptions {
   compression: Compression;
@@ -49,20 +56,27 @@ export interface AppendResult {
 export interface ReadOptions {
   maxRecords: number;
   maxBytes: number;
+  /** Default read_uncommitted. */
+  isolation?: Isolation;
 }
 
 export interface PartitionRead {
   records: DecodedRecord[];
   nextOffset: number;
   highWatermark: number;
+  lastStableOffset: number;
   logStartOffset: number;
 }
+
+const TRANSACTIONAL_BIT = 0x10;
+const CONTROL_BIT = 0x20;
 
 export class Partition {
   readonly topicId: string;
   readonly index: number;
   readonly log: Log;
   readonly producers = new ProducerStateTable();
+  readonly txns = new TxnIndex();
   #listeners = new Set<() => void>();
   #closed = false;
 
@@ -84,8 +98,12 @@ export class Partition {
     if (clean && snapshot !== null && snapshot.offset === log.nextOffset) {
       this.producers.restore(snapshot.producers);
       this.producers.dropBefore(log.logStartOffset);
+      if (snapshot.txns !== undefined) this.txns.restore(snapshot.txns);
     } else {
-      log.scanBatches(log.logStartOffset, (buf, pos) => this.producers.replay(buf, pos));
+      log.scanBatches(log.logStartOffset, (buf, pos) => {
+        this.producers.replay(buf, pos);
+        this.txns.replay(buf, pos);
+      });
     }
   }
 
@@ -95,6 +113,29 @@ export class Partition {
 
   get highWatermark(): number {
     return this.log.highWatermark;
+  }
+
+  /** Where read_committed readers stop: at or below the high watermark (txn-index.ts). */
+  get lastStableOffset(): number {
+    return this.txns.lastStableOffset(this.log.highWatermark);
+  }
+
+  /** The end of what a reader with this isolation may see. */
+  readableEnd(isolation: Isolation | undefined): number {
+    return isolation === 'read_committed' ? this.lastStableOffset : this.log.highWatermark;
+  }
+
+  /**
+   * Writes a commit or abort marker (a control batch) ending producerId's transaction here, and
+   * returns its offset; -1 (nothing written) when the producer has no open transaction here,
+   * so a coordinator that completes a transaction again after a crash writes each marker once.
+   */
+  writeMarker(producerId: number, producerEpoch: number, type: MarkerType, coordinatorEpoch = 0): number {
+    if (!this.txns.hasOngoing(producerId)) return -1;
+    const now = Date.now();
+    const offset = this.log.append(encodeMarkerBatch(producerId, producerEpoch, type, coordinatorEpoch, now), 1, now);
+    this.txns.onMarker(producerId, offset, type);
+    return offset;
   }
 
   /**
@@ -136,7 +177,9 @@ export class Partition {
       const batch = encodeTransientBatch(
         records,
         0,
-        producer === undefined ? { timestampType } : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType },
+        producer === undefined
+          ? { timestampType }
+          : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType, isTransactional: producer.transactional === true },
         options.compression,
       );
       for (const r of records) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
@@ -157,6 +200,7 @@ export class Partition {
       results[i].baseOffset = next;
       if (producer !== undefined) {
         this.producers.record(producer.producerId, producer.producerEpoch, { sequence: producer.sequence, baseOffset: next, count: records.length, timestamp: records[0].timestamp });
+        if (producer.transactional === true) this.txns.onData(producer.producerId, next);
       }
       next += records.length;
     }
@@ -175,6 +219,11 @@ export class Partition {
   appendEncoded(batch: Buffer): AppendResult {
     const h = readBatchHeader(batch, 0);
     const count = h.lastOffsetDelta + 1;
+    if (h.isControl || h.isTransactional) {
+      // markers are written by the transaction coordinator only; transactional batches need a
+      // transaction it knows (open one with POST /v1/clusters/{cluster}/transactions)
+      throw new WebkaError('INVALID_REQUEST', `a ${h.isControl ? 'control' : 'transactional'} batch cannot be produced to partition ${this.index} directly; transactions go through the transaction coordinator`);
+    }
     if (h.producerId >= 0) {
       const entry = this.producers.get(h.producerId);
       if (entry !== undefined && h.producerEpoch < entry.epoch) {
@@ -231,7 +280,10 @@ export class Partition {
    */
   read(offset: number, opts: ReadOptions): PartitionRead {
     const highWatermark = this.log.highWatermark;
-    const data = this.log.read(offset, opts.maxBytes, highWatermark);
+    const committed = opts.isolation === 'read_committed';
+    const limit = committed ? this.txns.lastStableOffset(highWatermark) : highWatermark;
+    const data = this.log.read(offset, opts.maxBytes, limit);
+    const aborted = committed && data.length > 0 ? this.txns.abortedIn(offset, limit) : [];
     const records: DecodedRecord[] = [];
     let nextOffset = offset;
     let pos = 0;
@@ -244,14 +296,25 @@ export class Partition {
         throw new WebkaError('CORRUPT_RECORD', reason);
       }
       const before = records.length;
-      decodeRecords(data, pos, records, offset);
+      const attributes = data.readInt16BE(pos + ATTRIBUTES);
+      // markers are never records; read_committed skips the batches of aborted transactions
+      const skip =
+        (attributes & CONTROL_BIT) !== 0 ||
+        (aborted.length > 0 && (attributes & TRANSACTIONAL_BIT) !== 0 && isAborted(aborted, readInt64(data, pos + PRODUCER_ID), baseOffsetAt(data, pos)));
+      if (!skip) decodeRecords(data, pos, records, offset);
       // a batch can straddle the high watermark only once replicas acknowledge part of one
-      while (records.length > before && records[records.length - 1].offset >= highWatermark) records.pop();
+      while (records.length > before && records[records.length - 1].offset >= limit) records.pop();
       if (records.length > opts.maxRecords) records.length = opts.maxRecords;
       nextOffset = records.length > before && records.length === opts.maxRecords ? records[records.length - 1].offset + 1 : lastOffsetAt(data, pos) + 1;
       pos += size;
     }
-    return { records, nextOffset: Math.min(Math.max(nextOffset, offset), Math.max(highWatermark, offset)), highWatermark, logStartOffset: this.log.logStartOffset };
+    return {
+      records,
+      nextOffset: Math.min(Math.max(nextOffset, offset), Math.max(limit, offset)),
+      highWatermark,
+      lastStableOffset: committed ? limit : this.txns.lastStableOffset(highWatermark),
+      logStartOffset: this.log.logStartOffset,
+    };
   }
 
   /** Calls fn each time the high watermark moves (and on close, so that waiters can finish). Returns an unsubscribe. */
@@ -265,8 +328,8 @@ export class Partition {
    * Waits until offset is readable (highWatermark > offset), timeoutMs passes or signal aborts.
    * Resolves in every case; the caller reads again to see what arrived.
    */
-  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.log.highWatermark > offset || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
+  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal, isolation?: Isolation): Promise<void> {
+    if (this.readableEnd(isolation) > offset || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -275,7 +338,7 @@ export class Partition {
         resolve();
       };
       const unsubscribe = this.subscribe(() => {
-        if (this.log.highWatermark > offset || this.#closed) done();
+        if (this.readableEnd(isolation) > offset || this.#closed) done();
       });
       const timer = setTimeout(done, timeoutMs);
       signal?.addEventListener('abort', done, { once: true });
@@ -296,7 +359,7 @@ export class Partition {
     // everything is fsynced now, so the snapshot describes durable batches only
     if (this.#fs !== undefined && this.log.offlineReason === null) {
       try {
-        writeProducerSnapshot(this.#fs, this.log.dir, this.log.nextOffset, this.producers.snapshot());
+        writeProducerSnapshot(this.#fs, this.log.dir, this.log.nextOffset, this.producers.snapshot(), this.txns.snapshot());
       } catch {
         // without a snapshot the next start scans the log instead
       }

@@ -31,6 +31,13 @@ export interface ProduceOptions {
   /** Append before produce() first yields, rather than in the turn's group write: for a caller
    *  that checks its own state and appends in one turn (the Durable Streams adapter). */
   immediate?: boolean;
+  /**
+   * A transactional produce (producer.transactional): called with the partitions this request
+   * writes to, after validation and before anything is appended; resolves once they are part of
+   * the open transaction (durably, so that its markers reach them whatever happens), with a
+   * release to call when the appends are done (the transaction cannot end while they run).
+   */
+  joinTransaction?: (partitions: number[]) => Promise<() => void>;
 }
 
 export interface ProducedRecord {
@@ -122,8 +129,10 @@ export class ProducePath {
     const out: ProducedRecord[] = new Array(records.length);
     const flushes: Array<[Partition, number]> = [];
     let wrote = false;
+    let releaseTransaction: (() => void) | undefined;
     try {
       if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares);
+      if (options.joinTransaction !== undefined) releaseTransaction = await options.joinTransaction([...shares.keys()]);
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
       // so does a large share, which a write of its own already amortises, unless appends to its
       // partition wait in this turn's group (they arrived first). The others join the group.
@@ -165,6 +174,7 @@ export class ProducePath {
         await Promise.all(flushes.map(([partition, upTo]) => partition.flush(upTo)));
       }
     } finally {
+      releaseTransaction?.();
       if (producer !== undefined) this.#sequences.release(target.id, producer.producerId, producer.sequence, !wrote && verdict === 'new');
     }
     return out;

@@ -13,7 +13,8 @@
  */
 import path from 'node:path';
 import type { FileSystem } from '../storage/file-system.js';
-import { PRODUCER_ID, readInt64, RECORDS_COUNT, lastOffsetAt, baseOffsetAt, BASE_TIMESTAMP } from '../storage/batch-fields.js';
+import { PRODUCER_ID, ATTRIBUTES, readInt64, RECORDS_COUNT, lastOffsetAt, baseOffsetAt, BASE_TIMESTAMP } from '../storage/batch-fields.js';
+import type { TxnSnapshot } from './txn-index.js';
 
 export const CACHED_BATCHES = 5;
 
@@ -60,7 +61,8 @@ export class ProducerStateTable {
   /** Replays one batch header from the log (recovery). */
   replay(buf: Buffer, pos: number): void {
     const producerId = readInt64(buf, pos + PRODUCER_ID);
-    if (producerId < 0) return;
+    // a transaction marker (control batch) carries the producer id but no sequence
+    if (producerId < 0 || (buf.readInt16BE(pos + ATTRIBUTES) & 0x20) !== 0) return;
     const epoch = buf.readInt16BE(pos + PRODUCER_ID + 8);
     const sequence = buf.readInt32BE(pos + PRODUCER_ID + 10);
     const baseOffset = baseOffsetAt(buf, pos);
@@ -95,23 +97,28 @@ export class ProducerStateTable {
 
 /**
  * `producer-state.json` in the partition's directory, written at a clean stop after the final
- * fsync: `{"version":1,"offset":<log end>,"producers":[[id,{epoch,lastSequence,batches}],...]}`.
+ * fsync: `{"version":1,"offset":<log end>,"producers":[[id,{epoch,lastSequence,batches}],...],
+ * "txns":{"ongoing":[[producerId,firstOffset],...],"aborted":[{producerId,firstOffset,lastOffset},...]}}`
+ * (`txns` is the partition's transaction index, txn-index.ts; absent in older snapshots, which
+ * were written before transactions existed and so had none).
  * It is used only when the next start is clean and the log still ends at `offset`, so it can
  * never describe batches that a crash took away.
  */
 const SNAPSHOT_FILE = 'producer-state.json';
 
-export function writeProducerSnapshot(fs: FileSystem, dir: string, offset: number, producers: Array<[number, ProducerEntry]>): void {
-  fs.writeFileAtomic(path.join(dir, SNAPSHOT_FILE), JSON.stringify({ version: 1, offset, producers }));
+export function writeProducerSnapshot(fs: FileSystem, dir: string, offset: number, producers: Array<[number, ProducerEntry]>, txns?: TxnSnapshot): void {
+  fs.writeFileAtomic(path.join(dir, SNAPSHOT_FILE), JSON.stringify({ version: 1, offset, producers, txns }));
 }
 
-export function readProducerSnapshot(fs: FileSystem, dir: string): { offset: number; producers: Array<[number, ProducerEntry]> } | null {
+export function readProducerSnapshot(fs: FileSystem, dir: string): { offset: number; producers: Array<[number, ProducerEntry]>; txns?: TxnSnapshot } | null {
   const file = path.join(dir, SNAPSHOT_FILE);
   if (!fs.exists(file)) return null;
   try {
-    const parsed = JSON.parse(fs.readFile(file).toString('utf8')) as { version?: number; offset?: number; producers?: Array<[number, ProducerEntry]> };
+    const parsed = JSON.parse(fs.readFile(file).toString('utf8')) as { version?: number; offset?: number; producers?: Array<[number, ProducerEntry]>; txns?: TxnSnapshot };
     if (parsed.version !== 1 || !Number.isSafeInteger(parsed.offset) || !Array.isArray(parsed.producers)) return null;
-    return { offset: parsed.offset!, producers: parsed.producers };
+    const txns = parsed.txns;
+    if (txns !== undefined && (!Array.isArray(txns.ongoing) || !Array.isArray(txns.aborted))) return null;
+    return { offset: parsed.offset!, producers: parsed.producers, txns };
   } catch {
     return null;
   } finally {

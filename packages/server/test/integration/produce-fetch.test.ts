@@ -39,7 +39,7 @@ test('produce answers 200 with partition, offset and timestamp in request order;
     assert.ok(rec.timestamp >= before && rec.timestamp <= Date.now() + 1);
   });
   const f = await fetchAll('one', 0);
-  assert.deepEqual(Object.keys(f).sort(), ['highWatermark', 'logStartOffset', 'nextOffset', 'records']);
+  assert.deepEqual(Object.keys(f).sort(), ['highWatermark', 'lastStableOffset', 'logStartOffset', 'nextOffset', 'records']);
   assert.equal(f.highWatermark, values.length);
   assert.equal(f.nextOffset, values.length);
   assert.equal(f.logStartOffset, 0);

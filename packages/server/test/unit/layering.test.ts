@@ -49,9 +49,10 @@ const area = (f: string): string => {
 const FORBIDDEN: Record<string, string[]> = {
   storage: ['catalog', 'partitions', 'groups', 'http', 'cli', 'broker', 'server', 'auth', 'durable-streams', 'metrics', 'config', 'kafka'],
   catalog: ['partitions', 'groups', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
-  partitions: ['groups', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
+  partitions: ['groups', 'transactions', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
   groups: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
-  broker: ['http', 'cli', 'server', 'durable-streams', 'groups', 'kafka'],
+  transactions: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
+  broker: ['http', 'cli', 'server', 'durable-streams', 'groups', 'transactions', 'kafka'],
   auth: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
   config: ['http', 'cli', 'server', 'broker', 'storage', 'partitions', 'groups', 'kafka'],
   http: ['cli', 'kafka'],

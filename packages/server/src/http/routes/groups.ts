@@ -35,6 +35,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, shutdown } = app.webka;
   const coordinator = app.webka.groups ?? new GroupCoordinator(broker);
   provideGroupCoordinator(app.webka, coordinator);
+  app.webka.groups = coordinator;
   const admin = new GroupAdmin(coordinator);
   app.addHook('onClose', async () => coordinator.close());
 

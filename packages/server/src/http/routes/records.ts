@@ -18,7 +18,7 @@ const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() }
 const PartitionParams = Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Type.String({ pattern: '^[0-9]{1,9}$' }) });
 const err = { $ref: 'Error#' };
 
-const PRODUCE_FIELDS = new Set(['records', 'keyFormat', 'valueFormat', 'producerId', 'producerEpoch', 'sequence']);
+const PRODUCE_FIELDS = new Set(['records', 'keyFormat', 'valueFormat', 'producerId', 'producerEpoch', 'sequence', 'transactionalId']);
 
 function parseAcks(raw: unknown): Acks {
   if (raw === undefined || raw === 'all' || raw === '-1') return 'all';
@@ -37,6 +37,7 @@ function int(raw: string | undefined, name: string, min: number, max: number, fa
 interface ParsedProduce {
   records: ProduceInput[];
   producer?: { producerId: number; producerEpoch: number; sequence: number };
+  transactionalId?: string;
 }
 
 function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
@@ -66,6 +67,11 @@ function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
     out.producer = { producerId: need('producerId'), producerEpoch: need('producerEpoch'), sequence: need('sequence') };
     if (out.producer.producerEpoch > 32767) throw new WebkaError('INVALID_REQUEST', 'producerEpoch must be at most 32767');
     if (out.producer.sequence > 0x7fffffff) throw new WebkaError('INVALID_REQUEST', 'sequence must be at most 2147483647');
+  }
+  if (!single && b.transactionalId !== undefined) {
+    if (typeof b.transactionalId !== 'string') throw new WebkaError('INVALID_REQUEST', 'transactionalId must be a string');
+    if (out.producer === undefined) throw new WebkaError('INVALID_REQUEST', 'a transactional produce carries producerId, producerEpoch and sequence with transactionalId (from POST /v1/clusters/{cluster}/transactions)');
+    out.transactionalId = b.transactionalId;
   }
   return out;
 }
@@ -104,7 +110,17 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     try {
       const acks = parseAcks(request.query.acks);
       const parsed = parseProduceBody(request.body, config.maxRecordsPerRequest);
-      const results = await broker.produce(request.params.cluster, request.params.topic, parsed.records, { acks, producer: parsed.producer });
+      const { cluster, topic } = request.params;
+      const tid = parsed.transactionalId;
+      const txns = app.webka.transactions;
+      const results =
+        tid === undefined || parsed.producer === undefined || txns === undefined
+          ? await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer })
+          : await broker.produce(cluster, topic, parsed.records, {
+              acks,
+              producer: { ...parsed.producer, transactional: true },
+              joinTransaction: (partitions) => txns.join(cluster, tid, parsed.producer!, request.principal, topic, partitions),
+            });
       if (acks === 0) return { status: 202, body: JSON.stringify({ accepted: results.length }) };
       return { status: 200, body: renderProduced(results) };
     } catch (e) {
@@ -176,13 +192,14 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     if (q.offset !== undefined && q.timestamp !== undefined) throw new WebkaError('INVALID_REQUEST', 'give offset or timestamp, not both');
     const offset = q.offset === undefined ? undefined : q.offset === 'earliest' || q.offset === 'latest' ? q.offset : int(q.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
     const timestamp = q.timestamp === undefined ? undefined : int(q.timestamp, 'timestamp', 0, 8_640_000_000_000_000, 0);
+    const isolation = q.isolation;
     const abort = new AbortController();
     const onClose = (): void => abort.abort();
     reply.raw.once('close', onClose);
     const onShutdown = (): void => abort.abort();
     shutdown.addEventListener('abort', onShutdown, { once: true });
     try {
-      const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: abort.signal });
+      const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: abort.signal, isolation });
       const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
       const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;
       let body = '{"records":[';
@@ -190,7 +207,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         if (i > 0) body += ',';
         body += renderRecord(r.records[i], keyFormat, valueFormat);
       }
-      body += `],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"logStartOffset":${r.logStartOffset}}`;
+      body += `],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"lastStableOffset":${r.lastStableOffset},"logStartOffset":${r.logStartOffset}}`;
       return reply.type('application/json; charset=utf-8').send(body);
     } finally {
       reply.raw.off('close', onClose);
