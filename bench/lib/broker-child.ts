@@ -1,6 +1,7 @@
 /**
  * A broker in its own process for the HTTP benchmarks: a real startServer() on 127.0.0.1, port 0,
- * with the data directory and config keys given as JSON in argv[2]. Tells its port over IPC and
+ * with the data directory and config keys given as JSON in argv[2]. Tells its ports (HTTP and
+ * Kafka) over IPC and
  * shuts down cleanly when the parent disconnects or sends SIGTERM.
  */
 import { startServer } from '../../packages/server/src/server.js';
@@ -16,4 +17,4 @@ const stop = (): void => {
 };
 process.on('SIGTERM', stop);
 process.on('disconnect', stop);
-process.send!({ ready: true, port: server.port });
+process.send!({ ready: true, port: server.port, kafkaPort: server.kafkaPort });

@@ -17,6 +17,8 @@ export interface Child {
   pid: number;
   /** The HTTP port of a server child (0 for the load generator). */
   port: number;
+  /** A broker child's Kafka listener port (0 for other children). */
+  kafkaPort: number;
   /** A broker child's data directory (where auth writes initial-admin-key). */
   dataDir?: string;
   /** Resident set size in bytes, from /proc. */
@@ -37,16 +39,17 @@ export async function startChild(ctx: BenchContext, script: string, args: string
     clearTimeout(timer);
   };
   ctx.onCleanup(stop);
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, kafkaPort } = await new Promise<{ port: number; kafkaPort: number }>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-    proc.on('message', (m: { ready?: boolean; port?: number }) => {
-      if (m.ready) resolve(m.port ?? 0);
+    proc.on('message', (m: { ready?: boolean; port?: number; kafkaPort?: number | null }) => {
+      if (m.ready) resolve({ port: m.port ?? 0, kafkaPort: m.kafkaPort ?? 0 });
     });
   });
   return {
     process: proc,
     pid: proc.pid!,
     port,
+    kafkaPort,
     rss: () => rssOf(proc.pid!),
     cpuSeconds: () => cpuSecondsOf(proc.pid!),
     stop,
