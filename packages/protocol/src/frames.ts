@@ -18,7 +18,7 @@
  *   anything that fails         <-- {type:"error", id, error:{code,message}}
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ProduceRecordSchema, FetchedRecordSchema } from './schemas.js';
+import { ProduceRecordSchema, FetchedRecordSchema, IsolationSchema } from './schemas.js';
 import { ASSIGNMENT_STRATEGIES, MAX_PATTERN_LENGTH } from './groups.js';
 
 const Name = Type.String({ pattern: '^[a-zA-Z0-9._-]{1,249}$' });
@@ -65,6 +65,7 @@ export const SubscribeTopicFrame = Type.Object(
     timestamp: Type.Optional(Type.Integer({ minimum: 0, description: 'Start at the first record at or after this time (ms); not with offset' })),
     keyFormat: KeyFormat,
     valueFormat: ValueFormat,
+    isolation: Type.Optional(IsolationSchema),
   },
   { additionalProperties: false },
 );

@@ -309,7 +309,7 @@ export class GroupCoordinator {
       for (;;) {
         ({ group, member } = this.#stillMember(group, member));
         group.learn(member);
-        const limits = { maxRecords: opts.maxRecords > 0 ? opts.maxRecords : member.settings.maxPollRecords, maxBytes: opts.maxBytes };
+        const limits = { maxRecords: opts.maxRecords > 0 ? opts.maxRecords : member.settings.maxPollRecords, maxBytes: opts.maxBytes, isolation: opts.isolation };
         // a poll whose client is gone reads nothing: what it read would be lost with the answer
         if (opts.signal?.aborted) return { records: [], generation: member.generation, assignment: member.assignment };
         let records = readAssigned(this.broker, this.offsets, group, member, limits);

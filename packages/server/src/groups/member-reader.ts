@@ -8,6 +8,7 @@
  */
 import type { Broker } from '../broker.js';
 import type { DecodedRecord } from '../storage/record-batch.js';
+import type { Isolation } from '../partitions/partition.js';
 import { WebkaError } from '../errors.js';
 import type { OffsetStore } from './offset-store.js';
 import type { Group } from './group.js';
@@ -25,6 +26,8 @@ export interface PolledRecord {
 export interface ReadLimits {
   maxRecords: number;
   maxBytes: number;
+  /** read_committed polls stop at the last stable offset and skip aborted transactions. */
+  isolation?: Isolation;
 }
 
 /** The member's next offset for a partition, resolving it on first use. */
@@ -80,8 +83,8 @@ export function readAssigned(broker: Broker, store: OffsetStore, group: Group, m
       let buffered = member.buffers.get(key);
       if (buffered === undefined || buffered.from !== offset) {
         member.buffers.delete(key);
-        if (offset >= p.log.highWatermark) continue;
-        const r = p.read(offset, { maxRecords: Number.MAX_SAFE_INTEGER, maxBytes: readBytes });
+        if (offset >= p.readableEnd(limits.isolation)) continue;
+        const r = p.read(offset, { maxRecords: Number.MAX_SAFE_INTEGER, maxBytes: readBytes, isolation: limits.isolation });
         buffered = { from: offset, records: r.records, nextOffset: r.nextOffset };
       }
       const taken = buffered.records.length <= room ? buffered.records : buffered.records.slice(0, room);

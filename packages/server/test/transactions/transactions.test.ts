@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, assertError, type Rest } from '../support/rest.js';
+import { TxnStateLog } from '../../src/transactions/txn-state-log.js';
 
 let broker: TestBroker;
 let api: Rest;
@@ -19,7 +20,7 @@ const X = `${C}/transactions`;
 before(async () => {
   broker = await startBroker();
   api = rest(broker.url);
-  for (const name of ['t1', 't2', 'lso', 'fence', 'offsets-in', 'timeout', 'restart']) assert.equal((await api.post(T, { name, partitions: 1 })).status, 201);
+  for (const name of ['t1', 't2', 'lso', 'fence', 'offsets-in', 'timeout', 'restart', 'prepared', 'polled']) assert.equal((await api.post(T, { name, partitions: 1 })).status, 201);
 });
 after(() => broker.close());
 
@@ -224,4 +225,38 @@ test('state survives a restart: an open transaction stays open and can commit; m
   assert.deepEqual((await read('restart', 'read_committed')).values, []);
   await end(p, 'commit');
   assert.deepEqual((await read('restart', 'read_committed')).values, ['r1']);
+});
+
+test('a commit decided (PrepareCommit durable) but not marked when the broker stopped is finished at start', async () => {
+  const p = await init('tx-prepared');
+  await send(p, 'prepared', ['decided']);
+  const state = await describe('tx-prepared');
+  // the state a crash between phase 1 and phase 2 leaves: PrepareCommit on disk, no marker
+  await new TxnStateLog(broker.server.broker).write('default', {
+    transactionalId: 'tx-prepared', producerId: p.producerId, producerEpoch: p.producerEpoch, timeoutMs: state.timeoutMs, state: 'PrepareCommit',
+    partitions: [{ topic: 'prepared', partition: 0 }], offsets: [], startedAt: state.startedAt, updatedAt: Date.now(), principal: state.principal,
+  });
+  assert.deepEqual((await read('prepared', 'read_committed')).values, []);
+  broker = await broker.restart();
+  api = rest(broker.url);
+  assert.equal((await describe('tx-prepared')).state, 'CompleteCommit');
+  const r = await read('prepared', 'read_committed');
+  assert.deepEqual(r.values, ['decided']);
+  assert.equal(r.body.lastStableOffset, 2);
+});
+
+test('group polls take isolation too: read_committed members get a transaction\'s records once it commits', async () => {
+  const p = await init('tx-polled');
+  await send(p, 'polled', ['in-txn']);
+  await plain('polled', ['after']);
+  const join = await api.post(`${C}/groups/g-polled/members`, { topics: ['polled'], autoOffsetReset: 'earliest', autoCommit: false });
+  assert.equal(join.status, 201, join.text);
+  const poll = async (): Promise<unknown[]> => {
+    const r = await api.get(`${C}/groups/g-polled/members/${join.body.memberId}/records?isolation=read_committed&maxWaitMs=0`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.records.map((x: any) => x.value);
+  };
+  assert.deepEqual(await poll(), []);
+  await end(p, 'commit');
+  assert.deepEqual(await poll(), ['in-txn', 'after']);
 });

@@ -116,6 +116,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
           maxWaitMs: Math.min(int(q.maxWaitMs, 'maxWaitMs', 0, 1e9, 0), config.maxLongPollMs),
           generation: q.generation === undefined ? undefined : Number(q.generation),
           signal: abort.signal,
+          isolation: q.isolation,
         });
         const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
         const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;

@@ -17,7 +17,7 @@
  *   caught up   v  | append (Partition.subscribe)         |
  *            [waiting]                       close() from any state -> [closed]
  */
-import type { Partition, PartitionRead } from '../../partitions/partition.js';
+import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
 import { toWebkaError } from '../error-handler.js';
 import { readShared } from './shared-reads.js';
@@ -36,6 +36,8 @@ export interface FollowSink {
 export interface FollowOptions {
   maxBytes: number;
   maxRecords: number;
+  /** read_committed follows the last stable offset, skipping aborted transactions. */
+  isolation?: Isolation;
 }
 
 export class Follower {
@@ -129,7 +131,7 @@ export class Follower {
         return;
       }
       const position = this.#positions[i];
-      if (position >= p.log.highWatermark) continue;
+      if (position >= p.readableEnd(this.#opts.isolation)) continue;
       let read: PartitionRead;
       try {
         read = readShared(p, position, this.#opts);

@@ -8,7 +8,7 @@
  * Entries hang off the Partition and the read in WeakMaps, one read per partition, so memory is
  * bounded by the partitions and freed with them. Readers must not modify what they get.
  */
-import type { Partition, PartitionRead } from '../../partitions/partition.js';
+import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { dataLine } from './sse-stream.js';
 
@@ -17,6 +17,8 @@ interface LastRead {
   highWatermark: number;
   maxBytes: number;
   maxRecords: number;
+  isolation: Isolation | undefined;
+  lastStableOffset: number;
   read: PartitionRead;
 }
 
@@ -24,14 +26,18 @@ const lastReads = new WeakMap<Partition, LastRead>();
 const rendered = new WeakMap<PartitionRead, Map<string, string[]>>();
 const encoded = new WeakMap<PartitionRead, Map<string, Buffer>>();
 
-export function readShared(p: Partition, offset: number, opts: { maxBytes: number; maxRecords: number }): PartitionRead {
+export function readShared(p: Partition, offset: number, opts: { maxBytes: number; maxRecords: number; isolation?: Isolation }): PartitionRead {
   const highWatermark = p.log.highWatermark;
+  const lastStableOffset = p.lastStableOffset;
   const last = lastReads.get(p);
-  if (last !== undefined && last.offset === offset && last.highWatermark === highWatermark && last.maxBytes === opts.maxBytes && last.maxRecords === opts.maxRecords) {
+  if (
+    last !== undefined && last.offset === offset && last.highWatermark === highWatermark && last.lastStableOffset === lastStableOffset &&
+    last.maxBytes === opts.maxBytes && last.maxRecords === opts.maxRecords && last.isolation === opts.isolation
+  ) {
     return last.read;
   }
   const read = p.read(offset, opts);
-  lastReads.set(p, { offset, highWatermark, maxBytes: opts.maxBytes, maxRecords: opts.maxRecords, read });
+  lastReads.set(p, { offset, highWatermark, lastStableOffset, maxBytes: opts.maxBytes, maxRecords: opts.maxRecords, isolation: opts.isolation, read });
   return read;
 }
 

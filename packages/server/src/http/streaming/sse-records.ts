@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SSE_CONTENT_TYPE, SseEvent, TOPIC_POSITION_PREFIX } from '@webka/protocol';
 import type { AppContext } from '../app.js';
-import type { Partition, PartitionRead } from '../../partitions/partition.js';
+import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
 import type { KeyFormat, ValueFormat } from '../record-json.js';
 import { Follower } from './follower.js';
@@ -24,6 +24,7 @@ export interface StreamQuery {
   timestamp?: string;
   keyFormat?: string;
   valueFormat?: string;
+  isolation?: Isolation;
 }
 
 /** True when the client asked for an event stream (EventSource sends Accept: text/event-stream). */
@@ -69,7 +70,7 @@ interface Begun {
 }
 
 /** Checks the limits, then takes the response over; nothing is streamed before this passes. */
-function begin(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): Begun {
+function begin(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, isolation: Isolation | undefined): Begun {
   const hub = streamingHub(ctx);
   if (hub.stopping) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
   const stream = hub.openSseStream(request.ip, reply);
@@ -83,7 +84,7 @@ function begin(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): B
           return ok;
         },
         fail: (err) => stream.fail(err),
-      }, { maxBytes: hub.config.streamReadBytes, maxRecords: READ_RECORDS });
+      }, { maxBytes: hub.config.streamReadBytes, maxRecords: READ_RECORDS, isolation });
       stream.onClose(() => follower.close());
       follower.start();
       return follower;
@@ -106,7 +107,7 @@ export function streamPartition(
   const p = ctx.broker.partition(cluster, topic, Number(request.params.partition));
   const start = partitionStart(ctx.broker, p, startRequest(request, q));
   const [keyFormat, valueFormat] = formats(q);
-  const { follow } = begin(ctx, request, reply);
+  const { follow } = begin(ctx, request, reply, q.isolation);
   // partition ids are the next offset in decimal (protocol/src/sse.ts encodePartitionPosition)
   follow([p], [start], (_p, read) => recordEvents(read, keyFormat, valueFormat, '', '', '', 10));
   return reply;
@@ -118,7 +119,7 @@ export function streamTopic(ctx: AppContext, request: FastifyRequest<{ Params: {
   const partitions = ctx.broker.topicPartitions(cluster, topic);
   const start = topicStart(ctx.broker, partitions, startRequest(request, q));
   const [keyFormat, valueFormat] = formats(q);
-  const { stream, follow } = begin(ctx, request, reply);
+  const { stream, follow } = begin(ctx, request, reply, q.isolation);
   const follower = follow(partitions, start, (p, read, positions) => {
     // The id names every partition; only this partition's entry changes along the read.
     let head = TOPIC_POSITION_PREFIX;

@@ -60,7 +60,7 @@ export function subscribeTopic(broker: Broker, id: string, frame: SubscribeTopic
       },
       fail: (err) => outlet.failed(id, err),
     },
-    { maxBytes: readBytes, maxRecords: READ_RECORDS },
+    { maxBytes: readBytes, maxRecords: READ_RECORDS, isolation: frame.isolation },
   );
   let unwatch = (): void => undefined;
   if (!single) {
