@@ -13,7 +13,7 @@ import { encodeTransientBatch, decodeRecords, validateBatch, readBatchHeader, ty
 import { LOG_OVERHEAD, BATCH_LENGTH, ATTRIBUTES, PRODUCER_ID, lastOffsetAt, baseOffsetAt, readInt64 } from '../storage/batch-fields.js';
 import { encodeMarkerBatch, type MarkerType } from '../storage/control-record.js';
 import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot } from './producer-state.js';
-import { TxnIndex, isAborted } from './txn-index.js';
+import { TxnIndex, isAborted, type AbortedTxn } from './txn-index.js';
 import { WebkaError } from '../errors.js';
 
 export interface AppendRecord {
@@ -247,14 +247,18 @@ export class Partition {
   /**
    * Reads whole stored batches from the one holding offset, about maxBytes of them (at least one
    * when there is one), as bytes for a client that decodes them itself (the Kafka listener's
-   * Fetch). Every batch's CRC is checked, as read() does.
+   * Fetch). Every batch's CRC is checked, as read() does. read_committed stops at the last
+   * stable offset and lists the aborted transactions in what it returns (the client drops their
+   * records, as Kafka's consumers do); control batches are returned as they are stored.
    */
-  readEncoded(offset: number, maxBytes: number): { data: Buffer; highWatermark: number; logStartOffset: number } {
+  readEncoded(offset: number, maxBytes: number, isolation?: Isolation): { data: Buffer; highWatermark: number; lastStableOffset: number; logStartOffset: number; aborted: AbortedTxn[] } {
     const highWatermark = this.log.highWatermark;
+    const lastStableOffset = this.txns.lastStableOffset(highWatermark);
+    const limit = isolation === 'read_committed' ? lastStableOffset : highWatermark;
     let data = this.log.read(offset, maxBytes);
     let pos = 0;
     while (pos + LOG_OVERHEAD <= data.length) {
-      if (readInt64(data, pos) >= highWatermark) break;
+      if (readInt64(data, pos) >= limit) break;
       const size = LOG_OVERHEAD + data.readInt32BE(pos + BATCH_LENGTH);
       const problem = validateBatch(data, pos, size);
       if (problem !== null) {
@@ -265,7 +269,8 @@ export class Partition {
       pos += size;
     }
     if (pos < data.length) data = data.subarray(0, pos);
-    return { data, highWatermark, logStartOffset: this.log.logStartOffset };
+    const aborted = isolation === 'read_committed' && data.length > 0 ? this.txns.abortedIn(offset, limit) : [];
+    return { data, highWatermark, lastStableOffset, logStartOffset: this.log.logStartOffset, aborted };
   }
 
   /** Resolves when every offset below upTo is fsynced (group commit). */

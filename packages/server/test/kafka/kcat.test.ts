@@ -120,3 +120,26 @@ test('producing to a topic that does not exist fails in kcat with the unknown-to
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Unknown topic|unknown topic|UNKNOWN_TOPIC/i);
 });
+
+test('kcat with read_committed skips an aborted HTTP transaction and sees a committed one', opts, async () => {
+  await createTopic('txn', 1);
+  const txn = async (values: string[], ending: 'commit' | 'abort'): Promise<void> => {
+    const init = await api.post('/v1/clusters/default/transactions', { transactionalId: 'kcat-txn' });
+    assert.equal(init.status, 200, init.text);
+    const { producerId, producerEpoch } = init.body;
+    const produced = await api.post('/v1/clusters/default/topics/txn/records', { transactionalId: 'kcat-txn', producerId, producerEpoch, sequence: 0, records: values.map((value) => ({ value })) });
+    assert.equal(produced.status, 200, produced.text);
+    const end = await api.post(`/v1/clusters/default/transactions/kcat-txn/${ending}`, { producerId, producerEpoch });
+    assert.equal(end.status, 200, end.text);
+  };
+  await txn(['aborted-1', 'aborted-2'], 'abort');
+  assert.equal((await api.post('/v1/clusters/default/topics/txn/records', { records: [{ value: 'plain' }] })).status, 200);
+  await txn(['committed'], 'commit');
+  const read = async (isolation: string): Promise<string[]> => {
+    const r = await kcat(port, ['-C', '-t', 'txn', '-o', 'beginning', '-e', '-q', '-X', `isolation.level=${isolation}`, '-f', '%s\n']);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split('\n').filter((l) => l.length > 0);
+  };
+  assert.deepEqual(await read('read_committed'), ['"plain"', '"committed"']);
+  assert.deepEqual(await read('read_uncommitted'), ['"aborted-1"', '"aborted-2"', '"plain"', '"committed"']);
+});

@@ -4,7 +4,9 @@
  * per partition and maxBytes per response, except that the first partition with data always
  * gets its first batch whole. When fewer than minBytes are available the request waits, woken by
  * the next append to any of its partitions (never by a timer that looks), up to maxWaitMs.
- * Fetch sessions (KIP-227) are not kept: every request is a full one (sessionId 0).
+ * read_committed (isolation level 1) stops at the last stable offset and lists the aborted
+ * transactions of what it returns. Fetch sessions (KIP-227) are not kept: every request is a
+ * full one (sessionId 0).
  */
 import { Fetch } from '../messages-core.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
@@ -47,22 +49,24 @@ function readAll(slots: Slot[], maxBytes: number, readCommitted: boolean): { par
     partitions.push(out);
     if (s.p === null) continue;
     const log = s.p.log;
+    const end = readCommitted ? s.p.lastStableOffset : log.highWatermark;
     out.highWatermark = log.highWatermark;
-    out.lastStableOffset = log.highWatermark;
+    out.lastStableOffset = s.p.lastStableOffset;
     out.logStartOffset = log.logStartOffset;
     if (s.fetchOffset < log.logStartOffset || s.fetchOffset > log.highWatermark) {
       out.errorCode = KafkaErrors.OFFSET_OUT_OF_RANGE;
       continue;
     }
-    if (s.fetchOffset === log.highWatermark || (budget <= 0 && bytes > 0)) {
+    if (s.fetchOffset >= end || (budget <= 0 && bytes > 0)) {
       out.records = Buffer.alloc(0);
       continue;
     }
     try {
-      const r = s.p.readEncoded(s.fetchOffset, Math.max(1, Math.min(s.maxBytes, budget)));
+      const r = s.p.readEncoded(s.fetchOffset, Math.max(1, Math.min(s.maxBytes, budget)), readCommitted ? 'read_committed' : 'read_uncommitted');
       out.records = r.data;
       out.highWatermark = r.highWatermark;
-      out.lastStableOffset = r.highWatermark;
+      out.lastStableOffset = r.lastStableOffset;
+      if (readCommitted) out.abortedTransactions = r.aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
       budget -= r.data.length;
       bytes += r.data.length;
     } catch (err) {
@@ -73,12 +77,12 @@ function readAll(slots: Slot[], maxBytes: number, readCommitted: boolean): { par
 }
 
 /** Resolves when any partition gets data past its fetch offset, the wait ends or the connection closes. */
-async function waitForAny(slots: Slot[], ms: number, signal: AbortSignal): Promise<void> {
+async function waitForAny(slots: Slot[], ms: number, signal: AbortSignal, readCommitted: boolean): Promise<void> {
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await Promise.race(slots.filter((s) => s.p !== null).map((s) => s.p!.waitForData(s.fetchOffset, ms, stop.signal)));
+    await Promise.race(slots.filter((s) => s.p !== null).map((s) => s.p!.waitForData(s.fetchOffset, ms, stop.signal, readCommitted ? 'read_committed' : 'read_uncommitted')));
   } finally {
     stop.abort();
     signal.removeEventListener('abort', onAbort);
@@ -93,7 +97,7 @@ export const fetchHandler: ApiHandler = {
     let result = readAll(slots, req.maxBytes, readCommitted);
     const wait = Math.min(Math.max(0, req.maxWaitMs), ctx.settings.maxWaitMs);
     if (result.bytes < Math.max(1, req.minBytes) && wait > 0 && slots.some((s) => s.p !== null) && !result.partitions.some((p) => p.errorCode !== 0)) {
-      await waitForAny(slots, wait, ctx.conn.signal);
+      await waitForAny(slots, wait, ctx.conn.signal, readCommitted);
       if (!ctx.conn.signal.aborted) result = readAll(slots, req.maxBytes, readCommitted);
     }
     const byTopic = new Map<string, Message[]>();

@@ -1,6 +1,6 @@
 /**
- * ListOffsets: -2 is the log start offset, -1 the high watermark (also the last stable offset:
- * Webka has no open transactions yet), -3 the record with the largest timestamp; any other
+ * ListOffsets: -2 is the log start offset, -1 the high watermark (the last stable offset for
+ * read_committed), -3 the record with the largest timestamp; any other
  * timestamp finds the first record at or after it (offset -1 when there is none).
  */
 import { ListOffsets } from '../messages-core.js';
@@ -13,10 +13,11 @@ const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 
-function listOne(ctx: KafkaContext, topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } {
+function listOne(ctx: KafkaContext, topic: string, partition: number, timestamp: number, readCommitted: boolean): { offset: number; timestamp: number } {
   const cluster = ctx.settings.cluster;
   if (timestamp === EARLIEST || timestamp === LATEST) {
     const o = ctx.broker.listOffsets(cluster, topic, partition);
+    if (timestamp === LATEST && readCommitted) return { offset: ctx.broker.partition(cluster, topic, partition).lastStableOffset, timestamp: -1 };
     return { offset: timestamp === EARLIEST ? o.earliest : o.latest, timestamp: -1 };
   }
   if (timestamp === MAX_TIMESTAMP) {
@@ -43,7 +44,7 @@ export const listOffsetsHandler: ApiHandler = {
         partitions: (t.partitions as Message[]).map((p) => {
           try {
             ctx.require('describe', 'topic', t.name);
-            const r = listOne(ctx, t.name, p.partitionIndex, p.timestamp);
+            const r = listOne(ctx, t.name, p.partitionIndex, p.timestamp, req.isolationLevel === 1);
             return { partitionIndex: p.partitionIndex, errorCode: 0, oldStyleOffsets: r.offset >= 0 ? [r.offset] : [], timestamp: r.timestamp, offset: r.offset, leaderEpoch: 0 };
           } catch (err) {
             return { partitionIndex: p.partitionIndex, errorCode: kafkaErrorCode(err), oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };

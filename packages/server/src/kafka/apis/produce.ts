@@ -29,6 +29,7 @@ export function checkedBatches(records: Buffer): Array<{ batch: Buffer; count: n
     const batch = records.subarray(pos, pos + size);
     const h = readBatchHeader(batch, 0);
     if (h.isControl) throw new KafkaError('INVALID_RECORD', 'clients may not write control batches');
+    if (h.isTransactional) throw new KafkaError('INVALID_TXN_STATE', 'transactions are not served on the Kafka listener yet (AddPartitionsToTxn, EndTxn); produce without a transactional.id');
     if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
       throw new KafkaError('INVALID_RECORD', `batch ${out.length} holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}`);
     }
