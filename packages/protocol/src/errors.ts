@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false, hint: 'Read from an offset between the log start offset and the high watermark (both are in the message).' },
   // 413/415/422
   PAYLOAD_TOO_LARGE: { status: 413, retriable: false, hint: 'Split the request or raise the broker\'s bodyLimit.' },
+  HEADERS_TOO_LARGE: { status: 431, retriable: false, hint: 'Send at most 16 KB of request line and headers (long tokens belong in the body or a cookie-free header set).' },
   RECORD_TOO_LARGE: { status: 413, retriable: false, hint: 'Keep each record under the topic\'s max.message.bytes, or raise it.' },
   TOO_MANY_RECORDS: { status: 413, retriable: false, hint: 'Send at most maxRecordsPerRequest records per request (split the batch).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, hint: 'Send Content-Type: application/json.' },

@@ -34,6 +34,7 @@ import { streamingRoutes } from './streaming/index.js';
 import { brokerInfoRoutes } from './routes/broker-info.js';
 import { SERVER_VERSION } from '../version.js';
 import { installJsonParser } from './json-body.js';
+import { clientErrorHandler } from './client-errors.js';
 
 export interface AppContext {
   broker: Broker;
@@ -85,6 +86,8 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkErrorHandler,
+    // requests Node's parser or timeouts refuse answer in Webka's error shape too
+    clientErrorHandler,
   });
   const shutdown = new AbortController();
   // every long poll and stream listens for shutdown: thousands at once is normal, not a leak

@@ -30,6 +30,10 @@ export function toWebkaError(err: unknown): WebkaError {
       // a name outside Kafka's rule gets the same code as "." or "..", which pass the pattern
       return new WebkaError('INVALID_NAME', `${where}/name: ${ERROR_CODES.INVALID_NAME.hint}`);
     }
+    if (where === 'querystring' && first?.instancePath === '/offset') {
+      // offset=-1, offset=abc: the code that names the field, as for every other bad offset
+      return new WebkaError('INVALID_OFFSET', `querystring/offset: ${ERROR_CODES.INVALID_OFFSET.hint}`);
+    }
     return new WebkaError('INVALID_REQUEST', `${where}${e.message.startsWith(where) ? e.message.slice(where.length) : ': ' + e.message}`);
   }
   switch (e.code) {

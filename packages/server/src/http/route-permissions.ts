@@ -11,6 +11,7 @@
  */
 import type { Operation, Resource } from '../auth/types.js';
 import { topicNameFor } from '../durable-streams/stream-path.js';
+import { acceptsEventStream } from './accept.js';
 
 type Params = Record<string, string>;
 type Headers = Record<string, string | string[] | undefined>;
@@ -55,7 +56,7 @@ const bodyTopics = (p: Params, body: unknown): Resource[] => {
   if (Array.isArray(offsets)) for (const o of offsets) if (typeof field(o, 'topic') === 'string') names.add(field(o, 'topic') as string);
   return [...names].map((name) => ({ type: 'topic', cluster: p.cluster, name }));
 };
-const eventStream = (_q: Record<string, unknown>, h: Headers): boolean => String(h.accept ?? '').includes('text/event-stream');
+const eventStream = (_q: Record<string, unknown>, h: Headers): boolean => acceptsEventStream(h.accept);
 /** Durable Streams: a stream path is a topic of the "streams" cluster (durable-streams/stream-path.ts). */
 const STREAMS_CLUSTER = 'streams';
 const streamTopic = (p: Params): Resource => {

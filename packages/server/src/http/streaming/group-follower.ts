@@ -20,6 +20,7 @@ import type { PolledRecord } from '../../groups/member-reader.js';
 import { tpKey } from '../../groups/assignor.js';
 import { WebkaError } from '../../errors.js';
 import { toWebkaError } from '../error-handler.js';
+import { checkRange } from './positions.js';
 
 export interface Membership {
   memberId: string;
@@ -83,8 +84,8 @@ export class GroupFollower {
     if (m.settings.delivery !== 'at-least-once') return;
     for (const e of entries) {
       if (!m.owns({ topic: e.topic, partition: e.partition })) continue;
-      const log = this.#coordinator.broker.partition(this.cluster, e.topic, e.partition).log;
-      if (e.offset < log.logStartOffset || e.offset > log.highWatermark) continue;
+      // outside the log: 416 before the stream starts, as a partition or topic stream answers
+      checkRange(this.#coordinator.broker.partition(this.cluster, e.topic, e.partition), e.offset);
       seek(m, e.topic, e.partition, e.offset);
     }
   }

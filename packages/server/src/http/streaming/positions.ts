@@ -18,7 +18,7 @@ export interface StartRequest {
 }
 
 /** Valid from the log start to the log end: an offset a producer was given is a valid start even before it is durable (the stream waits for it). */
-function checkRange(p: Partition, offset: number): number {
+export function checkRange(p: Partition, offset: number): number {
   const { logStartOffset, nextOffset: highWatermark } = p.log;
   if (offset < logStartOffset || offset > highWatermark) {
     throw new WebkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} of partition ${p.index} is outside the log: valid offsets are ${logStartOffset} to ${highWatermark}`, {

@@ -5,7 +5,7 @@
  * (protocol/src/sse.ts): for a partition the next offset, for a topic every partition's.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SSE_CONTENT_TYPE, SseEvent, TOPIC_POSITION_PREFIX } from '@webka/protocol';
+import { SseEvent, TOPIC_POSITION_PREFIX } from '@webka/protocol';
 import type { AppContext } from '../app.js';
 import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
@@ -14,6 +14,7 @@ import { Follower } from './follower.js';
 import { partitionStart, topicStart, type StartRequest } from './positions.js';
 import type { SseStream } from './sse-stream.js';
 import { renderedRecords, sharedBytes } from './shared-reads.js';
+import { acceptsEventStream } from '../accept.js';
 import { streamingHub } from './streaming-hub.js';
 
 /** Records per read: with streamReadBytes, bounds one delivery's text. */
@@ -31,7 +32,7 @@ export interface StreamQuery {
 export function wantsEventStream(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
   // HEAD gets the plain answer's headers: a stream without a body would never end
-  return request.method === 'GET' && typeof accept === 'string' && accept.includes(SSE_CONTENT_TYPE);
+  return request.method === 'GET' && acceptsEventStream(accept);
 }
 
 function lastEventId(request: FastifyRequest): string | undefined {
