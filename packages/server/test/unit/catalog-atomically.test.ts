@@ -1,7 +1,8 @@
-/** Catalog.atomically (several changes, one atomic save) and Catalog.producerIdFor (stable ids by name). */
+/** Catalog.atomically (several changes, one atomic save) and Durable Streams producer ids (stable ids by name, nothing stored). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Catalog } from '../../src/catalog/catalog.js';
+import { streamProducerId } from '../../src/durable-streams/stream-producer-id.js';
 import type { CatalogState, CatalogStore } from '../../src/catalog/catalog-store.js';
 
 /** A store that keeps the last saved state, as the file store does on disk, and counts saves. */
@@ -52,14 +53,16 @@ test('a batch that throws keeps nothing, in memory or on disk', () => {
   assert.equal(new Catalog(store, limits).findTopic('default', 'b')?.name, 'b');
 });
 
-test('producerIdFor gives a name the same id for ever, and distinct names distinct ids', () => {
+test('a Durable Streams producer name gets the same id for ever, distinct names distinct ids, and nothing is stored', () => {
   const store = new MemoryStore();
   const catalog = new Catalog(store, limits);
-  const a = catalog.producerIdFor('writer-a');
-  const b = catalog.producerIdFor('writer-b');
+  const saves = store.saves;
+  const a = streamProducerId(catalog, 'writer-a');
+  const b = streamProducerId(catalog, 'writer-b');
   assert.notEqual(a, b);
-  assert.equal(catalog.producerIdFor('writer-a'), a);
+  assert.equal(streamProducerId(catalog, 'writer-a'), a);
+  assert.equal(store.saves, saves, 'naming a producer writes nothing to the catalog');
   const native = catalog.allocateProducer();
   assert.ok(native.producerId !== a && native.producerId !== b);
-  assert.equal(new Catalog(store, limits).producerIdFor('writer-a'), a);
+  assert.equal(streamProducerId(new Catalog(store, limits), 'writer-a'), a);
 });
