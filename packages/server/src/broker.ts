@@ -13,6 +13,7 @@ import { stampLogAppendTime, type DecodedRecord } from './storage/record-batch.j
 import { BASE_SEQUENCE, PRODUCER_EPOCH, PRODUCER_ID, readInt64 } from './storage/batch-fields.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
 import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
+import { openFileLimit, partitionBudget } from './limits/partition-budget.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
 import { Partition, type Isolation, type ProducerRef } from './partitions/partition.js';
 import { ProducePath, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
@@ -30,6 +31,8 @@ export interface BrokerOptions {
   checkpointIntervalMs: number;
   retentionCheckIntervalMs: number;
   maxPartitionsPerTopic: number;
+  /** Most partitions in total (0: what the open-file limit allows); see limits/partition-budget.ts. */
+  maxPartitions?: number;
   /** Largest batch (one request's share of a partition) that storage accepts. */
   maxBatchBytes: number;
   /** DEBUG ONLY: answer acks=all before the batch leaves process memory. Exists to prove that
@@ -111,6 +114,7 @@ export class Broker {
     this.#lock = lock;
     this.catalog = new Catalog(options.catalogStore ?? new FileCatalogStore(fs, options.dataDir), {
       maxPartitionsPerTopic: options.maxPartitionsPerTopic,
+      maxPartitions: partitionBudget(options.maxPartitions ?? 0, openFileLimit()),
     });
     this.#produce = new ProducePath({ checkEpoch: (p) => this.#checkProducerEpoch(p), debugAckFromMemory: options.debugAckFromMemory });
   }
@@ -123,7 +127,14 @@ export class Broker {
       if (was !== null) options.onWarning?.(`the data directory was readable by others (mode ${was.toString(8)}): set to 0700`, { dataDir: options.dataDir });
     }
     const lock = acquireLock(fs, options.dataDir);
-    const broker = new Broker(options, fs, lock);
+    let broker: Broker;
+    try {
+      broker = new Broker(options, fs, lock);
+      broker.catalog.checkPartitionBudget();
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     broker.#load();
     broker.#startTimers();
     return broker;
@@ -277,9 +288,29 @@ export class Broker {
 
   createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false): TopicRecord {
     this.#checkOpen();
-    const record = this.catalog.createTopic(cluster, input, internal);
+    // All or nothing: the catalog is saved only once every partition's files are open; should one
+    // fail (EMFILE, ENOSPC), the catalog keeps its state before and the partitions made go again.
     const partitions: Partition[] = [];
-    for (let i = 0; i < record.partitions; i++) partitions.push(this.#openPartition(record, i, true));
+    let made: TopicRecord | undefined;
+    let record: TopicRecord;
+    try {
+      record = this.catalog.atomically(() => {
+        made = this.catalog.createTopic(cluster, input, internal);
+        for (let i = 0; i < made.partitions; i++) partitions.push(this.#openPartition(made, i, true));
+        return made;
+      });
+    } catch (err) {
+      for (const p of partitions) p.delete().catch(() => undefined);
+      // the partition whose files failed may have left its directory
+      if (made !== undefined && partitions.length < made.partitions) {
+        try {
+          this.#fs.rmrf(path.join(this.dataDir, 'logs', `${made.id}-${partitions.length}`));
+        } catch {
+          // left for the start-up sweep of directories no topic owns
+        }
+      }
+      throw err;
+    }
     this.#topics.set(record.id, new TopicRuntime(record, partitions, Math.floor(Math.random() * record.partitions)));
     this.#emitTopicsChanged(cluster);
     return record;

@@ -35,6 +35,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     checkpointIntervalMs: config.checkpointIntervalMs,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     maxPartitionsPerTopic: config.maxPartitionsPerTopic,
+    maxPartitions: config.maxPartitions,
     maxBatchBytes: Math.max(config.bodyLimit * 2, 1 << 20),
     debugAckFromMemory: config.debugAckFromMemory,
     onWarning: (msg, details) => app?.log.warn(details ?? {}, msg),

@@ -17,6 +17,8 @@ export const BROKER_COUNT = 1;
 
 export interface Limits {
   maxPartitionsPerTopic: number;
+  /** Most partitions of all topics together (the broker's budget, limits/partition-budget.ts). */
+  maxPartitions?: number;
 }
 
 export interface ClusterDefaultsInput {
@@ -104,6 +106,7 @@ export class Catalog {
       return result;
     } catch (err) {
       this.#state = before;
+      this.#indexes = null;
       throw err;
     } finally {
       this.#batch = null;
@@ -184,6 +187,31 @@ export class Catalog {
     return { partitions, replicationFactor, configs };
   }
 
+  #totalPartitions(): number {
+    let n = 0;
+    for (const t of Object.values(this.#state.topics)) n += t.partitions;
+    return n;
+  }
+
+  /** Refuses `more` partitions past the broker's budget (maxPartitions). */
+  #checkTotal(more: number): void {
+    const max = this.#limits.maxPartitions;
+    if (max === undefined || more <= 0) return;
+    const total = this.#totalPartitions();
+    if (total + more > max) {
+      throw new WebkaError('INVALID_PARTITIONS', `this broker holds ${total} partitions and may hold ${max} in all (maxPartitions, bounded by the open-file limit); ${more} more do not fit: delete topics, or raise maxPartitions and the limit`);
+    }
+  }
+
+  /** At start: a data directory holding more partitions than the budget is refused, naming the setting. */
+  checkPartitionBudget(): void {
+    const max = this.#limits.maxPartitions;
+    const total = this.#totalPartitions();
+    if (max !== undefined && total > max) {
+      throw new Error(`the data directory holds ${total} partitions, more than maxPartitions allows (${max}, bounded by the open-file limit, ulimit -n): raise the open-file limit and maxPartitions, then start again`);
+    }
+  }
+
   #checkPartitions(value: unknown, field: string): number {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > this.#limits.maxPartitionsPerTopic) {
       throw new WebkaError('INVALID_PARTITIONS', `${field} must be an integer from 1 to ${this.#limits.maxPartitionsPerTopic}, got ${JSON.stringify(value)}`);
@@ -231,6 +259,7 @@ export class Catalog {
     const replicationFactor = input.replicationFactor === undefined ? c.defaults.replicationFactor : checkReplicationFactor(input.replicationFactor, 'replicationFactor');
     const configs = applyConfigChanges({}, normaliseConfigs(input.configs, 'configs'));
     checkMinInsyncReplicas(configs, c.defaults.configs, replicationFactor, `topic "${name}"`);
+    this.#checkTotal(partitions);
     const record: TopicRecord = { id: randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor, configs, createdAt: Date.now(), internal };
     this.#mutate((s) => {
       s.topics[record.id] = record;
@@ -246,6 +275,7 @@ export class Catalog {
       if (partitions < before.partitions) {
         throw new WebkaError('INVALID_PARTITIONS', `topic "${name}" has ${before.partitions} partitions; the count can only grow (asked for ${partitions})`);
       }
+      this.#checkTotal(partitions - before.partitions);
     }
     const configs = applyConfigChanges(before.configs, normaliseConfigs(changes.configs, 'configs'));
     checkMinInsyncReplicas(configs, this.getCluster(cluster).defaults.configs, before.replicationFactor, `topic "${name}"`);

@@ -36,6 +36,7 @@ export const CONFIG_KEYS = {
   maxLongPollMs: { type: 'int', default: 30_000, min: 0, max: 300_000, doc: 'Longest maxWaitMs a fetch may ask for; longer waits are clamped.' },
   streamLongPollMs: { type: 'int', default: 20_000, min: 100, max: 300_000, doc: 'Durable Streams: how long a live=long-poll read waits for data before answering 204.' },
   maxPartitionsPerTopic: { type: 'int', default: 1_000, min: 1, max: 100_000, doc: 'Most partitions one topic may have.' },
+  maxPartitions: { type: 'int', default: 0, min: 0, max: 1_000_000, doc: 'Most partitions on this broker, all topics together (each keeps at least 3 files open); 0: as many as the open-file limit allows, (ulimit -n - 512) / 3. A larger value than the limit allows, or a data directory holding more, stops the start.' },
   flushIntervalMs: { type: 'int', default: 1_000, min: 0, max: 3_600_000, doc: 'Ignored (kept so that older config files still load): every partition keeps an fsync in flight whenever it holds unsynced data, so acks=0 and acks=1 records are durable, and visible to readers, within one group commit.' },
   checkpointIntervalMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, doc: 'How often recovery points are saved.' },
   retentionCheckIntervalMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, doc: 'How often retention deletes old segments.' },
