@@ -6,6 +6,7 @@ import type { GroupState, TopicPartition } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 import type { Group } from './group.js';
+import type { GroupMember } from './group-member.js';
 import { checkCommit, type CommittedOffset, type OffsetCommit } from './offset-store.js';
 import { tpKey, byTopicPartition } from './assignor.js';
 
@@ -16,6 +17,12 @@ export interface GroupOffsetInfo {
   metadata: string | null;
   highWatermark: number | null;
   lag: number | null;
+}
+
+/** What a caller may see of a group (groups.ts groupView); absent: everything. */
+export interface GroupView {
+  member(m: GroupMember): boolean;
+  topic(topic: string): boolean;
 }
 
 export interface ResetRequest {
@@ -47,15 +54,17 @@ export class GroupAdmin {
     return g;
   }
 
-  describe(cluster: string, groupId: string) {
+  describe(cluster: string, groupId: string, view?: GroupView) {
     const g = this.#known(cluster, groupId);
-    const offsets = this.offsets(cluster, groupId, [...g.members.values()].flatMap((m) => m.assignment));
+    const seen = (topic: string): boolean => view === undefined || view.topic(topic);
+    const members = [...g.members.values()].filter((m) => view === undefined || view.member(m));
+    const offsets = this.offsets(cluster, groupId, members.flatMap((m) => m.assignment)).filter((o) => seen(o.topic));
     return {
       group: g.groupId,
       state: g.state,
       generation: g.generationId,
       assignmentStrategy: g.strategy,
-      members: [...g.members.values()].map((m) => ({
+      members: members.map((m) => ({
         memberId: m.memberId,
         clientId: m.client.clientId,
         clientHost: m.client.clientHost,
@@ -64,10 +73,10 @@ export class GroupAdmin {
         lastSeenAt: m.lastSeenAt,
         sessionTimeoutMs: m.settings.sessionTimeoutMs,
         generation: m.generation,
-        subscription: m.subscription,
+        subscription: m.subscription.topics !== undefined ? { topics: m.subscription.topics.filter(seen) } : m.subscription,
         delivery: m.settings.delivery,
         autoCommit: m.settings.autoCommit,
-        assignment: m.assignment,
+        assignment: m.assignment.filter((tp) => seen(tp.topic)),
       })),
       offsets,
       totalLag: offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0),

@@ -35,6 +35,8 @@ export interface JoinInput extends Partial<MemberSettings>, Subscription {
   clientId?: string;
   clientHost?: string;
   userAgent?: string | null;
+  /** Who joins: the member belongs to this principal (default "anonymous", as with auth off). */
+  principal?: string;
   assignmentStrategy?: AssignmentStrategy;
   /**
    * Whether the joining caller may read a topic. A pattern (unlike a list, which the HTTP layer
@@ -64,6 +66,13 @@ export interface PollResult {
   assignment: TopicPartition[];
   /** Which read of the member this answer holds (for unread()). */
   read?: number;
+}
+
+const ANONYMOUS = 'anonymous';
+
+/** The answer for a member that is not there, or that belongs to another principal. */
+export function memberNotFound(groupId: string, memberId: string): WebkaError {
+  return new WebkaError('MEMBER_NOT_FOUND', `member "${memberId}" is not in group "${groupId}" (it left, its session expired, or the broker restarted): join again`);
 }
 
 export class GroupCoordinator {
@@ -115,13 +124,23 @@ export class GroupCoordinator {
     this.#clearTimer(group);
   }
 
+  /**
+   * Refuses a caller that is not the member's principal exactly as if the member did not exist
+   * (MEMBER_NOT_FOUND, same message), and touches nothing: no lease renewal, no rebalance.
+   * `mayActForOthers` lets through a caller with the right to act on every member (removing
+   * another principal's member is an admin action on the group). Absent members pass: the call
+   * that follows answers for them.
+   */
+  checkOwner(cluster: string, groupId: string, memberId: string, principal: string, mayActForOthers = false): void {
+    const member = this.findGroup(cluster, groupId)?.members.get(memberId);
+    if (member !== undefined && member.client.principal !== principal && !mayActForOthers) throw memberNotFound(groupId, memberId);
+  }
+
   #member(cluster: string, groupId: string, memberId: string): { group: Group; member: GroupMember } {
     this.#checkOpen();
     const group = this.findGroup(cluster, groupId);
     const member = group?.members.get(memberId);
-    if (group === undefined || member === undefined) {
-      throw new WebkaError('MEMBER_NOT_FOUND', `member "${memberId}" is not in group "${groupId}" (it left, its session expired, or the broker restarted): join again`);
-    }
+    if (group === undefined || member === undefined) throw memberNotFound(groupId, memberId);
     member.lastSeenAt = this.#now();
     return { group, member };
   }
@@ -176,7 +195,7 @@ export class GroupCoordinator {
       delivery: input.delivery ?? DEFAULT_SETTINGS.delivery,
     };
     const clientId = input.clientId ?? 'consumer';
-    const client: ClientDetails = { clientId, clientHost: input.clientHost ?? 'unknown', userAgent: input.userAgent ?? null };
+    const client: ClientDetails = { clientId, clientHost: input.clientHost ?? 'unknown', userAgent: input.userAgent ?? null, principal: input.principal ?? ANONYMOUS };
     const member = new GroupMember(`${clientId}-${randomUUID()}`, client, settings, subscription, this.#now(), input.canRead);
     group.strategy = strategy;
     group.members.set(member.memberId, member);

@@ -39,6 +39,12 @@ export interface ClientDetails {
   clientId: string;
   clientHost: string;
   userAgent: string | null;
+  /**
+   * The principal that joined the member (docs/security.md, "Ownership"): only it may poll,
+   * heartbeat, commit, change the subscription or follow the member; others are told the member
+   * does not exist. "anonymous" when authentication is off (everyone is the same caller then).
+   */
+  principal: string;
 }
 
 /** Checks that exactly one of topics and pattern is given, and that the pattern compiles. */
@@ -103,6 +109,14 @@ export class GroupMember {
     // rights first: a pattern is never run against a topic its member may not read
     if (this.#canRead !== undefined && !this.#canRead(topic)) return false;
     return this.#regex !== null ? this.#regex.matches(topic) : this.#subscription.topics!.includes(topic);
+  }
+
+  /**
+   * Whether the member may be handed records of this topic now: checked on every read, so a read
+   * right revoked after the assignment stops delivery at once, not at the next rebalance.
+   */
+  mayRead(topic: string): boolean {
+    return this.#canRead === undefined || this.#canRead(topic);
   }
 
   get expiresAt(): number {

@@ -67,6 +67,8 @@ export function readAssigned(broker: Broker, store: OffsetStore, group: Group, m
   const readBytes = Math.max(READ_BYTES_FLOOR, Math.ceil(limits.maxBytes / n));
   for (const round of [share, limits.maxRecords]) {
     for (const tp of order) {
+      // the member's principal may have lost its read right since the assignment
+      if (!member.mayRead(tp.topic)) continue;
       const room = Math.min(round, limits.maxRecords - out.length);
       if (room <= 0 || (bytes >= limits.maxBytes && out.length > 0)) return out;
       const key = tpKey(tp.topic, tp.partition);

@@ -22,8 +22,9 @@ export class WsClient {
     });
   }
 
-  static connect(baseUrl: string): Promise<WsClient> {
-    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/v1/ws');
+  /** Opens /v1/ws; `headers` go on the upgrade request (Authorization, Cookie, Origin), `query` after "?". */
+  static connect(baseUrl: string, headers: Record<string, string> = {}, query = ''): Promise<WsClient> {
+    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/v1/ws' + (query === '' ? '' : `?${query}`), { headers });
     const client = new WsClient(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
@@ -32,8 +33,8 @@ export class WsClient {
   }
 
   /** Connects expecting a refusal; resolves with the HTTP status and body of the answer. */
-  static refused(baseUrl: string): Promise<{ status: number; body: any }> {
-    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/v1/ws');
+  static refused(baseUrl: string, headers: Record<string, string> = {}, query = ''): Promise<{ status: number; body: any }> {
+    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/v1/ws' + (query === '' ? '' : `?${query}`), { headers });
     return new Promise((resolve, reject) => {
       ws.once('open', () => reject(new Error('the upgrade was accepted')));
       ws.once('error', () => undefined);

@@ -13,6 +13,8 @@ import { WebkaError } from '../../errors.js';
 import type { Operation, Resource } from '../../auth/types.js';
 
 export interface FrameAccess {
+  /** The socket's principal: group members it joins are its own. */
+  readonly principal: string;
   /** Throws FORBIDDEN or *_NOT_FOUND when the socket's principal may not act on the frame. */
   check(frame: { type: string; cluster?: string; topic?: string; group?: string; topics?: readonly string[] }): void;
   /** Runs fn when the principal's token expires (never for API keys); returns a cancel. */
@@ -33,6 +35,7 @@ export function frameAccess(app: FastifyInstance, request: FastifyRequest): Fram
     throw new WebkaError('FORBIDDEN', `principal "${principal.name}" may not ${op} ${r.type} "${r.name}"`);
   };
   return {
+    principal: principal.name,
     check(frame) {
       const cluster = frame.cluster ?? '';
       if (frame.type === 'produce' && frame.topic !== undefined) need('write', { type: 'topic', cluster, name: frame.topic });

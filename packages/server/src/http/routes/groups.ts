@@ -11,7 +11,7 @@ import {
 } from '@webka/protocol';
 import { WebkaError } from '../../errors.js';
 import { GroupCoordinator } from '../../groups/group-coordinator.js';
-import { GroupAdmin } from '../../groups/group-admin.js';
+import { GroupAdmin, type GroupView } from '../../groups/group-admin.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { authorizedOperations } from '../authorized-operations.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
@@ -39,6 +39,17 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
   const admin = new GroupAdmin(coordinator);
   app.addHook('onClose', async () => coordinator.close());
 
+  // A member belongs to the principal that joined it: every route that names a member id is
+  // refused to other principals as if the member did not exist, before it can renew a lease,
+  // read, commit or rebalance anything. Removing another principal's member is an admin action
+  // on the group (docs/security.md, "Ownership").
+  app.addHook('preHandler', async (request) => {
+    const { cluster, group, member } = request.params as { cluster?: string; group?: string; member?: string };
+    if (cluster === undefined || group === undefined || member === undefined) return;
+    const actForOthers = request.method === 'DELETE' && app.security.authorize(request.principal, 'admin', { type: 'group', cluster, name: group });
+    coordinator.checkOwner(cluster, group, member, request.principal.name, actForOthers);
+  });
+
   app.get<{ Params: { cluster: string } }>(
     '/clusters/:cluster/groups',
     { schema: { tags, summary: 'List consumer groups (with members or committed offsets)', params: ClusterParams, response: { 200: Type.Object({ groups: Type.Array(GroupSummary) }), 404: err } } },
@@ -50,7 +61,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags, summary: 'Describe a group: state, members and assignments, committed offsets and lag', params: GroupParams, response: { 200: GroupDescription, 404: err } } },
     async (request) => {
       const { cluster, group } = request.params;
-      return { ...admin.describe(cluster, group), authorizedOperations: authorizedOperations(app, request, { type: 'group', cluster, name: group }) };
+      return { ...admin.describe(cluster, group, groupView(app, request)), authorizedOperations: authorizedOperations(app, request, { type: 'group', cluster, name: group }) };
     },
   );
 
@@ -81,6 +92,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
         ...request.body,
         clientHost: request.ip,
         userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null,
+        principal: request.principal.name,
         canRead: topicReader(app, request),
       });
       return reply.code(201).send(m);
@@ -221,7 +233,8 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags, summary: 'The group\'s committed offsets with lag (empty when it has none)', params: GroupParams, response: { 200: Type.Object({ offsets: Type.Array(GroupOffsetSchema) }), 404: err } } },
     async (request) => {
       broker.catalog.getCluster(request.params.cluster);
-      return { offsets: admin.offsets(request.params.cluster, request.params.group) };
+      const view = groupView(app, request);
+      return { offsets: admin.offsets(request.params.cluster, request.params.group).filter((o) => view.topic(o.topic)) };
     },
   );
 
@@ -247,4 +260,22 @@ export function topicReader(app: FastifyInstance, request: FastifyRequest<{ Para
   if (!security.enabled || principal === null || principal === undefined || security.isAdmin(principal)) return undefined;
   const cluster = request.params.cluster;
   return (topic) => security.authorize(principal, 'read', { type: 'topic', cluster, name: topic });
+}
+
+/**
+ * What a describe shows the caller: the members of every principal only to a caller with admin
+ * on the group (or a superuser), otherwise its own; offsets, lag and assignments only for topics
+ * the caller may describe. A group read right is the right to consume in the group, not to see
+ * who else does or what they read.
+ */
+export function groupView(app: FastifyInstance, request: FastifyRequest<{ Params: { cluster: string; group: string } }>): GroupView {
+  const { security } = app;
+  const principal = request.principal;
+  const { cluster, group } = request.params;
+  if (!security.enabled || security.isAdmin(principal)) return { member: () => true, topic: () => true };
+  const allMembers = security.authorize(principal, 'admin', { type: 'group', cluster, name: group });
+  return {
+    member: (m) => allMembers || m.client.principal === principal.name,
+    topic: (topic) => security.authorize(principal, 'describe', { type: 'topic', cluster, name: topic }),
+  };
 }

@@ -14,7 +14,7 @@
  * Lifecycle: start() runs the loop until close(), a failure (sink.fail) or the broker stopping.
  */
 import type { TopicPartition, GroupPositionEntry } from '@webka/protocol';
-import type { GroupCoordinator } from '../../groups/group-coordinator.js';
+import { memberNotFound, type GroupCoordinator } from '../../groups/group-coordinator.js';
 import type { GroupMember } from '../../groups/group-member.js';
 import type { PolledRecord } from '../../groups/member-reader.js';
 import { tpKey } from '../../groups/assignor.js';
@@ -67,7 +67,7 @@ export class GroupFollower {
   /** The member (MEMBER_NOT_FOUND when it left or expired). */
   member(): GroupMember {
     const m = this.#coordinator.findGroup(this.cluster, this.groupId)?.members.get(this.memberId);
-    if (m === undefined) throw new WebkaError('MEMBER_NOT_FOUND', `member "${this.memberId}" is not in group "${this.groupId}" (it left, its session expired, or the broker restarted): join again`);
+    if (m === undefined) throw memberNotFound(this.groupId, this.memberId);
     return m;
   }
 

@@ -8,12 +8,14 @@
  *
  * A member this socket joined leaves the group when the subscription or the socket ends (without
  * committing: unacknowledged records go to the next owner); a member given by memberId stays.
+ * A member belongs to the principal that joined it: a memberId of another principal's member is
+ * answered MEMBER_NOT_FOUND, as if it did not exist.
  */
 import type { AckFrame, CommitFrame, SubscribeGroupFrame } from '@webka/protocol';
 import type { GroupCoordinator } from '../../groups/group-coordinator.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { GroupFollower } from './group-follower.js';
-import type { GroupSubscriber, GroupSubscription } from './ws-session.js';
+import type { GroupCaller, GroupSubscriber, GroupSubscription } from './ws-session.js';
 import type { SubscriptionOutlet } from './ws-subscription.js';
 
 export interface GroupReadOptions {
@@ -23,23 +25,26 @@ export interface GroupReadOptions {
 
 export function groupSubscriber(coordinator: GroupCoordinator, opts: GroupReadOptions): GroupSubscriber {
   return {
-    async subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, clientHost: string, canRead?: (topic: string) => boolean): Promise<GroupSubscription> {
+    async subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, caller: GroupCaller): Promise<GroupSubscription> {
       const { cluster, group } = frame;
       let memberId = frame.memberId;
       const joined = memberId === undefined;
+      // following a member joined elsewhere: only its own principal may (docs/security.md)
+      if (memberId !== undefined) coordinator.checkOwner(cluster, group, memberId, caller.principal);
       if (memberId === undefined) {
         memberId = coordinator.join(cluster, group, {
           topics: frame.topics,
           pattern: frame.pattern,
           clientId: frame.clientId ?? 'websocket',
-          clientHost,
+          clientHost: caller.host,
+          principal: caller.principal,
           autoOffsetReset: frame.autoOffsetReset,
           sessionTimeoutMs: frame.sessionTimeoutMs,
           assignmentStrategy: frame.assignmentStrategy,
           delivery: frame.delivery,
           // the socket commits on ack (at-least-once) or as it reads (at-most-once), never on a timer
           autoCommit: false,
-          canRead,
+          canRead: caller.canRead,
         }).memberId;
       }
       const member = memberId;

@@ -38,8 +38,14 @@ const MAX_IN_FLIGHT = 64;
 
 /** Group subscriptions (ws-group.ts over the group coordinator; see streaming-hub.ts). */
 export interface GroupSubscriber {
-  /** canRead leaves out topics a pattern matches that the socket's principal may not read. */
-  subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, clientHost: string, canRead?: (topic: string) => boolean): Promise<GroupSubscription>;
+  subscribe(id: string, frame: SubscribeGroupFrame, outlet: SubscriptionOutlet, caller: GroupCaller): Promise<GroupSubscription>;
+}
+/** Who subscribes: the member joined belongs to principal; a member followed by id must be its. */
+export interface GroupCaller {
+  host: string;
+  principal: string;
+  /** Leaves out topics the socket's principal may not read (a pattern's matches, later revocations). */
+  canRead?: (topic: string) => boolean;
 }
 export interface GroupSubscription extends Subscription {
   commit(frame: CommitFrame): Promise<void>;
@@ -278,7 +284,7 @@ export class WsSession implements SubscriptionOutlet {
   async #subscribeGroup(frame: SubscribeGroupFrame): Promise<string> {
     const groups = this.#hub.groups;
     if (groups === null) throw new WebkaError('NOT_FOUND', 'group subscriptions are not available on this broker');
-    const id = await this.#withSubscriptionPlace((place) => groups.subscribe(place, frame, this, this.#clientHost, this.#access?.topicReader(frame.cluster)));
+    const id = await this.#withSubscriptionPlace((place) => groups.subscribe(place, frame, this, { host: this.#clientHost, principal: this.#access?.principal ?? 'anonymous', canRead: this.#access?.topicReader(frame.cluster) }));
     return JSON.stringify({ type: 'subscribed', id: frame.id, subscription: id });
   }
 
