@@ -58,4 +58,10 @@ export interface RequestPrincipal {
   grants?: TokenGrant[];
   expiresAt?: number;
   tokenId?: string;
+  /**
+   * Authenticated by the webka_token cookie or ?access_token= (what a browser's EventSource and
+   * WebSocket can send): such credentials travel with cross-site requests and in URLs, so they
+   * only ever read. A WebSocket opened with them may subscribe but not produce.
+   */
+  readOnly?: true;
 }

@@ -43,3 +43,17 @@ export async function registerCors(app: FastifyInstance, config: Config): Promis
   const options = corsOptions(config);
   if (options !== null) await app.register(cors, options);
 }
+
+/**
+ * Whether a browser page of `origin` may open a WebSocket here. Browsers apply no CORS to
+ * WebSockets and send cookies with them, so the upgrade checks Origin itself (cross-site
+ * WebSocket hijacking): the broker's own origin (Host), or one corsOrigins allows.
+ */
+export function originAllowed(config: Pick<Config, 'corsOrigins'>, origin: string, host: string | undefined): boolean {
+  const o = origin.replace(/\/$/, '');
+  if (host !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(o) && o.slice(o.indexOf('://') + 3).toLowerCase() === host.toLowerCase()) return true;
+  const raw = config.corsOrigins.trim();
+  if (raw === '*') return true;
+  if (raw === 'none') return false;
+  return raw.split(',').map((s) => s.trim().replace(/\/$/, '')).includes(o);
+}

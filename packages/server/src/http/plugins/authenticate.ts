@@ -65,7 +65,7 @@ export class Authenticator {
     }
     if (request.method === 'GET' || request.method === 'HEAD') {
       const token = typeof queryToken === 'string' ? queryToken : cookieValue(request.headers.cookie, TOKEN_COOKIE);
-      if (token !== undefined) return this.#byToken(token);
+      if (token !== undefined) return { ...(await this.#byToken(token)), readOnly: true };
     } else if (queryToken !== undefined) {
       throw new AuthFailure('malformed', `${TOKEN_QUERY} is accepted on GET requests only; send Authorization: Bearer <token>`);
     }

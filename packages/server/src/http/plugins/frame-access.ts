@@ -1,7 +1,8 @@
 /**
  * Authorisation of WebSocket frames. The upgrade (GET /v1/ws) needs only a principal; each frame
  * names its own resources, so each is checked here with the same rules as the REST routes:
- *   produce          write on the topic
+ *   produce          write on the topic, and a socket authenticated by Authorization (one opened
+ *                    with the cookie or ?access_token= only reads: those travel cross-site)
  *   subscribe topic  read on the topic
  *   subscribe group  read on the group and on every topic named
  *   unsubscribe, commit, ack, ping   act on this socket's own subscriptions: nothing more
@@ -38,6 +39,9 @@ export function frameAccess(app: FastifyInstance, request: FastifyRequest): Fram
     principal: principal.name,
     check(frame) {
       const cluster = frame.cluster ?? '';
+      if (frame.type === 'produce' && principal.readOnly === true) {
+        throw new WebkaError('FORBIDDEN', 'this socket was opened with a cookie or ?access_token=, which only read; to produce, open it with Authorization: Bearer <key or token>');
+      }
       if (frame.type === 'produce' && frame.topic !== undefined) need('write', { type: 'topic', cluster, name: frame.topic });
       if (frame.type !== 'subscribe') return;
       if (frame.group !== undefined) {

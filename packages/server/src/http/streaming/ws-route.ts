@@ -2,11 +2,13 @@
  * GET /v1/ws: the WebSocket endpoint (protocol in protocol/src/frames.ts and
  * docs/websocket-protocol.md). Past maxWebSockets the upgrade is refused with 429 and the error
  * shape; a frame larger than maxFrameBytes closes the socket with 1009 (ws enforces it while
- * reading, before the frame is in memory).
+ * reading, before the frame is in memory). An upgrade whose Origin is neither the broker's own
+ * nor allowed by corsOrigins is refused with 403 (cross-site WebSocket hijacking).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { frameAccess } from '../plugins/frame-access.js';
+import { originAllowed } from '../cors.js';
 import { WebkaError } from '../../errors.js';
 import { streamingHub } from './streaming-hub.js';
 import { WsSession } from './ws-session.js';
@@ -22,6 +24,10 @@ export async function wsRoute(app: FastifyInstance): Promise<void> {
     preValidation: async (request) => {
       if (hub.stopping) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
       if (!request.ws) throw new WebkaError('INVALID_REQUEST', '/v1/ws is a WebSocket endpoint: connect with Upgrade: websocket');
+      const origin = request.headers.origin;
+      if (origin !== undefined && !originAllowed(app.webka.config, origin, request.headers.host)) {
+        throw new WebkaError('FORBIDDEN', `WebSocket upgrades from origin ${JSON.stringify(origin.slice(0, 200))} are refused: a page may connect from the broker's own origin or one listed in corsOrigins`);
+      }
       const release = hub.wsLimits.acquire(request.ip);
       releases.set(request, release);
       request.raw.socket.once('close', release);
