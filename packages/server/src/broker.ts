@@ -96,6 +96,17 @@ class TopicRuntime implements ProduceTarget {
 
 const CLEAN_SHUTDOWN = '.clean-shutdown';
 
+/** Who writes with a producer id (the request's principal). */
+export interface ProducerCaller {
+  name: string;
+  superuser: boolean;
+}
+
+/** The answer for a producer id never issued, or issued to another principal (one message for both). */
+function producerNotIssued(producerId: number): WebkaError {
+  return new WebkaError('PRODUCER_NOT_FOUND', `producer id ${producerId} was not issued by this broker to this principal; obtain one from POST /v1/clusters/{cluster}/producers`);
+}
+
 export class Broker {
   readonly catalog: Catalog;
   readonly dataDir: string;
@@ -417,8 +428,10 @@ export class Broker {
    * Appends records to a topic (see ProducePath.produce: routing, validation, idempotence, one
    * atomic batch per partition, fsync before answering under acks=all).
    */
-  async produce(cluster: string, topic: string, records: ProduceInput[], options: ProduceOptions): Promise<ProducedRecord[]> {
+  async produce(cluster: string, topic: string, records: ProduceInput[], options: ProduceOptions & { caller?: ProducerCaller }): Promise<ProducedRecord[]> {
     this.#checkOpen();
+    // a transactional produce is checked by its transaction (the id's principal, its producer)
+    if (options.producer !== undefined && options.joinTransaction === undefined) this.checkProducerOwner(options.producer.producerId, options.caller);
     const rt = this.#runtime(cluster, topic);
     const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
     const settings: TopicSettings = {
@@ -441,7 +454,7 @@ export class Broker {
    * LogAppendTime stamps its time. Idempotent batches must carry an epoch the catalog issued.
    * With acks=all, resolves once the batch is fsynced.
    */
-  async appendEncoded(cluster: string, topic: string, partition: number, batch: Buffer, recordCount: number, acks: Acks): Promise<{ baseOffset: number; logAppendTime: number; logStartOffset: number }> {
+  async appendEncoded(cluster: string, topic: string, partition: number, batch: Buffer, recordCount: number, acks: Acks, caller?: ProducerCaller): Promise<{ baseOffset: number; logAppendTime: number; logStartOffset: number }> {
     this.#checkOpen();
     const rt = this.#runtime(cluster, topic);
     const p = this.partition(cluster, topic, partition);
@@ -451,6 +464,7 @@ export class Broker {
       throw new WebkaError('RECORD_TOO_LARGE', `a batch of ${batch.length} bytes; topic "${topic}" accepts at most ${maxBytes} (max.message.bytes)`);
     }
     const producerId = readInt64(batch, PRODUCER_ID);
+    if (producerId >= 0) this.checkProducerOwner(producerId, caller);
     if (producerId >= 0) this.#checkProducerEpoch({ producerId, producerEpoch: batch.readInt16BE(PRODUCER_EPOCH), sequence: batch.readInt32BE(BASE_SEQUENCE) });
     if (configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime') stampLogAppendTime(batch, Date.now());
     const result = p.appendEncoded(batch);
@@ -462,9 +476,7 @@ export class Broker {
 
   #checkProducerEpoch(producer: ProducerRef): void {
     const current = this.catalog.producerEpoch(producer.producerId);
-    if (current === undefined) {
-      throw new WebkaError('PRODUCER_NOT_FOUND', `producer id ${producer.producerId} was not issued by this broker; obtain one from POST /v1/clusters/{cluster}/producers`);
-    }
+    if (current === undefined) throw producerNotIssued(producer.producerId);
     if (producer.producerEpoch < current) {
       throw new WebkaError('PRODUCER_FENCED', `producer ${producer.producerId} epoch ${producer.producerEpoch} is fenced: epoch ${current} is current`, { producerEpoch: current });
     }
@@ -473,9 +485,21 @@ export class Broker {
     }
   }
 
-  allocateProducer(cluster: string, name?: string): { producerId: number; producerEpoch: number } {
+  /** A producer id (and epoch); with owner, only that principal may write with it (checkProducerOwner). */
+  allocateProducer(cluster: string, name?: string, owner?: string): { producerId: number; producerEpoch: number } {
     this.catalog.getCluster(cluster);
-    return this.catalog.allocateProducer(name === undefined ? undefined : `${cluster}/${name}`);
+    return this.catalog.allocateProducer(name === undefined ? undefined : `${cluster}/${name}`, owner);
+  }
+
+  /**
+   * Refuses a producer id issued to another principal exactly as one never issued (a superuser
+   * may act for others, as with transactional ids). Checked before anything is validated or
+   * written, so the owner's sequence state is never touched (docs/security.md, "Ownership").
+   */
+  checkProducerOwner(producerId: number, caller: ProducerCaller | undefined): void {
+    if (caller === undefined || caller.superuser) return;
+    const owner = this.catalog.producerOwner(producerId);
+    if (owner !== undefined && owner !== caller.name) throw producerNotIssued(producerId);
   }
 
   // ---- fetch

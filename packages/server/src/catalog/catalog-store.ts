@@ -39,6 +39,11 @@ export interface CatalogState {
   nextProducerId: number;
   /** Producers that asked for a stable identity by name: a new session bumps the epoch. */
   namedProducers: Record<string, NamedProducer>;
+  /**
+   * The principal that obtained each producer id (id -> principal), for ids handed out while
+   * authentication was on: only it may write with the id (docs/security.md, "Ownership").
+   */
+  producerOwners?: Record<string, string>;
   /** Producers named by clients that choose their own epochs (Durable Streams' Producer-Id): name -> id. */
   clientProducers?: Record<string, number>;
   /** Free-form sections owned by other modules (auth principals, stream metadata, ...). */

@@ -300,7 +300,7 @@ export class Catalog {
    * A new producer id with epoch 0, or, for a name seen before, the same id with the next epoch
    * (which fences the previous holder of that name, as Kafka's transactional.id does).
    */
-  allocateProducer(name?: string): NamedProducer {
+  allocateProducer(name?: string, owner?: string): NamedProducer {
     let result: NamedProducer | undefined;
     this.#mutate((s) => {
       const known = name === undefined ? undefined : s.namedProducers[name];
@@ -310,8 +310,15 @@ export class Catalog {
         result = { producerId: s.nextProducerId++, producerEpoch: 0 };
       }
       if (name !== undefined) s.namedProducers[name] = result;
+      if (owner !== undefined) (s.producerOwners ??= {})[String(result.producerId)] = owner;
     });
     return result!;
+  }
+
+  /** The principal a producer id was issued to, or undefined (issued with authentication off, or by an older version). */
+  producerOwner(producerId: number): string | undefined {
+    const owners = this.#state.producerOwners;
+    return owners !== undefined && Object.hasOwn(owners, String(producerId)) ? owners[String(producerId)] : undefined;
   }
 
   /**

@@ -21,7 +21,7 @@ import { mediaType, type ClosedBy } from './stream-meta.js';
 import { splitBody } from './stream-read.js';
 import { appendValues, closeStream, toRef } from './stream-append.js';
 import { parseProducerHeaders, checkProducer, type ProducerHeaders } from './producer-headers.js';
-import { streamProducerId } from './stream-producer-id.js';
+import { streamProducerId, ownProducer } from './stream-producer-id.js';
 
 function sameTuple(by: ClosedBy | null, p: ProducerHeaders | undefined): boolean {
   return by !== null && p !== undefined && by.producerId === p.id && by.epoch === p.epoch && by.seq === p.seq;
@@ -56,7 +56,7 @@ async function answerDuplicate(ctx: StreamContext, s: StreamState, producer: Pro
 export async function appendToStream(ctx: StreamContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { store } = ctx;
   const path = streamPathOfUrl(request.url);
-  const producer = parseProducerHeaders(request.headers);
+  const producer = ownProducer(parseProducerHeaders(request.headers), request.principal);
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const closing = isTrue(header(request.headers, 'stream-closed'));
   if (body.length === 0 && closing) return closeOnly(ctx, path, producer, reply);

@@ -11,6 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
+import type { RequestPrincipal } from '../auth/types.js';
+import type { ProducerHeaders } from './producer-headers.js';
 
 const DERIVED_BASE = 2 ** 52;
 
@@ -20,4 +22,16 @@ export function streamProducerId(catalog: Catalog, name: string): number {
   const digest = createHash('sha256').update(name, 'utf8').digest();
   // 52 bits: 4 bytes, then the low 20 bits of the next 3
   return DERIVED_BASE + digest.readUInt32BE(0) * 2 ** 20 + (digest.readUIntBE(4, 3) & 0xfffff);
+}
+
+/**
+ * A Producer-Id belongs to the principal that sends it (docs/security.md, "Ownership"): with
+ * authentication on, the name is taken within the principal's own namespace, so another
+ * principal sending the same Producer-Id is another producer (it can neither fence the first
+ * nor have its appends taken for the first's duplicates). With authentication off every caller
+ * is the same, and names are used as they are (as by earlier versions).
+ */
+export function ownProducer(p: ProducerHeaders | undefined, principal: Pick<RequestPrincipal, 'name' | 'via'> | null): ProducerHeaders | undefined {
+  if (p === undefined || principal === null || principal.via === 'anonymous') return p;
+  return { ...p, id: `${principal.name}\u0000${p.id}` };
 }

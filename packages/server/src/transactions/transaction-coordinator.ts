@@ -161,7 +161,8 @@ export class TransactionCoordinator {
     const { id } = this.#check(cluster, transactionalId, caller);
     return this.#serial(cluster, id, async () => {
       const { m } = this.#check(cluster, id, caller);
-      const fresh = this.#broker.allocateProducer(cluster, id);
+      // the producer id is the transactional id's principal's: no one else may write with it
+      const fresh = this.#broker.allocateProducer(cluster, id, m?.principal ?? caller.name);
       if (m !== undefined && m.state === 'Ongoing') {
         await this.#end(cluster, m, 'abort');
       } else if (m !== undefined && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) {

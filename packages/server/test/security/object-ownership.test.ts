@@ -160,3 +160,67 @@ test('a read right revoked after the assignment stops delivery at the next poll'
   assert.ok(after.body.records.some((rec: { value: string }) => rec.value === 'after-revoke'), 'delivery resumes once the right is back');
   await t.call(t.teamA, 'DELETE', `${GROUP}/members/${memberId}`);
 });
+
+// ---- producer ids and names
+
+const PRODUCERS = '/v1/clusters/default/producers';
+
+test('a producer id belongs to the principal that obtained it: another principal\'s write with it is refused, over REST and WebSocket, and the owner\'s sequence is untouched', async () => {
+  const issued = await t.call(t.teamA, 'POST', PRODUCERS);
+  assert.equal(issued.status, 201, issued.text);
+  const { producerId, producerEpoch } = issued.body;
+  const before = t.ends();
+  const stolen = await t.call(t.teamB, 'POST', RECORDS, { producerId, producerEpoch, sequence: 0, records: [{ value: 'team-b', partition: 0 }] });
+  assert.equal(stolen.status, 404, stolen.text);
+  assert.equal(stolen.body.error.code, 'PRODUCER_NOT_FOUND');
+  const never = await t.call(t.teamB, 'POST', RECORDS, { producerId: 999_999, producerEpoch: 0, sequence: 0, records: [{ value: 'x', partition: 0 }] });
+  assert.equal(stolen.body.error.message.replace(String(producerId), 'N'), never.body.error.message.replace('999999', 'N'), 'the answer tells an issued id from one never issued');
+  const ws = await WsClient.connect(t.url, { authorization: `Bearer ${t.teamB}` });
+  try {
+    const answer = await ws.request({ id: 'p', type: 'produce', cluster: 'default', topic: 'orders-1', producerId, producerEpoch, sequence: 0, records: [{ value: 'team-b', partition: 0 }] });
+    assert.equal(answer.type, 'error', JSON.stringify(answer));
+    assert.equal(answer.error.code, 'PRODUCER_NOT_FOUND');
+  } finally {
+    ws.close();
+  }
+  assert.deepEqual(t.ends(), before, 'team-b wrote with team-a\'s producer id');
+  // team-a's own first request with sequence 0 is written, not answered as a duplicate
+  const mine = await t.call(t.teamA, 'POST', RECORDS, { producerId, producerEpoch, sequence: 0, records: [{ value: 'team-a', partition: 0 }] });
+  assert.equal(mine.status, 200, mine.text);
+  assert.equal(t.ends()[0], before[0] + 1);
+  const read = await t.call(t.admin, 'GET', `/v1/clusters/default/topics/orders-1/partitions/0/records?offset=${mine.body.records[0].offset}`);
+  assert.equal(read.body.records[0].value, 'team-a');
+});
+
+test('a producer name belongs to the principal that uses it: another principal asking for it cannot fence the first', async () => {
+  const first = await t.call(t.teamA, 'POST', PRODUCERS, { name: 'billing-1' });
+  assert.equal(first.status, 201, first.text);
+  const other = await t.call(t.intruder, 'POST', PRODUCERS, { name: 'billing-1' });
+  assert.equal(other.status, 201, other.text);
+  assert.notEqual(other.body.producerId, first.body.producerId, 'the intruder was handed team-a\'s producer');
+  const { producerId, producerEpoch } = first.body;
+  const still = await t.call(t.teamA, 'POST', RECORDS, { producerId, producerEpoch, sequence: 0, records: [{ value: 'not fenced', partition: 1 }] });
+  assert.equal(still.status, 200, `team-a was fenced: ${still.text}`);
+  // the owner asking again does fence its own earlier instance
+  const again = await t.call(t.teamA, 'POST', PRODUCERS, { name: 'billing-1' });
+  assert.equal(again.body.producerId, producerId);
+  assert.equal(again.body.producerEpoch, producerEpoch + 1);
+});
+
+test('a Durable Streams Producer-Id belongs to the principal that sends it', async () => {
+  const acl = await t.call(t.admin, 'POST', '/v1/acls', { principal: '*', operations: ['read', 'write', 'create'], resource: { type: 'topic', name: '*', cluster: 'streams' } });
+  assert.equal(acl.status, 201, acl.text);
+  const stream = '/v1/stream/shared-log';
+  assert.equal((await t.call(t.admin, 'PUT', stream, undefined, { 'content-type': 'text/plain' })).status, 201);
+  const append = (key: string, seq: number, body: string) =>
+    t.call(key, 'POST', stream, body, { 'content-type': 'text/plain', 'producer-id': 'writer', 'producer-epoch': '0', 'producer-seq': String(seq) });
+  assert.equal((await append(t.teamA, 0, 'a0')).status, 200);
+  // team-b's seq 0 under the same Producer-Id is its own first append, not team-a's duplicate
+  const b0 = await append(t.teamB, 0, 'b0');
+  assert.equal(b0.status, 200, b0.text);
+  // and a higher epoch from team-b does not fence team-a
+  await t.call(t.teamB, 'POST', stream, 'b-epoch', { 'content-type': 'text/plain', 'producer-id': 'writer', 'producer-epoch': '5', 'producer-seq': '0' });
+  assert.equal((await append(t.teamA, 1, 'a1')).status, 200, 'team-a was fenced by team-b');
+  const all = await t.call(t.admin, 'GET', `${stream}?offset=-1`);
+  assert.match(all.text, /a0.*b0.*a1/s);
+});

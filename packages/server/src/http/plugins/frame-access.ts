@@ -11,11 +11,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebkaError } from '../../errors.js';
-import type { Operation, Resource } from '../../auth/types.js';
+import type { Operation, RequestPrincipal, Resource } from '../../auth/types.js';
 
 export interface FrameAccess {
   /** The socket's principal: group members it joins are its own. */
   readonly principal: string;
+  /** The same, for the checks of what it presents (producer ids). */
+  readonly caller: RequestPrincipal;
   /** Throws FORBIDDEN or *_NOT_FOUND when the socket's principal may not act on the frame. */
   check(frame: { type: string; cluster?: string; topic?: string; group?: string; topics?: readonly string[] }): void;
   /** Runs fn when the principal's token expires (never for API keys); returns a cancel. */
@@ -37,6 +39,7 @@ export function frameAccess(app: FastifyInstance, request: FastifyRequest): Fram
   };
   return {
     principal: principal.name,
+    caller: principal,
     check(frame) {
       const cluster = frame.cluster ?? '';
       if (frame.type === 'produce' && principal.readOnly === true) {

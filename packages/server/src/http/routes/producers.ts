@@ -22,6 +22,17 @@ export async function producerRoutes(app: FastifyInstance): Promise<void> {
         if (request.body === undefined || request.body === null) request.body = {};
       },
     },
-    async (request, reply) => reply.code(201).send(broker.allocateProducer(request.params.cluster, request.body?.name)),
+    async (request, reply) => {
+      // With authentication on, the id belongs to the caller, and a name is taken within the
+      // caller's own namespace: another principal asking for the same name gets another
+      // producer and cannot fence this one (docs/security.md, "Ownership"). "principal:" and
+      // "/" cannot occur in a name, so these never meet a name given with authentication off
+      // or a transactional id.
+      const p = request.principal;
+      const owned = p.via !== 'anonymous';
+      const name = request.body?.name;
+      const key = name === undefined || !owned ? name : `principal:${p.name}/${name}`;
+      return reply.code(201).send(broker.allocateProducer(request.params.cluster, key, owned ? p.name : undefined));
+    },
   );
 }

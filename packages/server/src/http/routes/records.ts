@@ -115,9 +115,10 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const txns = app.webka.transactions;
       const results =
         tid === undefined || parsed.producer === undefined || txns === undefined
-          ? await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer })
+          ? await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer, caller: request.principal })
           : await broker.produce(cluster, topic, parsed.records, {
               acks,
+              caller: request.principal,
               producer: { ...parsed.producer, transactional: true },
               joinTransaction: (partitions) => txns.join(cluster, tid, parsed.producer!, request.principal, topic, partitions),
             });

@@ -245,7 +245,7 @@ export class WsSession implements SubscriptionOutlet {
       throw new WebkaError('INVALID_REQUEST', 'idempotent produce frames carry producerId, producerEpoch and sequence together');
     }
     const producer = frame.producerId === undefined ? undefined : { producerId: frame.producerId, producerEpoch: frame.producerEpoch!, sequence: frame.sequence! };
-    const results = await broker.produce(frame.cluster, frame.topic, records, { acks: (frame.acks ?? 'all') as Acks, producer });
+    const results = await broker.produce(frame.cluster, frame.topic, records, { acks: (frame.acks ?? 'all') as Acks, producer, caller: this.#access?.caller });
     return JSON.stringify({ type: 'produced', id: frame.id, records: results });
   }
 

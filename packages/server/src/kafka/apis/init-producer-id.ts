@@ -12,7 +12,11 @@ export const initProducerIdHandler: ApiHandler = {
   handle(ctx, req) {
     try {
       ctx.require('write', 'cluster');
-      const p = ctx.broker.allocateProducer(ctx.settings.cluster, req.transactionalId ?? undefined);
+      // The id belongs to the connection's principal, and a transactional id is taken within its
+      // namespace, as POST /producers does with a name (docs/security.md, "Ownership").
+      const owner = ctx.conn.principal !== null && ctx.conn.principal.via !== 'anonymous' ? ctx.conn.principal.name : undefined;
+      const tid = req.transactionalId ?? undefined;
+      const p = ctx.broker.allocateProducer(ctx.settings.cluster, tid === undefined || owner === undefined ? tid : `principal:${owner}/${tid}`, owner);
       return { throttleTimeMs: 0, errorCode: 0, producerId: p.producerId, producerEpoch: p.producerEpoch };
     } catch (err) {
       return { throttleTimeMs: 0, errorCode: kafkaErrorCode(err), producerId: -1, producerEpoch: -1 };

@@ -55,7 +55,7 @@ async function producePartition(ctx: KafkaContext, topic: string, index: number,
     if (records === null) throw new KafkaError('INVALID_RECORD', 'the record set is null');
     let first: { baseOffset: number; logAppendTime: number; logStartOffset: number } | undefined;
     for (const { batch, count } of checkedBatches(records)) {
-      const r = await ctx.broker.appendEncoded(ctx.settings.cluster, topic, index, batch, count, acks);
+      const r = await ctx.broker.appendEncoded(ctx.settings.cluster, topic, index, batch, count, acks, ctx.conn.principal ?? undefined);
       first ??= r;
     }
     return { ...base, baseOffset: first!.baseOffset, logAppendTimeMs: first!.logAppendTime, logStartOffset: first!.logStartOffset };
