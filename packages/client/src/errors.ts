@@ -59,11 +59,14 @@ export function errorFromAnswer(status: number, text: string, retryAfter: string
   return new WebkaError('UNKNOWN_ERROR', `HTTP ${status}: ${text.slice(0, 200)}`, { status, retriable });
 }
 
-/** Wraps what fetch throws when no answer arrives. */
-export function networkError(cause: unknown): WebkaError {
+/** Wraps what fetch throws when no answer arrives; names the URL asked and the socket's own reason. */
+export function networkError(cause: unknown, url?: string): WebkaError {
   if (cause instanceof WebkaError) return cause;
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  return new WebkaError('NETWORK_ERROR', `no answer from the broker: ${msg}`, { cause });
+  let msg = cause instanceof Error ? cause.message : String(cause);
+  // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause
+  const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (inner !== undefined && inner !== null && typeof inner.message === 'string' && inner.message !== '') msg += ` (${inner.message})`;
+  return new WebkaError('NETWORK_ERROR', `no answer from the broker${url === undefined ? '' : ` at ${url}`}: ${msg}`, { cause });
 }
 
 export function isAbort(err: unknown): boolean {

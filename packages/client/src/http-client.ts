@@ -63,17 +63,18 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     }
     let res: Response;
+    const url = this.url(path, opts.query);
     try {
-      res = await this.#fetch(this.url(path, opts.query), { method, headers, body, signal: opts.signal, keepalive: opts.keepalive });
+      res = await this.#fetch(url, { method, headers, body, signal: opts.signal, keepalive: opts.keepalive });
     } catch (err) {
-      throw abortOrNetworkError(err, opts.signal);
+      throw abortOrNetworkError(err, opts.signal, url);
     }
     if (res.ok) return res;
     let text: string;
     try {
       text = await res.text();
     } catch (err) {
-      throw networkError(err);
+      throw networkError(err, url);
     }
     throw errorFromAnswer(res.status, text, res.headers.get('retry-after'));
   }
@@ -103,11 +104,11 @@ export const seg = (s: string | number): string => encodeURIComponent(String(s))
  * retriable TIMEOUT; the caller's own abort passes through unchanged; anything else is a network
  * error.
  */
-export function abortOrNetworkError(err: unknown, signal: AbortSignal | undefined): unknown {
+export function abortOrNetworkError(err: unknown, signal: AbortSignal | undefined, url?: string): unknown {
   if (signal?.aborted === true) {
     const reason = signal.reason as { name?: string } | undefined;
     if (reason?.name === 'TimeoutError') return new WebkaError('TIMEOUT', 'the broker did not answer in time', { cause: err });
     return err;
   }
-  return networkError(err);
+  return networkError(err, url);
 }

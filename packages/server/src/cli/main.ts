@@ -40,7 +40,7 @@ program
     try {
       server = await startServer(config);
     } catch (err) {
-      process.stderr.write(`webka: could not start: ${(err as Error).message}\n`);
+      process.stderr.write(`webka: could not start: ${(err as Error).message}${startHint(err, config)}\n`);
       process.exit(1);
     }
     server.app.log.info({ url: server.url, kafkaPort: server.kafkaPort, dataDir: config.dataDir }, 'webka is ready');
@@ -65,6 +65,14 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+
+/** What to do about a port already taken: which flag picks another. */
+function startHint(err: unknown, config: { port: number; kafkaPort: number }): string {
+  const e = err as { code?: string; port?: number };
+  if (e.code !== 'EADDRINUSE') return '';
+  if (e.port === config.kafkaPort && e.port !== config.port) return ` (another process listens on the Kafka port ${e.port}: pick another with --kafka-port <port>, or turn the listener off with --kafka-port -1)`;
+  return ` (another process listens on port ${e.port ?? config.port}: stop it, or pick another port with --port <port> or WEBKA_PORT)`;
+}
 
 program.parseAsync(process.argv).catch((err) => {
   // Commander has printed its own message for usage errors (exit 2) and for --help/--version (0).

@@ -6,8 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { ErrorSchema } from '@webka/protocol';
 import type { Broker } from '../broker.js';
 import type { Config } from '../config/config.js';
@@ -32,7 +30,7 @@ import { durableStreamsRoutes } from '../durable-streams/plugin.js';
 import { registerCors } from './cors.js';
 import { streamingRoutes } from './streaming/index.js';
 import { brokerInfoRoutes } from './routes/broker-info.js';
-import { SERVER_VERSION } from '../version.js';
+import { registerDocsPage } from './docs-page.js';
 import { installJsonParser } from './json-body.js';
 import { clientErrorHandler } from './client-errors.js';
 
@@ -130,27 +128,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   // the depth limit: no JSON body can overflow a recursive step after it.
   installJsonParser(app, 'error', 'error');
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Webka',
-        version: SERVER_VERSION,
-        description: 'A durable, partitioned, replayable event log over HTTP. Every error answer is {"error":{"code","message"}}; codes are listed in docs/errors.md.',
-      },
-      tags: [
-        { name: 'clusters', description: 'Named groups of topics with their own defaults' },
-        { name: 'topics', description: 'Create, describe, alter and delete topics' },
-        { name: 'records', description: 'Produce and fetch records' },
-        { name: 'producers', description: 'Idempotent producer identities' },
-        { name: 'groups', description: 'Consumer groups: members, polls, committed offsets' },
-        { name: 'ops', description: 'Health, readiness, docs and the broker itself' },
-        { name: 'streams', description: 'Durable Streams (the protocol lives at /v1/stream/*)' },
-      ],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDocsPage(app);
 
   await app.register(healthRoutes);
   await app.register(clusterRoutes, { prefix: '/v1' });

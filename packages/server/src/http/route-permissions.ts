@@ -72,6 +72,7 @@ const liveRead = (q: Record<string, unknown>): boolean => q.live !== undefined &
 
 export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // ---- operations: open, so that probes and API explorers work without a key
+  'GET /': { public: true },
   'GET /health': { public: true },
   'GET /ready': { public: true },
   'GET /openapi.json': { public: true },

@@ -7,6 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, tempDir, type TestBroker } from '../support/start-broker.js';
@@ -158,5 +159,27 @@ describe('webka CLI', () => {
     assert.equal(JSON.parse(r.stdout).totalLag, 4);
     assert.equal((await webka(['groups', 'delete', 'gr'])).code, 0);
     assert.equal((await webka(['groups', 'describe', 'gr'])).code, 3);
+  });
+
+  test('a failure says what to do: the URL that did not answer, the flag for a port in use; clusters list names its columns', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    let r = await webka(['topics', 'list'], { env: { WEBKA_URL: `http://127.0.0.1:${deadPort}` } });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, new RegExp(`NETWORK_ERROR: no answer from the broker at http://127\\.0\\.0\\.1:${deadPort}/v1/clusters/default/topics: .*ECONNREFUSED`));
+    const port = new URL(broker.url).port;
+    const dataDir = tempDir('webka-cli-port-');
+    try {
+      r = await webka(['start', '--port', port, '--kafka-port', '-1', '--data-dir', dataDir, '--log-level', 'silent']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`EADDRINUSE.*port ${port}.*--port <port>`));
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    r = await webka(['clusters', 'list']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0], /^NAME +TOPICS +NEW-TOPIC-PARTITIONS +DESCRIPTION/);
   });
 });

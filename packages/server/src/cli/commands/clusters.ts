@@ -20,7 +20,7 @@ export function clustersCommand(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const list = await connect(cmd).admin().listClusters();
         if (globals(cmd).json === true) return printJson({ clusters: list });
-        printTable(['NAME', 'TOPICS', 'PARTITIONS', 'DESCRIPTION'], list.map((c) => [c.name, c.topics, c.defaults.partitions, c.description]));
+        printTable(['NAME', 'TOPICS', 'NEW-TOPIC-PARTITIONS', 'DESCRIPTION'], list.map((c) => [c.name, c.topics, c.defaults.partitions, c.description]));
       }),
     );
 

@@ -15,6 +15,8 @@ import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
 import { installJsonParser } from '../json-body.js';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
+/** With the examples the docs page prefills: the default cluster and the topic its create-topic example makes. */
+const ProduceParams = Type.Object({ cluster: Type.String({ examples: ['default'] }), topic: Type.String({ examples: ['events'] }) });
 const PartitionParams = Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Type.String({ pattern: '^[0-9]{1,9}$' }) });
 const err = { $ref: 'Error#' };
 
@@ -140,10 +142,11 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         description:
           'Records go to their partition, else by key (murmur2, as Kafka clients), else to a sticky partition. Each partition\'s share is one atomic batch. ' +
           'Send Idempotency-Key to make a plain retry safe, or producerId/producerEpoch/sequence for exactly-once producing across restarts.',
-        params: TopicParams,
+        params: ProduceParams,
         querystring: Type.Object({ acks: Type.Optional(Type.String({ description: '0, 1 or all (default)' })) }),
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
-        body: ProduceBody,
+        // the docs page prefills this; it must work as given (a test sends it)
+        body: { ...ProduceBody, examples: [{ records: [{ key: 'user-1', value: { page: '/home', ms: 132 } }] }] },
         response: { 200: ProduceResponse, 202: Type.Object({ accepted: Type.Integer() }), 400: err, 404: err, 409: err, 413: err, 415: err, 422: err, 503: err, 507: err },
       },
       // Checked by hand in parseProduceBody (see the file comment).

@@ -41,8 +41,9 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags: ['topics'],
         summary: 'Create a topic (partitions, replication factor and configs default to the cluster\'s)',
-        params: ClusterParams,
-        body: CreateTopicBody,
+        // the docs page prefills these; with the produce example they work as given (a test sends both)
+        params: Type.Object({ cluster: Type.String({ examples: ['default'] }) }),
+        body: { ...CreateTopicBody, examples: [{ name: 'events', partitions: 3 }] },
         response: { 201: TopicDescription, 400: err, 404: err, 409: err, 422: err },
       },
     },
