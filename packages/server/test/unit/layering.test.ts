@@ -58,6 +58,7 @@ const FORBIDDEN: Record<string, string[]> = {
   http: ['cli', 'kafka'],
   'durable-streams': ['kafka'],
   kafka: ['http', 'cli', 'server', 'durable-streams'],
+  cluster: ['http', 'cli', 'server', 'durable-streams', 'kafka', 'broker', 'groups', 'transactions', 'auth'],
 };
 
 test('server source folders import only downward', () => {

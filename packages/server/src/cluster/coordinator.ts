@@ -1,0 +1,99 @@
+/**
+ * The Coordinator: what a broker in a cluster needs from a coordination service (etcd today,
+ * PostgreSQL or ZooKeeper later), and nothing more. Brokers register under a lease that lapses
+ * when they stop renewing it; one controller is elected at a time, and each election raises the
+ * controller epoch; partition state changes only by compare-and-swap on the key's revision and
+ * only while the writer's controller epoch is still the current one, so a controller that lost
+ * its election (a zombie) cannot change anything.
+ */
+
+/** A broker as registered: its node id and the URL that other brokers and clients reach it at. */
+export interface BrokerRegistration {
+  nodeId: number;
+  url: string;
+}
+
+/** A partition's replicated state, written by the controller. */
+export interface PartitionState {
+  /** Node id of the leader, or -1 when no replica can lead. */
+  leader: number;
+  /** Raised on every leader change; replicas refuse requests carrying an older one. */
+  leaderEpoch: number;
+  /** Node ids of the assigned replicas, preferred leader first. */
+  replicas: number[];
+  /** Node ids of the in-sync replicas (a subset of `replicas`, the leader included). */
+  isr: number[];
+  /** The controller epoch of the write that produced this state. */
+  controllerEpoch: number;
+}
+
+/** A value with the revision it was stored at; give the revision back to change it. */
+export interface Versioned<T> {
+  value: T;
+  /** Opaque: the coordination service's revision of the key (etcd's mod_revision). */
+  revision: string;
+}
+
+/** The outcome of a compare-and-swap: stored at `revision`, or refused with what is there now. */
+export type CasResult =
+  | { ok: true; revision: string }
+  | { ok: false; reason: 'conflict'; current: Versioned<PartitionState> | null };
+
+/** Being controller: the epoch to fence every write with, and how the office ends. */
+export interface ControllerTerm {
+  nodeId: number;
+  epoch: number;
+  /** Resolves when this term is over (resigned, lease lapsed, or the key taken away). */
+  readonly ended: Promise<void>;
+  /** Steps down; another campaigner can then win. */
+  resign(): Promise<void>;
+}
+
+/** Thrown when a write carries a controller epoch that is no longer the current one. */
+export class FencedError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly currentEpoch: number,
+  ) {
+    super(`controller epoch ${epoch} is fenced: the current controller epoch is ${currentEpoch}`);
+    this.name = 'FencedError';
+  }
+}
+
+/** Thrown when the coordination service cannot be reached or answers with an error. */
+export class CoordinatorError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CoordinatorError';
+  }
+}
+
+export interface Coordinator {
+  /**
+   * Registers this broker under the session's lease; the registration disappears when the lease
+   * lapses (the process stopped renewing it) or on close(). Registering a node id that another
+   * live session holds is refused with a CoordinatorError.
+   */
+  registerBroker(broker: BrokerRegistration): Promise<void>;
+  /** The live brokers, by node id. */
+  brokers(): Promise<BrokerRegistration[]>;
+  /**
+   * Calls `onChange` with the live brokers now and after every change, until the returned
+   * function is called.
+   */
+  watchBrokers(onChange: (brokers: BrokerRegistration[]) => void): () => void;
+  /** Waits until this node is controller, then returns the term with its (raised) epoch. */
+  campaign(nodeId: number): Promise<ControllerTerm>;
+  /** The current controller and epoch, or null while there is none. */
+  controller(): Promise<{ nodeId: number; epoch: number } | null>;
+  /** A partition's state and revision, or null when it has none yet. */
+  partitionState(topic: string, partition: number): Promise<Versioned<PartitionState> | null>;
+  /**
+   * Writes a partition's state if the key's revision is still `expectedRevision` (null: the key
+   * must not exist) and `controllerEpoch` is still the current controller epoch. A stale epoch
+   * throws FencedError; a changed key returns a conflict with the current state.
+   */
+  writePartitionState(topic: string, partition: number, state: PartitionState, expectedRevision: string | null): Promise<CasResult>;
+  /** Stops renewing the lease and revokes it (this broker's registration and term end now). */
+  close(): Promise<void>;
+}

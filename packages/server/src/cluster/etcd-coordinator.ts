@@ -1,0 +1,342 @@
+/**
+ * The Coordinator on etcd 3.4, spoken through etcd's JSON gateway (`POST /v3/...`, keys and values
+ * base64, 64-bit numbers as strings) with Node's own fetch: no client library (see
+ * docs/decisions/0007-etcd-through-its-json-gateway.md).
+ *
+ * Keys, under the cluster's prefix P:
+ *   P/brokers/<nodeId>             {"nodeId","url"}, attached to the session's lease
+ *   P/controller                   {"nodeId","epoch"}, attached to the controller's lease
+ *   P/controller_epoch             the current controller epoch, in decimal
+ *   P/partitions/<topic>/<n>       PartitionState as JSON
+ * One lease per Coordinator (a session), renewed every third of its TTL.
+ */
+import {
+  CoordinatorError,
+  FencedError,
+  type BrokerRegistration,
+  type CasResult,
+  type Coordinator,
+  type ControllerTerm,
+  type PartitionState,
+  type Versioned,
+} from './coordinator.js';
+
+export interface EtcdCoordinatorOptions {
+  /** Client URLs of the etcd members, e.g. ['http://127.0.0.1:2379']; tried in turn. */
+  endpoints: string[];
+  /** Key prefix of this cluster, e.g. '/my-cluster'; one etcd serves several clusters. */
+  prefix: string;
+  /** Lease TTL in seconds: a broker that stops renewing is gone this long after (default 10). */
+  leaseTtlSeconds?: number;
+  /** Time limit of one request to etcd, in ms (default 5000). */
+  requestTimeoutMs?: number;
+}
+
+interface EtcdKv {
+  key: string;
+  value?: string;
+  create_revision?: string;
+  mod_revision?: string;
+  lease?: string;
+}
+
+interface EtcdEvent {
+  type?: 'PUT' | 'DELETE';
+  kv: EtcdKv;
+}
+
+interface EtcdHeader {
+  revision?: string;
+}
+
+interface TxnResponse {
+  header: EtcdHeader;
+  succeeded?: boolean;
+  responses?: { response_range?: { kvs?: EtcdKv[] } }[];
+}
+
+type Compare = { key: string; result: 'EQUAL'; target: 'CREATE' | 'MOD' | 'VALUE'; create_revision?: string; mod_revision?: string; value?: string };
+type Op = { request_put: { key: string; value: string; lease?: string } } | { request_range: { key: string } } | { request_delete_range: { key: string } };
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
+
+/** The end of the key range that holds every key starting with `prefix` (etcd's range_end). */
+function prefixEnd(prefix: string): string {
+  const bytes = Buffer.from(prefix, 'utf8');
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i] < 0xff) {
+      bytes[i]++;
+      return bytes.subarray(0, i + 1).toString('base64');
+    }
+  }
+  return Buffer.from([0]).toString('base64');
+}
+
+export class EtcdCoordinator implements Coordinator {
+  readonly #endpoints: string[];
+  readonly #prefix: string;
+  readonly #ttl: number;
+  readonly #timeoutMs: number;
+  #next = 0;
+  #lease: Promise<string> | null = null;
+  #keepAlive: NodeJS.Timeout | null = null;
+  #leaseLost: () => void = () => {};
+  /** Resolves when this session's lease is gone (lapsed or revoked). */
+  readonly #leaseGone: Promise<void>;
+  readonly #closing = new AbortController();
+
+  constructor(options: EtcdCoordinatorOptions) {
+    if (options.endpoints.length === 0) throw new CoordinatorError('etcd: at least one endpoint is required');
+    this.#endpoints = options.endpoints.map((e) => e.replace(/\/+$/, ''));
+    this.#prefix = '/' + options.prefix.replace(/^\/+|\/+$/g, '');
+    this.#ttl = options.leaseTtlSeconds ?? 10;
+    this.#timeoutMs = options.requestTimeoutMs ?? 5000;
+    if (!Number.isInteger(this.#ttl) || this.#ttl < 1) throw new CoordinatorError(`etcd: leaseTtlSeconds must be a whole number >= 1, got ${this.#ttl}`);
+    this.#leaseGone = new Promise((resolve) => (this.#leaseLost = resolve));
+  }
+
+  #key(...parts: string[]): string {
+    return [this.#prefix, ...parts].join('/');
+  }
+
+  async #call<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    let lastError: unknown;
+    for (let tried = 0; tried < this.#endpoints.length; tried++) {
+      const endpoint = this.#endpoints[this.#next];
+      let res: Response;
+      try {
+        res = await fetch(`${endpoint}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: signal ?? AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        lastError = err;
+        this.#next = (this.#next + 1) % this.#endpoints.length;
+        continue;
+      }
+      if (!res.ok) {
+        const text = await res.text();
+        let message = text;
+        try {
+          message = (JSON.parse(text) as { message?: string }).message ?? text;
+        } catch {
+          // not JSON: keep the text
+        }
+        throw new CoordinatorError(`etcd ${path} answered ${res.status}: ${message}`);
+      }
+      return (path === '/v3/watch' ? res : await res.json()) as T;
+    }
+    throw new CoordinatorError(`etcd unreachable at ${this.#endpoints.join(', ')}: ${(lastError as Error)?.message}`, { cause: lastError });
+  }
+
+  async #range(key: string): Promise<{ kvs: EtcdKv[]; revision: string }> {
+    const r = await this.#call<{ header: EtcdHeader; kvs?: EtcdKv[] }>('/v3/kv/range', { key: b64(key) });
+    return { kvs: r.kvs ?? [], revision: r.header.revision ?? '0' };
+  }
+
+  async #rangePrefix(prefix: string): Promise<{ kvs: EtcdKv[]; revision: string }> {
+    const r = await this.#call<{ header: EtcdHeader; kvs?: EtcdKv[] }>('/v3/kv/range', { key: b64(prefix), range_end: prefixEnd(prefix) });
+    return { kvs: r.kvs ?? [], revision: r.header.revision ?? '0' };
+  }
+
+  #txn(compare: Compare[], success: Op[], failure: Op[]): Promise<TxnResponse> {
+    return this.#call<TxnResponse>('/v3/kv/txn', { compare, success, failure });
+  }
+
+  /** This session's lease, granted on first use and renewed until close() or until it lapses. */
+  #session(): Promise<string> {
+    this.#lease ??= this.#call<{ ID: string }>('/v3/lease/grant', { TTL: String(this.#ttl) }).then((r) => {
+      const id = r.ID;
+      const renew = async (): Promise<void> => {
+        try {
+          const k = await this.#call<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: id });
+          if (Number(k.result?.TTL ?? 0) <= 0) this.#expire();
+        } catch (err) {
+          if (err instanceof CoordinatorError && /lease not found/.test(err.message)) this.#expire();
+          // unreachable: keep trying; etcd lets the lease lapse on its own if this lasts
+        }
+      };
+      this.#keepAlive = setInterval(() => void renew(), Math.max(1, Math.floor((this.#ttl * 1000) / 3)));
+      this.#keepAlive.unref();
+      return id;
+    });
+    return this.#lease;
+  }
+
+  #expire(): void {
+    if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
+    this.#leaseLost();
+  }
+
+  /**
+   * Streams events for [key, rangeEnd) from `startRevision` until `onEvents` returns true, the
+   * stream ends, or close(). Resolves with whether `onEvents` asked to stop.
+   */
+  async #watch(key: string, rangeEnd: string | undefined, startRevision: string, onEvents: (events: EtcdEvent[]) => boolean, signal: AbortSignal): Promise<boolean> {
+    const create = { key: b64(key), start_revision: startRevision, ...(rangeEnd === undefined ? {} : { range_end: rangeEnd }) };
+    const res = await this.#call<Response>('/v3/watch', { create_request: create }, signal);
+    const decoder = new TextDecoder();
+    let buffered = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === '') continue;
+          const msg = JSON.parse(line) as { result?: { events?: EtcdEvent[]; canceled?: boolean }; error?: unknown };
+          if (msg.error !== undefined || msg.result?.canceled) return false;
+          if (msg.result?.events && onEvents(msg.result.events)) return true;
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+    return false;
+  }
+
+  async registerBroker(broker: BrokerRegistration): Promise<void> {
+    const lease = await this.#session();
+    const key = b64(this.#key('brokers', String(broker.nodeId)));
+    const put: Op = { request_put: { key, value: b64(JSON.stringify(broker)), lease } };
+    const r = await this.#txn([{ key, result: 'EQUAL', target: 'CREATE', create_revision: '0' }], [put], [{ request_range: { key } }]);
+    if (r.succeeded) return;
+    const held = r.responses?.[0]?.response_range?.kvs?.[0];
+    if (held?.lease !== lease) throw new CoordinatorError(`node id ${broker.nodeId} is already registered by a live broker (${unb64(held?.value)}); give each broker its own --node-id`);
+    await this.#call('/v3/kv/put', put.request_put);
+  }
+
+  async brokers(): Promise<BrokerRegistration[]> {
+    return this.#decodeBrokers((await this.#rangePrefix(this.#key('brokers', ''))).kvs);
+  }
+
+  #decodeBrokers(kvs: Iterable<EtcdKv>): BrokerRegistration[] {
+    return [...kvs].map((kv) => JSON.parse(unb64(kv.value)) as BrokerRegistration).sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  watchBrokers(onChange: (brokers: BrokerRegistration[]) => void): () => void {
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, this.#closing.signal]);
+    const prefix = this.#key('brokers', '');
+    void (async () => {
+      while (!signal.aborted) {
+        try {
+          const { kvs, revision } = await this.#rangePrefix(prefix);
+          const live = new Map(kvs.map((kv) => [kv.key, kv]));
+          onChange(this.#decodeBrokers(live.values()));
+          await this.#watch(prefix, prefixEnd(prefix), String(BigInt(revision) + 1n), (events) => {
+            for (const e of events) {
+              if (e.type === 'DELETE') live.delete(e.kv.key);
+              else live.set(e.kv.key, e.kv);
+            }
+            if (!signal.aborted) onChange(this.#decodeBrokers(live.values()));
+            return false;
+          }, signal);
+        } catch {
+          if (signal.aborted) return;
+          // etcd unreachable: try again shortly; the next pass reports the state afresh
+          await new Promise((r) => setTimeout(r, 500).unref());
+        }
+      }
+    })();
+    return () => stop.abort();
+  }
+
+  async campaign(nodeId: number): Promise<ControllerTerm> {
+    const lease = await this.#session();
+    const controllerKey = this.#key('controller');
+    const epochKey = this.#key('controller_epoch');
+    for (;;) {
+      if (this.#closing.signal.aborted) throw new CoordinatorError('etcd coordinator closed while campaigning');
+      const current = await this.#range(epochKey);
+      const epochKv = current.kvs[0];
+      const epoch = Number(unb64(epochKv?.value) || '0') + 1;
+      const r = await this.#txn(
+        [
+          { key: b64(controllerKey), result: 'EQUAL', target: 'CREATE', create_revision: '0' },
+          { key: b64(epochKey), result: 'EQUAL', target: 'MOD', mod_revision: epochKv?.mod_revision ?? '0' },
+        ],
+        [
+          { request_put: { key: b64(controllerKey), value: b64(JSON.stringify({ nodeId, epoch })), lease } },
+          { request_put: { key: b64(epochKey), value: b64(String(epoch)) } },
+        ],
+        [{ request_range: { key: b64(controllerKey) } }],
+      );
+      const revision = r.header.revision ?? '0';
+      if (r.succeeded) return this.#term(nodeId, epoch, revision);
+      if ((r.responses?.[0]?.response_range?.kvs ?? []).length === 0) continue; // the epoch moved under us: read it again
+      // someone holds the office: wait until the key is deleted (resigned or lease lapsed)
+      await this.#watch(controllerKey, undefined, String(BigInt(revision) + 1n), (events) => events.some((e) => e.type === 'DELETE'), this.#closing.signal);
+    }
+  }
+
+  #term(nodeId: number, epoch: number, revision: string): ControllerTerm {
+    const controllerKey = this.#key('controller');
+    const stop = new AbortController();
+    const watched = this.#watch(controllerKey, undefined, String(BigInt(revision) + 1n), () => true, AbortSignal.any([stop.signal, this.#closing.signal])).catch(() => true);
+    const ended = Promise.race([watched, this.#leaseGone]).then(() => stop.abort());
+    return {
+      nodeId,
+      epoch,
+      ended,
+      resign: async () => {
+        stop.abort();
+        await this.#txn([{ key: b64(controllerKey), result: 'EQUAL', target: 'MOD', mod_revision: revision }], [{ request_delete_range: { key: b64(controllerKey) } }], []);
+      },
+    };
+  }
+
+  async controller(): Promise<{ nodeId: number; epoch: number } | null> {
+    const kv = (await this.#range(this.#key('controller'))).kvs[0];
+    return kv === undefined ? null : (JSON.parse(unb64(kv.value)) as { nodeId: number; epoch: number });
+  }
+
+  async partitionState(topic: string, partition: number): Promise<Versioned<PartitionState> | null> {
+    const kv = (await this.#range(this.#partitionKey(topic, partition))).kvs[0];
+    return kv === undefined ? null : { value: JSON.parse(unb64(kv.value)) as PartitionState, revision: kv.mod_revision ?? '0' };
+  }
+
+  #partitionKey(topic: string, partition: number): string {
+    return this.#key('partitions', encodeURIComponent(topic), String(partition));
+  }
+
+  async writePartitionState(topic: string, partition: number, state: PartitionState, expectedRevision: string | null): Promise<CasResult> {
+    const key = b64(this.#partitionKey(topic, partition));
+    const epochKey = b64(this.#key('controller_epoch'));
+    const r = await this.#txn(
+      [
+        { key: epochKey, result: 'EQUAL', target: 'VALUE', value: b64(String(state.controllerEpoch)) },
+        expectedRevision === null ? { key, result: 'EQUAL', target: 'CREATE', create_revision: '0' } : { key, result: 'EQUAL', target: 'MOD', mod_revision: expectedRevision },
+      ],
+      [{ request_put: { key, value: b64(JSON.stringify(state)) } }],
+      [{ request_range: { key: epochKey } }, { request_range: { key } }],
+    );
+    if (r.succeeded) return { ok: true, revision: r.header.revision ?? '0' };
+    const currentEpoch = Number(unb64(r.responses?.[0]?.response_range?.kvs?.[0]?.value) || '0');
+    if (currentEpoch !== state.controllerEpoch) throw new FencedError(state.controllerEpoch, currentEpoch);
+    const kv = r.responses?.[1]?.response_range?.kvs?.[0];
+    return { ok: false, reason: 'conflict', current: kv === undefined ? null : { value: JSON.parse(unb64(kv.value)) as PartitionState, revision: kv.mod_revision ?? '0' } };
+  }
+
+  async close(): Promise<void> {
+    this.#closing.abort();
+    if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
+    const lease = this.#lease;
+    this.#lease = null;
+    if (lease !== null) {
+      try {
+        await this.#call('/v3/lease/revoke', { ID: await lease });
+      } catch {
+        // unreachable or already lapsed: the lease ends on its own within its TTL
+      }
+    }
+    this.#leaseLost();
+  }
+}

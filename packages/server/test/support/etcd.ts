@@ -1,0 +1,102 @@
+/**
+ * A private etcd for a test file: Debian's `etcd-server` (3.4), installed by the test command
+ * itself through needDebianPackages, started on 127.0.0.1 with free client and peer ports and a
+ * temporary data directory, and stopped (directory removed) by stop(). Nothing listens beyond
+ * loopback.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { needDebianPackages, type DebianNeed } from './debian-packages.js';
+
+/** Debian's etcd 3.4 server (the `etcd` binary). */
+export const ETCD_SERVER: DebianNeed = { packages: ['etcd-server'], check: 'command -v etcd' };
+
+/** null when etcd can be run here (installing it if need be), else the reason to skip. */
+export function needEtcd(): string | null {
+  return needDebianPackages(ETCD_SERVER);
+}
+
+export interface TestEtcd {
+  /** Client URL, e.g. http://127.0.0.1:40123 */
+  url: string;
+  dataDir: string;
+  /** Stops etcd (SIGTERM, then SIGKILL after 10 s) and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function healthy(url: string, child: ChildProcess, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok && ((await r.json()) as { health?: string }).health === 'true') return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Starts a one-member etcd on loopback; retries with other ports if a port was taken meanwhile. */
+export async function startEtcd(): Promise<TestEtcd> {
+  let lastLog = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-etcd-'));
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    const child = spawn(
+      'etcd',
+      [
+        '--name', 'test',
+        '--data-dir', path.join(dataDir, 'data'),
+        '--listen-client-urls', url,
+        '--advertise-client-urls', url,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `test=${peer}`,
+        '--initial-cluster-state', 'new',
+        '--log-outputs', 'stderr',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-4000);
+    });
+    const stop = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited(child);
+        clearTimeout(killer);
+      }
+      process.off('exit', killOnExit);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    };
+    if (await healthy(url, child, Date.now() + 30_000)) return { url, dataDir, stop };
+    lastLog = log;
+    await stop();
+  }
+  throw new Error(`etcd did not become healthy on loopback after 3 tries; last log:\n${lastLog}`);
+}
