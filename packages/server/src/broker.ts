@@ -425,6 +425,14 @@ export class Broker {
   // ---- produce
 
   /**
+   * Forgets an idempotent producer's sequence state for a topic (Durable Streams producer state
+   * that expired); false, forgetting nothing, while a request of it is in flight.
+   */
+  forgetProducer(topicId: string, producerId: number): boolean {
+    return this.#produce.forgetProducer(topicId, producerId);
+  }
+
+  /**
    * Appends records to a topic (see ProducePath.produce: routing, validation, idempotence, one
    * atomic batch per partition, fsync before answering under acks=all).
    */

@@ -21,7 +21,7 @@ import { mediaType, type ClosedBy } from './stream-meta.js';
 import { splitBody } from './stream-read.js';
 import { appendValues, closeStream, toRef } from './stream-append.js';
 import { parseProducerHeaders, checkProducer, type ProducerHeaders } from './producer-headers.js';
-import { streamProducerId, ownProducer } from './stream-producer-id.js';
+import { streamProducerId, ownProducer, producerState } from './stream-producer-id.js';
 
 function sameTuple(by: ClosedBy | null, p: ProducerHeaders | undefined): boolean {
   return by !== null && p !== undefined && by.producerId === p.id && by.epoch === p.epoch && by.seq === p.seq;
@@ -73,7 +73,7 @@ export async function appendToStream(ctx: StreamContext, request: FastifyRequest
   let ref;
   if (producer !== undefined) {
     const producerId = streamProducerId(store.broker.catalog, producer.id);
-    const verdict = checkProducer(p.producers.get(producerId), producer);
+    const verdict = checkProducer(producerState(store.broker, p, producerId, ctx.producers), producer);
     if (verdict.kind === 'duplicate') return answerDuplicate(ctx, s, producer, verdict.lastSeq, reply);
     ref = toRef(producerId, producer.epoch, producer.seq);
   }
@@ -104,7 +104,7 @@ async function closeOnly(ctx: StreamContext, path: string, producer: ProducerHea
   }
   if (s.meta.closed) return onClosed(ctx, s, producer, reply);
   const p = store.partition(s);
-  const verdict = checkProducer(p.producers.get(streamProducerId(store.broker.catalog, producer.id)), producer);
+  const verdict = checkProducer(producerState(store.broker, p, streamProducerId(store.broker.catalog, producer.id), ctx.producers), producer);
   if (verdict.kind === 'duplicate') return answerDuplicate(ctx, s, producer, verdict.lastSeq, reply);
   // A close writes no record: the stream's offsets do not move, and since nothing can be
   // appended after it, the producer's sequence has nothing left to order.

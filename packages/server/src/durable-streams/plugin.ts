@@ -101,6 +101,7 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
     readBytes: config.defaultFetchBytes,
     sseMaxMs: SSE_MAX_MS,
     shutdown,
+    producers: { max: config.streamMaxProducers, expiryMs: config.streamProducerExpiryMs },
   };
   const sweeper = setInterval(() => store.sweep(Date.now(), true), SWEEP_INTERVAL_MS).unref();
   app.addHook('onClose', async () => clearInterval(sweeper));

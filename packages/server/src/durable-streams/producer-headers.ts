@@ -54,7 +54,7 @@ export function parseProducerHeaders(headers: Headers): ProducerHeaders | undefi
     throw new StreamError(400, 'Producer-Id, Producer-Epoch and Producer-Seq go together: send all three or none');
   }
   if (id.trim().length === 0) throw new StreamError(400, 'Producer-Id must not be empty');
-  if (Buffer.byteLength(id, 'utf8') > MAX_PRODUCER_ID_BYTES) throw new StreamError(400, `Producer-Id must be at most ${MAX_PRODUCER_ID_BYTES} bytes`);
+  if (Buffer.byteLength(id, 'utf8') > MAX_PRODUCER_ID_BYTES) throw new StreamError(400, `Producer-Id is ${Buffer.byteLength(id, 'utf8')} bytes; it must be at most ${MAX_PRODUCER_ID_BYTES} bytes (UTF-8): use a shorter name`);
   return { id, epoch: integer(epoch.trim(), 'Producer-Epoch', MAX_EPOCH), seq: integer(seq.trim(), 'Producer-Seq', MAX_SEQUENCE) };
 }
 

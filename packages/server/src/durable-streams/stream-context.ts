@@ -1,5 +1,6 @@
 /** What the Durable Streams routes share: the store, limits and the app's shutdown signal. */
 import type { StreamStore } from './stream-store.js';
+import type { ProducerBounds } from './stream-producer-id.js';
 
 export interface StreamContext {
   store: StreamStore;
@@ -10,4 +11,6 @@ export interface StreamContext {
   /** SSE connections are closed after this long, so CDNs can collapse clients (protocol 8.2). */
   sseMaxMs: number;
   shutdown: AbortSignal;
+  /** Producer state kept per stream (config streamMaxProducers, streamProducerExpiryMs). */
+  producers: ProducerBounds;
 }

@@ -12,9 +12,11 @@
 import { createHash } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
 import type { RequestPrincipal } from '../auth/types.js';
+import type { Broker } from '../broker.js';
+import type { Partition } from '../partitions/partition.js';
+import { DERIVED_PRODUCER_IDS as DERIVED_BASE, lastWrite, type ProducerEntry } from '../partitions/producer-state.js';
 import type { ProducerHeaders } from './producer-headers.js';
-
-const DERIVED_BASE = 2 ** 52;
+import { StreamError } from './stream-error.js';
 
 export function streamProducerId(catalog: Catalog, name: string): number {
   const allocated = catalog.allocatedClientProducerId(name);
@@ -34,4 +36,44 @@ export function streamProducerId(catalog: Catalog, name: string): number {
 export function ownProducer(p: ProducerHeaders | undefined, principal: Pick<RequestPrincipal, 'name' | 'via'> | null): ProducerHeaders | undefined {
   if (p === undefined || principal === null || principal.via === 'anonymous') return p;
   return { ...p, id: `${principal.name}\u0000${p.id}` };
+}
+
+/** How much producer state one stream keeps (config streamMaxProducers, streamProducerExpiryMs). */
+export interface ProducerBounds {
+  max: number;
+  expiryMs: number;
+}
+
+/**
+ * Forgets a producer idle for expiryMs (its last append is older), as Kafka expires producer ids:
+ * its next append starts again at Producer-Seq 0. Only ids derived from names expire (ids that
+ * earlier versions allocated are few and kept). False when it is kept.
+ */
+function expire(broker: Broker, p: Partition, producerId: number, entry: ProducerEntry, before: number): boolean {
+  if (producerId < DERIVED_BASE || lastWrite(entry) >= before) return false;
+  if (!broker.forgetProducer(p.topicId, producerId)) return false;
+  p.producers.delete(producerId);
+  return true;
+}
+
+/**
+ * The state of a stream's producer for checkProducer (undefined: never seen, or forgotten after
+ * being idle). A producer new to the stream is admitted only while the stream keeps fewer than
+ * `max` producers (idle ones are forgotten first); past it the request is refused with 429
+ * before anything is stored.
+ */
+export function producerState(broker: Broker, p: Partition, producerId: number, bounds: ProducerBounds, now = Date.now()): ProducerEntry | undefined {
+  const before = now - bounds.expiryMs;
+  const entry = p.producers.get(producerId);
+  if (entry !== undefined && !expire(broker, p, producerId, entry, before)) return entry;
+  if (p.producers.size >= bounds.max) {
+    for (const [id, e] of [...p.producers.entries()]) expire(broker, p, id, e, before);
+  }
+  if (p.producers.size >= bounds.max) {
+    throw new StreamError(
+      429,
+      `this stream keeps the state of at most ${bounds.max} producers (streamMaxProducers) and holds that many; a new Producer-Id is admitted once one has appended nothing for streamProducerExpiryMs (${bounds.expiryMs} ms)`,
+    );
+  }
+  return undefined;
 }

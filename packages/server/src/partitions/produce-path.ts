@@ -218,6 +218,10 @@ export class ProducePath {
     this.#sequences.forgetTopic(topicId);
   }
 
+  forgetProducer(topicId: string, producerId: number): boolean {
+    return this.#sequences.forgetProducer(topicId, producerId);
+  }
+
   /** Writes this turn's groups now; resolves once the debug backlog (if any) is written. */
   drain(): Promise<void> {
     if (this.#writeScheduled) this.#writeGroups();

@@ -25,17 +25,42 @@ export interface WrittenBatch {
   timestamp: number;
 }
 
+/** When a producer last wrote here (its newest cached batch's timestamp; 0 when none is cached). */
+export function lastWrite(entry: ProducerEntry): number {
+  let t = 0;
+  for (const b of entry.batches) if (b.timestamp > t) t = b.timestamp;
+  return t;
+}
+
 export interface ProducerEntry {
   epoch: number;
   lastSequence: number;
   batches: WrittenBatch[];
 }
 
+/**
+ * Producer ids from 2^52 up are Durable Streams producers, whose ids are derived from their names
+ * (durable-streams/stream-producer-id.ts). Their state expires when idle, after which the same
+ * name starts again at sequence 0 in the same epoch; so, for them only, a batch with sequence 0
+ * in the current epoch starts the entry again (replayed from the log, the history of such a
+ * producer then ends as it did when it was written).
+ */
+export const DERIVED_PRODUCER_IDS = 2 ** 52;
+
 export class ProducerStateTable {
   #producers = new Map<number, ProducerEntry>();
 
   get(producerId: number): ProducerEntry | undefined {
     return this.#producers.get(producerId);
+  }
+
+  get size(): number {
+    return this.#producers.size;
+  }
+
+  /** Forgets a producer (Durable Streams producer state that expired). */
+  delete(producerId: number): void {
+    this.#producers.delete(producerId);
   }
 
   /** The batch this producer wrote here with (epoch, sequence), if it is still cached. */
@@ -47,7 +72,8 @@ export class ProducerStateTable {
 
   record(producerId: number, epoch: number, batch: WrittenBatch): void {
     let entry = this.#producers.get(producerId);
-    if (entry === undefined || epoch > entry.epoch) {
+    const restarted = entry !== undefined && producerId >= DERIVED_PRODUCER_IDS && epoch === entry.epoch && batch.sequence === 0 && entry.lastSequence >= 0;
+    if (entry === undefined || epoch > entry.epoch || restarted) {
       entry = { epoch, lastSequence: -1, batches: [] };
       this.#producers.set(producerId, entry);
     } else if (epoch < entry.epoch) {

@@ -104,6 +104,15 @@ export class SequenceTracker {
     for (const q of s.givenBack) if (q <= s.lastSequence - CACHED_BATCHES) s.givenBack.delete(q);
   }
 
+  /** Forgets one producer of a topic (its state expired), unless a request of it is in flight. */
+  forgetProducer(topicId: string, producerId: number): boolean {
+    const key = `${topicId}:${producerId}`;
+    const s = this.#state.get(key);
+    if (s !== undefined && s.inFlight.size > 0) return false;
+    this.#state.delete(key);
+    return true;
+  }
+
   forgetTopic(topicId: string): void {
     for (const key of this.#state.keys()) if (key.startsWith(`${topicId}:`)) this.#state.delete(key);
   }
