@@ -161,6 +161,21 @@ describe('webka CLI', () => {
     assert.equal((await webka(['groups', 'describe', 'gr'])).code, 3);
   });
 
+  test('topics create --if-not-exists on an existing topic says it existed and how it differs', async () => {
+    assert.equal((await webka(['topics', 'create', 'clicks', '--partitions', '3'])).code, 0);
+    let r = await webka(['topics', 'create', 'clicks', '--partitions', '5', '--config', 'retention.ms=86400000', '--if-not-exists']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /created/);
+    assert.match(r.stderr, /^topic clicks exists already \(3 partitions\), left as it is; it differs from what was asked: partitions is 3, not 5, retention\.ms is \d+, not 86400000/);
+    r = await webka(['topics', 'create', 'clicks', '--partitions', '3', '--if-not-exists']);
+    assert.equal(r.stderr, 'topic clicks exists already (3 partitions), left as it is\n');
+    r = await webka(['topics', 'create', 'clicks', '-p', '5', '--if-not-exists', '--json']);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.existed, true);
+    assert.deepEqual(out.differences, [{ setting: 'partitions', asked: 5, actual: 3 }]);
+    assert.equal(JSON.parse((await webka(['topics', 'describe', 'clicks', '--json'])).stdout).partitions, 3, 'left as it is');
+  });
+
   test('a failure says what to do: the URL that did not answer, the flag for a port in use; clusters list names its columns', async () => {
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

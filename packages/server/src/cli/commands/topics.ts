@@ -39,12 +39,18 @@ export function topicsCommand(program: Command): void {
     .action(
       action(async (name: string, o: { partitions?: number; replicationFactor?: number; config: string[]; ifNotExists?: boolean }, cmd: Command) => {
         const admin = connect(cmd).admin();
+        const configs = o.config.length > 0 ? parseConfigs(o.config) : undefined;
         let t;
         try {
-          t = await admin.createTopic({ name, partitions: o.partitions, replicationFactor: o.replicationFactor, configs: o.config.length > 0 ? parseConfigs(o.config) : undefined });
+          t = await admin.createTopic({ name, partitions: o.partitions, replicationFactor: o.replicationFactor, configs });
         } catch (err) {
           if (o.ifNotExists !== true || (err as { code?: string }).code !== 'TOPIC_EXISTS') throw err;
-          t = await admin.describeTopic(name);
+          const existing = await admin.describeTopic(name);
+          const differences = differencesFrom(existing, { partitions: o.partitions, replicationFactor: o.replicationFactor, configs });
+          if (globals(cmd).json === true) return printJson({ ...existing, existed: true, differences });
+          const how = differences.length === 0 ? '' : `; it differs from what was asked: ${differences.map((d) => `${d.setting} is ${d.actual}, not ${d.asked}`).join(', ')} (topics alter changes it)`;
+          process.stderr.write(`topic ${existing.name} exists already (${existing.partitions} partitions), left as it is${how}\n`);
+          return;
         }
         if (globals(cmd).json === true) return printJson(t);
         process.stderr.write(`created topic ${t.name} (${t.partitions} partitions)\n`);
@@ -102,4 +108,25 @@ export function topicsCommand(program: Command): void {
         process.stderr.write(`deleted topic ${name}\n`);
       }),
     );
+}
+
+interface Difference {
+  setting: string;
+  asked: string | number | null;
+  actual: string | number | null;
+}
+
+/** What an existing topic has that differs from what `create` asked for (only what was asked). */
+function differencesFrom(
+  t: { partitions: number; replicationFactor: number; effectiveConfigs: Record<string, { value: unknown }> },
+  asked: { partitions?: number; replicationFactor?: number; configs?: Record<string, number | string | null> },
+): Difference[] {
+  const out: Difference[] = [];
+  if (asked.partitions !== undefined && asked.partitions !== t.partitions) out.push({ setting: 'partitions', asked: asked.partitions, actual: t.partitions });
+  if (asked.replicationFactor !== undefined && asked.replicationFactor !== t.replicationFactor) out.push({ setting: 'replication factor', asked: asked.replicationFactor, actual: t.replicationFactor });
+  for (const [k, v] of Object.entries(asked.configs ?? {})) {
+    const actual = t.effectiveConfigs[k]?.value;
+    if (v !== null && String(actual) !== String(v)) out.push({ setting: k, asked: v, actual: actual === undefined ? null : (actual as string | number | null) });
+  }
+  return out;
 }
