@@ -43,7 +43,7 @@ program
       process.stderr.write(`webka: could not start: ${(err as Error).message}${startHint(err, config)}\n`);
       process.exit(1);
     }
-    server.app.log.info({ url: server.url, kafkaPort: server.kafkaPort, dataDir: config.dataDir }, 'webka is ready');
+    server.app.log.info({ url: server.url, console: `${server.url}/console`, kafkaPort: server.kafkaPort, dataDir: config.dataDir }, 'webka is ready');
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

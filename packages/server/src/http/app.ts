@@ -31,6 +31,7 @@ import { registerCors } from './cors.js';
 import { streamingRoutes } from './streaming/index.js';
 import { brokerInfoRoutes } from './routes/broker-info.js';
 import { registerDocsPage } from './docs-page.js';
+import { consoleRoutes } from './routes/console.js';
 import { installJsonParser } from './json-body.js';
 import { clientErrorHandler } from './client-errors.js';
 
@@ -142,5 +143,6 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   await app.register(metricsRoutes);
   await app.register(durableStreamsRoutes);
   await app.register(streamingRoutes, { prefix: '/v1' });
+  await app.register(consoleRoutes);
   return app;
 }

@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { SERVER_VERSION } from '../version.js';
 
 /** Where `GET /` redirects (302): the one place to change when another page becomes the front door. */
-export const HOME_PAGE = '/docs';
+export const HOME_PAGE = '/console';
 
 const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32" viewBox="0 0 120 32"><text x="0" y="24" font-family="sans-serif" font-size="24" font-weight="bold" fill="#fff">Webka</text></svg>`;
 

@@ -76,6 +76,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /health': { public: true },
   'GET /ready': { public: true },
   'GET /openapi.json': { public: true },
+  // The web console's page and assets (src/http/routes/console.ts): the page signs in itself.
+  'GET /console': { public: true },
+  'GET /console/': { public: true },
+  'GET /console/*': { public: true },
   'GET /metrics': { ops: ['describe'], resource: broker },
 
   // ---- clusters

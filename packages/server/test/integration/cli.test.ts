@@ -31,6 +31,7 @@ test('webka start: --data-dir, SIGTERM answers an in-flight long poll, exits 0, 
   assert.match(b.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   const ready = b.lines.find((l) => l?.msg === 'webka is ready');
   assert.equal(ready.dataDir, dataDir);
+  assert.equal(ready.console, `${b.url}/console`);
   assert.ok(b.lines.some((l) => l?.config?.dataDir === dataDir), 'the effective configuration was not logged');
 
   const api = rest(b.url);

@@ -1,18 +1,18 @@
 /**
- * The front door of a broker with authentication on: `GET /` leads to the docs page, which is
- * Webka's (title, logo), offers Authorize (a bearer security scheme), and whose prefilled
+ * The front door of a broker with authentication on: `GET /` leads to the web console (see
+ * console-serving.test.ts); the docs page is Webka's (title, logo), offers Authorize (a bearer security scheme), and whose prefilled
  * create-topic and produce examples work as given.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSecureBroker } from '../security/secure-broker.js';
 
-test('GET / redirects to the docs page; the page is Webka\'s, has Authorize, and its examples work as given', async () => {
+test('GET / redirects to the console; the docs page is Webka\'s, has Authorize, and its examples work as given', async () => {
   const cast = await startSecureBroker();
   try {
     const home = await fetch(cast.url + '/', { redirect: 'manual' });
     assert.equal(home.status, 302);
-    assert.equal(home.headers.get('location'), '/docs');
+    assert.equal(home.headers.get('location'), '/console');
 
     const page = await fetch(cast.url + '/docs/');
     assert.equal(page.status, 200);
