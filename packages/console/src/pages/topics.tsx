@@ -3,7 +3,7 @@
  * same DOM as 50), a create form, and one topic's partitions with their offsets and sizes.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { session } from '../session.js';
+import { session, mayCreateTopics } from '../session.js';
 import { href, go } from '../router.js';
 import { useLoad } from '../use-load.js';
 import { bytes, count, configValue } from '../format.js';
@@ -62,9 +62,11 @@ export function TopicsPage({ cluster }: { cluster: string }) {
     <>
       <Title
         actions={
-          <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>
-            {creating ? 'Close' : 'New topic'}
-          </button>
+          mayCreateTopics(session.value!, cluster) ? (
+            <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+              {creating ? 'Close' : 'New topic'}
+            </button>
+          ) : undefined
         }
       >
         Topics <span class="muted">in {cluster}</span>
