@@ -224,3 +224,36 @@ test('a Durable Streams Producer-Id belongs to the principal that sends it', asy
   const all = await t.call(t.admin, 'GET', `${stream}?offset=-1`);
   assert.match(all.text, /a0.*b0.*a1/s);
 });
+
+test('a read right revoked while a topic is followed (SSE, WebSocket) ends the follow before anything more of the topic is delivered', async () => {
+  const topic = '/v1/clusters/default/topics/orders-1';
+  const sse = await SseClient.open(`${t.url}${topic}/records?offset=earliest`, { authorization: `Bearer ${t.teamA}` });
+  assert.equal(sse.status, 200);
+  const ws = await WsClient.connect(t.url, { authorization: `Bearer ${t.teamA}` });
+  try {
+    const sub = await ws.request({ id: 's', type: 'subscribe', cluster: 'default', topic: 'orders-1', offset: 'earliest' });
+    assert.equal(sub.type, 'subscribed', JSON.stringify(sub));
+    const value = (v: string) => (r: { value: unknown }) => r.value === v;
+    assert.equal((await t.call(t.admin, 'POST', RECORDS, { records: [{ value: 'follow-before', partition: 0 }] })).status, 200);
+    await sse.until((c) => c.records().some(value('follow-before')), 5_000, 'the record before the revoke');
+    await ws.waitFor(() => ws.records(sub.subscription).some(value('follow-before')), 5_000, 'the record before the revoke');
+    const deny = await t.call(t.admin, 'POST', '/v1/acls', { principal: 'team-a', effect: 'deny', operations: ['read'], resource: { type: 'topic', name: 'orders-1' } });
+    assert.equal(deny.status, 201, deny.text);
+    try {
+      assert.equal((await t.call(t.admin, 'POST', RECORDS, { records: [{ value: 'follow-after', partition: 0 }, { value: 'follow-after', partition: 1 }] })).status, 200);
+      await sse.waitEnd(5_000);
+      const last = sse.messages.at(-1)!;
+      assert.equal(last.event, 'error');
+      assert.equal(JSON.parse(last.data).error.code, 'FORBIDDEN');
+      const failed = await ws.waitFor((f) => f.type === 'error' && f.subscription === sub.subscription, 5_000, 'the subscription\'s error');
+      assert.equal(failed.error.code, 'FORBIDDEN');
+      assert.ok(!sse.records().some(value('follow-after')), 'the SSE stream delivered records after the read right was revoked');
+      assert.ok(!ws.records(sub.subscription).some(value('follow-after')), 'the subscription delivered records after the read right was revoked');
+    } finally {
+      await t.call(t.admin, 'DELETE', `/v1/acls/${deny.body.id}`);
+    }
+  } finally {
+    sse.close();
+    ws.close();
+  }
+});

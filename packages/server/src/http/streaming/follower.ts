@@ -38,6 +38,12 @@ export interface FollowOptions {
   maxRecords: number;
   /** read_committed follows the last stable offset, skipping aborted transactions. */
   isolation?: Isolation;
+  /**
+   * Whether the follower's principal may still read the topic, asked before every read: a read
+   * right revoked while the stream is open ends it (FORBIDDEN) before anything more is delivered.
+   * Absent: no check (authentication off, or a superuser).
+   */
+  mayRead?: () => boolean;
 }
 
 export class Follower {
@@ -132,6 +138,10 @@ export class Follower {
       }
       const position = this.#positions[i];
       if (position >= p.readableEnd(this.#opts.isolation)) continue;
+      if (this.#opts.mayRead !== undefined && !this.#opts.mayRead()) {
+        this.#fail(new WebkaError('FORBIDDEN', 'the read right on this topic was revoked while it was followed: the stream ends'));
+        return;
+      }
       let read: PartitionRead;
       try {
         read = readShared(p, position, this.#opts);

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SseEvent, TOPIC_POSITION_PREFIX } from '@webka/protocol';
 import type { AppContext } from '../app.js';
+import { topicReader } from '../routes/groups.js';
 import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
 import type { KeyFormat, ValueFormat } from '../record-json.js';
@@ -71,10 +72,12 @@ interface Begun {
 }
 
 /** Checks the limits, then takes the response over; nothing is streamed before this passes. */
-function begin(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, isolation: Isolation | undefined): Begun {
+function begin(ctx: AppContext, request: FastifyRequest<{ Params: { cluster: string; topic: string } }>, reply: FastifyReply, isolation: Isolation | undefined): Begun {
   const hub = streamingHub(ctx);
   if (hub.stopping) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
   const stream = hub.openSseStream(request.ip, reply);
+  const reader = topicReader(request.server, request);
+  const mayRead = reader === undefined ? undefined : () => reader(request.params.topic);
   return {
     stream,
     follow(partitions, positions, render) {
@@ -85,7 +88,7 @@ function begin(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, is
           return ok;
         },
         fail: (err) => stream.fail(err),
-      }, { maxBytes: hub.config.streamReadBytes, maxRecords: READ_RECORDS, isolation });
+      }, { maxBytes: hub.config.streamReadBytes, maxRecords: READ_RECORDS, isolation, mayRead });
       stream.onClose(() => follower.close());
       follower.start();
       return follower;

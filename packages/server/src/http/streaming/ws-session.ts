@@ -277,7 +277,7 @@ export class WsSession implements SubscriptionOutlet {
 
   async #subscribeTopic(frame: SubscribeTopicFrame): Promise<string> {
     // Answer before the first records frame: the subscription's reads start on a later turn.
-    const id = await this.#withSubscriptionPlace((place) => subscribeTopic(this.#ctx.broker, place, frame, this, this.#hub.config.streamReadBytes));
+    const id = await this.#withSubscriptionPlace((place) => subscribeTopic(this.#ctx.broker, place, frame, this, this.#hub.config.streamReadBytes, this.#access?.topicReader(frame.cluster)));
     return JSON.stringify({ type: 'subscribed', id: frame.id, subscription: id });
   }
 

@@ -30,7 +30,8 @@ export interface Subscription {
 
 const READ_RECORDS = 1000;
 
-export function subscribeTopic(broker: Broker, id: string, frame: SubscribeTopicFrame, outlet: SubscriptionOutlet, readBytes: number): Subscription {
+/** canRead: the socket principal's read right, asked before every read (undefined: any topic). */
+export function subscribeTopic(broker: Broker, id: string, frame: SubscribeTopicFrame, outlet: SubscriptionOutlet, readBytes: number, canRead?: (topic: string) => boolean): Subscription {
   const { cluster, topic } = frame;
   const keyFormat = (frame.keyFormat ?? 'text') as KeyFormat;
   const valueFormat = (frame.valueFormat ?? 'json') as ValueFormat;
@@ -60,7 +61,7 @@ export function subscribeTopic(broker: Broker, id: string, frame: SubscribeTopic
       },
       fail: (err) => outlet.failed(id, err),
     },
-    { maxBytes: readBytes, maxRecords: READ_RECORDS, isolation: frame.isolation },
+    { maxBytes: readBytes, maxRecords: READ_RECORDS, isolation: frame.isolation, mayRead: canRead === undefined ? undefined : () => canRead(topic) },
   );
   let unwatch = (): void => undefined;
   if (!single) {
