@@ -176,6 +176,43 @@ describe('webka CLI', () => {
     assert.equal(JSON.parse((await webka(['topics', 'describe', 'clicks', '--json'])).stdout).partitions, 3, 'left as it is');
   });
 
+  test('produce: a failure says how many records were written; --atomic sends each partition\'s share of a batch all or nothing', async () => {
+    const count = async (topic: string): Promise<number[]> =>
+      JSON.parse((await webka(['topics', 'describe', topic, '--json'])).stdout).partitionInfo.map((p: { highWatermark: number }) => p.highWatermark);
+    assert.equal((await webka(['topics', 'create', 'halfway'])).code, 0);
+    let r = await webka(['produce', 'halfway', '--value-format', 'json'], { input: '{"ok":1}\nnot json\n' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /line 2: .*\(1 record written before the error\)/);
+    assert.deepEqual(await count('halfway'), [1]);
+
+    assert.equal((await webka(['topics', 'create', 'all-or-nothing'])).code, 0);
+    r = await webka(['produce', 'all-or-nothing', '--value-format', 'json', '--atomic'], { input: '{"ok":1}\nnot json\n' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /line 2: .*\(0 records written before the error; nothing from line 1 on was sent\)/);
+    assert.deepEqual(await count('all-or-nothing'), [0]);
+    // small batches: the batches before the bad line are written, the one holding it is not
+    const lines = Array.from({ length: 30 }, (_, i) => `{"n":${i}}`);
+    lines[25] = 'not json';
+    r = await webka(['produce', 'all-or-nothing', '--value-format', 'json', '--atomic', '--batch-size', '400'], { input: lines.join('\n') + '\n' });
+    assert.equal(r.code, 2);
+    const m = /line 26: .*\((\d+) records written before the error; nothing from line (\d+) on was sent\)/.exec(r.stderr);
+    assert.ok(m !== null, r.stderr);
+    assert.equal(Number(m[1]), Number(m[2]) - 1, 'every line before the dropped batch was written');
+    assert.ok(Number(m[1]) > 0 && Number(m[1]) < 25);
+    assert.deepEqual(await count('all-or-nothing'), [Number(m[1])]);
+
+    // keyed records land where the broker puts them (murmur2), one request per partition
+    const keyed = Array.from({ length: 60 }, (_, i) => `user-${i}:${i}`).join('\n') + '\n';
+    for (const t of ['keyed-plain', 'keyed-atomic']) assert.equal((await webka(['topics', 'create', t, '-p', '3'])).code, 0);
+    assert.equal((await webka(['produce', 'keyed-plain', '-K', ':'], { input: keyed })).code, 0);
+    r = await webka(['produce', 'keyed-atomic', '-K', ':', '--atomic', '--json'], { input: keyed });
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.records, 60);
+    assert.equal(summary.requests, 3);
+    assert.deepEqual(await count('keyed-atomic'), await count('keyed-plain'));
+  });
+
   test('a failure says what to do: the URL that did not answer, the flag for a port in use; clusters list names its columns', async () => {
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
