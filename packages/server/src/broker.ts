@@ -460,9 +460,10 @@ export class Broker {
    * Appends a batch that a client encoded (the Kafka listener's Produce, which has validated its
    * CRC and records) to one partition, as it is: the log assigns its base offset, a topic under
    * LogAppendTime stamps its time. Idempotent batches must carry an epoch the catalog issued.
-   * With acks=all, resolves once the batch is fsynced.
+   * A transactional batch needs `transactional`: its transaction has joined the partition
+   * (TransactionCoordinator.join). With acks=all, resolves once the batch is fsynced.
    */
-  async appendEncoded(cluster: string, topic: string, partition: number, batch: Buffer, recordCount: number, acks: Acks, caller?: ProducerCaller): Promise<{ baseOffset: number; logAppendTime: number; logStartOffset: number }> {
+  async appendEncoded(cluster: string, topic: string, partition: number, batch: Buffer, recordCount: number, acks: Acks, caller?: ProducerCaller, transactional = false): Promise<{ baseOffset: number; logAppendTime: number; logStartOffset: number }> {
     this.#checkOpen();
     const rt = this.#runtime(cluster, topic);
     const p = this.partition(cluster, topic, partition);
@@ -475,7 +476,7 @@ export class Broker {
     if (producerId >= 0) this.checkProducerOwner(producerId, caller);
     if (producerId >= 0) this.#checkProducerEpoch({ producerId, producerEpoch: batch.readInt16BE(PRODUCER_EPOCH), sequence: batch.readInt32BE(BASE_SEQUENCE) });
     if (configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime') stampLogAppendTime(batch, Date.now());
-    const result = p.appendEncoded(batch);
+    const result = p.appendEncoded(batch, transactional);
     // a retry waits for its first attempt's durability too
     if (acks === 'all') await p.flush(result.baseOffset + recordCount);
     this.options.traffic?.produced(cluster, topic, recordCount, batch.length);

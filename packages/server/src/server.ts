@@ -71,6 +71,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
         host: config.kafkaHost === '' ? config.host : config.kafkaHost,
         port: config.kafkaPort,
         groups: classicGroups,
+        transactions: app.webka.transactions ?? null,
         security: kafkaSecurity(app),
         cluster: config.kafkaCluster,
         nodeId: 0,

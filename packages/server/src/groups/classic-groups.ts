@@ -249,10 +249,15 @@ export class ClassicGroupCoordinator {
       const httpGroup = this.#http.findGroup(cluster, groupId);
       if (httpGroup !== undefined && httpGroup.members.size > 0) throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" is an HTTP consumer group with members`);
     } else {
-      const { g } = this.#member(cluster, groupId, memberId, generationId);
-      if (g.state === 'PreparingRebalance') throw rebalancing(g);
+      this.checkMemberCommit(cluster, groupId, memberId, generationId);
     }
     await this.#http.offsets.commit(cluster, groupId, offsets);
+  }
+
+  /** Throws unless the member may commit in this generation (OffsetCommit, TxnOffsetCommit). */
+  checkMemberCommit(cluster: string, groupId: string, memberId: string, generationId: number): void {
+    const { g } = this.#member(cluster, groupId, memberId, generationId);
+    if (g.state === 'PreparingRebalance') throw rebalancing(g);
   }
 
   #touch(g: ClassicGroup, m: ClassicMember): void {

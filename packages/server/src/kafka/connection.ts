@@ -22,6 +22,7 @@ import { KafkaError } from './error-codes.js';
 import type { Resource, RequestPrincipal } from '../auth/types.js';
 import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
+import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 
 const API_VERSIONS_KEY = 18;
 /** What a connection may send before it has authenticated (when auth is on). */
@@ -33,6 +34,7 @@ export interface ConnectionOptions {
   security: KafkaSecurity | null;
   broker: Broker;
   groups: ClassicGroupCoordinator;
+  transactions: TransactionCoordinator | null;
   settings: KafkaListenerSettings;
   handlers: ReadonlyMap<number, ApiHandler>;
   maxRequestBytes: number;
@@ -54,6 +56,7 @@ export class KafkaConnection {
     this.#ctx = {
       broker: opts.broker,
       groups: opts.groups,
+      transactions: opts.transactions,
       settings: opts.settings,
       conn: {
         localAddress: socket.localAddress ?? '127.0.0.1',

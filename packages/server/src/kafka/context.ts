@@ -4,6 +4,7 @@
  */
 import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
+import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import type { ApiDef, Message } from './schema.js';
 import type { Operation, RequestPrincipal, Resource } from '../auth/types.js';
 
@@ -44,6 +45,8 @@ export interface ConnectionInfo {
 export interface KafkaContext {
   broker: Broker;
   groups: ClassicGroupCoordinator;
+  /** The HTTP API's transaction coordinator (null: transactions are not served). */
+  transactions: TransactionCoordinator | null;
   settings: KafkaListenerSettings;
   conn: ConnectionInfo;
   security: KafkaSecurity | null;

@@ -47,6 +47,8 @@ export const KafkaErrors = {
   INVALID_PRODUCER_EPOCH: 47,
   INVALID_TXN_STATE: 48,
   INVALID_PRODUCER_ID_MAPPING: 49,
+  INVALID_TRANSACTION_TIMEOUT: 50,
+  CONCURRENT_TRANSACTIONS: 51,
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
   SECURITY_DISABLED: 54,
   KAFKA_STORAGE_ERROR: 56,
@@ -82,6 +84,9 @@ const FROM_WEBKA: Partial<Record<ErrorCode, KafkaErrorName>> = {
   MEMBER_NOT_FOUND: 'UNKNOWN_MEMBER_ID',
   TOPIC_EXISTS: 'TOPIC_ALREADY_EXISTS',
   PRODUCER_FENCED: 'PRODUCER_FENCED',
+  TRANSACTION_NOT_FOUND: 'INVALID_PRODUCER_ID_MAPPING',
+  CONCURRENT_TRANSACTIONS: 'CONCURRENT_TRANSACTIONS',
+  INVALID_TXN_STATE: 'INVALID_TXN_STATE',
   OUT_OF_ORDER_SEQUENCE: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
   GROUP_NOT_EMPTY: 'NON_EMPTY_GROUP',
   STALE_GENERATION: 'ILLEGAL_GENERATION',
@@ -107,6 +112,16 @@ export function kafkaErrorCode(err: unknown): number {
   if (err instanceof KafkaError) return err.code;
   if (err instanceof WebkaError) return KafkaErrors[FROM_WEBKA[err.code] ?? 'UNKNOWN_SERVER_ERROR'];
   return KafkaErrors.UNKNOWN_SERVER_ERROR;
+}
+
+/**
+ * The Kafka error code for a failure of a transactional request: the transaction coordinator's
+ * FORBIDDEN (the transactional id is another principal's) is Kafka's
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+ */
+export function txnErrorCode(err: unknown): number {
+  if (err instanceof WebkaError && err.code === 'FORBIDDEN') return KafkaErrors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  return kafkaErrorCode(err);
 }
 
 /** A failure that already has its Kafka code (thrown by the Kafka adapter itself). */

@@ -8,6 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
+import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { KafkaConnection } from './connection.js';
 import { API_HANDLERS } from './apis/index.js';
 import type { KafkaListenerSettings, KafkaSecurity } from './context.js';
@@ -15,6 +16,8 @@ import type { KafkaListenerSettings, KafkaSecurity } from './context.js';
 export interface KafkaListenerOptions extends KafkaListenerSettings {
   /** Kafka's classic consumer groups, over the same committed offsets as HTTP groups. */
   groups: ClassicGroupCoordinator;
+  /** The HTTP API's transaction coordinator: Kafka transactions are its transactions. */
+  transactions?: TransactionCoordinator | null;
   host: string;
   port: number;
   maxRequestBytes: number;
@@ -38,7 +41,7 @@ export class KafkaListener {
         socket.destroy();
         return;
       }
-      const conn = new KafkaConnection(socket, { broker, security: opts.security, groups: opts.groups, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
+      const conn = new KafkaConnection(socket, { broker, security: opts.security, groups: opts.groups, transactions: opts.transactions ?? null, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
       this.#connections.add(conn);
       socket.on('close', () => this.#connections.delete(conn));
     };

@@ -214,14 +214,16 @@ export class Partition {
    * (producerId >= 0) follows Kafka's per-record sequences: the same (epoch, baseSequence) with
    * the same record count as a cached batch is a retry, answered with the first attempt's
    * offset and written nothing; otherwise baseSequence must continue the producer's last batch
-   * here (any sequence starts a producer or epoch this partition has not seen).
+   * here (any sequence starts a producer or epoch this partition has not seen). A
+   * transactional batch is taken only with `transactional` (its producer holds a transaction the
+   * coordinator has joined this partition to) and opens the producer's transaction here.
    */
-  appendEncoded(batch: Buffer): AppendResult {
+  appendEncoded(batch: Buffer, transactional = false): AppendResult {
     const h = readBatchHeader(batch, 0);
     const count = h.lastOffsetDelta + 1;
-    if (h.isControl || h.isTransactional) {
-      // markers are written by the transaction coordinator only; transactional batches need a
-      // transaction it knows (open one with POST /v1/clusters/{cluster}/transactions)
+    if (h.isControl || (h.isTransactional && !transactional)) {
+      // markers are written by the transaction coordinator only; a transactional batch needs the
+      // transaction it belongs to to have joined this partition (TransactionCoordinator.join)
       throw new WebkaError('INVALID_REQUEST', `a ${h.isControl ? 'control' : 'transactional'} batch cannot be produced to partition ${this.index} directly; transactions go through the transaction coordinator`);
     }
     if (h.producerId >= 0) {
@@ -241,6 +243,7 @@ export class Partition {
     }
     const baseOffset = this.log.append(batch, count, h.maxTimestamp);
     if (h.producerId >= 0) this.producers.record(h.producerId, h.producerEpoch, { sequence: h.baseSequence, baseOffset, count, timestamp: h.baseTimestamp });
+    if (h.isTransactional) this.txns.onData(h.producerId, baseOffset);
     return { baseOffset, logAppendTime: h.timestampType === 1 ? h.maxTimestamp : -1, duplicate: false };
   }
 

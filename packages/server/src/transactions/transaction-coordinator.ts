@@ -215,17 +215,23 @@ export class TransactionCoordinator {
 
   /**
    * Kafka's AddOffsetsToTxn + TxnOffsetCommit: consumer offsets that the group sees only once
-   * the transaction commits. The member's generation is checked now, as a commit's would be.
+   * the transaction commits. checkMember checks the member's generation now, as a commit's
+   * would be (an HTTP group's or a Kafka-protocol group's rules); it throws to refuse.
    */
-  addOffsets(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, input: { groupId: string; generation: number; memberId: string; offsets: OffsetCommit[] }): Promise<void> {
+  addOffsets(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, input: { groupId: string; offsets: OffsetCommit[]; checkMember: () => void }): Promise<void> {
     return this.#serial(cluster, transactionalId, async () => {
       const m = this.#current(cluster, transactionalId, caller, producer);
-      this.#groups.checkMemberCommit(cluster, input.groupId, input.memberId, input.generation, input.offsets);
+      input.checkMember();
       const next = this.#begin(m);
       const offsets = next.offsets.filter((o) => !(o.groupId === input.groupId && input.offsets.some((n) => n.topic === o.topic && n.partition === o.partition)));
       for (const o of input.offsets) offsets.push({ groupId: input.groupId, topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null });
       await this.#write(cluster, { ...next, offsets });
     });
+  }
+
+  /** Throws unless producer holds the initialised transactional id and no ending is under way. */
+  verify(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller): void {
+    this.#current(cluster, transactionalId, caller, producer);
   }
 
   #hold(cluster: string, id: string): () => void {

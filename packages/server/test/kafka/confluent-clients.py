@@ -1,7 +1,7 @@
 # Kafka clients for the confluent-kafka tests (Debian's python3-confluent-kafka, librdkafka 2.0.2),
 # driven by the test: each command prints one JSON line per event on stdout.
 import json, sys, time
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 def out(**kw):
     print(json.dumps(kw), flush=True)
@@ -61,4 +61,49 @@ def member(bootstrap, topic, group):
     c.close()
     out(event='closed')
 
-{'produce': produce, 'consume': consume, 'member': member}[sys.argv[1]](*sys.argv[2:])
+def txn(bootstrap, src, dst, group, tid, ending, n):
+    # consume-process-produce in one transaction: reads n records of src in the group, writes
+    # each to dst, sends the consumed offsets with the transaction, then commits or aborts it
+    c = Consumer({'bootstrap.servers': bootstrap, 'group.id': group, 'auto.offset.reset': 'earliest', 'enable.auto.commit': False,
+                  'isolation.level': 'read_committed', 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500})
+    c.subscribe([src])
+    got = []
+    deadline = time.time() + 60
+    while time.time() < deadline and len(got) < int(n):
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            got.append(m)
+    p = Producer({'bootstrap.servers': bootstrap, 'transactional.id': tid, 'transaction.timeout.ms': 30000})
+    p.init_transactions(30)
+    p.begin_transaction()
+    for m in got:
+        p.produce(dst, key=m.key(), value=b'processed-' + m.value())
+    p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30)
+    if ending == 'commit':
+        p.commit_transaction(30)
+    else:
+        p.flush(30)
+        p.abort_transaction(30)
+    out(event='ended', ending=ending, keys=sorted(m.key().decode() for m in got))
+    c.close()
+
+def read(bootstrap, topic, partitions, isolation):
+    # every record of the topic from the start, with the given isolation level, without a group
+    c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'unused', 'enable.auto.commit': False, 'isolation.level': isolation,
+                  'enable.partition.eof': True})
+    c.assign([TopicPartition(topic, i, 0) for i in range(int(partitions))])
+    got, eof = [], set()
+    deadline = time.time() + 60
+    while time.time() < deadline and len(eof) < int(partitions):
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                eof.add(m.partition())
+            continue
+        got.append({'partition': m.partition(), 'offset': m.offset(), 'key': m.key().decode(), 'value': m.value().decode()})
+    out(event='read', records=got, complete=len(eof) == int(partitions))
+    c.close()
+
+{'produce': produce, 'consume': consume, 'member': member, 'txn': txn, 'read': read}[sys.argv[1]](*sys.argv[2:])

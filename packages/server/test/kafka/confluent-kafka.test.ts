@@ -2,7 +2,8 @@
  * python3-confluent-kafka (librdkafka 2.0.2, Debian's) against the Kafka listener: an idempotent
  * producer with keys placed by murmur2, a consumer group that commits and resumes from its
  * committed offset, a group of two members that rebalances when one leaves, offsets shared with
- * the HTTP API, and a group of one protocol refused to the other.
+ * the HTTP API, a group of one protocol refused to the other, and a transactional
+ * consume-process-produce that commits and aborts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -128,4 +129,41 @@ test('a group of two splits the partitions, and the one left takes them all when
   await b.leave();
   await a.waitFor((e) => a.events.indexOf(e) >= before && e.event === 'assigned' && e.partitions.length === 4);
   await a.leave();
+});
+
+test('a transactional consume-process-produce commits and aborts: read_committed sees only the committed records, the group only the committed offsets', opts, async () => {
+  await createTopic('txn-in', 2);
+  await createTopic('txn-out', 2);
+  one(await client('produce', bootstrap, 'txn-in', '6', 'c', 'false'), 'produced');
+  const committed = one(await client('txn', bootstrap, 'txn-in', 'txn-out', 'g-txn', 'tx-pipeline', 'commit', '6'), 'ended');
+  assert.equal(committed.keys.length, 6);
+
+  one(await client('produce', bootstrap, 'txn-in', '4', 'x', 'false'), 'produced');
+  // resumes from the committed offsets: only the 4 new records, whose transaction aborts
+  const aborted = one(await client('txn', bootstrap, 'txn-in', 'txn-out', 'g-txn', 'tx-pipeline', 'abort', '4'), 'ended');
+  assert.deepEqual(aborted.keys, ['x-0', 'x-1', 'x-2', 'x-3']);
+
+  const readCommitted = one(await client('read', bootstrap, 'txn-out', '2', 'read_committed'), 'read');
+  assert.ok(readCommitted.complete);
+  assert.deepEqual(readCommitted.records.map((r: Event) => r.key).sort(), committed.keys);
+  for (const r of readCommitted.records) assert.match(r.value, /^processed-value-/);
+  const readUncommitted = one(await client('read', bootstrap, 'txn-out', '2', 'read_uncommitted'), 'read');
+  assert.deepEqual(readUncommitted.records.map((r: Event) => r.key).sort(), [...committed.keys, ...aborted.keys].sort());
+
+  // HTTP readers see the same: read_committed skips the aborted records and the markers
+  const overHttp: string[] = [];
+  for (const p of [0, 1]) {
+    const r = await api.get(`/v1/clusters/default/topics/txn-out/partitions/${p}/records?offset=0&isolation=read_committed`);
+    assert.equal(r.status, 200, r.text);
+    for (const rec of r.body.records) overHttp.push(rec.key);
+  }
+  assert.deepEqual(overHttp.sort(), committed.keys);
+
+  // the group's offsets are the committed transaction's: 6 records consumed, the aborted 4 not
+  const group = await api.get('/v1/clusters/default/groups/g-txn');
+  assert.equal(group.status, 200, group.text);
+  assert.equal(group.body.offsets.reduce((n: number, o: Event) => n + o.committed, 0), 6);
+  const txn = await api.get('/v1/clusters/default/transactions/tx-pipeline');
+  assert.equal(txn.status, 200, txn.text);
+  assert.equal(txn.body.state, 'CompleteAbort');
 });

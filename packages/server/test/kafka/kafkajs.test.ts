@@ -1,8 +1,8 @@
 /**
  * kafkajs 2.2.4 (a pure-JavaScript client, classic versions only) against the Kafka listener:
  * admin (create topics and partitions, list and describe groups, delete), keyed produce placed
- * as the HTTP API places it, a consumer group that commits and resumes, and records crossing
- * to and from HTTP.
+ * as the HTTP API places it, a consumer group that commits and resumes, records crossing to
+ * and from HTTP, and transactions (commit, abort, sendOffsets).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,4 +94,43 @@ test('kafkajs produces keyed records where HTTP puts the same keys, and a group 
   assert.equal((await api.get('/v1/clusters/default/groups/js-group')).status, 404);
   await admin.disconnect();
   await producer.disconnect();
+});
+
+test('kafkajs transactions: a committed one is read by read_committed consumers, an aborted one is not, and sendOffsets commits with it', async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'js-txn', numPartitions: 2 }] });
+  await admin.disconnect();
+  const producer = kafka.producer({ transactionalId: 'js-txn-producer', maxInFlightRequests: 1, idempotent: true });
+  await producer.connect();
+
+  const committed = await producer.transaction();
+  await committed.send({ topic: 'js-txn', messages: [{ key: 'c-0', value: 'kept' }, { key: 'c-1', value: 'kept' }, { key: 'c-2', value: 'kept' }] });
+  await committed.sendOffsets({ consumerGroupId: 'js-txn-group', topics: [{ topic: 'js-txn', partitions: [{ partition: 0, offset: '1' }] }] });
+  await committed.commit();
+
+  const aborted = await producer.transaction();
+  await aborted.send({ topic: 'js-txn', messages: [{ key: 'a-0', value: 'dropped' }, { key: 'a-1', value: 'dropped' }] });
+  await aborted.sendOffsets({ consumerGroupId: 'js-txn-group', topics: [{ topic: 'js-txn', partitions: [{ partition: 1, offset: '1' }] }] });
+  await aborted.abort();
+  await producer.disconnect();
+
+  // HTTP readers, then a kafkajs consumer (read_committed by default)
+  const keys: string[] = [];
+  const all: string[] = [];
+  for (const p of [0, 1]) {
+    for (const [isolation, into] of [['read_committed', keys], ['read_uncommitted', all]] as const) {
+      const r = await api.get(`/v1/clusters/default/topics/js-txn/partitions/${p}/records?offset=0&isolation=${isolation}`);
+      assert.equal(r.status, 200, r.text);
+      for (const rec of r.body.records) into.push(rec.key);
+    }
+  }
+  assert.deepEqual(keys.sort(), ['c-0', 'c-1', 'c-2']);
+  assert.deepEqual(all.sort(), ['a-0', 'a-1', 'c-0', 'c-1', 'c-2']);
+  const got = await consumeN('js-txn-reader', 'js-txn', 3);
+  assert.deepEqual(got.map((m) => m.key!.toString()).sort(), ['c-0', 'c-1', 'c-2']);
+
+  const group = await api.get('/v1/clusters/default/groups/js-txn-group');
+  assert.equal(group.status, 200, group.text);
+  assert.deepEqual(group.body.offsets.map((o: { partition: number; committed: number }) => [o.partition, o.committed]), [[0, 1]]);
 });

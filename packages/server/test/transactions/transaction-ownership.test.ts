@@ -5,6 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Kafka, logLevel } from 'kafkajs';
 import { startSecureBroker, type Cast } from '../security/secure-broker.js';
 
 let cast: Cast;
@@ -58,4 +59,28 @@ test('a transactional id presented by another principal is refused (403), and th
   assert.equal(commit.status, 200, commit.text);
   assert.equal(commit.body.state, 'CompleteCommit');
   assert.equal(commit.body.principal, 'alice');
+});
+
+test('over Kafka (SASL) a transactional.id is the same id: another principal\'s is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, an own one commits', async () => {
+  const init = await cast.call('POST', X, { key: cast.bob, body: { transactionalId: 'bob-kafka-tx' } });
+  assert.equal(init.status, 200, init.text);
+  const alice = new Kafka({ clientId: 'txn-owner', brokers: [`127.0.0.1:${cast.broker.server.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 2 }, sasl: { mechanism: 'plain', username: 'alice', password: cast.alice } });
+  const thief = alice.producer({ transactionalId: 'bob-kafka-tx', maxInFlightRequests: 1, idempotent: true });
+  await thief.connect();
+  // kafkajs initialises the transactional id with the first transaction
+  await assert.rejects(thief.transaction(), (err: Error & { type?: string }) => err.type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
+  await thief.disconnect();
+  const bobs = await cast.call('GET', `${X}/bob-kafka-tx`, { key: cast.bob });
+  assert.equal(bobs.body.producerEpoch, init.body.producerEpoch);
+
+  const own = alice.producer({ transactionalId: 'alice-kafka-tx', maxInFlightRequests: 1, idempotent: true });
+  await own.connect();
+  const txn = await own.transaction();
+  await txn.send({ topic: 'scores', messages: [{ value: 'txn-over-kafka', partition: 0 }] });
+  await txn.commit();
+  await own.disconnect();
+  const mine = await cast.call('GET', `${X}/alice-kafka-tx`, { key: cast.alice });
+  assert.equal(mine.status, 200, mine.text);
+  assert.equal(mine.body.principal, 'alice');
+  assert.equal(mine.body.state, 'CompleteCommit');
 });

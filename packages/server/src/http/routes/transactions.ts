@@ -82,7 +82,11 @@ export async function transactionRoutes(app: FastifyInstance): Promise<void> {
           throw new WebkaError('FORBIDDEN', `principal "${request.principal.name}" may not read topic "${t}"`);
         }
       }
-      await coordinator.addOffsets(cluster, transactionalId, b, caller(request), { groupId: b.groupId, generation: b.generation, memberId: b.memberId, offsets: b.offsets });
+      await coordinator.addOffsets(cluster, transactionalId, b, caller(request), {
+        groupId: b.groupId,
+        offsets: b.offsets,
+        checkMember: () => groupCoordinator.checkMemberCommit(cluster, b.groupId, b.memberId, b.generation, b.offsets),
+      });
       return reply.code(204).send();
     },
   );

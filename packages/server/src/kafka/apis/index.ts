@@ -13,6 +13,7 @@ import { createTopicsHandler, deleteTopicsHandler, createPartitionsHandler } fro
 import { listGroupsHandler, describeGroupsHandler, deleteGroupsHandler } from './admin-groups.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { saslHandshakeHandler, saslAuthenticateHandler } from './sasl.js';
+import { addPartitionsToTxnHandler, addOffsetsToTxnHandler, txnOffsetCommitHandler, endTxnHandler } from './transactions.js';
 
 const handlers = new Map<number, ApiHandler>();
 const register = (h: ApiHandler): void => {
@@ -23,5 +24,6 @@ register(apiVersionsHandler(() => [...handlers.values()].map((h) => h.def).sort(
 for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, initProducerIdHandler]) register(h);
 for (const h of [findCoordinatorHandler, joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler, offsetCommitHandler, offsetFetchHandler]) register(h);
 for (const h of [createTopicsHandler, deleteTopicsHandler, createPartitionsHandler, listGroupsHandler, describeGroupsHandler, deleteGroupsHandler, describeClusterHandler, saslHandshakeHandler, saslAuthenticateHandler]) register(h);
+for (const h of [addPartitionsToTxnHandler, addOffsetsToTxnHandler, txnOffsetCommitHandler, endTxnHandler]) register(h);
 
 export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = handlers;

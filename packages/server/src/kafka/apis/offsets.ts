@@ -8,41 +8,49 @@ import type { ApiHandler, KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import { checkCommit, type OffsetCommit as Commit } from '../../groups/offset-store.js';
 
+/**
+ * An offset commit's shape (OffsetCommit, TxnOffsetCommit): each partition is checked first
+ * (read on the group and the topic, an offset within the log); those that pass go to `commit`
+ * in one call, whose failure is every such partition's error.
+ */
+export async function commitOffsets(ctx: KafkaContext, req: Message, commit: (offsets: Commit[]) => Promise<void>, errorCode: (err: unknown) => number = kafkaErrorCode): Promise<Message> {
+  const cluster = ctx.settings.cluster;
+  const errors = new Map<string, number>();
+  const commits: Commit[] = [];
+  for (const t of req.topics as Message[]) {
+    for (const p of t.partitions as Message[]) {
+      const o = { topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.committedMetadata };
+      try {
+        ctx.require('read', 'group', req.groupId);
+        ctx.require('read', 'topic', t.name);
+        checkCommit(o, ctx.broker.partition(cluster, t.name, p.partitionIndex).log.highWatermark, `${t.name}-${p.partitionIndex}`);
+        commits.push(o);
+      } catch (err) {
+        errors.set(`${t.name}\u0000${p.partitionIndex}`, errorCode(err));
+      }
+    }
+  }
+  let groupError = 0;
+  if (commits.length > 0) {
+    try {
+      await commit(commits);
+    } catch (err) {
+      groupError = errorCode(err);
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    topics: (req.topics as Message[]).map((t) => ({
+      name: t.name,
+      partitions: (t.partitions as Message[]).map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errors.get(`${t.name}\u0000${p.partitionIndex}`) ?? groupError })),
+    })),
+  };
+}
+
 export const offsetCommitHandler: ApiHandler = {
   def: OffsetCommit,
-  async handle(ctx, req) {
-    const cluster = ctx.settings.cluster;
-    // per-partition checks first; what passes is committed in one batch
-    const errors = new Map<string, number>();
-    const commits: Commit[] = [];
-    for (const t of req.topics as Message[]) {
-      for (const p of t.partitions as Message[]) {
-        const o = { topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.committedMetadata };
-        try {
-          ctx.require('read', 'group', req.groupId);
-          ctx.require('read', 'topic', t.name);
-          checkCommit(o, ctx.broker.partition(cluster, t.name, p.partitionIndex).log.highWatermark, `${t.name}-${p.partitionIndex}`);
-          commits.push(o);
-        } catch (err) {
-          errors.set(`${t.name}\u0000${p.partitionIndex}`, kafkaErrorCode(err));
-        }
-      }
-    }
-    let groupError = 0;
-    if (commits.length > 0) {
-      try {
-        await ctx.groups.commit(cluster, req.groupId, req.memberId, req.generationId, commits);
-      } catch (err) {
-        groupError = kafkaErrorCode(err);
-      }
-    }
-    return {
-      throttleTimeMs: 0,
-      topics: (req.topics as Message[]).map((t) => ({
-        name: t.name,
-        partitions: (t.partitions as Message[]).map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errors.get(`${t.name}\u0000${p.partitionIndex}`) ?? groupError })),
-      })),
-    };
+  handle(ctx, req) {
+    return commitOffsets(ctx, req, (commits) => ctx.groups.commit(ctx.settings.cluster, req.groupId, req.memberId, req.generationId, commits));
   },
 };
 

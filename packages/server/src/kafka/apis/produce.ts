@@ -3,10 +3,14 @@
  * Each is checked here (sizes, magic, CRC, record structure, no control batches) and then
  * appended as it is (Broker.appendEncoded: the log assigns its base offset, which the CRC does
  * not cover, so the client's bytes are never re-encoded). acks=0 gets no response at all.
+ * Transactional batches join the request's transactional id's open transaction first
+ * (TransactionCoordinator.join, as an HTTP transactional produce does), which holds it open
+ * until they are appended.
  */
 import { Produce } from '../messages-core.js';
-import { KafkaError, KafkaErrors, kafkaErrorCode } from '../error-codes.js';
+import { KafkaError, KafkaErrors, txnErrorCode } from '../error-codes.js';
 import type { ApiHandler, KafkaContext } from '../context.js';
+import { txnAccess } from './transactions.js';
 import type { Message } from '../schema.js';
 import { decodeRecords, readBatchHeader, validateBatch, type DecodedRecord } from '../../storage/record-batch.js';
 import { LOG_OVERHEAD, BATCH_HEADER_SIZE } from '../../storage/batch-fields.js';
@@ -15,9 +19,16 @@ import type { Acks } from '../../broker.js';
 /** Codecs whose batches Webka can decode (for HTTP readers and for validation). */
 const DECODABLE = new Set([0, 1]);
 
+export interface CheckedBatch {
+  batch: Buffer;
+  count: number;
+  /** Set for a transactional batch: the producer it belongs to. */
+  txnProducer: { producerId: number; producerEpoch: number } | null;
+}
+
 /** Splits a record set into its batches, checking each; throws KafkaError on the first bad one. */
-export function checkedBatches(records: Buffer): Array<{ batch: Buffer; count: number }> {
-  const out: Array<{ batch: Buffer; count: number }> = [];
+export function checkedBatches(records: Buffer): CheckedBatch[] {
+  const out: CheckedBatch[] = [];
   let pos = 0;
   while (pos < records.length) {
     if (records.length - pos < BATCH_HEADER_SIZE) throw new KafkaError('CORRUPT_MESSAGE', `${records.length - pos} trailing bytes are not a whole batch`);
@@ -29,7 +40,7 @@ export function checkedBatches(records: Buffer): Array<{ batch: Buffer; count: n
     const batch = records.subarray(pos, pos + size);
     const h = readBatchHeader(batch, 0);
     if (h.isControl) throw new KafkaError('INVALID_RECORD', 'clients may not write control batches');
-    if (h.isTransactional) throw new KafkaError('INVALID_TXN_STATE', 'transactions are not served on the Kafka listener yet (AddPartitionsToTxn, EndTxn); produce without a transactional.id');
+    if (h.isTransactional && h.producerId < 0) throw new KafkaError('INVALID_RECORD', `batch ${out.length} is transactional without a producer id`);
     if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
       throw new KafkaError('INVALID_RECORD', `batch ${out.length} holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}`);
     }
@@ -41,26 +52,44 @@ export function checkedBatches(records: Buffer): Array<{ batch: Buffer; count: n
       throw new KafkaError('CORRUPT_MESSAGE', (err as Error).message);
     }
     if (decoded.length !== h.recordCount) throw new KafkaError('CORRUPT_MESSAGE', `batch ${out.length} claims ${h.recordCount} records and holds ${decoded.length}`);
-    out.push({ batch, count: h.recordCount });
+    out.push({ batch, count: h.recordCount, txnProducer: h.isTransactional ? { producerId: h.producerId, producerEpoch: h.producerEpoch } : null });
     pos += size;
   }
   if (out.length === 0) throw new KafkaError('INVALID_RECORD', 'the record set is empty');
   return out;
 }
 
-async function producePartition(ctx: KafkaContext, topic: string, index: number, records: Buffer | null, acks: Acks): Promise<Message> {
+/** Joins the transaction of the record set's transactional batches; the release to call once they are appended. */
+async function joinTransaction(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, batches: CheckedBatch[]): Promise<() => void> {
+  const producer = batches.find((b) => b.txnProducer !== null)?.txnProducer ?? null;
+  if (producer === null) return () => undefined;
+  if (batches.some((b) => b.txnProducer === null || b.txnProducer.producerId !== producer.producerId || b.txnProducer.producerEpoch !== producer.producerEpoch)) {
+    throw new KafkaError('INVALID_RECORD', 'a record set mixes transactional batches with others, or batches of several producers');
+  }
+  if (transactionalId === null) throw new KafkaError('INVALID_TXN_STATE', 'transactional batches need the request\'s transactionalId (set transactional.id on the producer)');
+  const { txns, caller } = txnAccess(ctx);
+  return txns.join(ctx.settings.cluster, transactionalId, producer, caller, topic, [index]);
+}
+
+async function producePartition(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, records: Buffer | null, acks: Acks): Promise<Message> {
   const base = { index, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null };
   try {
     ctx.require('write', 'topic', topic);
     if (records === null) throw new KafkaError('INVALID_RECORD', 'the record set is null');
+    const batches = checkedBatches(records);
+    const release = await joinTransaction(ctx, transactionalId, topic, index, batches);
     let first: { baseOffset: number; logAppendTime: number; logStartOffset: number } | undefined;
-    for (const { batch, count } of checkedBatches(records)) {
-      const r = await ctx.broker.appendEncoded(ctx.settings.cluster, topic, index, batch, count, acks, ctx.conn.principal ?? undefined);
-      first ??= r;
+    try {
+      for (const { batch, count, txnProducer } of batches) {
+        const r = await ctx.broker.appendEncoded(ctx.settings.cluster, topic, index, batch, count, acks, ctx.conn.principal ?? undefined, txnProducer !== null);
+        first ??= r;
+      }
+    } finally {
+      release();
     }
     return { ...base, baseOffset: first!.baseOffset, logAppendTimeMs: first!.logAppendTime, logStartOffset: first!.logStartOffset };
   } catch (err) {
-    return { ...base, errorCode: kafkaErrorCode(err), errorMessage: (err as Error).message };
+    return { ...base, errorCode: txnErrorCode(err), errorMessage: (err as Error).message };
   }
 }
 
@@ -75,7 +104,7 @@ export const produceHandler: ApiHandler = {
           (t.partitionData as Message[]).map((p) =>
             acks === null
               ? { index: p.index, errorCode: KafkaErrors.INVALID_REQUIRED_ACKS, baseOffset: -1, errorMessage: `acks must be -1 (all), 0 or 1, not ${req.acks}` }
-              : producePartition(ctx, t.name, p.index, p.records, acks),
+              : producePartition(ctx, req.transactionalId, t.name, p.index, p.records, acks),
           ),
         ),
       })),
