@@ -14,6 +14,9 @@ import type { KafkaSecurity } from './kafka/context.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { ClassicGroupCoordinator } from './groups/classic-groups.js';
 import fs from 'node:fs';
+import { ClusterMember } from './cluster/cluster-member.js';
+import { EtcdCoordinator } from './cluster/etcd-coordinator.js';
+import { parseCoordinatorUrl } from './cluster/coordinator-url.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -47,6 +50,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
   });
   let kafka: KafkaListener | undefined;
   let classicGroups: ClassicGroupCoordinator | undefined;
+  let member: ClusterMember | undefined;
   try {
     await broker.ready();
     // one group coordinator for both listeners: committed offsets are shared, and a group is
@@ -84,7 +88,15 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       });
       app.log.info({ port: kafka.port }, 'kafka listener started');
     }
+    if (config.coordinator !== '') {
+      const { endpoints, prefix } = parseCoordinatorUrl(config.coordinator);
+      const log = app.log;
+      member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'));
+      app.webka.cluster = member;
+      app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');
+    }
   } catch (err) {
+    await member?.close().catch(() => undefined);
     await kafka?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await broker.close();
@@ -92,13 +104,12 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const running: RunningServer = {
     app,
     broker,
     port,
     kafkaPort: kafka?.port ?? null,
-    url: `${tlsFiles(config) !== null ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`,
+    url: ownUrl(app, config),
     close: async () => {
       // In-flight requests get shutdownTimeoutMs to finish (long polls and streams end at once on
       // the shutdown signal); a connection that never sent a request would otherwise hold the
@@ -107,7 +118,9 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const force = setTimeout(() => server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 2_000));
       force.unref();
       try {
-        // the Kafka listener first: the broker closes with the HTTP app
+        // leave the cluster first (others take over the controller office), then the Kafka
+        // listener: the broker closes with the HTTP app
+        await member?.close().catch((err) => app!.log.warn({ err }, 'leaving the cluster failed; the registration lapses with its lease'));
         await kafka?.close();
         classicGroups?.close();
         await app!.close();
@@ -117,6 +130,14 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     },
   };
   return running;
+}
+
+/** The URL the broker listens on (localhost for a wildcard address). */
+function ownUrl(app: FastifyInstance, config: Config): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `${tlsFiles(config) !== null ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`;
 }
 
 /** The HTTP API's authentication and ACLs for the Kafka listener (null when auth is off). */

@@ -18,17 +18,20 @@ program
   .addOption(new Option('-d, --data-dir <dir>', 'data directory').env('WEBKA_DATA_DIR'))
   .addOption(new Option('--kafka-port <port>', 'Kafka protocol port (default 9092; 0 picks a free one, -1 turns it off)').env('WEBKA_KAFKA_PORT'))
   .addOption(new Option('--kafka-host <host>', 'address the Kafka listener listens on (default: --host)').env('WEBKA_KAFKA_HOST'))
+  .addOption(new Option('--node-id <id>', 'this broker\'s node id in a cluster (required with --coordinator)').env('WEBKA_NODE_ID'))
+  .addOption(new Option('--coordinator <url>', 'join a cluster coordinated by etcd: etcd://host:port[,host:port...]/prefix').env('WEBKA_COORDINATOR'))
+  .addOption(new Option('--advertised-url <url>', 'the URL other brokers and clients reach this broker at (default: the URL it listens on)').env('WEBKA_ADVERTISED_URL'))
   .addOption(new Option('-c, --config <file>', 'JSON config file (default: ./webka.json when present)').env('WEBKA_CONFIG'))
   .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('WEBKA_LOG_LEVEL'))
-  .addHelpText('after', '\nExamples:\n  webka start\n  webka start --port 9000 --data-dir /var/lib/webka\n  WEBKA_PORT=9000 webka start\n\nEvery setting can also come from the config file or WEBKA_* variables; see docs/configuration.md.')
-  .action(async (opts: { port?: string; host?: string; dataDir?: string; config?: string; logLevel?: string; kafkaPort?: string; kafkaHost?: string }) => {
+  .addHelpText('after', '\nExamples:\n  webka start\n  webka start --port 9000 --data-dir /var/lib/webka\n  webka start --node-id 1 --coordinator etcd://127.0.0.1:2379/my-cluster --advertised-url http://127.0.0.1:8081 --port 8081 --data-dir d1\n  WEBKA_PORT=9000 webka start\n\nEvery setting can also come from the config file or WEBKA_* variables; see docs/configuration.md.')
+  .action(async (opts: { port?: string; host?: string; dataDir?: string; config?: string; logLevel?: string; kafkaPort?: string; kafkaHost?: string; nodeId?: string; coordinator?: string; advertisedUrl?: string }) => {
     // Loaded here, not at the top: the client commands start in a fraction of the time without
     // the broker's modules.
     const { loadConfig, ConfigError } = await import('../config/config.js');
     const { startServer } = await import('../server.js');
     let config;
     try {
-      config = loadConfig({ configFile: opts.config, flags: { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel, kafkaPort: opts.kafkaPort, kafkaHost: opts.kafkaHost } });
+      config = loadConfig({ configFile: opts.config, flags: { port: opts.port, host: opts.host, dataDir: opts.dataDir, logLevel: opts.logLevel, kafkaPort: opts.kafkaPort, kafkaHost: opts.kafkaHost, nodeId: opts.nodeId, coordinator: opts.coordinator, advertisedUrl: opts.advertisedUrl } });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`webka: ${err.message}\n`);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCoordinatorUrl } from '../cluster/coordinator-url.js';
 
 interface KeyDef {
   type: 'int' | 'string' | 'bool' | 'enum';
@@ -26,6 +27,9 @@ export const CONFIG_KEYS = {
   kafkaCluster: { type: 'string', default: 'default', doc: 'The Webka cluster whose topics Kafka clients see.' },
   kafkaAdvertisedHost: { type: 'string', default: '', doc: 'Host name Metadata tells Kafka clients to connect to (empty: the address the client reached).' },
   kafkaMaxRequestBytes: { type: 'int', default: 16 * MiB, min: 1024, max: 1024 * MiB, doc: 'Largest Kafka request frame; a larger size prefix closes the connection before anything is read.' },
+  nodeId: { type: 'int', default: -1, min: -1, max: 2_147_483_647, doc: 'This broker\'s node id in a cluster (docs/replication.md); unique per cluster, required with coordinator. -1: none (single node).' },
+  coordinator: { type: 'string', default: '', doc: 'The cluster\'s coordination service, as etcd://host:port[,host:port...]/prefix (the path is the key prefix: one etcd serves several clusters). Empty: single node, no etcd.' },
+  advertisedUrl: { type: 'string', default: '', doc: 'The URL other brokers and clients reach this broker at, in a cluster (empty: the URL the broker listens on).' },
   dataDir: { type: 'string', default: './webka-data', doc: 'Where logs and the catalog live.' },
   logLevel: { type: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs on stdout.' },
   bodyLimit: { type: 'int', default: 8 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest request body in bytes; larger bodies get 413.' },
@@ -153,6 +157,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const [k, v] of Object.entries(sources.flags ?? {})) {
     if (v !== undefined) out[k] = coerce(k as ConfigKey, v, `flag --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
   }
+  if (out.coordinator !== '') {
+    try {
+      parseCoordinatorUrl(out.coordinator as string);
+    } catch (err) {
+      throw new ConfigError(`coordinator ${(err as Error).message}`);
+    }
+    if (out.nodeId === -1) throw new ConfigError('coordinator is set, so nodeId is required: give each broker of the cluster its own --node-id (WEBKA_NODE_ID)');
+  }
+  if (out.advertisedUrl !== '' && !/^https?:\/\/[^/\s]+\/?$/.test(out.advertisedUrl as string)) throw new ConfigError(`advertisedUrl must be an http:// or https:// URL with no path, such as http://10.0.0.5:8080, got ${JSON.stringify(out.advertisedUrl)}`);
   out.dataDir = path.resolve(cwd, out.dataDir as string);
   out.configFile = file;
   out.debugAckFromMemory = env.WEBKA_DEBUG_ACK_FROM_MEMORY === '1';

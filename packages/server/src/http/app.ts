@@ -19,6 +19,7 @@ import { producerRoutes } from './routes/producers.js';
 import { groupRoutes } from './routes/groups.js';
 import { transactionRoutes } from './routes/transactions.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
+import type { ClusterMember } from '../cluster/cluster-member.js';
 import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { installSecurity } from './plugins/security.js';
 import { securityRoutes } from './routes/security.js';
@@ -43,6 +44,8 @@ export interface AppContext {
   shutdown: AbortSignal;
   /** The group coordinator: shared with the Kafka listener (startServer), else made by the groups routes. */
   groups?: GroupCoordinator;
+  /** This broker's cluster membership (set by startServer after listening), absent on a single node. */
+  cluster?: ClusterMember;
   /** Set by the transactions routes (routes/transactions.ts); produce joins transactions through it. */
   transactions?: TransactionCoordinator;
 }

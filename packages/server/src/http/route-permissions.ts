@@ -179,6 +179,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/whoami': {},
   // ---- the broker itself (src/http/routes/broker-info.ts): totals count only what the caller sees
   'GET /v1/broker': {},
+  'GET /v1/brokers': {},
   'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },
   'POST /v1/principals': { admin: true, audit: 'principal.create' },

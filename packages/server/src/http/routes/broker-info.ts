@@ -11,6 +11,7 @@ import { TOPIC_CONFIGS } from '../../catalog/topic-config.js';
 import { authorizedOperations } from '../authorized-operations.js';
 import { resources } from '../route-permissions.js';
 import { SERVER_VERSION } from '../../version.js';
+import type { ClusterBroker } from '../../cluster/cluster-member.js';
 
 type Totals = BrokerInfo['totals'];
 
@@ -19,6 +20,12 @@ async function sum(counter: { get(): Promise<{ values: { labels: Record<string, 
   let total = 0;
   for (const v of (await counter.get()).values) if (visible.has(`${String(v.labels.cluster)}/${String(v.labels.topic)}`)) total += v.value;
   return total;
+}
+
+/** A cluster member as `GET /v1/broker` lists its nodes. */
+function asNode(b: ClusterBroker): BrokerInfo['brokers'][number] {
+  const u = new URL(b.url);
+  return { brokerId: b.nodeId, host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), controller: b.controller, alive: b.alive };
 }
 
 export async function brokerInfoRoutes(app: FastifyInstance): Promise<void> {
@@ -59,15 +66,32 @@ export async function brokerInfoRoutes(app: FastifyInstance): Promise<void> {
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       return {
         version: SERVER_VERSION,
-        brokerId: 0,
+        brokerId: app.webka.cluster?.nodeId ?? 0,
         startedAt,
         uptimeMs: Date.now() - startedAt,
         authEnabled: app.security.enabled,
-        // One broker, its own controller, until replication brings a cluster of them.
-        brokers: [{ brokerId: 0, host: config.host, port, controller: true, alive: true }],
+        // a single node is its own controller
+        brokers: app.webka.cluster === undefined ? [{ brokerId: 0, host: config.host, port, controller: true, alive: true }] : (await app.webka.cluster.brokers()).map(asNode),
         totals: await totals(request),
         authorizedOperations: authorizedOperations(app, request, resources.broker()),
       };
+    },
+  );
+
+  app.get(
+    '/brokers',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'The live brokers of the cluster and which one is controller (a single node lists itself)',
+        response: { 200: Type.Object({ brokers: Type.Array(Type.Object({ nodeId: Type.Integer(), url: Type.String(), alive: Type.Boolean(), controller: Type.Boolean() })) }) },
+      },
+    },
+    async (request) => {
+      const cluster = app.webka.cluster;
+      if (cluster !== undefined) return { brokers: await cluster.brokers() };
+      // a single node is its own controller; its URL is the one the caller reached
+      return { brokers: [{ nodeId: 0, url: `${request.protocol}://${request.host}`, alive: true, controller: true }] };
     },
   );
 

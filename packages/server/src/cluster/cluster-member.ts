@@ -1,0 +1,62 @@
+/**
+ * This broker as a member of a cluster: registered under its lease, campaigning for controller
+ * whenever the office is free, and able to say who the live brokers and the controller are.
+ */
+import type { Coordinator, ControllerTerm } from './coordinator.js';
+
+/** A broker as `GET /v1/brokers` reports it. */
+export interface ClusterBroker {
+  nodeId: number;
+  url: string;
+  alive: boolean;
+  controller: boolean;
+}
+
+export class ClusterMember {
+  #term: ControllerTerm | null = null;
+  #closed = false;
+  readonly #campaigning: Promise<void>;
+
+  private constructor(
+    readonly coordinator: Coordinator,
+    readonly nodeId: number,
+    onError: (err: unknown) => void,
+  ) {
+    this.#campaigning = this.#campaign().catch((err) => {
+      if (!this.#closed) onError(err);
+    });
+  }
+
+  /** Registers `nodeId` at `url` and starts campaigning; a taken node id rejects. */
+  static async join(coordinator: Coordinator, broker: { nodeId: number; url: string }, onError: (err: unknown) => void): Promise<ClusterMember> {
+    await coordinator.registerBroker(broker);
+    return new ClusterMember(coordinator, broker.nodeId, onError);
+  }
+
+  async #campaign(): Promise<void> {
+    while (!this.#closed) {
+      this.#term = await this.coordinator.campaign(this.nodeId);
+      await this.#term.ended;
+      this.#term = null;
+    }
+  }
+
+  /** The current controller term when this broker holds the office, else null. */
+  get term(): ControllerTerm | null {
+    return this.#term;
+  }
+
+  /** The live brokers, with the controller marked. */
+  async brokers(): Promise<ClusterBroker[]> {
+    const [brokers, controller] = await Promise.all([this.coordinator.brokers(), this.coordinator.controller()]);
+    return brokers.map((b) => ({ nodeId: b.nodeId, url: b.url, alive: true, controller: b.nodeId === controller?.nodeId }));
+  }
+
+  /** Leaves the cluster: resigns the office if held and ends the registration. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#term?.resign().catch(() => undefined);
+    await this.coordinator.close();
+    await this.#campaigning;
+  }
+}
