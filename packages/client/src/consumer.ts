@@ -17,8 +17,8 @@
 import { backoffDelay, sleep } from './backoff.js';
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
-import { GroupMember, type Assignment, type MemberEvent } from './group-member.js';
-import type { ConsumerRecord, TopicPartitionOffset, ValueFormat } from './types.js';
+import { GroupMember, toAssignment, type Assignment, type MemberEvent } from './group-member.js';
+import type { ConsumerRecord, TopicPartition, TopicPartitionOffset, ValueFormat } from './types.js';
 
 export interface ConsumerOptions {
   groupId: string;
@@ -43,7 +43,17 @@ export interface ConsumerOptions {
   retryBackoffMaxMs?: number;
   /** How long close() waits for its commit and leave (default 5 s). */
   closeTimeoutMs?: number;
+  /**
+   * Called when a rebalance takes partitions from this member, after the SDK's last commit of
+   * them (with auto commit, when the group still takes it). No record of them is handed out after.
+   */
+  onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Called when the group gives this member partitions (the first assignment included). */
+  onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
 }
+
+/** Codes with which the group refuses a commit because it rebalanced (the answer names the new assignment). */
+const REBALANCED = new Set(['STALE_GENERATION', 'NOT_ASSIGNED', 'REBALANCE_IN_PROGRESS']);
 
 /** Failures after which an answer may have been lost in transit. */
 const TRANSPORT_FAILURES = new Set(['NETWORK_ERROR', 'TIMEOUT', 'SHUTTING_DOWN', 'REQUEST_TIMEOUT']);
@@ -76,6 +86,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   #iterating = false;
   #sseUnsupported = false;
   #closed: Promise<void> | undefined;
+  /** Set while a revoke/assign callback runs: a commit() it makes must not wait for the commit chain. */
+  #inCallback = false;
 
   constructor(http: HttpClient, cluster: string, options: ConsumerOptions) {
     this.#http = http;
@@ -115,6 +127,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
             for (const r of ev.records) {
               if (signal.aborted) return;
               const k = key(r.topic, r.partition);
+              // A record sent before the member learned that its partition moved: the new owner has it.
+              if (this.#assigned !== undefined && !this.#assigned.has(k)) continue;
               const at = this.#delivered.get(k);
               if (at !== undefined && r.offset < at) continue;
               this.#delivered.set(k, r.offset + 1);
@@ -184,27 +198,51 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     );
     this.#member = member;
     this.#lastContact = Date.now();
+    // A new member's generations may start again (the broker restarted): take its assignment as news.
+    this.#generationId = undefined;
     if (assignment !== undefined) await this.#onAssignment(assignment);
   }
 
+  /**
+   * Switches to a new assignment, learned from the stream, a poll or a refused commit. Older
+   * news (a lower generation than the one known) is ignored.
+   */
   async #onAssignment(a: Assignment): Promise<void> {
+    if (this.#generationId !== undefined && a.generationId < this.#generationId) return;
     const next = new Set<string>();
     for (const tp of a.partitions) next.add(key(tp.topic, tp.partition));
-    if (a.generationId === this.#generationId && this.#assigned !== undefined && next.size === this.#assigned.size && [...next].every((k) => this.#assigned!.has(k))) return;
-    const revoked = this.#assigned === undefined ? [] : [...this.#assigned].filter((k) => !next.has(k));
+    const before = this.#assigned;
+    if (a.generationId === this.#generationId && before !== undefined && next.size === before.size && [...next].every((k) => before.has(k))) return;
+    const revoked = before === undefined ? [] : [...before].filter((k) => !next.has(k));
+    const added = [...next].filter((k) => before === undefined || !before.has(k));
+    const oldGeneration = this.#generationId;
+    // From here on no record of a revoked partition is handed out.
+    this.#assigned = next;
+    this.#generationId = a.generationId;
     if (revoked.length > 0 && this.#autoCommit) {
       // Hand over what we finished, so the next owner starts after it (best effort: the group
       // may already refuse this generation's commits).
-      await this.#commitKeys(revoked, this.#generationId).catch(() => undefined);
+      await this.#commitKeys(revoked, oldGeneration).catch(() => undefined);
     }
     for (const k of revoked) {
       this.#delivered.delete(k);
       this.#processed.delete(k);
       this.#committed.delete(k);
     }
-    this.#assigned = next;
-    this.#generationId = a.generationId;
+    if (revoked.length > 0) await this.#callback(this.#opts.onPartitionsRevoked, revoked);
+    if (added.length > 0) await this.#callback(this.#opts.onPartitionsAssigned, added);
   }
+
+  async #callback(fn: ((partitions: TopicPartition[]) => void | Promise<void>) | undefined, keys: string[]): Promise<void> {
+    if (fn === undefined) return;
+    this.#inCallback = true;
+    try {
+      await fn(keys.map(unkey));
+    } finally {
+      this.#inCallback = false;
+    }
+  }
+
 
   get #autoCommit(): boolean {
     return this.#opts.autoCommit ?? true;
@@ -230,36 +268,61 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /**
    * Commits positions: by default the next offset after every record the loop has finished with;
    * or the given offsets (each the NEXT offset to read, as Kafka commits). Commits run one at a time.
+   *
+   * A rebalance is not an error: when the group refuses the commit because it moved on to a new
+   * generation, the consumer switches to the assignment the refusal names (calling
+   * onPartitionsRevoked / onPartitionsAssigned), drops the offsets of partitions it no longer
+   * owns (their new owner reads from the last commit that was taken) and commits the rest again.
    */
   commit(offsets?: TopicPartitionOffset[]): Promise<void> {
     const run = async (): Promise<void> => {
-      if (offsets !== undefined) {
-        await this.#send(offsets);
-        for (const o of offsets) this.#committed.set(key(o.topic, o.partition), o.offset);
-        return;
+      for (let attempt = 0; ; attempt++) {
+        let wanted = offsets ?? this.#pending([...this.#processed.keys()]);
+        // After a rebalance, only what this member still owns.
+        if (attempt > 0) wanted = wanted.filter((o) => this.#assigned?.has(key(o.topic, o.partition)) ?? true);
+        if (wanted.length === 0) return;
+        try {
+          await this.#send(wanted, this.#generationId);
+          for (const o of wanted) this.#committed.set(key(o.topic, o.partition), o.offset);
+          return;
+        } catch (err) {
+          if (!(err instanceof WebkaError) || !REBALANCED.has(err.code)) throw err;
+          const a = toAssignment(err.details as { generation?: number; assignment?: unknown });
+          // Without the new assignment, or when the group moved on again while we committed:
+          // what is left is not ours to commit (the stream or the next poll brings the assignment).
+          if (a === undefined || attempt === 2) return;
+          await this.#onAssignment(a);
+        }
       }
-      await this.#commitKeys([...this.#processed.keys()], this.#generationId);
     };
+    // A commit() from a revoke/assign callback runs at once: the chain may be waiting on that callback.
+    if (this.#inCallback) return run();
     const p = this.#commitChain.then(run, run);
     this.#commitChain = p.catch(() => undefined);
     return p;
   }
 
-  async #commitKeys(keys: string[], _generation: number | undefined, signal?: AbortSignal): Promise<void> {
+  /** The processed positions of these partitions not yet committed. */
+  #pending(keys: string[]): TopicPartitionOffset[] {
     const offsets: TopicPartitionOffset[] = [];
     for (const k of keys) {
       const v = this.#processed.get(k);
       if (v !== undefined && this.#committed.get(k) !== v) offsets.push({ ...unkey(k), offset: v });
     }
+    return offsets;
+  }
+
+  async #commitKeys(keys: string[], generation: number | undefined, signal?: AbortSignal): Promise<void> {
+    const offsets = this.#pending(keys);
     if (offsets.length === 0) return;
-    await this.#send(offsets, signal);
+    await this.#send(offsets, generation, signal);
     for (const o of offsets) this.#committed.set(key(o.topic, o.partition), o.offset);
   }
 
-  async #send(offsets: TopicPartitionOffset[], signal?: AbortSignal): Promise<void> {
+  async #send(offsets: TopicPartitionOffset[], generation: number | undefined, signal?: AbortSignal): Promise<void> {
     const m = this.#member;
     if (m === undefined) throw new WebkaError('MEMBER_NOT_FOUND', 'the consumer is not in the group now (it is joining)', { status: 404, retriable: true });
-    await m.commit(offsets, this.#generationId, signal);
+    await m.commit(offsets, generation, signal);
     this.#lastContact = Date.now();
   }
 

@@ -2,11 +2,11 @@
  * The group consumer against a real broker, over SSE and long polls: every record once, commits
  * (automatic and manual) that a later member resumes from, and a broker restart in the middle
  * of consuming (the member is forgotten; the consumer joins again and carries on, repeating and
- * losing nothing).
+ * losing nothing); across rebalances, a commit() made after the group moved on is not an error.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Webka, WebkaError, type Consumer } from '../src/index.js';
+import { Webka, WebkaError, type Consumer, type TopicPartition } from '../src/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 
 let broker: TestBroker;
@@ -41,6 +41,7 @@ async function take(consumer: Consumer, n: number, each?: (v: number, count: num
 
 const sorted = (a: number[]): number[] => [...a].sort((x, y) => x - y);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+const partitions = (tps: TopicPartition[]): number[] => sorted(tps.map((tp) => tp.partition));
 
 describe('group consumer', () => {
   for (const transport of ['sse', 'long-poll'] as const) {
@@ -85,6 +86,40 @@ describe('group consumer', () => {
       assert.equal(got.length, 200);
       assert.deepEqual(sorted(got), range(0, 200), 'each record exactly once');
       assert.equal((await webka.admin().describeGroup(`r-${transport}`)).totalLag, 0);
+    });
+
+    test(`commit() after the group rebalanced commits what is still owned and calls the callbacks (${transport})`, async () => {
+      const topic = `stale-${transport}`;
+      await webka.admin().createTopic({ name: topic, partitions: 4 });
+      await produce(topic, 0, 200);
+      const assigned: number[][] = [];
+      const revoked: number[][] = [];
+      const a = webka.consumer({
+        groupId: topic, topics: topic, transport, autoCommit: false, autoOffsetReset: 'earliest', ...fast,
+        onPartitionsAssigned: (tps) => void assigned.push(partitions(tps)),
+        onPartitionsRevoked: (tps) => void revoked.push(partitions(tps)),
+      });
+      await take(a, 200); // every partition read to its end, nothing committed
+      assert.deepEqual(assigned, [[0, 1, 2, 3]]);
+      // A second member joins: the group moves to a new generation and two partitions move to it.
+      const b = webka.consumer({ groupId: topic, topics: topic, transport, autoCommit: false, autoOffsetReset: 'earliest', ...fast });
+      await take(b, 1);
+      const moved = partitions(b.assignment ?? []);
+      assert.equal(moved.length, 2);
+      // a has not heard of the rebalance: its commit names the old generation.
+      await a.commit();
+      const kept = range(0, 4).filter((p) => !moved.includes(p));
+      assert.deepEqual(partitions(a.assignment ?? []), kept);
+      assert.deepEqual(revoked, [moved]);
+      const offsets = await webka.admin().groupOffsets(topic);
+      assert.deepEqual(
+        offsets.filter((o) => o.committed !== null).map((o) => [o.partition, o.lag]).sort((x, y) => x[0] - y[0]),
+        kept.map((p) => [p, 0]),
+        'a committed what it still owns (to the end), nothing of what moved',
+      );
+      // Given offsets of a partition that moved are dropped, not thrown.
+      await a.commit([{ topic, partition: moved[0], offset: 10 }]);
+      await Promise.all([a.close(), b.close()]);
     });
   }
 
