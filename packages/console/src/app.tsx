@@ -8,6 +8,7 @@ import { resume, session, signIn, signInReason, signOut } from './session.js';
 import { useValue } from './signal.js';
 import { ErrorNote } from './components/ui.js';
 import { TopicsPage, TopicPage } from './pages/topics.js';
+import { MessagesPage } from './pages/messages.js';
 
 function SignIn() {
   const reason = useValue(signInReason);
@@ -52,6 +53,8 @@ function clusterOf(r: Route): string {
 
 function Page({ r }: { r: Route }) {
   switch (r.page) {
+    case 'messages':
+      return <MessagesPage cluster={r.cluster} topic={r.topic} />;
     case 'topic':
       return <TopicPage cluster={r.cluster} topic={r.topic} />;
     case 'topics':
@@ -72,7 +75,7 @@ function Shell() {
           Webka
         </a>
         <nav aria-label="Console">
-          <a href={href.topics(cluster)} aria-current={r.page === 'topics' || r.page === 'topic' ? 'page' : undefined}>
+          <a href={href.topics(cluster)} aria-current={r.page === 'topics' || r.page === 'topic' || r.page === 'messages' ? 'page' : undefined}>
             Topics
           </a>
         </nav>

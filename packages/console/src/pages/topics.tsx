@@ -161,6 +161,9 @@ export function TopicPage({ cluster, topic }: { cluster: string; topic: string }
       <Loading when={d.loading && t === undefined} />
       {t !== undefined && (
         <>
+          <p>
+            <a href={href.messages(cluster, topic)}>Messages</a>: browse, follow live, produce
+          </p>
           <h2>Partitions</h2>
           <table class="grid" aria-label="Partitions">
             <thead>
