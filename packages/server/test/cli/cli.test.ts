@@ -107,7 +107,7 @@ describe('webka CLI', () => {
     assert.equal((await webka(['topics', 'create', 'twice', '--if-not-exists'])).code, 0);
     assert.equal((await webka(['topics', 'create', 'bad', '--partitions', 'many'])).code, 2);
     assert.equal((await webka(['no-such-command'])).code, 2);
-    assert.equal((await webka(['consume', 'twice'])).code, 2, 'consume needs --partition or --group');
+    assert.equal((await webka(['consume', 'twice', '-p', '0', '-g', 'g'])).code, 2, 'consume takes --partition or --group, not both');
     r = await webka(['produce', 'twice', '--value-format', 'json'], { input: '{"ok":1}\nnot json\n' });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /line 2/);
@@ -211,6 +211,38 @@ describe('webka CLI', () => {
     assert.equal(summary.records, 60);
     assert.equal(summary.requests, 3);
     assert.deepEqual(await count('keyed-atomic'), await count('keyed-plain'));
+  });
+
+  test('kcat habits: a whole topic without a group, -o -<n> per partition, groups list with lag', async () => {
+    assert.equal((await webka(['topics', 'create', 'whole', '-p', '3'])).code, 0);
+    assert.equal((await webka(['produce', 'whole', '-K', ':'], { input: Array.from({ length: 30 }, (_, i) => `k${i}:v${i}`).join('\n') + '\n' })).code, 0);
+    let r = await webka(['consume', 'whole']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), Array.from({ length: 30 }, (_, i) => `v${i}`).sort());
+    r = await webka(['consume', 'whole', '-n', '7']);
+    assert.equal(r.stdout.trim().split('\n').length, 7);
+    // -o -2: the last two records of each partition, as kcat
+    r = await webka(['consume', 'whole', '-o', '-2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const described = JSON.parse((await webka(['topics', 'describe', 'whole', '--json'])).stdout);
+    const got = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { partition: number; offset: number });
+    const expected = described.partitionInfo.flatMap((p: { partition: number; highWatermark: number }) => [p.highWatermark - 2, p.highWatermark - 1].filter((o) => o >= 0).map((offset) => `${p.partition}/${offset}`));
+    assert.deepEqual(got.map((g) => `${g.partition}/${g.offset}`).sort(), expected.sort());
+    r = await webka(['consume', 'whole', '-p', '1', '-o', '-1', '-F', '%p/%o\n']);
+    assert.equal(r.stdout, `1/${described.partitionInfo[1].highWatermark - 1}\n`);
+    assert.equal((await webka(['consume', 'whole', '-p', '7'])).code, 2, 'no such partition');
+    assert.equal((await webka(['consume', 'whole', '-g', 'g', '-o', '-2'])).code, 2, 'a group starts from its committed offsets');
+    // groups list shows each group's total lag
+    r = await webka(['consume', 'whole', '-g', 'lagging', '--from', 'beginning', '-n', '10']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await webka(['groups', 'list', '--json']);
+    const lagging = JSON.parse(r.stdout).groups.find((g: { group: string }) => g.group === 'lagging');
+    const lag = JSON.parse((await webka(['groups', 'describe', 'lagging', '--json'])).stdout).totalLag;
+    assert.equal(lagging.totalLag, lag);
+    assert.ok(lag > 0);
+    r = await webka(['groups', 'list']);
+    assert.match(r.stdout.split('\n')[0], /^GROUP +STATE +MEMBERS +GENERATION +LAG/);
+    assert.match(r.stdout, new RegExp(`^lagging +.* ${lag}\\s*$`, 'm'));
   });
 
   test('a failure says what to do: the URL that did not answer, the flag for a port in use; clusters list names its columns', async () => {

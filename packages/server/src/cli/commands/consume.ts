@@ -1,11 +1,12 @@
 /**
- * `webka consume <topic>`: one partition (--partition) or a group (--group), printed with a
- * template (--format) or as JSON lines (--json). Without --follow it stops at the end: a
- * partition at the high watermark it finds; a group once every assigned partition has reached
- * the high watermarks seen at the start, or when nothing arrived for --idle-ms.
+ * `webka consume <topic>`: one partition (--partition), every partition merged (neither), or a
+ * group (--group), printed with a template (--format) or as JSON lines (--json). Without --follow
+ * it stops at the end: a partition at the high watermark it finds; a group once every assigned
+ * partition has reached the high watermarks seen at the start, or when nothing arrived for
+ * --idle-ms. `-o -<n>` starts each partition n records before its high watermark (kcat's -o -n).
  */
 import type { Command } from 'commander';
-import type { ConsumerRecord, Webka } from '@webka/client';
+import type { ConsumerRecord, PartitionInfo, StartPosition, Webka } from '@webka/client';
 import { action, UsageError } from '../exit-codes.js';
 import { connect, globals } from '../connection.js';
 import { compileFormat } from '../record-format.js';
@@ -27,10 +28,10 @@ interface ConsumeOptions {
 export function consumeCommand(program: Command): void {
   program
     .command('consume <topic>')
-    .description('Print records of one partition or of a consumer group')
-    .option('-p, --partition <n>', 'read this partition (no group)', nonNegativeInt)
+    .description('Print records of one partition, of every partition merged, or of a consumer group')
+    .option('-p, --partition <n>', 'read only this partition (no group; without -p and -g: every partition, merged)', nonNegativeInt)
     .option('-g, --group <group>', 'read as a member of this consumer group, committing as it goes')
-    .option('-o, --from <position>', 'where to start: beginning, end, an offset, @<ms since epoch> or an ISO time (a group: beginning or end, for partitions without a committed offset)', parsePosition)
+    .option('-o, --from <position>', 'where to start: beginning, end, an offset, -<n> (the last n of each partition), @<ms since epoch> or an ISO time (a group: beginning or end, for partitions without a committed offset)', parsePosition)
     .option('--from-beginning', 'same as --from beginning')
     .option('-f, --follow', 'keep waiting for new records (stop with Ctrl-C)')
     .option('-F, --format <template>', 'output template: %t topic, %p partition, %o offset, %T timestamp, %k key, %s value, %K/%S key/value length, %h headers, %%, \\n \\t', '%s\\n')
@@ -40,7 +41,7 @@ export function consumeCommand(program: Command): void {
     .option('--value-format <format>', 'how values are shown: text (default; JSON values as their text), json, binary (base64)')
     .addHelpText(
       'after',
-      '\nExamples:\n  webka consume orders --partition 0 --from-beginning\n  webka consume orders -p 0 -o 1200 -n 10 --format \'%o\\t%k\\t%s\\n\'\n  webka consume orders -p 2 --from 2026-01-31T00:00:00Z --follow\n  webka consume orders --group billing --from beginning --follow --json',
+      '\nExamples:\n  webka consume orders                            # every partition, merged, from the beginning\n  webka consume orders -o -2                      # the last two records of each partition\n  webka consume orders --partition 0 --from-beginning\n  webka consume orders -p 0 -o 1200 -n 10 --format \'%o\\t%k\\t%s\\n\'\n  webka consume orders -p 2 --from 2026-01-31T00:00:00Z --follow\n  webka consume orders --group billing --from beginning --follow --json',
     )
     .action(action(consume));
 }
@@ -48,7 +49,6 @@ export function consumeCommand(program: Command): void {
 async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<void> {
   const json = globals(cmd).json === true;
   if (o.partition !== undefined && o.group !== undefined) throw new UsageError('give --partition or --group, not both');
-  if (o.partition === undefined && o.group === undefined) throw new UsageError('give --partition <n> or --group <group>');
   if (o.transport !== 'sse' && o.transport !== 'long-poll') throw new UsageError('--transport must be sse or long-poll');
   const valueFormat = o.valueFormat ?? (json ? 'json' : 'text');
   if (valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new UsageError('--value-format must be text, json or binary');
@@ -59,18 +59,28 @@ async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<
   const max = o.maxRecords ?? Infinity;
   let count = 0;
 
-  if (o.partition !== undefined) {
-    const reader = webka.consumer({ topic, partition: o.partition, from, follow: o.follow === true, transport: o.transport, valueFormat });
-    const stop = (): void => reader.close();
+  if (o.group === undefined) {
+    // one partition, or every partition read side by side and merged as the records arrive
+    const infos = (await webka.admin().describeTopic(topic)).partitionInfo;
+    const chosen = o.partition === undefined ? infos : infos.filter((p) => p.partition === o.partition);
+    if (chosen.length === 0) throw new UsageError(`topic ${topic} has no partition ${o.partition} (it has ${infos.length})`);
+    const transport = o.transport;
+    const readers = chosen.map((p) => webka.consumer({ topic, partition: p.partition, from: startOf(from, p), follow: o.follow === true, transport, valueFormat }));
+    const stop = (): void => readers.forEach((r) => r.close());
     process.once('SIGINT', stop);
     try {
-      for await (const r of reader) {
-        await out.write(format(r));
-        if (++count >= max) break;
-      }
+      await Promise.all(
+        readers.map(async (reader) => {
+          for await (const r of reader) {
+            if (count >= max) break;
+            await out.write(format(r));
+            if (++count >= max) return stop();
+          }
+        }),
+      );
     } finally {
       process.off('SIGINT', stop);
-      reader.close();
+      stop();
     }
     await out.end();
     return;
@@ -102,6 +112,12 @@ async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<
     await consumer.close();
   }
   await out.end();
+}
+
+/** Where a partition read starts: `{ last: n }` is n records before the high watermark, not before the log start. */
+function startOf(from: Position, p: PartitionInfo): StartPosition {
+  if (typeof from === 'object' && 'last' in from) return { offset: Math.max(p.logStartOffset, p.highWatermark - from.last) };
+  return from;
 }
 
 async function highWatermarks(webka: Webka, topic: string): Promise<number[]> {

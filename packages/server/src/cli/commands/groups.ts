@@ -22,9 +22,13 @@ export function groupsCommand(program: Command): void {
     .description('List consumer groups')
     .action(
       action(async (_o: unknown, cmd: Command) => {
-        const list = await connect(cmd).admin().listGroups();
+        const admin = connect(cmd).admin();
+        // total lag per group, as kafka-consumer-groups and rpk show it (one describe per group)
+        const list = await Promise.all(
+          (await admin.listGroups()).map(async (g) => ({ ...g, totalLag: await admin.describeGroup(g.group).then((d) => d.totalLag, () => null) })),
+        );
         if (globals(cmd).json === true) return printJson({ groups: list });
-        printTable(['GROUP', 'STATE', 'MEMBERS', 'GENERATION'], list.map((g) => [g.group, g.state, g.members, g.generation]));
+        printTable(['GROUP', 'STATE', 'MEMBERS', 'GENERATION', 'LAG'], list.map((g) => [g.group, g.state, g.members, g.generation, g.totalLag ?? '-']));
       }),
     );
 
@@ -80,6 +84,7 @@ function toReset(o: { to: Position; topic: string[]; partition?: number; dryRun?
   const topics = o.topic.length > 0 ? o.topic : undefined;
   const dryRun = o.dryRun === true;
   if (o.to === 'earliest' || o.to === 'latest') return { to: o.to, topics, dryRun };
+  if ('last' in o.to) throw new UsageError('--to takes beginning, end, an offset or a time (-<n> is for consume)');
   if ('timestamp' in o.to) return { to: 'timestamp', timestamp: o.to.timestamp, topics, dryRun };
   if (o.topic.length !== 1 || o.partition === undefined || !Number.isInteger(o.partition) || o.partition < 0) {
     throw new UsageError('--to <offset> needs exactly one --topic and a --partition');

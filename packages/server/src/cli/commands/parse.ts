@@ -27,17 +27,18 @@ export function parseConfigs(pairs: string[]): Record<string, number | string | 
 }
 
 /**
- * A start position: `beginning`, `end`, an offset, or a time as `@<ms since epoch>` or an ISO
- * date (2026-01-31T12:00:00Z).
+ * A start position: `beginning`, `end`, an offset, `-<n>` (the last n records of each partition,
+ * as kcat's -o -n), or a time as `@<ms since epoch>` or an ISO date (2026-01-31T12:00:00Z).
  */
-export type Position = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
+export type Position = 'earliest' | 'latest' | { offset: number } | { timestamp: number } | { last: number };
 
 export function parsePosition(v: string): Position {
   if (v === 'beginning' || v === 'earliest') return 'earliest';
   if (v === 'end' || v === 'latest') return 'latest';
   if (/^\d+$/.test(v)) return { offset: Number(v) };
+  if (/^-\d+$/.test(v)) return { last: -Number(v) };
   if (/^@\d+$/.test(v)) return { timestamp: Number(v.slice(1)) };
   const t = Date.parse(v);
   if (/^\d{4}-\d{2}-\d{2}/.test(v) && Number.isFinite(t)) return { timestamp: t };
-  throw new InvalidArgumentError('must be beginning, end, an offset, @<ms since epoch> or an ISO time');
+  throw new InvalidArgumentError('must be beginning, end, an offset, -<n> (the last n of each partition), @<ms since epoch> or an ISO time');
 }
