@@ -26,11 +26,15 @@ export interface CliRun {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH, WEBKA_KAFKA_PORT: '0', ...env },
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return runCommand(process.execPath, [CLI, ...args], { PATH: process.env.PATH, WEBKA_KAFKA_PORT: '0', ...env }, cwd);
+}
+
+/**
+ * Runs any command (the installed `npx webka`, a single executable) with exactly env. With
+ * group, it leads its own process group, so a wrapper's children can be stopped with it.
+ */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string, group = false): CliRun {
+  const child = spawn(command, args, { env, cwd, detached: group, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -41,7 +45,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string
 
 /** Starts `webka start` with args and waits for the ready line (or fails with its output). */
 export async function startCliBroker(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliBroker> {
-  const run = runCli(['start', '--host', '127.0.0.1', ...args], env);
+  return waitForReady(runCli(['start', '--host', '127.0.0.1', ...args], env), timeoutMs);
+}
+
+/** Waits for a starting broker's "webka is ready" line (or fails with its output). */
+export async function waitForReady(run: CliRun, timeoutMs = 30_000): Promise<CliBroker> {
   const lines: any[] = [];
   let buffered = '';
   const url = await new Promise<string>((resolve, reject) => {
