@@ -268,6 +268,15 @@ export class Catalog {
   }
 
   alterTopic(cluster: string, name: string, changes: { partitions?: unknown; configs?: unknown }): { before: TopicRecord; after: TopicRecord } {
+    const { before, after } = this.checkAlterTopic(cluster, name, changes);
+    this.#mutate((s) => {
+      s.topics[before.id] = after;
+    });
+    return { before, after };
+  }
+
+  /** The topic as alterTopic would leave it, checked, without storing it (validate-only requests). */
+  checkAlterTopic(cluster: string, name: string, changes: { partitions?: unknown; configs?: unknown }): { before: TopicRecord; after: TopicRecord } {
     const before = this.getTopic(cluster, name);
     let partitions = before.partitions;
     if (changes.partitions !== undefined) {
@@ -279,11 +288,7 @@ export class Catalog {
     }
     const configs = applyConfigChanges(before.configs, normaliseConfigs(changes.configs, 'configs'));
     checkMinInsyncReplicas(configs, this.getCluster(cluster).defaults.configs, before.replicationFactor, `topic "${name}"`);
-    const after: TopicRecord = { ...before, partitions, configs };
-    this.#mutate((s) => {
-      s.topics[before.id] = after;
-    });
-    return { before, after };
+    return { before, after: { ...before, partitions, configs } };
   }
 
   deleteTopic(cluster: string, name: string): TopicRecord {

@@ -106,4 +106,23 @@ def read(bootstrap, topic, partitions, isolation):
     out(event='read', records=got, complete=len(eof) == int(partitions))
     c.close()
 
-{'produce': produce, 'consume': consume, 'member': member, 'txn': txn, 'read': read}[sys.argv[1]](*sys.argv[2:])
+def configs(bootstrap, topic, key, value):
+    # describes the topic's configs, sets key to value (AlterConfigs), describes them again
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    a = AdminClient({'bootstrap.servers': bootstrap})
+    def describe():
+        res = ConfigResource('topic', topic)
+        entries = a.describe_configs([res])[res].result(30)
+        return {k: {'value': e.value, 'default': e.is_default, 'source': e.source} for k, e in entries.items()}
+    before = describe()
+    res = ConfigResource('topic', topic, set_config={key: value})
+    a.alter_configs([res])[res].result(30)
+    out(event='configs', before=before, after=describe())
+    try:
+        bad = ConfigResource('topic', topic, set_config={key: 'not-a-value'})
+        a.alter_configs([bad])[bad].result(30)
+        out(event='refused', error=None)
+    except Exception as e:
+        out(event='refused', error=str(e))
+
+{'produce': produce, 'configs': configs, 'consume': consume, 'member': member, 'txn': txn, 'read': read}[sys.argv[1]](*sys.argv[2:])

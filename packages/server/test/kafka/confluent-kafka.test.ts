@@ -3,7 +3,7 @@
  * producer with keys placed by murmur2, a consumer group that commits and resumes from its
  * committed offset, a group of two members that rebalances when one leaves, offsets shared with
  * the HTTP API, a group of one protocol refused to the other, and a transactional
- * consume-process-produce that commits and aborts.
+ * consume-process-produce that commits and aborts, and the AdminClient's topic configs.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -166,4 +166,16 @@ test('a transactional consume-process-produce commits and aborts: read_committed
   const txn = await api.get('/v1/clusters/default/transactions/tx-pipeline');
   assert.equal(txn.status, 200, txn.text);
   assert.equal(txn.body.state, 'CompleteAbort');
+});
+
+test('confluent-kafka\'s AdminClient describes and alters topic configs', opts, async () => {
+  await createTopic('cfg-py', 1);
+  const events = await client('configs', bootstrap, 'cfg-py', 'cleanup.policy', 'compact');
+  const configs = one(events, 'configs');
+  assert.equal(configs.before['cleanup.policy'].value, 'delete');
+  assert.equal(configs.before['cleanup.policy'].default, true);
+  assert.equal(configs.after['cleanup.policy'].value, 'compact');
+  assert.equal(configs.after['cleanup.policy'].default, false);
+  assert.match(one(events, 'refused').error, /INVALID_CONFIG|must be one of/);
+  assert.deepEqual((await api.get('/v1/clusters/default/topics/cfg-py')).body.configs, { 'cleanup.policy': 'compact' });
 });

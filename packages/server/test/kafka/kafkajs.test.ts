@@ -2,13 +2,16 @@
  * kafkajs 2.2.4 (a pure-JavaScript client, classic versions only) against the Kafka listener:
  * admin (create topics and partitions, list and describe groups, delete), keyed produce placed
  * as the HTTP API places it, a consumer group that commits and resumes, records crossing to
- * and from HTTP, and transactions (commit, abort, sendOffsets).
+ * and from HTTP, transactions (commit, abort, sendOffsets), and topic configs described and
+ * altered.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
 import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, type Rest } from '../support/rest.js';
+
+const { ConfigResourceTypes } = kafkajs;
 
 let broker: TestBroker;
 let api: Rest;
@@ -133,4 +136,40 @@ test('kafkajs transactions: a committed one is read by read_committed consumers,
   const group = await api.get('/v1/clusters/default/groups/js-txn-group');
   assert.equal(group.status, 200, group.text);
   assert.deepEqual(group.body.offsets.map((o: { partition: number; committed: number }) => [o.partition, o.committed]), [[0, 1]]);
+});
+
+/** The topic's config overrides as HTTP shows them. */
+async function overrides(topic: string): Promise<Record<string, unknown>> {
+  const r = await api.get(`/v1/clusters/default/topics/${topic}`);
+  assert.equal(r.status, 200, r.text);
+  return r.body.configs;
+}
+
+test('kafkajs describes topic configs with their sources and alters them; HTTP sees the overrides; bad values are refused', async () => {
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'cfg-js', partitions: 1, configs: { 'cleanup.policy': 'compact' } })).status, 201);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const d = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-js' }], includeSynonyms: false });
+    const entries = new Map(d.resources[0].configEntries.map((e) => [e.configName, e]));
+    assert.equal(entries.get('cleanup.policy')!.configValue, 'compact');
+    assert.equal(entries.get('cleanup.policy')!.isDefault, false);
+    assert.equal(entries.get('retention.ms')!.configValue, '604800000');
+    assert.equal(entries.get('retention.ms')!.isDefault, true);
+
+    // AlterConfigs replaces the overrides: cleanup.policy, left out, goes back to its default
+    await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-js', configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
+    assert.deepEqual(await overrides('cfg-js'), { 'retention.ms': 3600000 });
+
+    // validateOnly changes nothing; an out-of-range value and an unknown key are refused
+    await admin.alterConfigs({ validateOnly: true, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-js', configEntries: [{ name: 'retention.ms', value: '1000' }] }] });
+    await assert.rejects(admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-js', configEntries: [{ name: 'segment.bytes', value: '1' }] }] }), (e: Error & { type?: string }) => e.type === 'INVALID_CONFIG');
+    await assert.rejects(admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-js', configEntries: [{ name: 'no.such.key', value: '1' }] }] }), (e: Error & { type?: string }) => e.type === 'INVALID_CONFIG');
+    assert.deepEqual(await overrides('cfg-js'), { 'retention.ms': 3600000 });
+
+    const unknown = admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-none' }], includeSynonyms: false });
+    await assert.rejects(unknown, (e: Error & { type?: string }) => e.type === 'UNKNOWN_TOPIC_OR_PARTITION');
+  } finally {
+    await admin.disconnect();
+  }
 });

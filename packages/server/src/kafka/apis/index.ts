@@ -13,6 +13,7 @@ import { createTopicsHandler, deleteTopicsHandler, createPartitionsHandler } fro
 import { listGroupsHandler, describeGroupsHandler, deleteGroupsHandler } from './admin-groups.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { saslHandshakeHandler, saslAuthenticateHandler } from './sasl.js';
+import { describeConfigsHandler, alterConfigsHandler, incrementalAlterConfigsHandler } from './configs.js';
 import { addPartitionsToTxnHandler, addOffsetsToTxnHandler, txnOffsetCommitHandler, endTxnHandler } from './transactions.js';
 
 const handlers = new Map<number, ApiHandler>();
@@ -25,5 +26,6 @@ for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandl
 for (const h of [findCoordinatorHandler, joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler, offsetCommitHandler, offsetFetchHandler]) register(h);
 for (const h of [createTopicsHandler, deleteTopicsHandler, createPartitionsHandler, listGroupsHandler, describeGroupsHandler, deleteGroupsHandler, describeClusterHandler, saslHandshakeHandler, saslAuthenticateHandler]) register(h);
 for (const h of [addPartitionsToTxnHandler, addOffsetsToTxnHandler, txnOffsetCommitHandler, endTxnHandler]) register(h);
+for (const h of [describeConfigsHandler, alterConfigsHandler, incrementalAlterConfigsHandler]) register(h);
 
 export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = handlers;
