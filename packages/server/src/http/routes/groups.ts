@@ -14,6 +14,7 @@ import { GroupCoordinator } from '../../groups/group-coordinator.js';
 import { GroupAdmin, type GroupView } from '../../groups/group-admin.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { authorizedOperations } from '../authorized-operations.js';
+import { topicReader } from '../topic-reader.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
@@ -254,14 +255,6 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
 }
 
 /** The caller's read right on topics of the group's cluster, or undefined when auth is off. */
-export function topicReader(app: FastifyInstance, request: FastifyRequest<{ Params: { cluster: string } }>): ((topic: string) => boolean) | undefined {
-  const security = app.security;
-  const principal = request.principal;
-  if (!security.enabled || principal === null || principal === undefined || security.isAdmin(principal)) return undefined;
-  const cluster = request.params.cluster;
-  return (topic) => security.authorize(principal, 'read', { type: 'topic', cluster, name: topic });
-}
-
 /**
  * What a describe shows the caller: the members of every principal only to a caller with admin
  * on the group (or a superuser), otherwise its own; offsets, lag and assignments only for topics

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SseEvent, TOPIC_POSITION_PREFIX } from '@webka/protocol';
 import type { AppContext } from '../app.js';
-import { topicReader } from '../routes/groups.js';
+import { topicReader } from '../topic-reader.js';
 import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
 import type { KeyFormat, ValueFormat } from '../record-json.js';
