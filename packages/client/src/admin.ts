@@ -3,6 +3,7 @@
  * HTTP call (no retries: a create that timed out may have happened; the caller decides), and
  * answers the broker's JSON as documented in docs/http-api.md.
  */
+import type { TransactionDescription } from './transactional-producer.js';
 import type { PartitionInfoSchema, Static, BrokerInfo, TopicConfigDoc, OPERATION_NAMES } from '@webka/protocol';
 import type { HttpClient } from './http-client.js';
 import { seg } from './http-client.js';
@@ -215,5 +216,19 @@ export class Admin {
   }
   async deleteGroup(group: string): Promise<void> {
     await this.#http.json('DELETE', `${this.#c()}/groups/${seg(group)}`);
+  }
+
+  // ---- transactions
+
+  /** The transactional ids the caller owns (all, for a superuser), with state, partitions and age. */
+  async listTransactions(): Promise<TransactionDescription[]> {
+    return (await this.#http.json<{ transactions: TransactionDescription[] }>('GET', `${this.#c()}/transactions`)).transactions;
+  }
+  describeTransaction(transactionalId: string): Promise<TransactionDescription> {
+    return this.#http.json('GET', `${this.#c()}/transactions/${seg(transactionalId)}`);
+  }
+  /** An operator's abort: aborts the open transaction and fences its producer. */
+  abortTransaction(transactionalId: string): Promise<TransactionDescription> {
+    return this.#http.json('POST', `${this.#c()}/transactions/${seg(transactionalId)}/abort`);
   }
 }

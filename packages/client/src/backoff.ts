@@ -3,6 +3,8 @@
  * which spreads the retries of many clients after a broker restart instead of having them arrive
  * together.
  */
+import { WebkaError } from './errors.js';
+
 export interface BackoffOptions {
   /** First ceiling in ms (default 100). */
   retryBackoffMs?: number;
@@ -16,6 +18,33 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number
   const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
   // Never 0: a tight loop against a down broker helps nobody.
   return Math.max(base / 4, Math.random() * ceiling);
+}
+
+export interface RetryOptions extends BackoffOptions {
+  /** How long one attempt may wait for its answer. */
+  requestTimeoutMs: number;
+  /** Named in the error when the deadline passes. */
+  deliveryTimeoutMs: number;
+}
+
+/**
+ * Runs one call until it answers, retrying retriable failures (WebkaError.retriable) with backoff
+ * until the deadline, then failing with TIMEOUT; other failures are thrown at once.
+ */
+export async function retryUntil<T>(deadline: number, opts: RetryOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(AbortSignal.timeout(opts.requestTimeoutMs));
+    } catch (err) {
+      const e = err instanceof WebkaError ? err : new WebkaError('NETWORK_ERROR', String(err), { cause: err });
+      if (!e.retriable) throw e;
+      const wait = backoffDelay(attempt, opts);
+      if (Date.now() + wait >= deadline) {
+        throw new WebkaError('TIMEOUT', `not delivered within deliveryTimeoutMs (${opts.deliveryTimeoutMs} ms); last error: ${e.code}: ${e.message}`, { cause: e });
+      }
+      await sleep(wait);
+    }
+  }
 }
 
 /** Resolves after ms, or rejects with the signal's reason when it aborts first. */

@@ -18,7 +18,8 @@ import { backoffDelay, sleep } from './backoff.js';
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import { GroupMember, toAssignment, type Assignment, type MemberEvent } from './group-member.js';
-import type { ConsumerRecord, TopicPartition, TopicPartitionOffset, ValueFormat } from './types.js';
+import type { ConsumerRecord, Isolation, TopicPartition, TopicPartitionOffset, ValueFormat } from './types.js';
+import type { GroupPosition, OffsetsSource } from './transactional-producer.js';
 
 export interface ConsumerOptions {
   groupId: string;
@@ -39,6 +40,8 @@ export interface ConsumerOptions {
   maxWaitMs?: number;
   maxRecords?: number;
   valueFormat?: ValueFormat;
+  /** read_uncommitted (the broker's default) or read_committed: only committed transactions' records. */
+  isolation?: Isolation;
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
   /** How long close() waits for its commit and leave (default 5 s). */
@@ -64,7 +67,7 @@ const unkey = (k: string): { topic: string; partition: number } => {
   return { partition: Number(k.slice(0, i)), topic: k.slice(i + 1) };
 };
 
-export class Consumer implements AsyncIterable<ConsumerRecord> {
+export class Consumer implements AsyncIterable<ConsumerRecord>, OffsetsSource {
   readonly groupId: string;
   #http: HttpClient;
   #cluster: string;
@@ -100,6 +103,25 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   get memberId(): string | undefined {
     return this.#member?.memberId;
+  }
+
+  /** The group generation of the current assignment (undefined before the first). */
+  get generation(): number | undefined {
+    return this.#generationId;
+  }
+
+  /**
+   * The member's position for a transaction (TransactionalProducer.sendOffsets): for each
+   * partition, the offset after the last record handed out, with the generation and member id
+   * the broker checks. Use it with autoCommit false, so that the offsets are committed only
+   * with the transaction.
+   */
+  transactionOffsets(): GroupPosition {
+    const m = this.#member;
+    if (m === undefined || this.#generationId === undefined) throw new WebkaError('MEMBER_NOT_FOUND', 'the consumer is not in the group now (it is joining): nothing to commit', { status: 404, retriable: true });
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [k, v] of this.#delivered) offsets.push({ ...unkey(k), offset: v });
+    return { groupId: this.groupId, generation: this.#generationId, memberId: m.memberId, offsets };
   }
 
   /** The partitions assigned in the current generation (undefined before the first assignment). */
@@ -176,7 +198,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   async *#events(signal: AbortSignal): AsyncGenerator<MemberEvent> {
     const member = this.#member!;
     if (this.#streaming) {
-      yield* member.stream({ valueFormat: this.#opts.valueFormat }, signal);
+      yield* member.stream({ valueFormat: this.#opts.valueFormat, isolation: this.#opts.isolation }, signal);
       if (member.sseUnsupported) {
         this.#sseUnsupported = true;
         return;
@@ -184,7 +206,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       // The broker ended the stream (stopping, or the member was removed): reconnect.
       throw new WebkaError('NETWORK_ERROR', 'the event stream ended');
     }
-    for (;;) yield* await member.poll({ maxWaitMs: this.#opts.maxWaitMs ?? 10_000, maxRecords: this.#opts.maxRecords, valueFormat: this.#opts.valueFormat }, signal);
+    for (;;) yield* await member.poll({ maxWaitMs: this.#opts.maxWaitMs ?? 10_000, maxRecords: this.#opts.maxRecords, valueFormat: this.#opts.valueFormat, isolation: this.#opts.isolation }, signal);
   }
 
   async #ensureMember(signal: AbortSignal): Promise<void> {

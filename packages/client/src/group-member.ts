@@ -7,7 +7,7 @@ import { SSE_CONTENT_TYPE, SseEvent } from '@webka/protocol/sse';
 import { seg, type HttpClient } from './http-client.js';
 import { readSse } from './sse-reader.js';
 import { streamError } from './partition-consumer.js';
-import type { ConsumerRecord, TopicPartition, TopicPartitionOffset, ValueFormat } from './types.js';
+import type { ConsumerRecord, Isolation, TopicPartition, TopicPartitionOffset, ValueFormat } from './types.js';
 
 export interface Assignment {
   generationId: number;
@@ -79,9 +79,9 @@ export class GroupMember {
   }
 
   /** One long poll: records from the assigned partitions, and the assignment when it changed. */
-  async poll(opts: { maxWaitMs: number; maxRecords?: number; valueFormat?: ValueFormat; generationId?: number }, signal: AbortSignal): Promise<MemberEvent[]> {
+  async poll(opts: { maxWaitMs: number; maxRecords?: number; valueFormat?: ValueFormat; isolation?: Isolation; generationId?: number }, signal: AbortSignal): Promise<MemberEvent[]> {
     const a = await this.#http.json<{ records: ConsumerRecord[]; generation?: number; assignment?: unknown }>('GET', this.#path('/records'), {
-      query: { maxWaitMs: opts.maxWaitMs, maxRecords: opts.maxRecords, valueFormat: opts.valueFormat },
+      query: { maxWaitMs: opts.maxWaitMs, maxRecords: opts.maxRecords, valueFormat: opts.valueFormat, isolation: opts.isolation },
       signal,
     });
     const out: MemberEvent[] = [];
@@ -92,9 +92,9 @@ export class GroupMember {
   }
 
   /** The member's SSE stream: record events and rebalance events, until it ends or fails. */
-  async *stream(opts: { valueFormat?: ValueFormat }, signal: AbortSignal): AsyncGenerator<MemberEvent> {
+  async *stream(opts: { valueFormat?: ValueFormat; isolation?: Isolation }, signal: AbortSignal): AsyncGenerator<MemberEvent> {
     const res = await this.#http.raw('GET', this.#path('/records'), {
-      query: { valueFormat: opts.valueFormat },
+      query: { valueFormat: opts.valueFormat, isolation: opts.isolation },
       // The id of the last record received: the broker carries on right after it.
       headers: this.lastEventId === undefined ? { accept: SSE_CONTENT_TYPE } : { accept: SSE_CONTENT_TYPE, 'last-event-id': this.lastEventId },
       signal,

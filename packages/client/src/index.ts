@@ -6,6 +6,7 @@
 export { Webka, type WebkaOptions, type FetchedRecords, type FetchRecordsOptions } from './webka.js';
 export { TopicFollower, type TopicFollowerOptions } from './topic-follower.js';
 export { Producer, type ProducerOptions } from './producer.js';
+export { TransactionalProducer, type TransactionalProducerOptions, type TransactionState, type TransactionDescription, type GroupPosition, type OffsetsSource } from './transactional-producer.js';
 export { Consumer, type ConsumerOptions } from './consumer.js';
 export { PartitionConsumer, type PartitionConsumerOptions, type StartPosition } from './partition-consumer.js';
 export { Admin, type ClusterInfo, type TopicInfo, type TopicDescription, type PartitionInfo, type CreateTopic, type GroupDescription, type GroupSummary, type GroupOffset, type GroupState, type ResetOffsets, type ResetOffsetsResult, type BrokerInfo, type TopicConfigDoc, type Operation, type StreamInfo } from './admin.js';
@@ -13,5 +14,5 @@ export { SecurityAdmin, type Principal, type ApiKeyInfo, type NewApiKey, type Ac
 export { WebkaError, CLIENT_ERROR_CODES, type ClientErrorCode, type WebkaErrorCode } from './errors.js';
 export { HttpClient, type FetchFn } from './http-client.js';
 export { readSse, type SseMessage } from './sse-reader.js';
-export type { ProducerRecord, RecordMetadata, ConsumerRecord, TopicPartition, TopicPartitionOffset, ValueFormat, Headers } from './types.js';
+export type { ProducerRecord, RecordMetadata, ConsumerRecord, TopicPartition, TopicPartitionOffset, ValueFormat, Headers, Isolation } from './types.js';
 export { ERROR_CODES, type ErrorCode } from '@webka/protocol/errors';

@@ -13,7 +13,7 @@ import { backoffDelay, sleep } from './backoff.js';
 import { WebkaError } from './errors.js';
 import { seg, type HttpClient } from './http-client.js';
 import { readSse } from './sse-reader.js';
-import type { ConsumerRecord, ValueFormat } from './types.js';
+import type { ConsumerRecord, Isolation, ValueFormat } from './types.js';
 
 export type StartPosition = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
 
@@ -30,6 +30,8 @@ export interface PartitionConsumerOptions {
   /** How long one long poll waits (default 20 s). */
   maxWaitMs?: number;
   valueFormat?: ValueFormat;
+  /** read_uncommitted (default) or read_committed: only committed transactions' records; without follow, ends at the last stable offset. */
+  isolation?: Isolation;
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
 }
@@ -39,6 +41,8 @@ interface FetchAnswer {
   nextOffset: number;
   highWatermark: number;
   logStartOffset: number;
+  /** With read_committed: where the undecided transactions begin. */
+  lastStableOffset?: number;
 }
 
 export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
@@ -97,7 +101,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
           }
         } else {
           const a = await this.#http.json<FetchAnswer>('GET', `${this.#base()}/records`, {
-            query: { offset: this.#position, maxRecords: this.#opts.maxRecords, maxWaitMs: follow ? (this.#opts.maxWaitMs ?? 20_000) : 0, valueFormat: this.#opts.valueFormat },
+            query: { offset: this.#position, maxRecords: this.#opts.maxRecords, maxWaitMs: follow ? (this.#opts.maxWaitMs ?? 20_000) : 0, valueFormat: this.#opts.valueFormat, isolation: this.#opts.isolation },
             signal,
           });
           attempt = 0;
@@ -108,7 +112,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
           }
           // A fetch can end before a record (a compacted gap): nextOffset moves us past it.
           this.#position = Math.max(this.#position, a.nextOffset);
-          if (!follow && this.#position >= a.highWatermark) return;
+          if (!follow && this.#position >= (this.#opts.isolation === 'read_committed' ? (a.lastStableOffset ?? a.highWatermark) : a.highWatermark)) return;
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -127,7 +131,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
 
   async *#sse(signal: AbortSignal): AsyncGenerator<ConsumerRecord> {
     const res = await this.#http.raw('GET', `${this.#base()}/records`, {
-      query: { offset: this.#position, valueFormat: this.#opts.valueFormat },
+      query: { offset: this.#position, valueFormat: this.#opts.valueFormat, isolation: this.#opts.isolation },
       headers: { accept: SSE_CONTENT_TYPE, 'last-event-id': encodePartitionPosition(this.#position!) },
       signal,
     });

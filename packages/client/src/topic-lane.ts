@@ -11,7 +11,7 @@
  *                                             (a fresh one restarts sequences at 0, so no later
  *                                             request can be mistaken for a retry of this one)
  */
-import { backoffDelay, sleep } from './backoff.js';
+import { retryUntil } from './backoff.js';
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import { seg } from './http-client.js';
@@ -229,21 +229,8 @@ export class TopicLane {
     return this.#identity;
   }
 
-  /** Runs one call until it answers, retrying retriable failures with backoff until the deadline. */
-  async #retrying<T>(deadline: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call(AbortSignal.timeout(this.#opts.requestTimeoutMs));
-      } catch (err) {
-        const e = err instanceof WebkaError ? err : new WebkaError('NETWORK_ERROR', String(err), { cause: err });
-        if (!e.retriable) throw e;
-        const wait = backoffDelay(attempt, this.#opts);
-        if (Date.now() + wait >= deadline) {
-          throw new WebkaError('TIMEOUT', `not delivered within deliveryTimeoutMs (${this.#opts.deliveryTimeoutMs} ms); last error: ${e.code}: ${e.message}`, { cause: e });
-        }
-        await sleep(wait);
-      }
-    }
+  #retrying<T>(deadline: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return retryUntil(deadline, this.#opts, call);
   }
 
   async #send(batch: Pending[]): Promise<void> {

@@ -45,3 +45,6 @@ export interface TopicPartitionOffset extends TopicPartition {
 }
 
 export type ValueFormat = 'json' | 'text' | 'binary';
+
+/** What a reader sees of transactions: everything written (default), or only committed transactions' records. */
+export type Isolation = 'read_uncommitted' | 'read_committed';

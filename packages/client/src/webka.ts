@@ -7,6 +7,7 @@ import { Consumer, type ConsumerOptions } from './consumer.js';
 import { HttpClient, seg, type FetchFn } from './http-client.js';
 import { PartitionConsumer, type PartitionConsumerOptions } from './partition-consumer.js';
 import { Producer, type ProducerOptions } from './producer.js';
+import { TransactionalProducer, type TransactionalProducerOptions } from './transactional-producer.js';
 import { TopicFollower, type TopicFollowerOptions } from './topic-follower.js';
 import type { ConsumerRecord, ValueFormat } from './types.js';
 
@@ -55,6 +56,11 @@ export class Webka {
 
   producer(options: ProducerOptions = {}): Producer {
     return new Producer(this.http, this.cluster, options);
+  }
+
+  /** A producer whose sends and consumer offsets commit or abort together (docs/transactions.md). */
+  transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
+    return new TransactionalProducer(this.http, this.cluster, options);
   }
 
   /** A group consumer (`groupId`), or a reader of one partition (`partition`) without a group. */
