@@ -9,6 +9,7 @@ import { useValue } from './signal.js';
 import { ErrorNote } from './components/ui.js';
 import { TopicsPage, TopicPage } from './pages/topics.js';
 import { MessagesPage } from './pages/messages.js';
+import { GroupsPage, GroupPage } from './pages/groups.js';
 
 function SignIn() {
   const reason = useValue(signInReason);
@@ -53,6 +54,10 @@ function clusterOf(r: Route): string {
 
 function Page({ r }: { r: Route }) {
   switch (r.page) {
+    case 'groups':
+      return <GroupsPage cluster={r.cluster} />;
+    case 'group':
+      return <GroupPage cluster={r.cluster} group={r.group} />;
     case 'messages':
       return <MessagesPage cluster={r.cluster} topic={r.topic} />;
     case 'topic':
@@ -77,6 +82,9 @@ function Shell() {
         <nav aria-label="Console">
           <a href={href.topics(cluster)} aria-current={r.page === 'topics' || r.page === 'topic' || r.page === 'messages' ? 'page' : undefined}>
             Topics
+          </a>
+          <a href={href.groups(cluster)} aria-current={r.page === 'groups' || r.page === 'group' ? 'page' : undefined}>
+            Consumer groups
           </a>
         </nav>
         <span class="who">

@@ -4,30 +4,20 @@
  * tree), and follow the topic live while a producer runs: pause holds the rows shown, resume
  * shows what came meanwhile, and the row cap drops the oldest.
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Webka } from '@webka/client';
-import { consoleTestsUnavailable, openConsole, type ConsoleUnderTest } from './support.js';
+import { consoleForFile } from './support.js';
 
-const unavailable = consoleTestsUnavailable('messages browser tests');
-let c: ConsoleUnderTest;
-let webka: Webka;
-
-before(async () => {
-  if (unavailable !== undefined) return;
-  c = await openConsole();
-  webka = new Webka({ url: c.cast.url, token: c.cast.admin });
+const { unavailable, get } = consoleForFile('messages browser tests', async ({ webka }) => {
   await webka.admin().createTopic({ name: 'events', partitions: 2 });
-  await c.signIn(c.cast.admin);
 });
 
-after(() => c?.close());
-
-const status = () => c.page.getByTestId('tail-status');
+const status = () => get().page.getByTestId('tail-status');
 
 describe('the Messages page', { skip: unavailable }, () => {
   test('a record produced from the form shows its offset, and browsing finds and opens it', async () => {
-    const { page } = c;
+    const c = get();
+    const { page, webka } = c;
     await webka.producer().send('events', [{ partition: 0, value: 'before' }]);
     await page.goto(`${c.cast.url}/console#/c/default/topics/events/messages`);
     const form = page.getByRole('form', { name: 'Produce' });
@@ -52,7 +42,8 @@ describe('the Messages page', { skip: unavailable }, () => {
   });
 
   test('the live tail follows a running producer, pauses, resumes and keeps at most its cap', async () => {
-    const { page } = c;
+    const c = get();
+    const { page, webka } = c;
     // from the beginning of an empty topic, so no record produced after the click can be missed
     // however long the stream takes to open
     await webka.admin().createTopic({ name: 'live', partitions: 3 });

@@ -6,12 +6,16 @@
  * none; Chromium's "Failed to load resource" lines for HTTP error answers (a 401 before sign-in, a
  * refused create) are the API at work and are left out.
  */
+import { before, after } from 'node:test';
 import type { Page } from 'playwright-core';
+import { Webka } from '@webka/client';
 import { startSecureBroker, type Cast } from '../../server/test/security/secure-broker.js';
 import { chromiumUnavailable, launchChromium, type LaunchedChromium } from '../../client/test/support/chromium.js';
 
 export interface ConsoleUnderTest {
   cast: Cast;
+  /** A client of the same broker with the admin key, for setting up what the page should show. */
+  webka: Webka;
   page: Page;
   problems: string[];
   /** Opens /console and signs in with `key`; resolves once the shell shows the principal. */
@@ -41,6 +45,7 @@ export async function openConsole(): Promise<ConsoleUnderTest> {
   page.on('pageerror', (e) => problems.push(e.message));
   return {
     cast,
+    webka: new Webka({ url: cast.url, token: cast.admin }),
     page,
     problems,
     async signIn(key) {
@@ -58,3 +63,20 @@ export async function openConsole(): Promise<ConsoleUnderTest> {
 
 /** The names in the Topics table, in the order shown. */
 export const topicNames = (page: Page): Promise<string[]> => page.getByRole('table', { name: 'Topics' }).locator('tbody tr td:first-child').allTextContents();
+
+/**
+ * A test file's console: opened before its tests (then `setup`, then signed in as the admin), and
+ * closed after; `unavailable` says why the file's tests skip, if they do.
+ */
+export function consoleForFile(what: string, setup: (c: ConsoleUnderTest) => Promise<void>): { unavailable: string | undefined; get(): ConsoleUnderTest } {
+  const unavailable = consoleTestsUnavailable(what);
+  let c: ConsoleUnderTest | undefined;
+  before(async () => {
+    if (unavailable !== undefined) return;
+    c = await openConsole();
+    await setup(c);
+    await c.signIn(c.cast.admin);
+  });
+  after(() => c?.close());
+  return { unavailable, get: () => c! };
+}

@@ -1,0 +1,45 @@
+/**
+ * The Consumer groups page driven as a user would, with auth on: the list shows a group's total
+ * lag, the group's page its offsets per partition, and resetting offsets shows a dry run first
+ * (the broker's offsets unchanged) and then applies it.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { consoleForFile } from './support.js';
+
+const { unavailable, get } = consoleForFile('groups browser tests', async ({ webka }) => {
+  await webka.admin().createTopic({ name: 'jobs', partitions: 1 });
+  await webka.producer().send('jobs', Array.from({ length: 10 }, (_, i) => ({ value: i })));
+  await webka.admin().commitGroupOffsets('workers', [{ topic: 'jobs', partition: 0, offset: 3 }]);
+});
+
+const committed = async (): Promise<number | null> => (await get().webka.admin().groupOffsets('workers')).find((o) => o.topic === 'jobs')!.committed;
+
+describe('the Consumer groups page', { skip: unavailable }, () => {
+  test('lists groups with their lag, and resets offsets after a dry run', async () => {
+    const { page, problems } = get();
+    await page.getByRole('link', { name: 'Consumer groups' }).click();
+    const list = page.getByRole('table', { name: 'Consumer groups' });
+    await list.getByRole('row', { name: /workers/ }).filter({ hasText: /7$/ }).waitFor();
+
+    await list.getByRole('link', { name: 'workers' }).click();
+    await page.getByTestId('group-lag').filter({ hasText: /^7$/ }).waitFor();
+    const offsets = page.getByRole('table', { name: 'Offsets' });
+    assert.deepEqual(await offsets.locator('tbody tr').first().locator('td').allTextContents(), ['jobs', '0', '3', '10', '7']);
+
+    const form = page.getByRole('form', { name: 'Reset offsets' });
+    await form.getByLabel('Reset to').selectOption('earliest');
+    await form.getByRole('button', { name: 'Preview (dry run)' }).click();
+    const preview = form.getByRole('table', { name: 'Reset preview' });
+    await preview.waitFor();
+    assert.deepEqual(await preview.locator('tbody tr').first().locator('td').allTextContents(), ['jobs', '0', '3', '0']);
+    await form.getByRole('status').filter({ hasText: 'Dry run' }).waitFor();
+    assert.equal(await committed(), 3, 'a dry run changes nothing');
+
+    await form.getByRole('button', { name: 'Apply reset' }).click();
+    await form.getByRole('status').filter({ hasText: 'Offsets reset' }).waitFor();
+    assert.equal(await committed(), 0);
+    await page.getByTestId('group-lag').filter({ hasText: /^10$/ }).waitFor();
+    assert.deepEqual(problems, []);
+  });
+});
