@@ -37,6 +37,8 @@ export interface JoinInput {
   rebalanceTimeoutMs: number;
   protocolType: string;
   protocols: ClassicProtocol[];
+  /** Who joins: the member belongs to this principal ("anonymous" with authentication off). */
+  principal: string;
 }
 
 export interface JoinResult {
@@ -56,6 +58,8 @@ interface Waiter<T> {
 
 class ClassicMember {
   readonly memberId: string;
+  /** The principal that joined it: only it may rejoin, sync, heartbeat or commit as the member. */
+  readonly principal: string;
   input: JoinInput;
   assignment: Buffer = Buffer.alloc(0);
   join: Waiter<JoinResult> | null = null;
@@ -64,6 +68,7 @@ class ClassicMember {
 
   constructor(memberId: string, input: JoinInput) {
     this.memberId = memberId;
+    this.principal = input.principal;
     this.input = input;
   }
 }
@@ -125,10 +130,14 @@ export class ClassicGroupCoordinator {
     return [...this.#groups.values()].filter((g) => g.cluster === cluster);
   }
 
-  #member(cluster: string, groupId: string, memberId: string, generationId?: number): { g: ClassicGroup; m: ClassicMember } {
+  /**
+   * The caller's member: another principal's member is answered exactly as a missing one
+   * (MEMBER_NOT_FOUND, Kafka's UNKNOWN_MEMBER_ID) and is not touched (docs/security.md, "Ownership").
+   */
+  #member(cluster: string, groupId: string, memberId: string, principal: string, generationId?: number): { g: ClassicGroup; m: ClassicMember } {
     const g = this.find(cluster, groupId);
     const m = g?.members.get(memberId);
-    if (g === undefined || m === undefined) throw new WebkaError('MEMBER_NOT_FOUND', `member "${memberId}" is not in group "${groupId}": join again`);
+    if (g === undefined || m === undefined || m.principal !== principal) throw new WebkaError('MEMBER_NOT_FOUND', `member "${memberId}" is not in group "${groupId}": join again`);
     if (generationId !== undefined && generationId !== g.generationId) {
       throw new WebkaError('STALE_GENERATION', `generation ${generationId} of group "${groupId}" is over; the current one is ${g.generationId}`);
     }
@@ -152,6 +161,7 @@ export class ClassicGroupCoordinator {
       if (!shared) throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" has no assignment strategy in common with ${input.protocols.map((p) => p.name).join(', ')}`);
     }
     let m = input.memberId === '' ? undefined : g.members.get(input.memberId);
+    if (m !== undefined && m.principal !== input.principal) m = undefined;
     if (input.memberId !== '' && m === undefined) throw new WebkaError('MEMBER_NOT_FOUND', `member "${input.memberId}" is not in group "${groupId}": join with an empty member id`);
     if (m === undefined) {
       m = new ClassicMember(`${input.clientId || 'consumer'}-${randomUUID()}`, input);
@@ -205,8 +215,8 @@ export class ClassicGroupCoordinator {
   }
 
   /** SyncGroup: the leader hands in every member's assignment; each member gets its own. */
-  sync(cluster: string, groupId: string, memberId: string, generationId: number, assignments: Array<{ memberId: string; assignment: Buffer }>): Promise<Buffer> {
-    const { g, m } = this.#member(cluster, groupId, memberId, generationId);
+  sync(cluster: string, groupId: string, memberId: string, principal: string, generationId: number, assignments: Array<{ memberId: string; assignment: Buffer }>): Promise<Buffer> {
+    const { g, m } = this.#member(cluster, groupId, memberId, principal, generationId);
     if (g.state === 'PreparingRebalance') throw rebalancing(g);
     if (g.state === 'Stable') return Promise.resolve(m.assignment);
     const result = new Promise<Buffer>((resolve, reject) => (m.sync = { resolve, reject }));
@@ -222,17 +232,20 @@ export class ClassicGroupCoordinator {
     return result;
   }
 
-  heartbeat(cluster: string, groupId: string, memberId: string, generationId: number): void {
-    const { g } = this.#member(cluster, groupId, memberId, generationId);
+  heartbeat(cluster: string, groupId: string, memberId: string, principal: string, generationId: number): void {
+    const { g } = this.#member(cluster, groupId, memberId, principal, generationId);
     if (g.state === 'PreparingRebalance') throw rebalancing(g);
   }
 
-  /** LeaveGroup: the members go at once and the others rebalance. */
-  leave(cluster: string, groupId: string, memberIds: string[]): void {
+  /**
+   * LeaveGroup: the members go at once and the others rebalance. Removing another principal's
+   * member takes `mayActForOthers` (admin on the group); without it, it is not there.
+   */
+  leave(cluster: string, groupId: string, memberIds: string[], principal: string, mayActForOthers = false): void {
     const g = this.find(cluster, groupId);
     for (const id of memberIds) {
       const m = g?.members.get(id);
-      if (g === undefined || m === undefined) throw new WebkaError('MEMBER_NOT_FOUND', `member "${id}" is not in group "${groupId}"`);
+      if (g === undefined || m === undefined || (m.principal !== principal && !mayActForOthers)) throw new WebkaError('MEMBER_NOT_FOUND', `member "${id}" is not in group "${groupId}"`);
       this.#remove(g, m, true);
     }
   }
@@ -242,21 +255,21 @@ export class ClassicGroupCoordinator {
    * commit from outside the group (an admin tool, or a consumer that assigns itself), allowed
    * while the group has no members.
    */
-  async commit(cluster: string, groupId: string, memberId: string, generationId: number, offsets: OffsetCommit[]): Promise<void> {
+  async commit(cluster: string, groupId: string, memberId: string, principal: string, generationId: number, offsets: OffsetCommit[]): Promise<void> {
     if (generationId < 0 && memberId === '') {
       const g = this.find(cluster, groupId);
       if (g !== undefined && g.members.size > 0) throw new WebkaError('STALE_GENERATION', `group "${groupId}" has members: commit as a member, with its generation`);
       const httpGroup = this.#http.findGroup(cluster, groupId);
       if (httpGroup !== undefined && httpGroup.members.size > 0) throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" is an HTTP consumer group with members`);
     } else {
-      this.checkMemberCommit(cluster, groupId, memberId, generationId);
+      this.checkMemberCommit(cluster, groupId, memberId, principal, generationId);
     }
     await this.#http.offsets.commit(cluster, groupId, offsets);
   }
 
   /** Throws unless the member may commit in this generation (OffsetCommit, TxnOffsetCommit). */
-  checkMemberCommit(cluster: string, groupId: string, memberId: string, generationId: number): void {
-    const { g } = this.#member(cluster, groupId, memberId, generationId);
+  checkMemberCommit(cluster: string, groupId: string, memberId: string, principal: string, generationId: number): void {
+    const { g } = this.#member(cluster, groupId, memberId, principal, generationId);
     if (g.state === 'PreparingRebalance') throw rebalancing(g);
   }
 

@@ -56,6 +56,12 @@ export interface KafkaContext {
   may(op: Operation, type: 'topic' | 'group' | 'cluster', name?: string): boolean;
 }
 
+/** The name group members joined over this connection belong to ("anonymous" with auth off). */
+export function memberOwner(ctx: KafkaContext): string {
+  const p = ctx.conn.principal;
+  return p === null || p.via === 'anonymous' ? 'anonymous' : p.name;
+}
+
 /** One API: its table entry and the function that maps a request onto the broker's calls. */
 export interface ApiHandler {
   def: ApiDef;

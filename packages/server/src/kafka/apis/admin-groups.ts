@@ -5,7 +5,7 @@
  */
 import { ListGroups, DescribeGroups, DeleteGroups } from '../messages-admin.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
-import type { ApiHandler, KafkaContext } from '../context.js';
+import { memberOwner, type ApiHandler, type KafkaContext } from '../context.js';
 
 function allGroups(ctx: KafkaContext): Array<{ groupId: string; protocolType: string; groupState: string }> {
   const cluster = ctx.settings.cluster;
@@ -32,6 +32,8 @@ export const describeGroupsHandler: ApiHandler = {
     const groups = (req.groups as string[]).map((groupId) => {
       if (!ctx.may('describe', 'group', groupId)) return { errorCode: KafkaErrors.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
       const g = ctx.groups.find(ctx.settings.cluster, groupId);
+      const owner = memberOwner(ctx);
+      const admin = ctx.may('admin', 'group', groupId);
       if (g === undefined) {
         const k = known.get(groupId);
         return { errorCode: 0, groupId, groupState: k?.groupState ?? 'Dead', protocolType: k?.protocolType ?? '', protocolData: '', members: [] };
@@ -42,7 +44,8 @@ export const describeGroupsHandler: ApiHandler = {
         groupState: g.state,
         protocolType: g.protocolType,
         protocolData: g.state === 'Stable' ? g.protocolName : '',
-        members: [...g.members.values()].map((m) => ({
+        // a caller sees its own members only, all of them with admin on the group (as over HTTP)
+        members: [...g.members.values()].filter((m) => m.principal === owner || admin).map((m) => ({
           memberId: m.memberId,
           groupInstanceId: m.input.groupInstanceId,
           clientId: m.input.clientId,

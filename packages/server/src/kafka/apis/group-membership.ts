@@ -5,7 +5,7 @@
  */
 import { JoinGroup, SyncGroup, Heartbeat, LeaveGroup } from '../messages-groups.js';
 import { kafkaErrorCode } from '../error-codes.js';
-import type { ApiHandler } from '../context.js';
+import { memberOwner, type ApiHandler } from '../context.js';
 import type { Message } from '../schema.js';
 
 /** Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms defaults. */
@@ -28,6 +28,7 @@ export const joinGroupHandler: ApiHandler = {
         rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : session,
         protocolType: req.protocolType,
         protocols: req.protocols,
+        principal: memberOwner(ctx),
       });
       return { throttleTimeMs: 0, errorCode: 0, ...r };
     } catch (err) {
@@ -41,7 +42,7 @@ export const syncGroupHandler: ApiHandler = {
   async handle(ctx, req) {
     try {
       ctx.require('read', 'group', req.groupId);
-      const assignment = await ctx.groups.sync(ctx.settings.cluster, req.groupId, req.memberId, req.generationId, req.assignments);
+      const assignment = await ctx.groups.sync(ctx.settings.cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId, req.assignments);
       const g = ctx.groups.find(ctx.settings.cluster, req.groupId);
       return { throttleTimeMs: 0, errorCode: 0, protocolType: g?.protocolType ?? null, protocolName: g?.protocolName ?? null, assignment };
     } catch (err) {
@@ -55,7 +56,7 @@ export const heartbeatHandler: ApiHandler = {
   handle(ctx, req) {
     try {
       ctx.require('read', 'group', req.groupId);
-      ctx.groups.heartbeat(ctx.settings.cluster, req.groupId, req.memberId, req.generationId);
+      ctx.groups.heartbeat(ctx.settings.cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId);
       return { throttleTimeMs: 0, errorCode: 0 };
     } catch (err) {
       return { throttleTimeMs: 0, errorCode: kafkaErrorCode(err) };
@@ -70,7 +71,7 @@ export const leaveGroupHandler: ApiHandler = {
     const members = ids.map((memberId) => {
       try {
         ctx.require('read', 'group', req.groupId);
-        ctx.groups.leave(ctx.settings.cluster, req.groupId, [memberId]);
+        ctx.groups.leave(ctx.settings.cluster, req.groupId, [memberId], memberOwner(ctx), ctx.may('admin', 'group', req.groupId));
         return { memberId, groupInstanceId: null, errorCode: 0 };
       } catch (err) {
         return { memberId, groupInstanceId: null, errorCode: kafkaErrorCode(err) };

@@ -4,7 +4,7 @@
  */
 import { OffsetCommit, OffsetFetch } from '../messages-groups.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
-import type { ApiHandler, KafkaContext } from '../context.js';
+import { memberOwner, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import { checkCommit, type OffsetCommit as Commit } from '../../groups/offset-store.js';
 
@@ -50,7 +50,7 @@ export async function commitOffsets(ctx: KafkaContext, req: Message, commit: (of
 export const offsetCommitHandler: ApiHandler = {
   def: OffsetCommit,
   handle(ctx, req) {
-    return commitOffsets(ctx, req, (commits) => ctx.groups.commit(ctx.settings.cluster, req.groupId, req.memberId, req.generationId, commits));
+    return commitOffsets(ctx, req, (commits) => ctx.groups.commit(ctx.settings.cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId, commits));
   },
 };
 

@@ -9,7 +9,7 @@
  */
 import { AddOffsetsToTxn, AddPartitionsToTxn, EndTxn, TxnOffsetCommit } from '../messages-txn.js';
 import { KafkaError, txnErrorCode } from '../error-codes.js';
-import type { ApiHandler, KafkaContext } from '../context.js';
+import { memberOwner, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import type { TransactionCoordinator, TxnCaller } from '../../transactions/transaction-coordinator.js';
 import { commitOffsets } from './offsets.js';
@@ -73,7 +73,7 @@ export const txnOffsetCommitHandler: ApiHandler = {
           offsets,
           // versions 0-2 name no member (Kafka checks none); from 3 the member's generation is checked
           checkMember: () => {
-            if (req.memberId !== '' || req.generationId >= 0) ctx.groups.checkMemberCommit(cluster, req.groupId, req.memberId, req.generationId);
+            if (req.memberId !== '' || req.generationId >= 0) ctx.groups.checkMemberCommit(cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId);
           },
         });
       },
