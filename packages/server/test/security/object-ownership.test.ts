@@ -257,3 +257,25 @@ test('a read right revoked while a topic is followed (SSE, WebSocket) ends the f
     ws.close();
   }
 });
+
+test('a transaction cannot commit offsets as another principal\'s group member', async () => {
+  const memberId = await teamAMember();
+  const grant = await t.call(t.admin, 'POST', '/v1/acls', { principal: 'intruder', operations: ['read'], resource: { type: 'topic', name: 'orders-1' } });
+  assert.equal(grant.status, 201, grant.text);
+  try {
+    const X = '/v1/clusters/default/transactions';
+    const init = await t.call(t.intruder, 'POST', X, { transactionalId: 'intruder-tx' });
+    assert.equal(init.status, 200, init.text);
+    const { producerId, producerEpoch } = init.body;
+    const before = await memberState();
+    const generation = (await t.call(t.admin, 'GET', GROUP)).body.generation;
+    const r = await t.call(t.intruder, 'POST', `${X}/intruder-tx/offsets`, { producerId, producerEpoch, groupId: 'orders-g', generation, memberId, offsets: [{ topic: 'orders-1', partition: 0, offset: 0 }] });
+    assert.equal(r.status, 404, r.text);
+    assert.equal(r.body.error.code, 'MEMBER_NOT_FOUND');
+    assert.equal((await t.call(t.intruder, 'POST', `${X}/intruder-tx/commit`, { producerId, producerEpoch })).status, 200);
+    assert.equal(await memberState(), before, 'the intruder\'s transaction changed team-a\'s member or offsets');
+  } finally {
+    await t.call(t.admin, 'DELETE', `/v1/acls/${grant.body.id}`);
+    await t.call(t.teamA, 'DELETE', `${GROUP}/members/${memberId}`);
+  }
+});

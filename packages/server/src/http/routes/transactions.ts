@@ -85,7 +85,11 @@ export async function transactionRoutes(app: FastifyInstance): Promise<void> {
       await coordinator.addOffsets(cluster, transactionalId, b, caller(request), {
         groupId: b.groupId,
         offsets: b.offsets,
-        checkMember: () => groupCoordinator.checkMemberCommit(cluster, b.groupId, b.memberId, b.generation, b.offsets),
+        // another principal's member is answered as a missing one (docs/security.md, "Ownership")
+        checkMember: () => {
+          groupCoordinator.checkOwner(cluster, b.groupId, b.memberId, request.principal.name);
+          groupCoordinator.checkMemberCommit(cluster, b.groupId, b.memberId, b.generation, b.offsets);
+        },
       });
       return reply.code(204).send();
     },
