@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Webka } from '@webka/client';
 import { startBroker, tempDir, type TestBroker } from '../support/start-broker.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
@@ -265,5 +266,33 @@ describe('webka CLI', () => {
     r = await webka(['clusters', 'list']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.split('\n')[0], /^NAME +TOPICS +NEW-TOPIC-PARTITIONS +DESCRIPTION/);
+  });
+
+  test('txn: list, describe and abort an open transaction, which fences its producer', async () => {
+    const client = new Webka({ url: broker.url });
+    await client.admin().createTopic({ name: 'txn-cli', partitions: 1 });
+    const tx = client.transactionalProducer({ transactionalId: 'cli-stuck' });
+    await tx.begin();
+    await tx.send('txn-cli', { value: 'pending' });
+    let r = await webka(['txn', 'list']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /TRANSACTIONAL-ID/);
+    assert.match(r.stdout, /cli-stuck\s+Ongoing\s+\d+\s+\d+\s+txn-cli\/0/);
+    r = await webka(['txn', 'describe', 'cli-stuck', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.state, 'Ongoing');
+    assert.deepEqual(d.partitions, [{ topic: 'txn-cli', partition: 0 }]);
+    r = await webka(['txn', 'describe', 'cli-stuck']);
+    assert.match(r.stdout, /state:\s+Ongoing/);
+    r = await webka(['txn', 'abort', 'cli-stuck']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /state:\s+CompleteAbort/);
+    assert.match(r.stderr, /aborted cli-stuck; its producer is fenced/);
+    await assert.rejects(tx.commit(), (e: { code?: string }) => e.code === 'PRODUCER_FENCED');
+    r = await webka(['txn', 'list', '--json']);
+    assert.equal(JSON.parse(r.stdout).transactions.find((t: { transactionalId: string }) => t.transactionalId === 'cli-stuck').state, 'CompleteAbort');
+    assert.equal((await webka(['txn', 'describe', 'no-such-txn'])).code, 3);
+    assert.equal((await webka(['txn', 'abort', 'no-such-txn'])).code, 3);
   });
 });

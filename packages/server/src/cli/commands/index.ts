@@ -10,6 +10,7 @@ import { contextCommand } from './context.js';
 import { groupsCommand } from './groups.js';
 import { produceCommand } from './produce.js';
 import { topicsCommand } from './topics.js';
+import { txnCommand } from './txn.js';
 
 export function registerCommands(program: Command): void {
   program
@@ -40,5 +41,6 @@ Exit codes: 0 ok, 1 broker error, 2 usage, 3 not found, 4 conflict (exists, in u
   produceCommand(program);
   consumeCommand(program);
   groupsCommand(program);
+  txnCommand(program);
   authCommands(program);
 }
