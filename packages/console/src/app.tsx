@@ -10,6 +10,7 @@ import { ErrorNote } from './components/ui.js';
 import { TopicsPage, TopicPage } from './pages/topics.js';
 import { MessagesPage } from './pages/messages.js';
 import { GroupsPage, GroupPage } from './pages/groups.js';
+import { OverviewPage } from './pages/overview.js';
 
 function SignIn() {
   const reason = useValue(signInReason);
@@ -64,6 +65,8 @@ function Page({ r }: { r: Route }) {
       return <TopicPage cluster={r.cluster} topic={r.topic} />;
     case 'topics':
       return <TopicsPage cluster={r.cluster} />;
+    case 'overview':
+      return <OverviewPage />;
     default:
       return <TopicsPage cluster={clusterOf(r)} />;
   }
@@ -80,6 +83,9 @@ function Shell() {
           Webka
         </a>
         <nav aria-label="Console">
+          <a href={href.overview()} aria-current={r.page === 'overview' ? 'page' : undefined}>
+            Overview
+          </a>
           <a href={href.topics(cluster)} aria-current={r.page === 'topics' || r.page === 'topic' || r.page === 'messages' ? 'page' : undefined}>
             Topics
           </a>

@@ -9,6 +9,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { consoleTestsUnavailable, openConsole, topicNames, type ConsoleUnderTest } from './support.js';
 
+const TOPICS = '#/c/default/topics';
+
 const unavailable = consoleTestsUnavailable('console browser tests');
 let c: ConsoleUnderTest;
 
@@ -30,7 +32,7 @@ describe('the console in Chromium', { skip: unavailable }, () => {
 
   test('signing in with a key lists the topics that key may see, and a reload stays signed in', async () => {
     const { page, cast } = c;
-    await c.signIn(cast.alice);
+    await c.signIn(cast.alice, TOPICS);
     assert.equal(await page.getByTestId('principal').textContent(), 'alice');
     await page.getByRole('link', { name: 'scores' }).waitFor();
     assert.deepEqual(await topicNames(page), ['scores']);
@@ -42,10 +44,22 @@ describe('the console in Chromium', { skip: unavailable }, () => {
     assert.equal(await page.getByTestId('principal').textContent(), 'alice');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await c.signIn(cast.admin);
+    await c.signIn(cast.admin, TOPICS);
     await page.getByRole('link', { name: 'hidden' }).waitFor();
     const names = await topicNames(page);
     assert.ok(names.includes('hidden') && names.includes('scores'), names.join(','));
+  });
+
+  test('the overview shows the broker and totals over what the principal may see', async () => {
+    const { page, cast } = c;
+    await page.goto(`${cast.url}/console#/`);
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const brokers = page.getByRole('table', { name: 'Brokers' });
+    await brokers.waitFor();
+    assert.deepEqual((await brokers.locator('tbody tr td').allTextContents()).slice(2), ['controller', 'alive']);
+    // the admin sees scores and hidden at least (and internal topics)
+    assert.ok(Number((await page.getByTestId('stat-topics').textContent())!.replace(/,/g, '')) >= 2);
+    assert.equal(await page.getByTestId('stat-offline-partitions').textContent(), '0');
   });
 
   test('a wrong key is refused with the broker\'s message, and nothing broke the page\'s CSP', async () => {

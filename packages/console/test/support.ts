@@ -18,8 +18,8 @@ export interface ConsoleUnderTest {
   webka: Webka;
   page: Page;
   problems: string[];
-  /** Opens /console and signs in with `key`; resolves once the shell shows the principal. */
-  signIn(key: string): Promise<void>;
+  /** Opens /console (at `route`, a hash: the overview by default) and signs in with `key`; resolves once the shell shows the principal. */
+  signIn(key: string, route?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,8 +48,8 @@ export async function openConsole(): Promise<ConsoleUnderTest> {
     webka: new Webka({ url: cast.url, token: cast.admin }),
     page,
     problems,
-    async signIn(key) {
-      await page.goto(`${cast.url}/console`);
+    async signIn(key, route = '') {
+      await page.goto(`${cast.url}/console${route}`);
       await page.getByLabel('API key').fill(key);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByTestId('principal').waitFor();

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { Webka } from '@webka/client';
 import { consoleTestsUnavailable, openConsole, topicNames, type ConsoleUnderTest } from './support.js';
 
+const TOPICS = '#/c/default/topics';
+
 const unavailable = consoleTestsUnavailable('topics browser tests');
 let c: ConsoleUnderTest;
 
@@ -23,7 +25,7 @@ describe('the Topics page', { skip: unavailable }, () => {
     const admin = new Webka({ url: c.cast.url, token: c.cast.admin }).admin();
     for (let i = 0; i < 60; i++) await admin.createTopic({ name: `many-${String(i).padStart(2, '0')}` });
     const { page } = c;
-    await c.signIn(c.cast.admin);
+    await c.signIn(c.cast.admin, TOPICS);
     await page.getByRole('link', { name: 'many-00' }).waitFor();
     assert.equal((await topicNames(page)).length, 50);
     await page.getByText(/Page 1 of 2/).waitFor();
@@ -66,7 +68,7 @@ describe('the Topics page', { skip: unavailable }, () => {
   test('a principal who may not create topics is not offered the form', async () => {
     const { page } = c;
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await c.signIn(c.cast.alice);
+    await c.signIn(c.cast.alice, TOPICS);
     await page.getByRole('link', { name: 'scores' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'New topic' }).count(), 0);
     assert.deepEqual(c.problems, []);
