@@ -1,7 +1,7 @@
 /**
  * kcat (librdkafka) against the Kafka listener: metadata, produce with keys (placed by murmur2
  * exactly as the HTTP API places them), consume from earliest, offsets by time, and records
- * crossing between the Kafka and HTTP protocols byte for byte.
+ * crossing between the Kafka and HTTP protocols byte for byte; gzip batches kept, zstd refused.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,4 +142,17 @@ test('kcat with read_committed skips an aborted HTTP transaction and sees a comm
   };
   assert.deepEqual(await read('read_committed'), ['"plain"', '"committed"']);
   assert.deepEqual(await read('read_uncommitted'), ['"aborted-1"', '"aborted-2"', '"plain"', '"committed"']);
+});
+
+test('gzip batches from kcat are stored and read back; a zstd batch is refused with UNSUPPORTED_COMPRESSION_TYPE and nothing of it is written', opts, async () => {
+  await createTopic('codecs', 1);
+  // librdkafka sends a batch uncompressed when compressing does not shrink it: values that compress
+  const value = (tag: string): string => `${tag}-${'abcdefgh'.repeat(500)}`;
+  const gz = await kcat(port, ['-P', '-t', 'codecs', '-p', '0', '-z', 'gzip'], `${value('gzip-1')}\n${value('gzip-2')}\n`, 20_000);
+  assert.equal(gz.code, 0, gz.stderr);
+  const zstd = await kcat(port, ['-P', '-t', 'codecs', '-p', '0', '-z', 'zstd', '-X', 'message.timeout.ms=5000'], `${value('zstd')}\n`, 20_000);
+  assert.match(zstd.stderr, /Unsupported compression type/i, `exit ${zstd.code}, ${zstd.stderr}`);
+  const read = await api.get('/v1/clusters/default/topics/codecs/partitions/0/records?offset=0&valueFormat=text');
+  assert.equal(read.status, 200, read.text);
+  assert.deepEqual(read.body.records.map((r: { value: string }) => r.value), [value('gzip-1'), value('gzip-2')]);
 });
