@@ -91,6 +91,7 @@ export const SubscribeGroupFrame = Type.Object(
     ),
     keyFormat: KeyFormat,
     valueFormat: ValueFormat,
+    isolation: Type.Optional(IsolationSchema),
   },
   { additionalProperties: false, description: 'Joins the group (and leaves it when the subscription ends), or follows memberId' },
 );

@@ -9,6 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, assertError, type Rest } from '../support/rest.js';
+import { SseClient } from '../support/sse-client.js';
+import { WsClient } from '../support/ws-client.js';
 import { TxnStateLog } from '../../src/transactions/txn-state-log.js';
 
 let broker: TestBroker;
@@ -20,7 +22,7 @@ const X = `${C}/transactions`;
 before(async () => {
   broker = await startBroker();
   api = rest(broker.url);
-  for (const name of ['t1', 't2', 'lso', 'fence', 'offsets-in', 'timeout', 'restart', 'prepared', 'polled']) assert.equal((await api.post(T, { name, partitions: 1 })).status, 201);
+  for (const name of ['t1', 't2', 'lso', 'fence', 'offsets-in', 'timeout', 'restart', 'prepared', 'polled', 'sse-rc', 'ws-rc']) assert.equal((await api.post(T, { name, partitions: 1 })).status, 201);
 });
 after(() => broker.close());
 
@@ -259,4 +261,56 @@ test('group polls take isolation too: read_committed members get a transaction\'
   assert.deepEqual(await poll(), []);
   await end(p, 'commit');
   assert.deepEqual(await poll(), ['in-txn', 'after']);
+});
+
+/**
+ * Writes, on partition 0 of `topic`: an open transaction's "aborted" (offset 0), another's
+ * "committed" (1) and a plain "after" (2); `decide` then aborts the first and commits the second.
+ */
+async function undecided(topic: string): Promise<{ decide(): Promise<void> }> {
+  const a = await init(`tx-${topic}-a`);
+  const b = await init(`tx-${topic}-b`);
+  await send(a, topic, ['aborted']);
+  await send(b, topic, ['committed']);
+  await plain(topic, ['after']);
+  return {
+    async decide() {
+      await end(a, 'abort');
+      await end(b, 'commit');
+    },
+  };
+}
+
+test('group SSE streams take isolation: a read_committed stream waits for the decisions and never shows an aborted record', async () => {
+  const txns = await undecided('sse-rc');
+  const join = await api.post(`${C}/groups/g-sse-rc/members`, { topics: ['sse-rc'], autoOffsetReset: 'earliest', autoCommit: false });
+  assert.equal(join.status, 201, join.text);
+  const s = await SseClient.open(`${broker.url}${C}/groups/g-sse-rc/members/${join.body.memberId}/records?isolation=read_committed`);
+  try {
+    assert.equal(s.status, 200);
+    await s.until((c) => c.messages.some((m) => m.event === 'rebalance'), 5000, 'the assignment');
+    await txns.decide();
+    // without isolation the stream would have sent "aborted" (offset 0) first
+    await s.until((c) => c.records().length >= 2, 5000, 'two records');
+    assert.deepEqual(s.records().map((r) => r.value), ['committed', 'after']);
+    assert.deepEqual(s.records().map((r) => r.offset), [1, 2]);
+  } finally {
+    s.close();
+  }
+});
+
+test('group WebSocket subscriptions take isolation: a read_committed member waits for the decisions and never gets an aborted record', async () => {
+  const txns = await undecided('ws-rc');
+  const ws = await WsClient.connect(broker.url);
+  try {
+    const sub = await ws.request({ type: 'subscribe', id: 'rc', cluster: 'default', group: 'g-ws-rc', topics: ['ws-rc'], autoOffsetReset: 'earliest', isolation: 'read_committed' });
+    assert.equal(sub.type, 'subscribed', JSON.stringify(sub));
+    await ws.waitFor((f) => f.type === 'rebalance', 5000, 'the assignment');
+    await txns.decide();
+    const values = (): unknown[] => ws.frames.filter((f) => f.type === 'records').flatMap((f) => f.records.map((r: any) => r.value));
+    await ws.waitFor(() => values().length >= 2, 5000, 'two records');
+    assert.deepEqual(values(), ['committed', 'after']);
+  } finally {
+    ws.ws.close();
+  }
 });

@@ -14,6 +14,7 @@
  * Lifecycle: start() runs the loop until close(), a failure (sink.fail) or the broker stopping.
  */
 import type { TopicPartition, GroupPositionEntry } from '@webka/protocol';
+import type { Isolation } from '../../partitions/partition.js';
 import { memberNotFound, type GroupCoordinator } from '../../groups/group-coordinator.js';
 import type { GroupMember } from '../../groups/group-member.js';
 import type { PolledRecord } from '../../groups/member-reader.js';
@@ -41,6 +42,8 @@ export interface GroupFollowOptions {
   maxBytes: number;
   /** Longest single wait; the loop simply polls again after it (a lease renewal, not a data check). */
   maxWaitMs: number;
+  /** read_committed: stop at each partition's last stable offset and skip aborted transactions. */
+  isolation?: Isolation;
 }
 
 export class GroupFollower {

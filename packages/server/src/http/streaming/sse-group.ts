@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { decodeGroupPosition, encodeGroupPosition, SseEvent, type GroupPositionEntry } from '@webka/protocol';
 import type { AppContext } from '../app.js';
 import type { GroupCoordinator } from '../../groups/group-coordinator.js';
+import type { Isolation } from '../../partitions/partition.js';
 import { tpKey } from '../../groups/assignor.js';
 import { WebkaError } from '../../errors.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
@@ -24,6 +25,7 @@ export interface GroupStreamQuery {
   maxRecords?: string;
   keyFormat?: string;
   valueFormat?: string;
+  isolation?: Isolation;
 }
 
 export function streamGroupMember(
@@ -64,7 +66,7 @@ export function streamGroupMember(
       return ok;
     },
     fail: (err) => stream!.fail(err),
-  }, { maxRecords: Number(q.maxRecords ?? 0), maxBytes: hub.config.streamReadBytes, maxWaitMs: Math.max(1000, hub.config.maxLongPollMs) });
+  }, { maxRecords: Number(q.maxRecords ?? 0), maxBytes: hub.config.streamReadBytes, maxWaitMs: Math.max(1000, hub.config.maxLongPollMs), isolation: q.isolation });
 
   // Everything that can fail does so before the stream starts, with a status.
   follower.member();

@@ -74,7 +74,7 @@ export function groupSubscriber(coordinator: GroupCoordinator, opts: GroupReadOp
           return ok;
         },
         fail: (err) => outlet.failed(id, err),
-      }, { maxRecords: 0, maxBytes: opts.maxBytes, maxWaitMs: opts.maxWaitMs });
+      }, { maxRecords: 0, maxBytes: opts.maxBytes, maxWaitMs: opts.maxWaitMs, isolation: frame.isolation });
       follower.member();
       follower.start();
       const generationOf = (): number => follower.generation;
