@@ -53,6 +53,13 @@ export interface ConsumerOptions {
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
   /** Called when the group gives this member partitions (the first assignment included). */
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** How long failures may repeat, with no request answered, before they are reported (default 30 s). */
+  retryBudgetMs?: number;
+  /**
+   * Called with the last error when failures have repeated for retryBudgetMs (and again after each
+   * further retryBudgetMs); the consumer keeps retrying. Without it, the iteration throws that error.
+   */
+  onError?: (error: WebkaError) => void;
 }
 
 /** Codes with which the group refuses a commit because it rebalanced (the answer names the new assignment). */
@@ -135,12 +142,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord>, OffsetsSource {
     const signal = this.#closing.signal;
     this.#startTimers();
     let attempt = 0;
+    /** When the failures still going on began. */
+    let failingSince: number | undefined;
     try {
       while (!signal.aborted) {
         try {
           await this.#ensureMember(signal);
           for await (const ev of this.#events(signal)) {
             attempt = 0;
+            failingSince = undefined;
             this.#lastContact = Date.now();
             if (ev.kind === 'rebalance') {
               await this.#onAssignment(ev.assignment);
@@ -166,7 +176,16 @@ export class Consumer implements AsyncIterable<ConsumerRecord>, OffsetsSource {
             this.#member = undefined;
           } else if (!e.retriable) {
             throw e;
-          } else if (TRANSPORT_FAILURES.has(e.code) && this.#member !== undefined && !this.#streaming) {
+          }
+          failingSince ??= Date.now();
+          const failingFor = Date.now() - failingSince;
+          if (failingFor >= (this.#opts.retryBudgetMs ?? 30_000)) {
+            const reported = new WebkaError(e.code, `the consumer kept failing for ${failingFor} ms of retries (retryBudgetMs); last error: ${e.message}`, { status: e.status, retriable: e.retriable, details: e.details, cause: e });
+            if (this.#opts.onError === undefined) throw reported;
+            this.#opts.onError(reported);
+            failingSince = Date.now();
+          }
+          if (TRANSPORT_FAILURES.has(e.code) && this.#member !== undefined && !this.#streaming) {
             // A poll's answer may have been lost on the way, and the broker moved this member's
             // positions past records we never saw. Hand in what we finished and join again: a
             // new member starts from the committed offsets, and positions skip what we had.

@@ -59,14 +59,29 @@ export function errorFromAnswer(status: number, text: string, retryAfter: string
   return new WebkaError('UNKNOWN_ERROR', `HTTP ${status}: ${text.slice(0, 200)}`, { status, retriable });
 }
 
-/** Wraps what fetch throws when no answer arrives; names the URL asked and the socket's own reason. */
-export function networkError(cause: unknown, url?: string): WebkaError {
+/**
+ * Wraps what fetch throws when no answer arrives; names the URL asked and the socket's own reason,
+ * and, when the request never got through (`connecting`), the likely causes.
+ */
+export function networkError(cause: unknown, url?: string, connecting = false): WebkaError {
   if (cause instanceof WebkaError) return cause;
   let msg = cause instanceof Error ? cause.message : String(cause);
   // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause
   const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   if (inner !== undefined && inner !== null && typeof inner.message === 'string' && inner.message !== '') msg += ` (${inner.message})`;
-  return new WebkaError('NETWORK_ERROR', `no answer from the broker${url === undefined ? '' : ` at ${url}`}: ${msg}`, { cause });
+  const hint = connecting ? likelyCause(typeof inner?.code === 'string' ? inner.code : undefined) : '';
+  return new WebkaError('NETWORK_ERROR', `no answer from the broker${url === undefined ? '' : ` at ${url}`}: ${msg}${hint}`, { cause });
+}
+
+/** Why a request may have got no answer, said as what to check. */
+function likelyCause(code: string | undefined): string {
+  const page = (globalThis as { document?: unknown; location?: { origin?: string } }).document !== undefined ? (globalThis as { location?: { origin?: string } }).location?.origin : undefined;
+  if (page !== undefined) {
+    return `; a browser does not say why: the broker may be down or not at this URL, or it refused this page's origin (${page}) by CORS, which its corsOrigins setting must list (the browser console names the cause)`;
+  }
+  if (code === 'ECONNREFUSED') return '; nothing listens there: is the broker running, and are the host and port in the URL right?';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return '; the host name does not resolve: check the URL';
+  return '; is the broker running and reachable at this URL?';
 }
 
 export function isAbort(err: unknown): boolean {

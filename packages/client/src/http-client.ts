@@ -110,5 +110,5 @@ export function abortOrNetworkError(err: unknown, signal: AbortSignal | undefine
     if (reason?.name === 'TimeoutError') return new WebkaError('TIMEOUT', 'the broker did not answer in time', { cause: err });
     return err;
   }
-  return networkError(err, url);
+  return networkError(err, url, url !== undefined);
 }

@@ -3,11 +3,13 @@
  * @sparticuz/chromium dev dependency ships; see support/chromium.ts) loads the SDK bundled by
  * esbuild from a page on another origin (so CORS is on the path), produces, consumes a group
  * through SSE, and carries on after the broker restarts; and a page that is closed with records
- * still queued hands them over with fetch keepalive. Where no Chromium can be had (a platform the
+ * still queued hands them over with fetch keepalive; the prebuilt bundle (dist/webka.browser.js)
+ * loads as is, and a broker that refuses the page's origin is reported naming corsOrigins. Where no Chromium can be had (a platform the
  * npm package does not cover), the tests skip and print why.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,8 @@ import { startTestBroker, type TestBroker } from './support/broker.js';
 import { chromiumUnavailable, launchChromium, type LaunchedChromium } from './support/chromium.js';
 
 const ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/index.ts');
+/** The prebuilt bundle the package ships (npm run build makes it). */
+const PREBUILT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/webka.browser.js');
 
 let broker: TestBroker;
 let site: http.Server;
@@ -31,6 +35,7 @@ async function serveBundle(): Promise<void> {
   const js = bundle.outputFiles[0].text;
   site = http.createServer((req, res) => {
     if (req.url === '/webka.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    else if (req.url === '/webka.browser.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(fs.readFileSync(PREBUILT));
     else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>webka sdk</title>');
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
@@ -127,5 +132,28 @@ describe('the SDK in Chromium', { skip: unavailable }, () => {
     assert.equal(await queueAndClose('unload', true), 50);
     // Negative control: without the page-hide flush the same records are lost with the page.
     assert.equal(await queueAndClose('unload-control', false), 0);
+  });
+
+  test('the prebuilt bundle loads without a bundler; a broker that refuses the origin is reported naming corsOrigins', async () => {
+    const closed = await startTestBroker(); // corsOrigins: none, the default
+    try {
+      const outcome = await page.evaluate(async (url) => {
+        const { Webka } = await import('/webka.browser.js' as string);
+        const consumer = new Webka({ url }).consumer({ groupId: 'g', topics: 't', retryBackoffMs: 50, retryBackoffMaxMs: 200, retryBudgetMs: 1_000 });
+        try {
+          for await (const _ of consumer) return 'got a record';
+          return 'ended';
+        } catch (e) {
+          return `${(e as { code: string }).code}: ${(e as Error).message}`;
+        } finally {
+          await consumer.close();
+        }
+      }, closed.url);
+      assert.match(outcome, /^NETWORK_ERROR: /);
+      assert.match(outcome, /corsOrigins/);
+      assert.ok(outcome.includes(siteUrl), `names the page's origin: ${outcome}`);
+    } finally {
+      await closed.close();
+    }
   });
 });

@@ -163,6 +163,24 @@ describe('group consumer', () => {
     assert.deepEqual(sorted(seen), range(0, 400));
   });
 
+  test('a failure that repeats past the retry budget is reported, naming the likely cause', async () => {
+    // Nothing listens on a closed broker's port.
+    const gone = await startTestBroker();
+    await gone.close();
+    const dead = new Webka({ url: gone.url });
+    const thrown = dead.consumer({ groupId: 'nobody', topics: 't', ...fast, retryBudgetMs: 300 });
+    await assert.rejects(take(thrown, 1), (e: unknown) => e instanceof WebkaError && e.code === 'NETWORK_ERROR' && /retryBudgetMs/.test(e.message) && /is the broker running/.test(e.message) && e.message.includes(gone.url));
+    await thrown.close();
+    // With onError the consumer reports and goes on retrying.
+    const errors: WebkaError[] = [];
+    const reporting = dead.consumer({ groupId: 'nobody', topics: 't', ...fast, retryBudgetMs: 300, onError: (e) => errors.push(e) });
+    const loop = take(reporting, 1);
+    while (errors.length < 2) await new Promise((r) => setTimeout(r, 50));
+    await reporting.close();
+    await loop;
+    assert.equal(errors[0].code, 'NETWORK_ERROR');
+  });
+
   test('errors are typed: an empty topic list, a group that does not exist', async () => {
     assert.throws(() => webka.consumer({ groupId: 'x', topics: [] }), (e: unknown) => e instanceof WebkaError && e.code === 'INVALID_REQUEST');
     await assert.rejects(webka.admin().describeGroup('never-joined'), (e: unknown) => e instanceof WebkaError && e.code === 'GROUP_NOT_FOUND' && e.status === 404);

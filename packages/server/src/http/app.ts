@@ -28,7 +28,7 @@ import { loggerOptions } from './log-options.js';
 import { serverOptions } from './server-options.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { durableStreamsRoutes } from '../durable-streams/plugin.js';
-import { registerCors } from './cors.js';
+import { installPreflight, registerCors } from './cors.js';
 import { streamingRoutes } from './streaming/index.js';
 import { brokerInfoRoutes } from './routes/broker-info.js';
 import { registerDocsPage } from './docs-page.js';
@@ -121,6 +121,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   });
   app.addSchema(ErrorSchema);
   installErrorHandling(app);
+  installPreflight(app, config);
   // Before any route: every route passes through authentication, ACLs, quotas and metrics.
   await installSecurity(app, broker, config, opts.metrics ?? new BrokerMetrics());
   await registerCors(app, config);
