@@ -11,6 +11,7 @@ import { TopicsPage, TopicPage } from './pages/topics.js';
 import { MessagesPage } from './pages/messages.js';
 import { GroupsPage, GroupPage } from './pages/groups.js';
 import { OverviewPage } from './pages/overview.js';
+import { StreamsPage } from './pages/streams.js';
 
 function SignIn() {
   const reason = useValue(signInReason);
@@ -65,6 +66,9 @@ function Page({ r }: { r: Route }) {
       return <TopicPage cluster={r.cluster} topic={r.topic} />;
     case 'topics':
       return <TopicsPage cluster={r.cluster} />;
+    case 'streams':
+    case 'stream':
+      return <StreamsPage />;
     case 'overview':
       return <OverviewPage />;
     default:
@@ -91,6 +95,9 @@ function Shell() {
           </a>
           <a href={href.groups(cluster)} aria-current={r.page === 'groups' || r.page === 'group' ? 'page' : undefined}>
             Consumer groups
+          </a>
+          <a href={href.streams()} aria-current={r.page === 'streams' || r.page === 'stream' ? 'page' : undefined}>
+            Durable Streams
           </a>
         </nav>
         <span class="who">

@@ -62,6 +62,16 @@ describe('the console in Chromium', { skip: unavailable }, () => {
     assert.equal(await page.getByTestId('stat-offline-partitions').textContent(), '0');
   });
 
+  test('Durable Streams lists the streams with their content type and tail offset', async () => {
+    const { page, cast } = c;
+    const put = await fetch(`${cast.url}/v1/stream/chat/room-1`, { method: 'PUT', headers: { authorization: `Bearer ${cast.admin}`, 'content-type': 'text/plain' } });
+    assert.equal(put.status, 201);
+    await page.getByRole('link', { name: 'Durable Streams' }).click();
+    const row = page.getByRole('table', { name: 'Streams' }).getByRole('row', { name: /chat\/room-1/ });
+    await row.waitFor();
+    assert.match((await row.textContent())!, /text\/plain.*open/);
+  });
+
   test('a wrong key is refused with the broker\'s message, and nothing broke the page\'s CSP', async () => {
     const { page } = c;
     await page.getByRole('button', { name: 'Sign out' }).click();
