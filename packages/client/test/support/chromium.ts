@@ -144,14 +144,20 @@ async function unpackNpmChromium(): Promise<ChromiumExecutable> {
   return result;
 }
 
-/** Extracts a brotli-compressed tar file into `into` (with the system's tar). */
+/**
+ * Extracts a brotli-compressed tar file into `into` (with the system's tar). The archive is
+ * decompressed to a file first: tar stops reading at the end-of-archive blocks, so piping into its
+ * stdin could fail with a premature close on the padding that follows.
+ */
 async function untarBrotli(file: string, into: string): Promise<void> {
-  const tar = spawn('tar', ['-x', '--no-same-owner', '-C', into], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const tarFile = path.join(into, '.fonts.tar');
+  await pipeline(fs.createReadStream(file), createBrotliDecompress(), fs.createWriteStream(tarFile));
+  const tar = spawn('tar', ['-x', '--no-same-owner', '-f', tarFile, '-C', into], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     tar.on('error', reject);
     tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar exited with ${code}: ${stderr.trim()}`))));
   });
-  await Promise.all([pipeline(fs.createReadStream(file), createBrotliDecompress(), tar.stdin), exited]);
+  fs.rmSync(tarFile);
 }
