@@ -297,11 +297,19 @@ export class Consumer implements AsyncIterable<ConsumerRecord>, OffsetsSource {
     if (this.#heartbeatTimer === undefined) {
       this.#heartbeatTimer = setInterval(() => {
         const m = this.#member;
-        if (m === undefined || Date.now() - this.#lastContact < hb) return;
+        // A stream heartbeats every interval even while records flow: what the broker has already
+        // written to it comes before its rebalance event, so the heartbeat's answer is how the
+        // member learns of a revocation within one interval, whatever the loop's speed.
+        if (m === undefined || (!this.#streaming && Date.now() - this.#lastContact < hb)) return;
         this.#lastContact = Date.now();
-        m.heartbeat(AbortSignal.timeout(hb)).catch((e: unknown) => {
-          if ((e as WebkaError).code === 'MEMBER_NOT_FOUND' && this.#member === m) this.#member = undefined;
-        });
+        m.heartbeat(AbortSignal.timeout(hb)).then(
+          (a) => {
+            if (a !== undefined && this.#member === m && this.#generationId !== undefined && a.generationId > this.#generationId) void this.#onAssignment(a).catch(() => undefined);
+          },
+          (e: unknown) => {
+            if ((e as WebkaError).code === 'MEMBER_NOT_FOUND' && this.#member === m) this.#member = undefined;
+          },
+        );
       }, hb);
     }
   }

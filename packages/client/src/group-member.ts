@@ -126,8 +126,9 @@ export class GroupMember {
     await this.#http.json('POST', this.#path('/offsets'), { body: { generation: generationId, offsets }, signal });
   }
 
-  async heartbeat(signal?: AbortSignal): Promise<void> {
-    await this.#http.json('POST', this.#path('/heartbeat'), { signal });
+  /** Renews the session; answers the group's current generation and this member's assignment. */
+  async heartbeat(signal?: AbortSignal): Promise<Assignment | undefined> {
+    return toAssignment(await this.#http.json<{ generation?: number; assignment?: unknown }>('POST', this.#path('/heartbeat'), { signal }));
   }
 
   async leave(signal?: AbortSignal): Promise<void> {

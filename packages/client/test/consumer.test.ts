@@ -2,7 +2,8 @@
  * The group consumer against a real broker, over SSE and long polls: every record once, commits
  * (automatic and manual) that a later member resumes from, and a broker restart in the middle
  * of consuming (the member is forgotten; the consumer joins again and carries on, repeating and
- * losing nothing); across rebalances, a commit() made after the group moved on is not an error.
+ * losing nothing); across rebalances, a commit() made after the group moved on is not an error,
+ * and a slow member stops getting records of partitions it lost within about one heartbeat.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,6 +121,43 @@ describe('group consumer', () => {
       // Given offsets of a partition that moved are dropped, not thrown.
       await a.commit([{ topic, partition: moved[0], offset: 10 }]);
       await Promise.all([a.close(), b.close()]);
+    });
+
+    test(`a slow member stops getting records of revoked partitions within about one heartbeat (${transport})`, async () => {
+      const topic = `slow-${transport}`;
+      const hb = 300;
+      await webka.admin().createTopic({ name: topic, partitions: 4 });
+      const p = webka.producer({ lingerMs: 5 });
+      await p.send(topic, Array.from({ length: 6_000 }, (_, i) => ({ partition: i % 4, value: i, headers: { pad: 'x'.repeat(200) } })));
+      await p.close();
+      // No auto commit: a refused commit would tell the member of the rebalance too; here only the heartbeat may.
+      const opts = { groupId: topic, topics: topic, transport, autoOffsetReset: 'earliest' as const, heartbeatIntervalMs: hb, ...fast, autoCommit: false };
+      const members = [webka.consumer(opts), webka.consumer(opts)];
+      const handed = members.map(() => [] as { at: number; partition: number }[]);
+      const loops = members.map(async (c, i) => {
+        for await (const r of c) {
+          handed[i].push({ at: Date.now(), partition: r.partition });
+          await new Promise((res) => setTimeout(res, 2)); // slow processing
+        }
+      });
+      while (!members.every((c) => c.assignment?.length === 2 && handed[members.indexOf(c)].length > 0)) await new Promise((r) => setTimeout(r, 20));
+      // A third member joins: the broker revokes partitions from the others at once.
+      const third = webka.consumer(opts);
+      const thirdLoop = take(third, 1);
+      while (third.assignment === undefined) await new Promise((r) => setTimeout(r, 10));
+      const known = Date.now();
+      // Watch the window in which the old members may still be handed revoked records, and past it.
+      const bound = known + 2 * hb + 1_500;
+      while (Date.now() < bound + 1_000) await new Promise((r) => setTimeout(r, 50));
+      const owned = new Set((third.assignment ?? []).map((tp) => tp.partition));
+      await thirdLoop;
+      await Promise.all([...members, third].map((c) => c.close()));
+      await Promise.all(loops);
+      for (const [i, c] of members.entries()) {
+        const mine = new Set((c.assignment ?? []).map((tp) => tp.partition));
+        const late = handed[i].filter((h) => h.at > bound && (owned.has(h.partition) || !mine.has(h.partition)));
+        assert.equal(late.length, 0, `member ${i} was handed ${late.length} records of partitions it lost, up to ${Math.max(0, ...late.map((h) => h.at - known))} ms after the revocation`);
+      }
     });
   }
 
