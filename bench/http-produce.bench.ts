@@ -1,14 +1,15 @@
 /**
  * HTTP produce against a broker in a child process, driven by a load generator in another:
- *   (b) batched: 1000 records of 100 B per request, acks=1, over 16 keep-alive connections,
- *       vs a bare Fastify endpoint that only parses the same body and answers;
+ *   (b) batched: 1000 records of 100 B per request, acks=1, over 4 and over 16 keep-alive
+ *       connections, with JSON string values and with keyed JSON-object values, vs a bare
+ *       Fastify endpoint that only parses the same body and answers;
  *   (c) unbatched: one record per request, acks=1, 32 connections, vs the same bare endpoint;
  *   (f) acks=all vs acks=1, 32 concurrent producers of 100 records per request.
  */
 import { startBare, startBroker, startLoadGenerator, api, type Child } from './lib/children.js';
 import type { ClosedLoopResult } from './lib/http-client.js';
 import { alternate, compare, CpuPerRequest } from './lib/measure.js';
-import { produceBody } from './lib/records.js';
+import { keyedObjectBody, produceBody } from './lib/records.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
 const TOPIC_PATH = '/v1/clusters/default/topics/bench/records';
@@ -26,18 +27,29 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   };
   const rows: BenchRow[] = [];
 
-  ctx.log('(b) batched produce, 1000 x 100 B per request');
-  const batch = produceBody(1000);
-  const [webkaB, bareB] = await alternate(ctx, measure(broker, 'b', `${TOPIC_PATH}?acks=1`, batch, 16), measure(bare, 'b-bare', '/parse', batch, 16));
-  rows.push(compare({
-    name: 'HTTP produce 1000 x 100 B/request, acks=1, 16 conns',
-    unit: 'records/s',
-    runs: webkaB.map((r) => r * 1000),
-    baselineName: 'bare Fastify: parse same body, answer',
-    baselineRuns: bareB.map((r) => r * 1000),
-    minRatio: 0.5,
-  }));
-  rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.runs('b'), baselineName: 'bare server CPU per request', baselineRuns: cpu.runs('b-bare') }));
+  // (b) at 4 and 16 connections, with string values and with keyed JSON-object values (web
+  // events): the broker stores a JSON value's text, so the object case shows what turning a
+  // body into records costs beyond the parse that the bare server also does.
+  const bodies = [
+    { what: 'string values', body: produceBody(1000) },
+    { what: 'keyed JSON-object values', body: keyedObjectBody(1000) },
+  ];
+  for (const { what, body } of bodies) {
+    for (const connections of [4, 16]) {
+      ctx.log(`(b) batched produce, 1000 x 100 B per request, ${what}, ${connections} conns`);
+      const label = `b-${what}-${connections}`;
+      const [webkaB, bareB] = await alternate(ctx, measure(broker, label, `${TOPIC_PATH}?acks=1`, body, connections), measure(bare, `${label}-bare`, '/parse', body, connections));
+      rows.push(compare({
+        name: `HTTP produce 1000 x 100 B/request, ${what}, acks=1, ${connections} conns`,
+        unit: 'records/s',
+        runs: webkaB.map((r) => r * 1000),
+        baselineName: 'bare Fastify: parse same body, answer',
+        baselineRuns: bareB.map((r) => r * 1000),
+        minRatio: 0.5,
+      }));
+      rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.runs(label), baselineName: 'bare server CPU per request', baselineRuns: cpu.runs(`${label}-bare`) }));
+    }
+  }
 
   ctx.log('(c) unbatched produce, one record per request');
   const single = produceBody(1);
@@ -63,6 +75,6 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     baselineRuns: one.map((r) => r * 100),
     minRatio: 0.4,
   }));
-  ctx.note('http-produce: broker, bare server and load generator are three processes on loopback; topic of 4 partitions, keyless records (sticky partitioner); load by a minimal keep-alive HTTP/1.1 client (bench/lib/http-client.ts), one request in flight per connection.');
+  ctx.note('http-produce: broker, bare server and load generator are three processes on loopback; topic of 4 partitions; keyless records (sticky partitioner) except the keyed JSON-object case (murmur2 over 1,000 keys); load by a minimal keep-alive HTTP/1.1 client (bench/lib/http-client.ts), one request in flight per connection.');
   return rows;
 }

@@ -10,3 +10,23 @@ export function produceBody(n: number, bytes = 100): string {
   const one = JSON.stringify({ value: valueOf(bytes) });
   return `{"records":[${new Array(n).fill(one).join(',')}]}`;
 }
+
+/**
+ * A web event as a JSON object whose JSON text (as the broker stores it) is `bytes` long (at
+ * least 80): page, timing, referrer, a flag and tags, with `i` varying the numbers and the page.
+ */
+export function eventOf(i: number, bytes = 100): Record<string, unknown> {
+  const event = { page: `/products/${i % 10_000}`, ms: 20 + (i % 480), ref: '', ok: i % 7 !== 0, tags: ['web', 'eu'] };
+  event.ref = 'r'.repeat(Math.max(0, bytes - JSON.stringify(event).length));
+  return event;
+}
+
+/**
+ * {"records":[{"key":"user-…","value":{…}}, …]}: n keyed records whose values are JSON objects
+ * `bytes` long as stored (eventOf), keys from 1,000 users, so the records spread over partitions by key.
+ */
+export function keyedObjectBody(n: number, bytes = 100): string {
+  const records = new Array<string>(n);
+  for (let i = 0; i < n; i++) records[i] = JSON.stringify({ key: `user-${(i * 7919) % 1000}`, value: eventOf(i, bytes) });
+  return `{"records":[${records.join(',')}]}`;
+}
