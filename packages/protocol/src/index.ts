@@ -6,3 +6,7 @@ export * from './frames.js';
 export * from './groups.js';
 export * from './broker-info.js';
 export * from './transactions.js';
+export * from './crc32c.js';
+export * from './varint.js';
+export * from './murmur2.js';
+export * from './record-batch.js';

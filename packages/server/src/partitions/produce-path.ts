@@ -8,7 +8,7 @@
 import type { Compression, RecordHeader } from '../storage/record-batch.js';
 import type { AppendRecord, AppendResult, GroupAppend, Partition, ProducerRef } from './partition.js';
 import { SequenceTracker } from './sequence-tracker.js';
-import { partitionForKey } from './murmur2.js';
+import { partitionForKey } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 
 export type Acks = 0 | 1 | 'all';

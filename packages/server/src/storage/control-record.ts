@@ -9,7 +9,7 @@
  */
 import { encodeBatch } from './record-batch.js';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH } from './batch-fields.js';
-import { readVarint, readVarlong, type Cursor } from './varint.js';
+import { readVarint, readVarlong, type Cursor } from '@webka/protocol';
 
 export type MarkerType = 'commit' | 'abort';
 

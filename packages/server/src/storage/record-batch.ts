@@ -73,7 +73,7 @@ import {
   sizeOfVarlong,
   writeVarint,
   writeVarlong,
-} from './varint.js';
+} from '@webka/protocol';
 
 export interface RecordHeader { key: string; value: Buffer | null }
 export interface RecordInput {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, assertError, highWatermarks, type Rest } from '../support/rest.js';
-import { partitionForKey } from '../../src/partitions/murmur2.js';
+import { partitionForKey } from '@webka/protocol';
 
 let broker: TestBroker;
 let api: Rest;

@@ -15,7 +15,7 @@ import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, type Rest } from '../support/rest.js';
 import { needDebianPackages, CONFLUENT_KAFKA } from '../support/debian-packages.js';
 import { run } from '../support/kafka-clients.js';
-import { partitionForKey } from '../../src/partitions/murmur2.js';
+import { partitionForKey } from '@webka/protocol';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'confluent-clients.py');
 const missing = needDebianPackages(CONFLUENT_KAFKA);

@@ -9,7 +9,7 @@ import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, type Rest } from '../support/rest.js';
 import { needDebianPackages, KCAT } from '../support/debian-packages.js';
 import { kcat } from '../support/kafka-clients.js';
-import { partitionForKey } from '../../src/partitions/murmur2.js';
+import { partitionForKey } from '@webka/protocol';
 
 const missing = needDebianPackages(KCAT);
 if (missing !== null) console.log(`# skipping kcat tests: ${missing}`);

@@ -15,7 +15,7 @@ import { connect, globals } from '../connection.js';
 import { printJson } from '../output.js';
 import { Progress } from '../progress.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
-import { partitionForKey } from '../../partitions/murmur2.js';
+import { partitionForKey } from '@webka/protocol';
 
 const MAX_OUTSTANDING = 50_000;
 

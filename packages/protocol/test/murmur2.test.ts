@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { murmur2, partitionForKey } from '../../src/partitions/murmur2.js';
+import { murmur2, partitionForKey } from '../src/murmur2.js';
 
 // Kafka's UtilsTest.testMurmur2: input bytes -> the signed int Java's Utils.murmur2 returns.
 // Between them they end on every remainder length (0-3 trailing bytes).

@@ -9,7 +9,7 @@ import {
   sizeOfVarlong,
   writeVarint,
   writeVarlong,
-} from '../../src/storage/varint.js';
+} from '../src/varint.js';
 
 // Encodings from Kafka's ByteUtilsTest (testVarintSerde / testVarlongSerde), restricted for
 // varlongs to |n| < 2^53, the range Webka's JS numbers carry exactly.
