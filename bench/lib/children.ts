@@ -136,3 +136,50 @@ export async function api(port: number, method: string, path: string, body?: unk
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
   return text.length > 0 ? JSON.parse(text) : undefined;
 }
+
+export interface SseReaders {
+  /** CPU seconds the readers' process has used so far. */
+  cpuSeconds(): number;
+  /** Opens n readers of `path` that report the latency of each `<open><send ms><close>` mark. */
+  open(port: number, path: string, n: number, marks: { open: string; close: string }): Promise<void>;
+  /** Forgets the latencies counted so far. */
+  reset(): Promise<void>;
+  /** Latencies counted since the last reset: how many, and their p50 and p99 in ms. */
+  stats(): Promise<{ count: number; p50: number; p99: number }>;
+  /** Closes every reader. */
+  close(): Promise<void>;
+}
+
+/**
+ * Raw-socket SSE readers in a child process of their own (lib/sse-readers-child.ts): the
+ * fan-out benchmarks' subscribers, whose CPU time is then measured apart from the broker's.
+ */
+export async function startSseReaders(ctx: BenchContext): Promise<SseReaders> {
+  const child = await startChild(ctx, 'sse-readers-child.ts');
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  child.process.on('message', (m: { id?: number; error?: string }) => {
+    if (m.id === undefined) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.error !== undefined) p?.reject(new Error(`SSE readers: ${m.error}`));
+    else p?.resolve(m as Record<string, unknown>);
+  });
+  child.process.on('exit', () => {
+    for (const p of pending.values()) p.reject(new Error('the SSE readers\' process exited'));
+  });
+  const call = (msg: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      child.process.send({ id, ...msg });
+    });
+  };
+  return {
+    cpuSeconds: () => child.cpuSeconds(),
+    open: async (port, path, n, marks) => void (await call({ cmd: 'open', port, path, n, marks })),
+    reset: async () => void (await call({ cmd: 'reset' })),
+    stats: async () => (await call({ cmd: 'stats' })) as unknown as { count: number; p50: number; p99: number },
+    close: async () => void (await call({ cmd: 'close' })),
+  };
+}
