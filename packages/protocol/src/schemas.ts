@@ -73,8 +73,18 @@ export type AlterTopicBody = Static<typeof AlterTopicBody>;
 
 export const PartitionInfoSchema = Type.Object({
   partition: Type.Integer(),
+  /** Node id of the leader (a single node: 0, itself); -1 while no replica can lead. */
+  leader: Type.Integer(),
+  /** Raised on every change of leader (docs/replication.md). */
+  leaderEpoch: Type.Integer(),
+  /** Node ids holding a copy, preferred leader first. */
+  replicas: Type.Array(Type.Integer()),
+  /** The in-sync replicas: the high watermark is the least durable end among them. */
+  isr: Type.Array(Type.Integer()),
   logStartOffset: Type.Integer(),
   highWatermark: Type.Integer(),
+  /** The end of this broker's copy (written, perhaps not yet durable or replicated). */
+  logEndOffset: Type.Integer(),
   sizeBytes: Type.Integer(),
   segments: Type.Integer(),
   offline: Type.Union([Type.String(), Type.Null()]),

@@ -297,7 +297,8 @@ export class Broker {
 
   // ---- topics
 
-  createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false): TopicRecord {
+  /** Creates a topic and opens its partitions; `defined` gives a cluster-defined topic's id and creation time. */
+  createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false, defined?: { id: string; createdAt: number }): TopicRecord {
     this.#checkOpen();
     // All or nothing: the catalog is saved only once every partition's files are open; should one
     // fail (EMFILE, ENOSPC), the catalog keeps its state before and the partitions made go again.
@@ -306,7 +307,7 @@ export class Broker {
     let record: TopicRecord;
     try {
       record = this.catalog.atomically(() => {
-        made = this.catalog.createTopic(cluster, input, internal);
+        made = this.catalog.createTopic(cluster, input, internal, defined);
         for (let i = 0; i < made.partitions; i++) partitions.push(this.#openPartition(made, i, true));
         return made;
       });
@@ -622,8 +623,13 @@ export class Broker {
 function partitionInfo(p: Partition): PartitionInfo {
   return {
     partition: p.index,
+    leader: 0,
+    leaderEpoch: 0,
+    replicas: [0],
+    isr: [0],
     logStartOffset: p.log.logStartOffset,
     highWatermark: p.log.highWatermark,
+    logEndOffset: p.log.nextOffset,
     sizeBytes: p.log.sizeBytes,
     segments: p.log.segmentCount,
     offline: p.log.offlineReason,

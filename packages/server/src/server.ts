@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import { ClusterMember } from './cluster/cluster-member.js';
 import { EtcdCoordinator } from './cluster/etcd-coordinator.js';
 import { parseCoordinatorUrl } from './cluster/coordinator-url.js';
+import { ReplicaManager } from './replication/replica-manager.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -51,6 +52,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
   let kafka: KafkaListener | undefined;
   let classicGroups: ClassicGroupCoordinator | undefined;
   let member: ClusterMember | undefined;
+  let replication: ReplicaManager | undefined;
   try {
     await broker.ready();
     // one group coordinator for both listeners: committed offsets are shared, and a group is
@@ -93,9 +95,13 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const log = app.log;
       member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'));
       app.webka.cluster = member;
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg) });
+      app.webka.replication = replication;
+      replication.start();
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');
     }
   } catch (err) {
+    replication?.close();
     await member?.close().catch(() => undefined);
     await kafka?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
@@ -120,6 +126,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       try {
         // leave the cluster first (others take over the controller office), then the Kafka
         // listener: the broker closes with the HTTP app
+        replication?.close();
         await member?.close().catch((err) => app!.log.warn({ err }, 'leaving the cluster failed; the registration lapses with its lease'));
         await kafka?.close();
         classicGroups?.close();

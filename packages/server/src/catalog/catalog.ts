@@ -36,6 +36,12 @@ export class Catalog {
   #state: CatalogState;
   #limits: Limits;
 
+  /**
+   * The largest replication factor a topic may ask for: 1 on a single node; in a cluster the
+   * controller checks it against the live brokers, so the catalog lets any through.
+   */
+  maxReplicationFactor = BROKER_COUNT;
+
   constructor(store: CatalogStore, limits: Limits) {
     this.#store = store;
     this.#limits = limits;
@@ -181,7 +187,7 @@ export class Catalog {
     if (input === undefined) return base;
     if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new WebkaError('INVALID_REQUEST', 'defaults must be an object');
     const partitions = input.partitions === undefined ? base.partitions : this.#checkPartitions(input.partitions, 'defaults.partitions');
-    const replicationFactor = input.replicationFactor === undefined ? base.replicationFactor : checkReplicationFactor(input.replicationFactor, 'defaults.replicationFactor');
+    const replicationFactor = input.replicationFactor === undefined ? base.replicationFactor : checkReplicationFactor(input.replicationFactor, 'defaults.replicationFactor', this.maxReplicationFactor);
     const configs = applyConfigChanges(base.configs, normaliseConfigs(input.configs, 'defaults.configs'));
     checkMinInsyncReplicas({}, configs, replicationFactor, 'the cluster defaults');
     return { partitions, replicationFactor, configs };
@@ -243,7 +249,19 @@ export class Catalog {
     return t;
   }
 
-  createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false): TopicRecord {
+  createTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false, defined?: { id: string; createdAt: number }): TopicRecord {
+    const record = this.checkCreateTopic(cluster, input, internal, defined);
+    this.#mutate((s) => {
+      s.topics[record.id] = record;
+    });
+    return record;
+  }
+
+  /**
+   * The record createTopic would save, checked as createTopic checks it, saving nothing. With
+   * `defined`, the topic takes that id and creation time (a topic the cluster defined).
+   */
+  checkCreateTopic(cluster: string, input: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown }, internal = false, defined?: { id: string; createdAt: number }): TopicRecord {
     const c = this.getCluster(cluster);
     const problem = checkName('topic', input.name);
     if (problem !== null) throw new WebkaError('INVALID_NAME', problem);
@@ -256,15 +274,11 @@ export class Catalog {
       throw new WebkaError('TOPIC_EXISTS', clash.name === name ? `topic "${name}" already exists in cluster "${cluster}"` : `topic "${name}" collides with an existing topic of cluster "${cluster}" (names differing only by case or by "." versus "_" collide)`);
     }
     const partitions = input.partitions === undefined ? c.defaults.partitions : this.#checkPartitions(input.partitions, 'partitions');
-    const replicationFactor = input.replicationFactor === undefined ? c.defaults.replicationFactor : checkReplicationFactor(input.replicationFactor, 'replicationFactor');
+    const replicationFactor = input.replicationFactor === undefined ? c.defaults.replicationFactor : checkReplicationFactor(input.replicationFactor, 'replicationFactor', this.maxReplicationFactor);
     const configs = applyConfigChanges({}, normaliseConfigs(input.configs, 'configs'));
     checkMinInsyncReplicas(configs, c.defaults.configs, replicationFactor, `topic "${name}"`);
     this.#checkTotal(partitions);
-    const record: TopicRecord = { id: randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor, configs, createdAt: Date.now(), internal };
-    this.#mutate((s) => {
-      s.topics[record.id] = record;
-    });
-    return record;
+    return { id: defined?.id ?? randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor, configs, createdAt: defined?.createdAt ?? Date.now(), internal };
   }
 
   alterTopic(cluster: string, name: string, changes: { partitions?: unknown; configs?: unknown }): { before: TopicRecord; after: TopicRecord } {
@@ -367,12 +381,12 @@ function checkMinInsyncReplicas(topic: ConfigMap, cluster: ConfigMap, replicatio
   }
 }
 
-function checkReplicationFactor(value: unknown, field: string): number {
+function checkReplicationFactor(value: unknown, field: string, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new WebkaError('INVALID_REPLICATION_FACTOR', `${field} must be a positive integer, got ${JSON.stringify(value)}`);
   }
-  if (value > BROKER_COUNT) {
-    throw new WebkaError('INVALID_REPLICATION_FACTOR', `${field} ${value} exceeds the number of brokers (${BROKER_COUNT}); a replica needs a broker of its own`);
+  if (value > max) {
+    throw new WebkaError('INVALID_REPLICATION_FACTOR', `${field} ${value} exceeds the number of brokers (${max}); a replica needs a broker of its own`);
   }
   return value;
 }

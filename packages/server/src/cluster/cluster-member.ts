@@ -52,6 +52,18 @@ export class ClusterMember {
     return brokers.map((b) => ({ nodeId: b.nodeId, url: b.url, alive: true, controller: b.nodeId === controller?.nodeId }));
   }
 
+  /** The URL of a live broker, or undefined when it is not registered. */
+  async brokerUrl(nodeId: number): Promise<string | undefined> {
+    return (await this.coordinator.brokers()).find((b) => b.nodeId === nodeId)?.url;
+  }
+
+  /** The controller's node id and URL, or null while the office is vacant. */
+  async controller(): Promise<{ nodeId: number; url: string } | null> {
+    const c = await this.coordinator.controller();
+    const url = c === null ? undefined : await this.brokerUrl(c.nodeId);
+    return c === null || url === undefined ? null : { nodeId: c.nodeId, url };
+  }
+
   /** Leaves the cluster: resigns the office if held and ends the registration. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -27,6 +27,26 @@ export interface PartitionState {
   controllerEpoch: number;
 }
 
+/**
+ * A topic as the cluster defines it: written once by the controller, then every broker creates
+ * its local copy from it (the same id, so that every replica's directory and Kafka topic id agree).
+ */
+export interface ClusterTopic {
+  id: string;
+  cluster: string;
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string | number>;
+  createdAt: number;
+}
+
+/** What every broker follows: the cluster's topics and each partition's state, by `<topicId>/<partition>`. */
+export interface ClusterMetadata {
+  topics: ClusterTopic[];
+  partitions: Map<string, Versioned<PartitionState>>;
+}
+
 /** A value with the revision it was stored at; give the revision back to change it. */
 export interface Versioned<T> {
   value: T;
@@ -94,6 +114,18 @@ export interface Coordinator {
    * throws FencedError; a changed key returns a conflict with the current state.
    */
   writePartitionState(topic: string, partition: number, state: PartitionState, expectedRevision: string | null): Promise<CasResult>;
+  /**
+   * Defines a topic if no topic of that id exists and `controllerEpoch` is still the current
+   * controller epoch (else FencedError). Returns false, writing nothing, when it exists already.
+   */
+  writeTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean>;
+  /** The current controller epoch (0 before any election). */
+  controllerEpoch(): Promise<number>;
+  /**
+   * Calls `onChange` with the topics and partition states now and after every change, until the
+   * returned function is called.
+   */
+  watchMetadata(onChange: (metadata: ClusterMetadata) => void): () => void;
   /** Stops renewing the lease and revokes it (this broker's registration and term end now). */
   close(): Promise<void>;
 }

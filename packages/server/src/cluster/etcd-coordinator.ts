@@ -7,7 +7,8 @@
  *   P/brokers/<nodeId>             {"nodeId","url"}, attached to the session's lease
  *   P/controller                   {"nodeId","epoch"}, attached to the controller's lease
  *   P/controller_epoch             the current controller epoch, in decimal
- *   P/partitions/<topic>/<n>       PartitionState as JSON
+ *   P/topics/<topicId>             ClusterTopic as JSON, written once by the controller
+ *   P/partitions/<topicId>/<n>     PartitionState as JSON
  * One lease per Coordinator (a session), renewed every third of its TTL.
  */
 import {
@@ -15,6 +16,8 @@ import {
   FencedError,
   type BrokerRegistration,
   type CasResult,
+  type ClusterMetadata,
+  type ClusterTopic,
   type Coordinator,
   type ControllerTerm,
   type PartitionState,
@@ -221,30 +224,56 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   watchBrokers(onChange: (brokers: BrokerRegistration[]) => void): () => void {
+    return this.#watchPrefix([this.#key('brokers', '')], ([live]) => onChange(this.#decodeBrokers(live.values())));
+  }
+
+  watchMetadata(onChange: (metadata: ClusterMetadata) => void): () => void {
+    const topics = this.#key('topics', '');
+    const partitions = this.#key('partitions', '');
+    return this.#watchPrefix([topics, partitions], ([t, p]) => {
+      const states = new Map<string, Versioned<PartitionState>>();
+      for (const kv of p.values()) states.set(unb64(kv.key).slice(partitions.length), { value: JSON.parse(unb64(kv.value)) as PartitionState, revision: kv.mod_revision ?? '0' });
+      onChange({ topics: [...t.values()].map((kv) => JSON.parse(unb64(kv.value)) as ClusterTopic), partitions: states });
+    });
+  }
+
+  /**
+   * Calls `onChange` with the keys under each prefix now and after every change (one watch per
+   * prefix; each pass starts with a fresh read), until the returned function is called.
+   */
+  #watchPrefix(prefixes: string[], onChange: (live: Map<string, EtcdKv>[]) => void): () => void {
     const stop = new AbortController();
     const signal = AbortSignal.any([stop.signal, this.#closing.signal]);
-    const prefix = this.#key('brokers', '');
-    void (async () => {
-      while (!signal.aborted) {
-        try {
-          const { kvs, revision } = await this.#rangePrefix(prefix);
-          const live = new Map(kvs.map((kv) => [kv.key, kv]));
-          onChange(this.#decodeBrokers(live.values()));
-          await this.#watch(prefix, prefixEnd(prefix), String(BigInt(revision) + 1n), (events) => {
-            for (const e of events) {
-              if (e.type === 'DELETE') live.delete(e.kv.key);
-              else live.set(e.kv.key, e.kv);
-            }
-            if (!signal.aborted) onChange(this.#decodeBrokers(live.values()));
-            return false;
-          }, signal);
-        } catch {
-          if (signal.aborted) return;
-          // etcd unreachable: try again shortly; the next pass reports the state afresh
-          await new Promise((r) => setTimeout(r, 500).unref());
+    const live = prefixes.map(() => new Map<string, EtcdKv>());
+    const loaded = prefixes.map(() => false);
+    const report = (): void => {
+      if (!signal.aborted && loaded.every(Boolean)) onChange(live);
+    };
+    prefixes.forEach((prefix, i) => {
+      void (async () => {
+        while (!signal.aborted) {
+          try {
+            const { kvs, revision } = await this.#rangePrefix(prefix);
+            live[i].clear();
+            for (const kv of kvs) live[i].set(kv.key, kv);
+            loaded[i] = true;
+            report();
+            await this.#watch(prefix, prefixEnd(prefix), String(BigInt(revision) + 1n), (events) => {
+              for (const e of events) {
+                if (e.type === 'DELETE') live[i].delete(e.kv.key);
+                else live[i].set(e.kv.key, e.kv);
+              }
+              report();
+              return false;
+            }, signal);
+          } catch {
+            if (signal.aborted) return;
+            // etcd unreachable: try again shortly; the next pass reports the state afresh
+            await new Promise((r) => setTimeout(r, 500).unref());
+          }
         }
-      }
-    })();
+      })();
+    });
     return () => stop.abort();
   }
 
@@ -322,6 +351,27 @@ export class EtcdCoordinator implements Coordinator {
     if (currentEpoch !== state.controllerEpoch) throw new FencedError(state.controllerEpoch, currentEpoch);
     const kv = r.responses?.[1]?.response_range?.kvs?.[0];
     return { ok: false, reason: 'conflict', current: kv === undefined ? null : { value: JSON.parse(unb64(kv.value)) as PartitionState, revision: kv.mod_revision ?? '0' } };
+  }
+
+  async writeTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean> {
+    const key = b64(this.#key('topics', topic.id));
+    const epochKey = b64(this.#key('controller_epoch'));
+    const r = await this.#txn(
+      [
+        { key: epochKey, result: 'EQUAL', target: 'VALUE', value: b64(String(controllerEpoch)) },
+        { key, result: 'EQUAL', target: 'CREATE', create_revision: '0' },
+      ],
+      [{ request_put: { key, value: b64(JSON.stringify(topic)) } }],
+      [{ request_range: { key: epochKey } }],
+    );
+    if (r.succeeded) return true;
+    const currentEpoch = Number(unb64(r.responses?.[0]?.response_range?.kvs?.[0]?.value) || '0');
+    if (currentEpoch !== controllerEpoch) throw new FencedError(controllerEpoch, currentEpoch);
+    return false;
+  }
+
+  async controllerEpoch(): Promise<number> {
+    return Number(unb64((await this.#range(this.#key('controller_epoch'))).kvs[0]?.value) || '0');
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * first replica (its preferred leader) is broker (start + p) mod n, so leaders spread evenly; the
  * others follow at a shift that grows after every n partitions, so followers spread too.
  */
-import type { Coordinator, PartitionState } from './coordinator.js';
+import type { ClusterTopic, Coordinator, PartitionState } from './coordinator.js';
 
 /** Thrown when a topic asks for more replicas than there are live brokers. */
 export class ReplicationFactorError extends Error {
@@ -53,5 +53,19 @@ export async function createPartitionStates(coordinator: Coordinator, controller
     else if (r.current !== null && r.current.value.replicas.join() === replicas.join()) states.push(r.current.value);
     else throw new Error(`partition ${topic}/${partition} already has replicas ${JSON.stringify(r.current?.value.replicas)}, not ${JSON.stringify(replicas)}`);
   }
+  return states;
+}
+
+/**
+ * The controller's part of creating a topic in a cluster: assigns its replicas over the live
+ * brokers (ReplicationFactorError when there are too few), writes each partition's first state,
+ * then the topic itself, every write fenced by `controllerEpoch`. Brokers create their copies
+ * when they see the topic, so a topic that is visible always has its partition states. A retry
+ * with the same topic id writes nothing twice.
+ */
+export async function defineTopic(coordinator: Coordinator, controllerEpoch: number, topic: ClusterTopic): Promise<PartitionState[]> {
+  const live = (await coordinator.brokers()).map((b) => b.nodeId);
+  const states = await createPartitionStates(coordinator, controllerEpoch, topic.id, assignReplicas(live, topic.partitions, topic.replicationFactor));
+  await coordinator.writeTopic(topic, controllerEpoch);
   return states;
 }

@@ -20,6 +20,7 @@ import { groupRoutes } from './routes/groups.js';
 import { transactionRoutes } from './routes/transactions.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { ClusterMember } from '../cluster/cluster-member.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { installSecurity } from './plugins/security.js';
 import { securityRoutes } from './routes/security.js';
@@ -46,6 +47,8 @@ export interface AppContext {
   groups?: GroupCoordinator;
   /** This broker's cluster membership (set by startServer after listening), absent on a single node. */
   cluster?: ClusterMember;
+  /** This broker's replicas in the cluster (set with cluster), absent on a single node. */
+  replication?: ReplicaManager;
   /** Set by the transactions routes (routes/transactions.ts); produce joins transactions through it. */
   transactions?: TransactionCoordinator;
 }

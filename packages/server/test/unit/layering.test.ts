@@ -49,16 +49,17 @@ const area = (f: string): string => {
 const FORBIDDEN: Record<string, string[]> = {
   storage: ['catalog', 'partitions', 'groups', 'http', 'cli', 'broker', 'server', 'auth', 'durable-streams', 'metrics', 'config', 'kafka'],
   catalog: ['partitions', 'groups', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
-  partitions: ['groups', 'transactions', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka'],
+  partitions: ['groups', 'transactions', 'http', 'cli', 'broker', 'server', 'durable-streams', 'kafka', 'replication', 'cluster'],
   groups: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
   transactions: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
-  broker: ['http', 'cli', 'server', 'durable-streams', 'groups', 'transactions', 'kafka'],
+  broker: ['http', 'cli', 'server', 'durable-streams', 'groups', 'transactions', 'kafka', 'replication'],
   auth: ['http', 'cli', 'server', 'durable-streams', 'kafka'],
   config: ['http', 'cli', 'server', 'broker', 'storage', 'partitions', 'groups', 'kafka'],
   http: ['cli', 'kafka'],
   'durable-streams': ['kafka'],
   kafka: ['http', 'cli', 'server', 'durable-streams'],
-  cluster: ['http', 'cli', 'server', 'durable-streams', 'kafka', 'broker', 'groups', 'transactions', 'auth'],
+  cluster: ['http', 'cli', 'server', 'durable-streams', 'kafka', 'broker', 'groups', 'transactions', 'auth', 'replication'],
+  replication: ['http', 'cli', 'server', 'durable-streams', 'kafka', 'groups', 'transactions', 'auth'],
 };
 
 test('server source folders import only downward', () => {

@@ -4,6 +4,7 @@ import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema, Auth
 import { authorizedOperations } from '../authorized-operations.js';
 import { WebkaError } from '../../errors.js';
 import type { TopicRecord } from '../../catalog/catalog-store.js';
+import { forward, isForwarded } from '../forward.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
@@ -26,7 +27,9 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
   const describe = (request: FastifyRequest, cluster: string, topic: string) => {
     const d = broker.describeTopic(cluster, topic);
     const authorized = authorizedOperations(app, request, { type: 'topic', cluster, name: topic });
-    return { ...show(d.topic), effectiveConfigs: d.configs, partitionInfo: d.partitions, authorizedOperations: authorized };
+    const replication = app.webka.replication;
+    const partitions = replication === undefined ? d.partitions : d.partitions.map((p) => ({ ...p, ...replication.view(d.topic.id, p.partition) }));
+    return { ...show(d.topic), effectiveConfigs: d.configs, partitionInfo: partitions, authorizedOperations: authorized };
   };
 
   app.get<{ Params: { cluster: string } }>(
@@ -49,8 +52,15 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       let t: TopicRecord;
+      const { replication, cluster: member } = app.webka;
+      // in a cluster the controller defines topics: another broker forwards the request to it
+      if (replication !== undefined && member !== undefined && member.term === null) {
+        const controller = isForwarded(request) ? null : await member.controller();
+        if (controller === null) throw new WebkaError('NOT_CONTROLLER', 'the cluster has no controller to create the topic right now (an election is under way); retry in a moment');
+        return forward(request, reply, controller.url, member.nodeId);
+      }
       try {
-        t = broker.createTopic(request.params.cluster, request.body);
+        t = replication === undefined ? broker.createTopic(request.params.cluster, request.body) : await replication.createTopic(request.params.cluster, request.body);
       } catch (e) {
         // The catalog does not name the topic a new name collides with (the caller may not see
         // it); a caller who may describe it is told which it is.

@@ -1,0 +1,35 @@
+/**
+ * Forwarding a request to another broker of the cluster (the controller for topic creation, a
+ * partition's leader for produce and fetch): the same method, URL, body and credentials, and the
+ * answer relayed as it came. A forwarded request carries FORWARDED_BY, and a broker never forwards
+ * a request that carries it, so a request crosses at most one hop.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { WebkaError } from '../errors.js';
+
+export const FORWARDED_BY = 'x-webka-forwarded-by';
+
+const PASSED_HEADERS = ['authorization', 'content-type', 'accept', 'x-request-id', 'idempotency-key'];
+
+export function isForwarded(request: FastifyRequest): boolean {
+  return request.headers[FORWARDED_BY] !== undefined;
+}
+
+export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number): Promise<FastifyReply> {
+  const headers: Record<string, string> = { [FORWARDED_BY]: String(fromNodeId) };
+  for (const h of PASSED_HEADERS) {
+    const v = request.headers[h];
+    if (typeof v === 'string') headers[h] = v;
+  }
+  const body = request.body === undefined || request.method === 'GET' || request.method === 'HEAD' ? undefined : typeof request.body === 'string' || Buffer.isBuffer(request.body) ? request.body : JSON.stringify(request.body);
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl}${request.url}`, { method: request.method, headers, body, signal: AbortSignal.timeout(60_000) });
+  } catch (err) {
+    throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} could not be reached to forward the request: ${(err as Error).message}; retry`);
+  }
+  reply.code(res.status);
+  const type = res.headers.get('content-type');
+  if (type !== null) reply.header('content-type', type);
+  return reply.send(Buffer.from(await res.arrayBuffer()));
+}

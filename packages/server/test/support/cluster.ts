@@ -1,0 +1,91 @@
+/**
+ * A cluster for tests: a private etcd and real `webka start` processes joined to it under one key
+ * prefix. start(n) starts node n (again on its own data directory after a kill); killAll() and
+ * stop() clean up. Helpers poll a broker's answers until a condition holds (bounded).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startEtcd, type TestEtcd } from './etcd.js';
+import { startCliBroker, type CliBroker } from './cli-broker.js';
+import { tempDir } from './start-broker.js';
+
+export interface TestCluster {
+  etcd: TestEtcd;
+  prefix: string;
+  brokers: Map<number, CliBroker>;
+  dirs: Map<number, string>;
+  /** Starts node `nodeId` (on the same data directory as before, if it ran before), with `env` (WEBKA_* settings). */
+  start(nodeId: number, extra?: string[]): Promise<CliBroker>;
+  /** kill -9 of a node; resolves once it has exited. */
+  kill(nodeId: number): Promise<void>;
+  /** Stops every broker (SIGKILL), etcd, and removes the data directories. */
+  stop(): Promise<void>;
+}
+
+export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}): Promise<TestCluster> {
+  const etcd = await startEtcd();
+  const brokers = new Map<number, CliBroker>();
+  const dirs = new Map<number, string>();
+  const cluster: TestCluster = {
+    etcd,
+    prefix,
+    brokers,
+    dirs,
+    async start(nodeId, extra = []) {
+      const dir = dirs.get(nodeId) ?? tempDir();
+      dirs.set(nodeId, dir);
+      const b = await startCliBroker(['--port', '0', '--kafka-port', '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.url.replace('http://', 'etcd://')}${prefix}`, ...extra], env);
+      brokers.set(nodeId, b);
+      return b;
+    },
+    async kill(nodeId) {
+      const b = brokers.get(nodeId);
+      if (b === undefined) return;
+      b.child.kill('SIGKILL');
+      await b.exited;
+      brokers.delete(nodeId);
+    },
+    async stop() {
+      for (const b of brokers.values()) b.child.kill('SIGKILL');
+      await Promise.all([...brokers.values()].map((b) => b.exited));
+      await etcd.stop();
+      for (const d of dirs.values()) fs.rmSync(d, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const r = await fetch(url);
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+/** Calls `probe` until it returns something other than undefined (bounded); returns that. */
+export async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${what}: not reached in ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${(last as Error).message})`}`);
+}
+
+/** Waits until `b` lists `n` live brokers with a controller; returns the controller's node id. */
+export async function untilBrokers(b: CliBroker, n: number): Promise<number> {
+  return until(async () => {
+    const { body } = await getJson(`${b.url}/v1/brokers`);
+    const list = body.brokers as { nodeId: number; controller: boolean }[];
+    return list.length === n && list.some((x) => x.controller) ? list.find((x) => x.controller)!.nodeId : undefined;
+  }, `${n} brokers with a controller`);
+}
