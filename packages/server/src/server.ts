@@ -157,6 +157,12 @@ function kafkaSecurity(app: FastifyInstance): KafkaSecurity | null {
       if (!check.ok || check.principal.name !== principal) return null;
       return { name: check.principal.name, via: 'key', superuser: check.principal.superuser, keyId: check.keyId };
     },
+    scramCredentials: (principal) => security.store.scramCredentials(principal),
+    keyPrincipal: (principal, keyId) => {
+      const p = security.store.findPrincipal(principal);
+      const still = security.store.scramCredentials(principal)?.keys.some((k) => k.keyId === keyId) ?? false;
+      return p === undefined || !still ? null : { name: p.name, via: 'key', superuser: p.superuser, keyId };
+    },
     authorize: (principal, op, resource) => security.authorize(principal, op, resource),
   };
 }

@@ -6,6 +6,7 @@
  * VerifiedKeyCache keeps it off the per-request path.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { ScramCredential } from './scram.js';
 
 export interface StoredKey {
   id: string;
@@ -18,6 +19,8 @@ export interface StoredKey {
   N: number;
   r: number;
   p: number;
+  /** The key as a SCRAM-SHA-256 password, under its principal's shared salt (auth/scram.ts). */
+  scramSha256?: ScramCredential;
 }
 
 const KEY = /^wk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

@@ -11,6 +11,7 @@ import { WebkaError } from '../errors.js';
 import { AclIndex } from './acl.js';
 import { keyIdOf, newApiKey, verifyApiKey, verificationBacklog, MAX_QUEUED_VERIFICATIONS, type StoredKey } from './api-keys.js';
 import { VerifiedKeyCache, fastKeyHash } from './verified-key-cache.js';
+import { SCRAM_ITERATIONS, scramCredential, type ScramCredential } from './scram.js';
 import { OPERATIONS, RESOURCE_TYPES, type AclEntry, type Operation, type ResourcePattern } from './types.js';
 
 export interface PrincipalRecord {
@@ -26,6 +27,19 @@ interface AuthState {
   principals: Record<string, PrincipalRecord>;
   keys: Record<string, StoredKey>;
   acls: AclEntry[];
+  /**
+   * Per principal, the salt and iteration count its keys' SCRAM-SHA-256 credentials share (a
+   * SCRAM server names the salt before it learns which key the client holds). Absent in data
+   * written before SCRAM was served; keys made then have no SCRAM credential.
+   */
+  scram?: Record<string, { salt: string; iterations: number }>;
+}
+
+/** What SCRAM needs of a principal: the shared salt, and the credential of each key that has one. */
+export interface ScramCredentials {
+  salt: Buffer;
+  iterations: number;
+  keys: Array<{ keyId: string } & ScramCredential>;
 }
 
 export const PRINCIPAL_NAME = /^[A-Za-z0-9._@-]{1,128}$/;
@@ -106,13 +120,14 @@ export class AuthStore {
       }
     }
     next.acls = next.acls.filter((a) => a.principal !== name);
+    if (next.scram !== undefined) delete next.scram[name];
     this.#save(next);
     this.#cache.forget(gone);
   }
 
   // ---- keys
 
-  listKeys(principal: string): Array<Omit<StoredKey, 'salt' | 'hash' | 'N' | 'r' | 'p'>> {
+  listKeys(principal: string): Array<Omit<StoredKey, 'salt' | 'hash' | 'N' | 'r' | 'p' | 'scramSha256'>> {
     this.getPrincipal(principal);
     return Object.values(this.#state.keys)
       .filter((k) => k.principal === principal)
@@ -125,9 +140,18 @@ export class AuthStore {
     this.getPrincipal(principal);
     if (typeof description !== 'string' || description.length > 1024) throw new WebkaError('INVALID_REQUEST', 'description must be a string of at most 1024 characters');
     const { key, stored } = await newApiKey(principal, description);
+    // The key is also a SCRAM-SHA-256 password under the principal's shared salt, made with the
+    // first key that needs it; if another key fixed the salt while PBKDF2 ran, derive again.
+    let shared = this.#state.scram?.[principal] ?? { salt: randomBytes(16).toString('base64'), iterations: SCRAM_ITERATIONS };
+    let scramSha256 = await scramCredential(key, Buffer.from(shared.salt, 'base64'), shared.iterations);
+    for (let now = this.#state.scram?.[principal]; now !== undefined && now.salt !== shared.salt; now = this.#state.scram?.[principal]) {
+      shared = now;
+      scramSha256 = await scramCredential(key, Buffer.from(shared.salt, 'base64'), shared.iterations);
+    }
     this.getPrincipal(principal); // it may have gone while scrypt ran
     const next = this.#draft();
-    next.keys[stored.id] = stored;
+    next.keys[stored.id] = { ...stored, scramSha256 };
+    next.scram = { ...next.scram, [principal]: shared };
     this.#save(next);
     return { id: stored.id, key, principal, createdAt: stored.createdAt };
   }
@@ -168,6 +192,18 @@ export class AuthStore {
     }
     this.#cache.remember(h, id);
     return { ok: true, principal, keyId: id };
+  }
+
+  /**
+   * The SCRAM-SHA-256 credentials of a principal's keys (null: no such principal, or none of its
+   * keys has one: keys made before SCRAM was served authenticate with PLAIN or over HTTP only).
+   */
+  scramCredentials(principal: string): ScramCredentials | null {
+    const shared = this.findPrincipal(principal) === undefined ? undefined : this.#state.scram?.[principal];
+    if (shared === undefined) return null;
+    const keys: ScramCredentials['keys'] = [];
+    for (const k of Object.values(this.#state.keys)) if (k.principal === principal && k.scramSha256 !== undefined) keys.push({ keyId: k.id, ...k.scramSha256 });
+    return keys.length === 0 ? null : { salt: Buffer.from(shared.salt, 'base64'), iterations: shared.iterations, keys };
   }
 
   // ---- ACLs

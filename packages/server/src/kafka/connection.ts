@@ -66,6 +66,7 @@ export class KafkaConnection {
         signal: this.#closed.signal,
         principal: opts.security === null ? ANONYMOUS : null,
         saslMechanism: null,
+        scram: null,
       },
       security: opts.security,
       may: (op, type, name) => {

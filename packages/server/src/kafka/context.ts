@@ -7,13 +7,19 @@ import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import type { ApiDef, Message } from './schema.js';
 import type { Operation, RequestPrincipal, Resource } from '../auth/types.js';
+import type { ScramCredentials } from '../auth/auth-store.js';
+import type { ScramServerState } from '../auth/scram.js';
 
 /**
  * Authentication and ACLs for the listener, the HTTP API's own (null: auth is off and every
- * client acts as the anonymous superuser). verifyKey checks a principal's API key (SASL/PLAIN).
+ * client acts as the anonymous superuser). verifyKey checks a principal's API key (SASL/PLAIN);
+ * scramCredentials gives its keys' SCRAM-SHA-256 credentials and keyPrincipal who a key that
+ * proved itself acts as (null once the key or principal is gone).
  */
 export interface KafkaSecurity {
   verifyKey(principal: string, key: string): Promise<RequestPrincipal | null>;
+  scramCredentials(principal: string): ScramCredentials | null;
+  keyPrincipal(principal: string, keyId: string): RequestPrincipal | null;
   authorize(principal: RequestPrincipal, op: Operation, resource: Resource): boolean;
 }
 
@@ -40,6 +46,8 @@ export interface ConnectionInfo {
   principal: RequestPrincipal | null;
   /** The SASL mechanism chosen by SaslHandshake, until SaslAuthenticate. */
   saslMechanism: string | null;
+  /** A SCRAM exchange between its first and second SaslAuthenticate. */
+  scram: ScramServerState | null;
 }
 
 export interface KafkaContext {
