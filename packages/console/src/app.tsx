@@ -12,6 +12,7 @@ import { MessagesPage } from './pages/messages.js';
 import { GroupsPage, GroupPage } from './pages/groups.js';
 import { OverviewPage } from './pages/overview.js';
 import { StreamsPage } from './pages/streams.js';
+import { SecurityPage } from './pages/security.js';
 
 function SignIn() {
   const reason = useValue(signInReason);
@@ -71,6 +72,8 @@ function Page({ r }: { r: Route }) {
       return <StreamsPage />;
     case 'overview':
       return <OverviewPage />;
+    case 'security':
+      return <SecurityPage />;
     default:
       return <TopicsPage cluster={clusterOf(r)} />;
   }
@@ -98,6 +101,9 @@ function Shell() {
           </a>
           <a href={href.streams()} aria-current={r.page === 'streams' || r.page === 'stream' ? 'page' : undefined}>
             Durable Streams
+          </a>
+          <a href={href.security()} aria-current={r.page === 'security' ? 'page' : undefined}>
+            Security
           </a>
         </nav>
         <span class="who">

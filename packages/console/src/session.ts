@@ -35,6 +35,7 @@ export const origin = (): string => location.origin;
 
 function makeSession(me: WhoAmI, token: string | undefined, key: string | undefined, authEnabled: boolean): Session {
   const cache = new Map<string, Webka>();
+  let sec: SecurityAdmin | undefined;
   return {
     me,
     token,
@@ -46,8 +47,8 @@ function makeSession(me: WhoAmI, token: string | undefined, key: string | undefi
       return w;
     },
     security() {
-      if (!authEnabled) return new SecurityAdmin(new HttpClient({ url: origin(), fetch: watchedFetch }));
-      return key === undefined ? undefined : new SecurityAdmin(new HttpClient({ url: origin(), token: key, fetch: watchedFetch }));
+      if (authEnabled && key === undefined) return undefined;
+      return (sec ??= new SecurityAdmin(new HttpClient({ url: origin(), token: authEnabled ? key : undefined, fetch: watchedFetch })));
     },
   };
 }
