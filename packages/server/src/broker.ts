@@ -13,7 +13,8 @@ import { stampLogAppendTime, type DecodedRecord } from './storage/record-batch.j
 import { BASE_SEQUENCE, PRODUCER_EPOCH, PRODUCER_ID, readInt64 } from './storage/batch-fields.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
 import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
-import { openFileLimit, partitionBudget } from './limits/partition-budget.js';
+import { DEFAULT_OPEN_SEGMENT_FILES, openFileLimit, partitionBudget } from './limits/partition-budget.js';
+import { FdPool } from './storage/fd-pool.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
 import { Partition, type Isolation, type ProducerRef } from './partitions/partition.js';
 import { ProducePath, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
@@ -33,6 +34,8 @@ export interface BrokerOptions {
   maxPartitionsPerTopic: number;
   /** Most partitions in total (0: what the open-file limit allows); see limits/partition-budget.ts. */
   maxPartitions?: number;
+  /** Most files of closed segments open at once, all partitions together (the fd pool, storage/fd-pool.ts). */
+  maxOpenSegmentFiles?: number;
   /** Largest batch (one request's share of a partition) that storage accepts. */
   maxBatchBytes: number;
   /** DEBUG ONLY: answer acks=all before the batch leaves process memory. Exists to prove that
@@ -112,6 +115,8 @@ export class Broker {
   readonly dataDir: string;
   readonly options: BrokerOptions;
   #fs: FileSystem;
+  /** The open descriptors of every partition's closed segments, bounded by maxOpenSegmentFiles. */
+  readonly fdPool: FdPool;
   #topics = new Map<string, TopicRuntime>();
   #produce: ProducePath;
   #timers: NodeJS.Timeout[] = [];
@@ -123,10 +128,12 @@ export class Broker {
     this.dataDir = options.dataDir;
     this.#fs = fs;
     this.#lock = lock;
+    const segmentFiles = options.maxOpenSegmentFiles ?? DEFAULT_OPEN_SEGMENT_FILES;
     this.catalog = new Catalog(options.catalogStore ?? new FileCatalogStore(fs, options.dataDir), {
       maxPartitionsPerTopic: options.maxPartitionsPerTopic,
-      maxPartitions: partitionBudget(options.maxPartitions ?? 0, openFileLimit()),
+      maxPartitions: partitionBudget(options.maxPartitions ?? 0, openFileLimit(), segmentFiles),
     });
+    this.fdPool = new FdPool(segmentFiles);
     this.#produce = new ProducePath({ checkEpoch: (p) => this.#checkProducerEpoch(p), debugAckFromMemory: options.debugAckFromMemory });
   }
 
@@ -190,7 +197,7 @@ export class Broker {
 
   #openPartition(t: TopicRecord, i: number, clean: boolean): Partition {
     const dir = path.join(this.dataDir, 'logs', `${t.id}-${i}`);
-    const p = Partition.open(this.#fs, dir, t.id, i, this.#logConfig(t), { clean, probe: this.options.probe });
+    const p = Partition.open(this.#fs, dir, t.id, i, this.#logConfig(t), { clean, probe: this.options.probe, fdPool: this.fdPool });
     if (p.log.offlineReason !== null) this.options.onWarning?.('partition offline', { topic: t.name, partition: i, reason: p.log.offlineReason });
     return p;
   }

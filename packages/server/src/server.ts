@@ -40,6 +40,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     maxPartitionsPerTopic: config.maxPartitionsPerTopic,
     maxPartitions: config.maxPartitions,
+    maxOpenSegmentFiles: config.maxOpenSegmentFiles,
     maxBatchBytes: Math.max(config.bodyLimit * 2, 1 << 20),
     debugAckFromMemory: config.debugAckFromMemory,
     onWarning: (msg, details) => app?.log.warn(details ?? {}, msg),

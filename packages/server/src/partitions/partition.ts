@@ -9,6 +9,7 @@
  */
 import type { FileSystem } from '../storage/file-system.js';
 import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
+import type { FdPool } from '../storage/fd-pool.js';
 import { encodeTransientBatch, decodeRecords, validateBatch, readBatchHeader, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
 import { LOG_OVERHEAD, BATCH_LENGTH, ATTRIBUTES, PRODUCER_ID, lastOffsetAt, baseOffsetAt, readInt64 } from '../storage/batch-fields.js';
 import { encodeMarkerBatch, type MarkerType } from '../storage/control-record.js';
@@ -107,7 +108,7 @@ export class Partition {
     }
   }
 
-  static open(fs: FileSystem, dir: string, topicId: string, index: number, config: LogConfig, opts: { clean: boolean; probe?: LogProbe }): Partition {
+  static open(fs: FileSystem, dir: string, topicId: string, index: number, config: LogConfig, opts: { clean: boolean; probe?: LogProbe; fdPool?: FdPool }): Partition {
     return new Partition(topicId, index, Log.open(fs, dir, config, opts), fs, opts.clean);
   }
 

@@ -14,6 +14,7 @@
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
 import { LogSegment, segmentFileName, type RecoverResult } from './log-segment.js';
+import type { FdPool } from './fd-pool.js';
 import type { LogConfig, LogProbe } from './log.js';
 
 export const RECOVERY_POINT_FILE = 'recovery-point';
@@ -27,7 +28,7 @@ export interface LoadedLog {
   offline: string | null;
 }
 
-export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: boolean, probe: LogProbe): LoadedLog {
+export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: boolean, probe: LogProbe, pool: FdPool): LoadedLog {
   finishInterruptedSwaps(fs, dir);
   const segments: LogSegment[] = [];
   const unsynced = new Set<LogSegment>();
@@ -44,10 +45,10 @@ export function loadLog(fs: FileSystem, dir: string, config: LogConfig, clean: b
   }
   const checkpoint = readRecoveryPoint(fs, dir);
   if (bases.length === 0) {
-    segments.push(LogSegment.create(fs, dir, Math.max(0, checkpoint?.recoveryPoint ?? 0)));
+    segments.push(LogSegment.create(fs, dir, Math.max(0, checkpoint?.recoveryPoint ?? 0), pool));
     return { segments, unsynced, durableOffset: nextOffset(), offline };
   }
-  for (const base of bases) segments.push(LogSegment.open(fs, dir, base));
+  for (const base of bases) segments.push(LogSegment.open(fs, dir, base, pool));
   const recoveryPoint = checkpoint?.recoveryPoint ?? bases[0];
   // Offsets below this were fsynced when the last checkpoint was written (a clean stop writes
   // one after its final fsync): damage there takes the partition offline; only what lies at or

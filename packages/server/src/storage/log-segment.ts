@@ -6,12 +6,16 @@
  * loadIndexes). Only the last segment of a log, the active one, is appended to. Not thread-safe:
  * the owning Log serialises every call (the broker runs on one event loop).
  *
+ * Files: the active segment keeps its three files open (resident); any other segment's files are
+ * in the broker's fd pool (fd-pool.ts), closed when idle and synced, and reopened when read.
+ *
  * After a crash the file may end with a torn batch or with garbage past the last complete batch;
  * recover() finds the longest valid prefix and reports what follows it, and the log's loader
  * decides between cutting a tail and taking the partition offline (log-loader.ts).
  */
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
+import { SegmentFile, unboundedFdPool, type FdPool } from './fd-pool.js';
 import { OffsetIndex, TimeIndex } from './segment-index.js';
 import { LOG_OVERHEAD, BATCH_HEADER_SIZE, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, maxTimestampAt } from './batch-fields.js';
 import { validateBatch } from './record-batch.js';
@@ -41,7 +45,7 @@ export class LogSegment {
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
   #fs: FileSystem;
-  #fd: number;
+  #file: SegmentFile;
   #size: number;
   #bytesSinceIndex = 0;
   #maxTimestamp = -1;
@@ -50,21 +54,31 @@ export class LogSegment {
   /** Wall-clock ms of the first append (or of opening); drives roll by segment.ms. */
   createdAt: number;
 
-  private constructor(fs: FileSystem, dir: string, baseOffset: number, create: boolean) {
+  private constructor(fs: FileSystem, pool: FdPool, dir: string, baseOffset: number, create: boolean) {
     this.#fs = fs;
     this.baseOffset = baseOffset;
     this.file = path.join(dir, segmentFileName(baseOffset, '.log'));
-    this.#fd = fs.open(this.file, create);
-    this.offsetIndex = new OffsetIndex(fs, path.join(dir, segmentFileName(baseOffset, '.index')), baseOffset);
-    this.timeIndex = new TimeIndex(fs, path.join(dir, segmentFileName(baseOffset, '.timeindex')), baseOffset);
-    this.#size = fs.size(this.#fd);
+    // what opened before a failure (EMFILE, ENOSPC) is closed again
+    const opened: Array<{ close(): void }> = [];
+    try {
+      this.#file = SegmentFile.open(fs, pool, this.file, create);
+      opened.push(this.#file);
+      this.offsetIndex = new OffsetIndex(fs, pool, path.join(dir, segmentFileName(baseOffset, '.index')), baseOffset);
+      opened.push(this.offsetIndex);
+      this.timeIndex = new TimeIndex(fs, pool, path.join(dir, segmentFileName(baseOffset, '.timeindex')), baseOffset);
+      opened.push(this.timeIndex);
+      this.#size = this.#file.size();
+    } catch (err) {
+      for (const f of opened) f.close();
+      throw err;
+    }
     this.#nextOffset = baseOffset;
     this.createdAt = Date.now();
   }
 
   /** Creates the three files and fsyncs the directory so that the new entries survive a power cut. */
-  static create(fs: FileSystem, dir: string, baseOffset: number): LogSegment {
-    const seg = new LogSegment(fs, dir, baseOffset, true);
+  static create(fs: FileSystem, dir: string, baseOffset: number, pool: FdPool = unboundedFdPool()): LogSegment {
+    const seg = new LogSegment(fs, pool, dir, baseOffset, true);
     try {
       fs.syncDir(dir);
     } catch (err) {
@@ -74,8 +88,18 @@ export class LogSegment {
     return seg;
   }
 
-  static open(fs: FileSystem, dir: string, baseOffset: number): LogSegment {
-    return new LogSegment(fs, dir, baseOffset, false);
+  static open(fs: FileSystem, dir: string, baseOffset: number, pool: FdPool = unboundedFdPool()): LogSegment {
+    return new LogSegment(fs, pool, dir, baseOffset, false);
+  }
+
+  /**
+   * The active segment keeps its files open; when it rolls they join the fd pool, which closes
+   * them once they are idle and fsynced.
+   */
+  setActive(active: boolean): void {
+    this.#file.setResident(active);
+    this.offsetIndex.setResident(active);
+    this.timeIndex.setResident(active);
   }
 
   get size(): number {
@@ -107,7 +131,7 @@ export class LogSegment {
     let newMaxTimestamp = this.#maxTimestamp;
     let sinceIndex = this.#bytesSinceIndex;
     try {
-      this.#fs.write(this.#fd, batch, position);
+      this.#file.write(batch, position);
       // An index entry at the first batch that reaches indexInterval bytes since the last one, as
       // if the batches had been appended one by one.
       for (let i = 0; i < starts.length; i++) {
@@ -124,7 +148,7 @@ export class LogSegment {
       }
     } catch (err) {
       try {
-        this.#fs.truncate(this.#fd, position);
+        this.#file.truncate(position);
         this.offsetIndex.truncateTo(firstOffset);
         this.timeIndex.truncateTo(firstOffset);
       } catch {
@@ -144,12 +168,16 @@ export class LogSegment {
   read(position: number, length: number): Buffer {
     const n = Math.max(0, Math.min(length, this.#size - position));
     const buf = Buffer.allocUnsafe(n);
-    let done = 0;
-    while (done < n) {
-      const r = this.#fs.read(this.#fd, buf, done, n - done, position + done);
-      if (r === 0) break;
-      done += r;
-    }
+    // one pin for the whole read: the descriptor stays this file's until it returns
+    const done = this.#file.use(() => {
+      let got = 0;
+      while (got < n) {
+        const r = this.#file.read(buf, got, n - got, position + got);
+        if (r === 0) break;
+        got += r;
+      }
+      return got;
+    });
     return done === n ? buf : buf.subarray(0, done);
   }
 
@@ -294,7 +322,7 @@ export class LogSegment {
   /** Cuts the file to size bytes (recovery or truncation); indexes follow. */
   truncateBytes(size: number, nextOffset: number): void {
     this.#hints.clear();
-    this.#fs.truncate(this.#fd, size);
+    this.#file.truncate(size);
     this.#size = size;
     this.#nextOffset = nextOffset;
     this.offsetIndex.truncateTo(nextOffset);
@@ -302,7 +330,7 @@ export class LogSegment {
   }
 
   flush(): Promise<void> {
-    return this.#fs.datasync(this.#fd);
+    return this.#file.datasync();
   }
 
   /** True while an index holds writes not yet fsynced (an unclean start must not trust it). */
@@ -314,12 +342,13 @@ export class LogSegment {
     await Promise.all([this.offsetIndex.flush(), this.timeIndex.flush()]);
   }
 
+  /** Fsyncs the three files (at close); a file the fd pool closed was synced before, and is skipped. */
   async flushAll(): Promise<void> {
-    await Promise.all([this.flush(), this.offsetIndex.flush(), this.timeIndex.flush()]);
+    await Promise.all([this.#file.syncIfOpen(), this.offsetIndex.flushIfOpen(), this.timeIndex.flushIfOpen()]);
   }
 
   close(): void {
-    this.#fs.close(this.#fd);
+    this.#file.close();
     this.offsetIndex.close();
     this.timeIndex.close();
   }

@@ -27,6 +27,7 @@
 import path from 'node:path';
 import { makeDirDurable, type FileSystem } from './file-system.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
+import { unboundedFdPool, type FdPool } from './fd-pool.js';
 import { RECOVERY_POINT_FILE, completeSwap, formatCheckpoint, loadLog } from './log-loader.js';
 import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
@@ -53,6 +54,8 @@ export class Log {
   readonly dir: string;
   config: LogConfig;
   #fs: FileSystem;
+  /** Where the files of closed segments are kept open, boundedly (shared by the broker's logs). */
+  #pool: FdPool;
   #segments: LogSegment[] = [];
   #durableOffset = 0;
   /** The log end when it was opened (what #dropUnsynced leaves to recovery). */
@@ -71,8 +74,9 @@ export class Log {
   #probe: LogProbe;
   #closed = false;
 
-  private constructor(fs: FileSystem, dir: string, config: LogConfig, probe: LogProbe) {
+  private constructor(fs: FileSystem, dir: string, config: LogConfig, probe: LogProbe, pool: FdPool) {
     this.#fs = fs;
+    this.#pool = pool;
     this.dir = dir;
     this.config = config;
     this.#probe = probe;
@@ -81,12 +85,14 @@ export class Log {
   /**
    * Opens the log in dir, creating it when missing. After a clean shutdown the indexes are loaded
    * as they are; otherwise every segment from the recovery point on is scanned batch by batch.
+   * The files of segments other than the active one go to `fdPool` (a pool of its own when none).
    */
-  static open(fs: FileSystem, dir: string, config: LogConfig, opts: { clean: boolean; probe?: LogProbe }): Log {
-    const log = new Log(fs, dir, config, opts.probe ?? {});
+  static open(fs: FileSystem, dir: string, config: LogConfig, opts: { clean: boolean; probe?: LogProbe; fdPool?: FdPool }): Log {
+    const log = new Log(fs, dir, config, opts.probe ?? {}, opts.fdPool ?? unboundedFdPool());
     makeDirDurable(fs, dir);
-    const loaded = loadLog(fs, dir, config, opts.clean, log.#probe);
+    const loaded = loadLog(fs, dir, config, opts.clean, log.#probe, log.#pool);
     log.#segments = loaded.segments;
+    log.#segments[log.#segments.length - 1].setActive(true);
     log.#unsynced = loaded.unsynced;
     log.#durableOffset = loaded.durableOffset;
     log.#openedEnd = log.nextOffset;
@@ -222,8 +228,12 @@ export class Log {
   }
 
   #roll(): LogSegment {
-    const seg = LogSegment.create(this.#fs, this.dir, this.nextOffset);
+    const seg = LogSegment.create(this.#fs, this.dir, this.nextOffset, this.#pool);
+    seg.setActive(true);
+    this.#segments[this.#segments.length - 1].setActive(false);
     this.#segments.push(seg);
+    // the rolled segment's indexes are final: their fsync lets the fd pool close them
+    this.#queueSync();
     return seg;
   }
 
@@ -301,7 +311,13 @@ export class Log {
 
   #backgroundSync(): void {
     if (this.#syncing !== null || this.#offline !== null || this.#closed) return;
-    if (this.#durableOffset < this.nextOffset || this.#unsynced.size > 0) void this.#startSync();
+    // (a rolled segment's indexes too: until synced they hold their descriptors, and the recovery point)
+    if (this.#durableOffset < this.nextOffset || this.#unsynced.size > 0 || this.#rolledIndexesDirty()) void this.#startSync();
+  }
+
+  #rolledIndexesDirty(): boolean {
+    for (let i = this.#segments.length - 2; i >= 0; i--) if (this.#segments[i].indexesDirty) return true;
+    return false;
   }
 
   async #sync(): Promise<void> {
@@ -546,7 +562,7 @@ export class Log {
     this.#fs.syncDir(this.dir);
     segment.close();
     completeSwap(this.#fs, this.dir, segment.baseOffset);
-    const next = LogSegment.open(this.#fs, this.dir, segment.baseOffset);
+    const next = LogSegment.open(this.#fs, this.dir, segment.baseOffset, this.#pool);
     next.recover(this.config.indexIntervalBytes);
     this.#segments[this.#segments.indexOf(segment)] = next;
     this.#unsynced.delete(segment);

@@ -12,25 +12,23 @@
  * Entries strictly increase (offsets, positions; timestamps only when larger). After a crash an
  * index may hold a torn last entry or point past the log's end: loading checks both and rebuilds
  * from the log when either is wrong, because an index is always derivable from its segment.
+ * Lookups use memory only; the file's descriptor is needed to append, cut and fsync, so a rolled
+ * segment's indexes leave it to the fd pool (fd-pool.ts) once fsynced.
  */
 import type { FileSystem } from './file-system.js';
+import { SegmentFile, type FdPool } from './fd-pool.js';
 
 const OFFSET_ENTRY = 8;
 const TIME_ENTRY = 12;
 
 abstract class IndexFile {
-  protected fd: number;
+  protected readonly handle: SegmentFile;
   protected entries = 0;
-  protected readonly fs: FileSystem;
   readonly file: string;
-  // writes issued and writes known fsynced: a recovery point may only cover a clean index
-  #writes = 0;
-  #durableWrites = 0;
 
-  constructor(fs: FileSystem, file: string) {
-    this.fs = fs;
+  constructor(fs: FileSystem, pool: FdPool, file: string) {
     this.file = file;
-    this.fd = fs.open(file, true);
+    this.handle = SegmentFile.open(fs, pool, file, true);
   }
 
   get count(): number {
@@ -41,34 +39,44 @@ abstract class IndexFile {
 
   /** True while some write to the file is not known to be fsynced. */
   get dirty(): boolean {
-    return this.#writes !== this.#durableWrites;
+    return this.handle.dirty;
   }
 
-  protected wrote(): void {
-    this.#writes++;
+  /** The active segment's indexes stay open; a rolled segment's go to the fd pool. */
+  setResident(resident: boolean): void {
+    this.handle.setResident(resident);
   }
 
   /** Drops every entry and empties the file (used before a rebuild). */
   reset(): void {
     this.entries = 0;
-    this.wrote();
-    this.fs.truncate(this.fd, 0);
+    this.handle.truncate(0);
   }
 
   protected truncateEntries(n: number): void {
     this.entries = n;
-    this.wrote();
-    this.fs.truncate(this.fd, n * this.entrySize());
+    this.handle.truncate(n * this.entrySize());
+  }
+
+  /** Reads the whole file (load). */
+  protected readAll(): Buffer {
+    const size = this.handle.size();
+    const buf = Buffer.alloc(size);
+    if (size > 0) this.handle.read(buf, 0, size, 0);
+    return buf;
   }
 
   async flush(): Promise<void> {
-    const writes = this.#writes;
-    await this.fs.datasync(this.fd);
-    if (writes > this.#durableWrites) this.#durableWrites = writes;
+    await this.handle.datasync();
+  }
+
+  /** flush(), unless the fd pool closed the file (it was synced then). */
+  async flushIfOpen(): Promise<void> {
+    await this.handle.syncIfOpen();
   }
 
   close(): void {
-    this.fs.close(this.fd);
+    this.handle.close();
   }
 }
 
@@ -85,8 +93,8 @@ export class OffsetIndex extends IndexFile {
   #offsets: Float64Array = new Float64Array(0);
   #positions: Float64Array = new Float64Array(0);
 
-  constructor(fs: FileSystem, file: string, baseOffset: number) {
-    super(fs, file);
+  constructor(fs: FileSystem, pool: FdPool, file: string, baseOffset: number) {
+    super(fs, pool, file);
     this.baseOffset = baseOffset;
   }
 
@@ -96,10 +104,9 @@ export class OffsetIndex extends IndexFile {
 
   /** Loads entries from the file; returns false when the file is not a valid index for a log of logSize bytes. */
   load(logSize: number): boolean {
-    const size = this.fs.size(this.fd);
+    const buf = this.readAll();
+    const size = buf.length;
     if (size % OFFSET_ENTRY !== 0) return false;
-    const buf = Buffer.alloc(size);
-    if (size > 0) this.fs.read(this.fd, buf, 0, size, 0);
     const n = size / OFFSET_ENTRY;
     this.#offsets = new Float64Array(Math.max(n, 64));
     this.#positions = new Float64Array(Math.max(n, 64));
@@ -124,8 +131,7 @@ export class OffsetIndex extends IndexFile {
     const entry = Buffer.allocUnsafe(OFFSET_ENTRY);
     entry.writeInt32BE(offset - this.baseOffset, 0);
     entry.writeInt32BE(position, 4);
-    this.wrote();
-    this.fs.write(this.fd, entry, n * OFFSET_ENTRY);
+    this.handle.write(entry, n * OFFSET_ENTRY);
     this.#offsets = grow(this.#offsets, n + 1);
     this.#positions = grow(this.#positions, n + 1);
     this.#offsets[n] = offset;
@@ -161,8 +167,8 @@ export class TimeIndex extends IndexFile {
   #timestamps: Float64Array = new Float64Array(0);
   #offsets: Float64Array = new Float64Array(0);
 
-  constructor(fs: FileSystem, file: string, baseOffset: number) {
-    super(fs, file);
+  constructor(fs: FileSystem, pool: FdPool, file: string, baseOffset: number) {
+    super(fs, pool, file);
     this.baseOffset = baseOffset;
   }
 
@@ -175,10 +181,9 @@ export class TimeIndex extends IndexFile {
   }
 
   load(nextOffset: number): boolean {
-    const size = this.fs.size(this.fd);
+    const buf = this.readAll();
+    const size = buf.length;
     if (size % TIME_ENTRY !== 0) return false;
-    const buf = Buffer.alloc(size);
-    if (size > 0) this.fs.read(this.fd, buf, 0, size, 0);
     const n = size / TIME_ENTRY;
     this.#timestamps = new Float64Array(Math.max(n, 64));
     this.#offsets = new Float64Array(Math.max(n, 64));
@@ -204,8 +209,7 @@ export class TimeIndex extends IndexFile {
     const entry = Buffer.allocUnsafe(TIME_ENTRY);
     entry.writeBigInt64BE(BigInt(timestamp), 0);
     entry.writeInt32BE(offset - this.baseOffset, 8);
-    this.wrote();
-    this.fs.write(this.fd, entry, n * TIME_ENTRY);
+    this.handle.write(entry, n * TIME_ENTRY);
     this.#timestamps = grow(this.#timestamps, n + 1);
     this.#offsets = grow(this.#offsets, n + 1);
     this.#timestamps[n] = timestamp;

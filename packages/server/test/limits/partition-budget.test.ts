@@ -60,8 +60,8 @@ test('a topic whose files cannot all be created is not created at all, in the ca
 
 test('a start with more partitions than the budget, or a budget beyond the open-file limit, is a clear error naming maxPartitions', async () => {
   const dir = tempDir('webka-budget-start-');
-  const start = (maxPartitions: number) =>
-    startServer(loadConfig({ flags: { logLevel: 'silent', port: 0, host: '127.0.0.1', dataDir: dir, maxPartitions }, env: {}, cwd: dir }));
+  const start = (maxPartitions: number, maxOpenSegmentFiles?: number) =>
+    startServer(loadConfig({ flags: { logLevel: 'silent', port: 0, host: '127.0.0.1', dataDir: dir, maxPartitions, maxOpenSegmentFiles }, env: {}, cwd: dir }));
   try {
     let server = await start(0);
     const api = rest(server.url);
@@ -69,6 +69,8 @@ test('a start with more partitions than the budget, or a budget beyond the open-
     await server.close();
     await assert.rejects(start(5), /holds 10 partitions, more than maxPartitions allows \(5/);
     await assert.rejects(start(1_000_000), /maxPartitions is 1000000, but the open-file limit/);
+    // the fd pool of older segments' files counts against the same limit
+    await assert.rejects(start(0, 1_000_000), /maxOpenSegmentFiles is 1000000, but the open-file limit/);
     server = await start(20); // the refused starts left the data directory unlocked
     assert.equal((await rest(server.url).get('/v1/clusters/default/topics/many')).status, 200);
     await server.close();

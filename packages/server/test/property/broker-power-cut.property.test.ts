@@ -101,6 +101,8 @@ async function run(h: History, control: Control = {}, trace: (m: string) => void
     checkpointIntervalMs: 0,
     retentionCheckIntervalMs: 0,
     maxPartitionsPerTopic: 8,
+    // a small fd pool: closed segments' files are closed and reopened under power cuts and faults
+    maxOpenSegmentFiles: 4,
     maxBatchBytes: 1 << 20,
     debugAckFromMemory: control.debugAckFromMemory,
     onWarning: () => undefined,

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { nodeFileSystem } from '../../src/storage/file-system.js';
 import { OffsetIndex, TimeIndex } from '../../src/storage/segment-index.js';
+import { unboundedFdPool } from '../../src/storage/fd-pool.js';
 
 let dir: string;
 beforeEach(() => {
@@ -39,13 +40,13 @@ function timeEntries(entries: Array<[number, number]>): Buffer {
 function offsetIndex(bytes?: Buffer): OffsetIndex {
   const file = path.join(dir, '00000000000000000100.index');
   if (bytes !== undefined) fs.writeFileSync(file, bytes);
-  return new OffsetIndex(nodeFileSystem, file, BASE);
+  return new OffsetIndex(nodeFileSystem, unboundedFdPool(), file, BASE);
 }
 
 function timeIndex(bytes?: Buffer): TimeIndex {
   const file = path.join(dir, '00000000000000000100.timeindex');
   if (bytes !== undefined) fs.writeFileSync(file, bytes);
-  return new TimeIndex(nodeFileSystem, file, BASE);
+  return new TimeIndex(nodeFileSystem, unboundedFdPool(), file, BASE);
 }
 
 describe('OffsetIndex', () => {
