@@ -1,7 +1,9 @@
 /**
  * The Topics page driven as a user would, with auth on: pages of 50 with search over many
  * topics, creating a topic from the form and landing on its partitions, offsets that follow what
- * was produced, and a read-only principal who is not offered the form.
+ * was produced; a replication factor and configs in the create form, changing and resetting a
+ * config and adding partitions, with the broker's refusals shown on the form and nothing changed;
+ * and a read-only principal who is offered none of these forms.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,12 +67,77 @@ describe('the Topics page', { skip: unavailable }, () => {
     await form.getByRole('alert').filter({ hasText: 'TOPIC_EXISTS' }).waitFor();
   });
 
+  test('create with a replication factor and configs, change a config, add partitions', async () => {
+    const { page } = c;
+    const admin = new Webka({ url: c.cast.url, token: c.cast.admin }).admin();
+    await page.goto(`${c.cast.url}/console#/c/default/topics`);
+    await page.reload();
+    await page.getByRole('button', { name: 'New topic' }).click();
+    const form = page.getByRole('form', { name: 'Create topic' });
+    await form.getByText('Topic configs, their defaults and what they do').click();
+    await form.getByRole('table', { name: 'Topic config docs' }).getByRole('row', { name: /^retention\.ms 604800000/ }).waitFor();
+    await form.getByLabel('Name').fill('payments');
+    await form.getByLabel('Partitions').fill('2');
+    await form.getByLabel('Replication factor').fill('2');
+    await form.getByLabel('Configs (key=value a line)').fill('retention.ms=3600000\ncleanup.policy=compact');
+    await form.getByRole('button', { name: 'Create topic' }).click();
+    // one broker: a replication factor of 2 is refused, naming how many brokers are alive
+    await form.getByRole('alert').filter({ hasText: 'INVALID_REPLICATION_FACTOR' }).waitFor();
+    assert.ok(!(await admin.listTopics()).some((t) => t.name === 'payments'), 'nothing created');
+    await form.getByLabel('Replication factor').fill('1');
+    await form.getByRole('button', { name: 'Create topic' }).click();
+    const configs = page.getByRole('table', { name: 'Configs' });
+    await configs.waitFor();
+    const row = (key: string) => configs.getByRole('row', { name: new RegExp(`^${key.replace('.', '\\.')} `) });
+    assert.deepEqual(await row('retention.ms').locator('td').allTextContents(), ['retention.ms', '3600000 (1h 0m)', 'topic']);
+    assert.deepEqual(await row('cleanup.policy').locator('td').allTextContents(), ['cleanup.policy', 'compact', 'topic']);
+    const created = await admin.describeTopic('payments');
+    assert.equal(created.replicationFactor, 1);
+
+    const change = page.getByRole('form', { name: 'Change config' });
+    await change.getByLabel('Config').selectOption('retention.ms');
+    await change.getByLabel('New value').fill('7200000');
+    await change.getByRole('button', { name: 'Set' }).click();
+    await change.getByRole('status').filter({ hasText: 'retention.ms set to 7200000' }).waitFor();
+    await row('retention.ms').filter({ hasText: '7200000 (2h 0m)' }).waitFor();
+    assert.equal((await admin.describeTopic('payments')).configs['retention.ms'], 7200000);
+
+    await change.getByLabel('Config').selectOption('cleanup.policy');
+    await change.getByRole('button', { name: 'Remove override' }).click();
+    await row('cleanup.policy').filter({ hasText: 'default' }).waitFor();
+    assert.equal((await admin.describeTopic('payments')).configs['cleanup.policy'], undefined);
+
+    // a value out of range is refused with the broker's code, and nothing changes
+    await change.getByLabel('Config').selectOption('retention.ms');
+    await change.getByLabel('New value').fill('-5');
+    await change.getByRole('button', { name: 'Set' }).click();
+    await change.getByRole('alert').filter({ hasText: 'INVALID_CONFIG' }).waitFor();
+    assert.equal((await admin.describeTopic('payments')).configs['retention.ms'], 7200000);
+
+    const grow = page.getByRole('form', { name: 'Add partitions' });
+    await grow.getByLabel('New partition count').fill('4');
+    await grow.getByRole('button', { name: 'Add partitions' }).click();
+    const partitions = page.getByRole('table', { name: 'Partitions' });
+    await partitions.locator('tbody tr').nth(3).waitFor();
+    assert.equal((await admin.describeTopic('payments')).partitions, 4);
+    await grow.getByLabel('New partition count').fill('3');
+    await grow.getByRole('button', { name: 'Add partitions' }).click();
+    await grow.getByRole('alert').filter({ hasText: 'INVALID_PARTITIONS' }).waitFor();
+    assert.equal((await admin.describeTopic('payments')).partitions, 4);
+    assert.equal(await partitions.locator('tbody tr').count(), 4);
+  });
+
   test('a principal who may not create topics is not offered the form', async () => {
     const { page } = c;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await c.signIn(c.cast.alice, TOPICS);
     await page.getByRole('link', { name: 'scores' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'New topic' }).count(), 0);
+    // alice may read and write scores but not alter it: no config or partition forms
+    await page.getByRole('link', { name: 'scores' }).click();
+    await page.getByRole('table', { name: 'Configs' }).waitFor();
+    assert.equal(await page.getByRole('form', { name: 'Change config' }).count(), 0);
+    assert.equal(await page.getByRole('form', { name: 'Add partitions' }).count(), 0);
     assert.deepEqual(c.problems, []);
   });
 });
