@@ -422,6 +422,11 @@ export class Broker {
     if (rt !== undefined) await Promise.all(rt.partitions.map((p) => p.delete()));
   }
 
+  /** A partition by its topic's id (the replica manager's view), or undefined. */
+  partitionById(topicId: string, index: number): Partition | undefined {
+    return this.#topics.get(topicId)?.partitions[index];
+  }
+
   partition(cluster: string, topic: string, index: number): Partition {
     const rt = this.#runtime(cluster, topic);
     if (!Number.isInteger(index) || index < 0 || index >= rt.partitions.length) {
@@ -484,6 +489,7 @@ export class Broker {
     if (producerId >= 0) this.checkProducerOwner(producerId, caller);
     if (producerId >= 0) this.#checkProducerEpoch({ producerId, producerEpoch: batch.readInt16BE(PRODUCER_EPOCH), sequence: batch.readInt32BE(BASE_SEQUENCE) });
     if (configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime') stampLogAppendTime(batch, Date.now());
+    p.replica?.checkAppend(acks);
     const result = p.appendEncoded(batch, transactional);
     // a retry waits for its first attempt's durability too
     if (acks === 'all') await p.flush(result.baseOffset + recordCount);

@@ -96,7 +96,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const log = app.log;
       member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'));
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg) });
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs });
       app.webka.replication = replication;
       replication.start();
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');

@@ -30,6 +30,7 @@ export const CONFIG_KEYS = {
   nodeId: { type: 'int', default: -1, min: -1, max: 2_147_483_647, doc: 'This broker\'s node id in a cluster (docs/replication.md); unique per cluster, required with coordinator. -1: none (single node).' },
   coordinator: { type: 'string', default: '', doc: 'The cluster\'s coordination service, as etcd://host:port[,host:port...]/prefix (the path is the key prefix: one etcd serves several clusters). Empty: single node, no etcd.' },
   advertisedUrl: { type: 'string', default: '', doc: 'The URL other brokers and clients reach this broker at, in a cluster (empty: the URL the broker listens on).' },
+  replicaLagTimeMaxMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, doc: 'In a cluster: a follower that has not caught up with its leader for this long leaves the in-sync replicas (Kafka\'s replica.lag.time.max.ms); it rejoins once it holds everything below the high watermark.' },
   dataDir: { type: 'string', default: './webka-data', doc: 'Where logs and the catalog live.' },
   logLevel: { type: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs on stdout.' },
   bodyLimit: { type: 'int', default: 8 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest request body in bytes; larger bodies get 413.' },

@@ -13,6 +13,7 @@ import { installErrorHandling, frameworkErrorHandler } from './error-handler.js'
 import { IdempotencyCache } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { clusterRoutes } from './routes/clusters.js';
+import { replicationRoutes } from './routes/replication.js';
 import { topicRoutes } from './routes/topics.js';
 import { recordRoutes } from './routes/records.js';
 import { producerRoutes } from './routes/producers.js';
@@ -147,6 +148,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   await app.register(transactionRoutes, { prefix: '/v1' });
   await app.register(securityRoutes, { prefix: '/v1' });
   await app.register(brokerInfoRoutes, { prefix: '/v1' });
+  await app.register(replicationRoutes, { prefix: '/v1' });
   await app.register(metricsRoutes);
   await app.register(durableStreamsRoutes);
   await app.register(streamingRoutes, { prefix: '/v1' });

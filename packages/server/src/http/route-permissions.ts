@@ -180,6 +180,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // ---- the broker itself (src/http/routes/broker-info.ts): totals count only what the caller sees
   'GET /v1/broker': {},
   'GET /v1/brokers': {},
+  // between brokers: a follower's fetch from its leader
+  'GET /v1/internal/replicas/:topicId/:partition/fetch': { admin: true },
   'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },
   'POST /v1/principals': { admin: true, audit: 'principal.create' },

@@ -69,6 +69,17 @@ export interface PartitionRead {
   logStartOffset: number;
 }
 
+/**
+ * What replication adds to a partition in a cluster (set by the replica manager; null on a single
+ * node, where the partition is its own leader and durable means committed).
+ */
+export interface ReplicaHooks {
+  /** Throws unless this replica may take an append now: NOT_LEADER on a follower; NOT_ENOUGH_REPLICAS for acks=all with too few in sync. */
+  checkAppend(acks: 0 | 1 | 'all'): void;
+  /** Resolves once every offset below upTo is committed (below the high watermark); rejects when it cannot be. */
+  awaitCommitted(upTo: number): Promise<void>;
+}
+
 const TRANSACTIONAL_BIT = 0x10;
 const CONTROL_BIT = 0x20;
 
@@ -79,7 +90,10 @@ export class Partition {
   readonly producers = new ProducerStateTable();
   readonly txns = new TxnIndex();
   #listeners = new Set<() => void>();
+  #appendListeners = new Set<() => void>();
   #closed = false;
+  /** Replication's hooks in a cluster, else null. */
+  replica: ReplicaHooks | null = null;
 
   #fs: FileSystem | undefined;
 
@@ -93,6 +107,9 @@ export class Partition {
     this.log = log;
     this.#fs = fs;
     log.onHighWatermark(() => this.#wake());
+    log.onAppend(() => {
+      for (const fn of [...this.#appendListeners]) fn();
+    });
     log.setSyncDemand(() => this.#listeners.size > 0);
     if (log.offlineReason !== null) return;
     const snapshot = fs === undefined ? null : readProducerSnapshot(fs, log.dir);
@@ -277,9 +294,55 @@ export class Partition {
     return { data, highWatermark, lastStableOffset, logStartOffset: this.log.logStartOffset, aborted };
   }
 
-  /** Resolves when every offset below upTo is fsynced (group commit). */
+  /**
+   * Resolves when every offset below upTo is committed: fsynced here (group commit) and, in a
+   * cluster, held durably by every in-sync replica (ReplicaHooks.awaitCommitted).
+   */
   flush(upTo: number): Promise<void> {
-    return this.log.flush(upTo);
+    return this.replica === null ? this.log.flush(upTo) : this.replica.awaitCommitted(upTo);
+  }
+
+  /**
+   * Appends a leader's batches as they are (this replica is a follower): same offsets, same
+   * bytes. Each batch's CRC is checked first; producer state and the transaction index follow the
+   * batches as they do for a local append. Returns the new log end.
+   */
+  appendReplicated(bytes: Buffer): number {
+    for (let pos = 0; pos + LOG_OVERHEAD <= bytes.length; ) {
+      const size = LOG_OVERHEAD + bytes.readInt32BE(pos + BATCH_LENGTH);
+      const problem = validateBatch(bytes, pos, size);
+      if (problem !== null) throw new WebkaError('CORRUPT_RECORD', `a batch from the leader of partition ${this.index} failed its check (${problem}); nothing was written`);
+      pos += size;
+    }
+    const end = this.log.appendReplicated(bytes);
+    for (let pos = 0; pos + LOG_OVERHEAD <= bytes.length; pos += LOG_OVERHEAD + bytes.readInt32BE(pos + BATCH_LENGTH)) {
+      this.producers.replay(bytes, pos);
+      this.txns.replay(bytes, pos);
+    }
+    return end;
+  }
+
+  /**
+   * Waits until the log end passes offset (a follower's fetch at the leader's end) or the high
+   * watermark moves from `highWatermark` (the follower learns it sooner), timeoutMs passes or
+   * signal aborts.
+   */
+  waitForAppend(offset: number, timeoutMs: number, signal?: AbortSignal, highWatermark = this.log.highWatermark): Promise<void> {
+    if (this.log.nextOffset > offset || this.log.highWatermark !== highWatermark || timeoutMs <= 0 || signal?.aborted || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#appendListeners.delete(check);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.log.nextOffset > offset || this.log.highWatermark !== highWatermark || this.#closed) done();
+      };
+      this.#appendListeners.add(check);
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   /**
@@ -356,6 +419,7 @@ export class Partition {
 
   #wake(): void {
     for (const fn of this.#listeners) fn();
+    for (const fn of [...this.#appendListeners]) fn();
   }
 
   get closed(): boolean {

@@ -131,6 +131,8 @@ export class ProducePath {
     let wrote = false;
     let releaseTransaction: (() => void) | undefined;
     try {
+      // in a cluster: only the leader appends, and acks=all needs enough replicas in sync
+      for (const p of shares.keys()) target.partitions[p].replica?.checkAppend(options.acks);
       if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares);
       if (options.joinTransaction !== undefined) releaseTransaction = await options.joinTransaction([...shares.keys()]);
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;

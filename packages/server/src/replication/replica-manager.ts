@@ -14,9 +14,23 @@ import type { ClusterMember } from '../cluster/cluster-member.js';
 import type { ClusterMetadata, ClusterTopic, PartitionState } from '../cluster/coordinator.js';
 import { ReplicationFactorError, defineTopic } from '../cluster/replica-assignment.js';
 import { WebkaError } from '../errors.js';
+import { configValue } from '../catalog/topic-config.js';
+import type { Partition } from '../partitions/partition.js';
+import { PartitionLeader } from './partition-leader.js';
+import { ReplicaFetcher } from './replica-fetcher.js';
 
 export interface ReplicaManagerOptions {
   onWarning: (message: string, details?: Record<string, unknown>) => void;
+  /** A follower that has not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
+  replicaLagTimeMaxMs: number;
+}
+
+/** What a follower's fetch gets: the leader's bytes from the offset, and its high watermark. */
+export interface ReplicaFetchAnswer {
+  data: Buffer;
+  highWatermark: number;
+  logEndOffset: number;
+  leaderEpoch: number;
 }
 
 /** A partition's replication state as describe reports it. */
@@ -33,6 +47,12 @@ export class ReplicaManager {
   /** Topic names the controller is defining now (a second create of the same name waits its turn). */
   #defining = new Set<string>();
   #changed = new Set<() => void>();
+  /** Partitions this broker leads, and follows, by `<topicId>/<partition>`. */
+  #leaders = new Map<string, PartitionLeader>();
+  #fetchers = new Map<string, ReplicaFetcher>();
+  /** ISR changes being written, by partition (one at a time each). */
+  #isrWrites = new Set<string>();
+  #lagTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly broker: Broker,
@@ -49,12 +69,125 @@ export class ReplicaManager {
 
   start(): void {
     this.#stopWatching = this.member.coordinator.watchMetadata((m) => this.#apply(m));
+    this.#lagTimer = setInterval(() => {
+      for (const l of this.#leaders.values()) l.checkLag();
+    }, Math.max(50, Math.floor(this.options.replicaLagTimeMaxMs / 4)));
+    this.#lagTimer.unref();
   }
 
   #apply(metadata: ClusterMetadata): void {
     this.#metadata = metadata;
-    for (const t of metadata.topics) this.#createLocal(t);
+    for (const t of metadata.topics) {
+      this.#createLocal(t);
+      for (let i = 0; i < t.partitions; i++) this.#assumeRole(t, i);
+    }
     for (const fn of [...this.#changed]) fn();
+  }
+
+  /** Makes this broker's copy of a partition the leader, a follower, or neither, as its state says. */
+  #assumeRole(t: ClusterTopic, index: number): void {
+    const key = `${t.id}/${index}`;
+    const state = this.#metadata.partitions.get(key)?.value;
+    const partition = this.broker.partitionById(t.id, index);
+    if (state === undefined || partition === undefined) return;
+    const leader = this.#leaders.get(key);
+    const fetcher = this.#fetchers.get(key);
+    if (state.leader === this.nodeId) {
+      if (leader !== undefined && leader.leaderEpoch === state.leaderEpoch && leader.partition === partition) {
+        leader.stateChanged();
+        return;
+      }
+      this.#stopFollowing(key);
+      leader?.fence(state.leader);
+      const next = new PartitionLeader(partition, state.leaderEpoch, {
+        nodeId: this.nodeId,
+        state: () => this.#metadata.partitions.get(key)?.value,
+        minInsync: () => this.#minInsync(t),
+        lagTimeMaxMs: this.options.replicaLagTimeMaxMs,
+        proposeIsr: (isr) => void this.#writeIsr(t.id, index, state.leaderEpoch, isr),
+      });
+      this.#leaders.set(key, next);
+      partition.replica = next;
+      return;
+    }
+    if (leader !== undefined) {
+      leader.fence(state.leader);
+      this.#leaders.delete(key);
+    }
+    if (!state.replicas.includes(this.nodeId) || state.leader < 0) {
+      this.#stopFollowing(key);
+      partition.replica = notLeader(this.nodeId, index, state.leader);
+      return;
+    }
+    if (fetcher !== undefined && fetcher.leader === state.leader && fetcher.leaderEpoch === state.leaderEpoch && fetcher.partition === partition) return;
+    this.#stopFollowing(key);
+    const next = new ReplicaFetcher(partition, t.id, state.leader, state.leaderEpoch, { nodeId: this.nodeId, brokerUrl: (n) => this.member.brokerUrl(n), onWarning: this.options.onWarning });
+    this.#fetchers.set(key, next);
+    partition.replica = next;
+    next.start();
+  }
+
+  #stopFollowing(key: string): void {
+    const f = this.#fetchers.get(key);
+    if (f === undefined) return;
+    this.#fetchers.delete(key);
+    void f.stop();
+  }
+
+  #minInsync(t: ClusterTopic): number {
+    const cluster = this.broker.catalog.listClusters().find((c) => c.name === t.cluster)?.defaults.configs ?? {};
+    return Number(configValue(t.configs, cluster, 'min.insync.replicas'));
+  }
+
+  /**
+   * The leader changes the ISR (Kafka's way before KRaft: the leader writes it, compare-and-swap
+   * on the state's revision, so a write based on a state the controller has since changed fails).
+   */
+  async #writeIsr(topicId: string, index: number, leaderEpoch: number, isr: number[]): Promise<void> {
+    const key = `${topicId}/${index}`;
+    if (this.#isrWrites.has(key)) return;
+    this.#isrWrites.add(key);
+    try {
+      const current = this.#metadata.partitions.get(key);
+      if (current === undefined || current.value.leader !== this.nodeId || current.value.leaderEpoch !== leaderEpoch) return;
+      if (current.value.isr.join() === isr.join()) return;
+      const controllerEpoch = await this.member.coordinator.controllerEpoch();
+      const next = { ...current.value, isr, controllerEpoch };
+      const r = await this.member.coordinator.writePartitionState(topicId, index, next, current.revision);
+      if (r.ok) {
+        const shrunk = isr.length < current.value.isr.length;
+        this.options.onWarning(shrunk ? 'ISR shrank' : 'ISR expanded', { topicId, partition: index, from: current.value.isr, to: isr });
+        // the watch reports it too; take it now so the high watermark follows without waiting
+        if (this.#metadata.partitions.get(key)?.revision === current.revision) {
+          this.#metadata.partitions.set(key, { value: next, revision: r.revision });
+          this.#leaders.get(key)?.stateChanged();
+        }
+      }
+    } catch (err) {
+      this.options.onWarning('writing the ISR failed; the next check tries again', { topicId, partition: index, error: (err as Error).message });
+    } finally {
+      this.#isrWrites.delete(key);
+    }
+  }
+
+  /**
+   * A follower's fetch, answered by the leader: records the follower's position and durable end
+   * (which may move the high watermark), waits up to maxWaitMs for data past `offset`, and
+   * returns the batches from there as stored. NOT_LEADER when this broker does not lead the
+   * partition in that leader epoch.
+   */
+  async leaderFetch(topicId: string, index: number, req: { replica: number; offset: number; durableEnd: number; leaderEpoch: number; maxWaitMs: number; maxBytes: number; signal?: AbortSignal }): Promise<ReplicaFetchAnswer> {
+    const leader = this.#leaders.get(`${topicId}/${index}`);
+    const state = this.partitionState(topicId, index);
+    if (leader === undefined || state === undefined || state.leader !== this.nodeId || leader.leaderEpoch !== req.leaderEpoch) {
+      throw new WebkaError('NOT_LEADER', `broker ${this.nodeId} does not lead partition ${index} of topic id ${topicId} in leader epoch ${req.leaderEpoch} (state: leader ${state?.leader ?? 'unknown'}, epoch ${state?.leaderEpoch ?? 'unknown'})`, { leader: state?.leader ?? -1 });
+    }
+    const p: Partition = leader.partition;
+    leader.onFetch(req.replica, req.offset, req.durableEnd);
+    const hw = p.log.highWatermark;
+    if (req.offset >= p.log.nextOffset) await p.waitForAppend(req.offset, req.maxWaitMs, req.signal, hw);
+    const data = p.log.read(req.offset, req.maxBytes);
+    return { data, highWatermark: p.log.highWatermark, logEndOffset: p.log.nextOffset, leaderEpoch: leader.leaderEpoch };
   }
 
   /** Creates this broker's copy of a cluster topic unless it has it. */
@@ -124,5 +257,18 @@ export class ReplicaManager {
   close(): void {
     this.#stopWatching?.();
     this.#stopWatching = null;
+    if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
+    for (const key of [...this.#fetchers.keys()]) this.#stopFollowing(key);
   }
+}
+
+/** The hooks of a partition this broker holds no replica of: it takes no appends. */
+function notLeader(nodeId: number, index: number, leader: number): { checkAppend(): void; awaitCommitted(): Promise<void> } {
+  const err = (): WebkaError => new WebkaError('NOT_LEADER', `broker ${nodeId} holds no replica of partition ${index}; its leader is broker ${leader}`, { leader });
+  return {
+    checkAppend: () => {
+      throw err();
+    },
+    awaitCommitted: () => Promise.reject(err()),
+  };
 }

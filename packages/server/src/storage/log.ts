@@ -29,7 +29,7 @@ import { makeDirDurable, type FileSystem } from './file-system.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
 import { unboundedFdPool, type FdPool } from './fd-pool.js';
 import { RECOVERY_POINT_FILE, completeSwap, formatCheckpoint, loadLog } from './log-loader.js';
-import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, writeInt64 } from './batch-fields.js';
+import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, maxTimestampAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
 
 /** The longest unsynced data waits for its fsync when no reader or producer waits for it. */
@@ -67,6 +67,9 @@ export class Log {
   #demand: () => boolean = () => false;
   #highWatermark = 0;
   #onHighWatermark: () => void = () => undefined;
+  #onAppend: () => void = () => undefined;
+  /** With replication: the end the other in-sync replicas hold durably (null: none to wait for). */
+  #replicaLimit: number | null = null;
   /** Segments whose fsync is running: their changes are not yet known to be durable. */
   #inFlight: readonly LogSegment[] = [];
   #unsynced = new Set<LogSegment>();
@@ -130,12 +133,27 @@ export class Log {
     this.#onHighWatermark = fn;
   }
 
+  /** Calls fn after each append (a leader wakes the followers' fetches waiting at its end). */
+  onAppend(fn: () => void): void {
+    this.#onAppend = fn;
+  }
+
   /**
    * The input of the high watermark. One broker: the local durable end. Replication: the minimum
-   * of this and each in-sync follower's acknowledged durable end.
+   * of this and the replica limit: on a leader, the least durable end its in-sync followers
+   * acknowledged; on a follower, the leader's high watermark.
    */
   #visibleEnd(): number {
-    return this.#durableOffset;
+    return this.#replicaLimit === null ? this.#durableOffset : Math.min(this.#durableOffset, this.#replicaLimit);
+  }
+
+  /**
+   * Sets the replica limit (see #visibleEnd); null: this log alone decides. The high watermark
+   * moves up to the new visible end at once; it never moves down.
+   */
+  setReplicaLimit(limit: number | null): void {
+    this.#replicaLimit = limit;
+    this.#advanceHighWatermark();
   }
 
   #advanceHighWatermark(): void {
@@ -216,7 +234,43 @@ export class Log {
     }
     this.#unsynced.add(active);
     this.#queueSync();
+    this.#onAppend();
     return baseOffset;
+  }
+
+  /**
+   * Appends a leader's batches as they are (a follower's copy): their offsets must continue this
+   * log's end exactly, batch after batch, and nothing in them is rewritten, so the copy holds the
+   * same bytes at the same offsets. All or nothing, as appendBatches. Returns the new log end.
+   */
+  appendReplicated(bytes: Buffer): number {
+    this.#checkOnline();
+    const positions: number[] = [];
+    let next = this.nextOffset;
+    let maxTimestamp = -1;
+    for (let pos = 0; pos < bytes.length; ) {
+      if (pos + LOG_OVERHEAD > bytes.length) throw new WebkaError('CORRUPT_RECORD', `a replicated batch at position ${pos} is cut short`);
+      const size = LOG_OVERHEAD + bytes.readInt32BE(pos + BATCH_LENGTH);
+      if (size < BATCH_HEADER_SIZE || pos + size > bytes.length) throw new WebkaError('CORRUPT_RECORD', `a replicated batch at position ${pos} claims ${size} bytes of ${bytes.length - pos}`);
+      if (baseOffsetAt(bytes, pos) !== next) throw new WebkaError('CORRUPT_RECORD', `a replicated batch starts at offset ${baseOffsetAt(bytes, pos)}, not at this copy's end ${next}`);
+      positions.push(pos);
+      next = lastOffsetAt(bytes, pos) + 1;
+      maxTimestamp = Math.max(maxTimestamp, maxTimestampAt(bytes, pos));
+      pos += size;
+    }
+    if (positions.length === 0) return this.nextOffset;
+    let active = this.#segments[this.#segments.length - 1];
+    if (this.#shouldRoll(active, bytes.length)) active = this.#roll();
+    try {
+      active.append(bytes, next - 1, maxTimestamp, this.config.indexIntervalBytes, positions);
+    } catch (err) {
+      this.#unsynced.add(active);
+      throw new WebkaError('STORAGE_ERROR', `write to ${active.file} failed: ${(err as Error).message}; nothing was written`);
+    }
+    this.#unsynced.add(active);
+    this.#queueSync();
+    this.#onAppend();
+    return next;
   }
 
   #shouldRoll(active: LogSegment, incoming: number): boolean {

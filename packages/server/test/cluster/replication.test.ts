@@ -1,10 +1,15 @@
 /**
  * Replication across real broker processes: three `webka start` brokers on a private etcd.
  * Topic creation sent to any broker goes through the controller (replica assignment, partition
- * state in etcd), and every broker creates its copy of the topic.
+ * state in etcd), and every broker creates its copy of the topic. Followers copy the leader's
+ * batches byte for byte; the high watermark is the least durable end over the ISR; acks=all
+ * needs min.insync.replicas in sync; a follower that stops fetching leaves the ISR and rejoins
+ * once caught up.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { needEtcd } from '../support/etcd.js';
 import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 
@@ -16,7 +21,8 @@ let cluster: TestCluster;
 
 before(async () => {
   if (missing !== null) return;
-  cluster = await startCluster('/repl');
+  // followers that stop fetching leave the ISR after 3 s
+  cluster = await startCluster('/repl', { WEBKA_REPLICA_LAG_TIME_MAX_MS: '3000' });
   await Promise.all([1, 2, 3].map((n) => cluster.start(n)));
 });
 after(async () => {
@@ -78,4 +84,101 @@ test('a topic created on any broker is defined by the controller and created on 
   const again = await postJson(`${url(controller)}/v1/clusters/default/topics`, { name: 'orders', partitions: 1 });
   assert.equal(again.status, 409);
   assert.equal(again.body.error.code, 'TOPIC_EXISTS');
+});
+
+async function describe(n: number, topic: string): Promise<PartitionView[]> {
+  const r = await getJson(`${url(n)}/v1/clusters/default/topics/${topic}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.partitionInfo as PartitionView[];
+}
+
+async function produce(n: number, topic: string, values: string[], acks: '1' | 'all'): Promise<{ status: number; body: any }> {
+  return postJson(`${url(n)}/v1/clusters/default/topics/${topic}/records?acks=${acks}`, { records: values.map((value) => ({ value, partition: 0 })) });
+}
+
+/** The bytes of a partition's copy on node n (every segment, in order). */
+function copyOf(n: number, topicId: string): Buffer {
+  const dir = path.join(cluster.dirs.get(n)!, 'logs', `${topicId}-0`);
+  return Buffer.concat(fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort().map((f) => fs.readFileSync(path.join(dir, f))));
+}
+
+test('followers copy the leader byte for byte; the high watermark waits for the ISR; acks=all needs min.insync.replicas', opts, async () => {
+  await untilBrokers(cluster.brokers.get(1)!, 3);
+  const before = new Set(fs.readdirSync(path.join(cluster.dirs.get(1)!, 'logs')));
+  const created = await postJson(`${url(1)}/v1/clusters/default/topics`, { name: 'copies', partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const [p0] = created.body.partitionInfo as PartitionView[];
+  const leader = p0.leader;
+  const [f1, f2] = p0.replicas.filter((n) => n !== leader);
+  const topicId = await until(async () => {
+    // (the id is not in the API: find the directory every broker made for it)
+    const dirs = fs.readdirSync(path.join(cluster.dirs.get(leader)!, 'logs')).filter((d) => d.endsWith('-0') && !before.has(d));
+    for (const d of dirs) if ([f1, f2].every((n) => fs.existsSync(path.join(cluster.dirs.get(n)!, 'logs', d)))) return d.slice(0, -2);
+    return undefined;
+  }, 'the topic directory on every replica');
+
+  // acks=all answers once both followers hold the batch durably: the high watermark is past it
+  const first = await produce(leader, 'copies', ['a', 'b', 'c'], 'all');
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal((await describe(leader, 'copies'))[0].highWatermark, 3);
+  for (const n of [f1, f2]) {
+    await until(async () => ((await describe(n, 'copies'))[0].highWatermark === 3 ? true : undefined), `follower ${n} sees the high watermark`);
+  }
+  // a follower takes no produce of its own
+  const onFollower = await produce(f1, 'copies', ['x'], '1');
+  assert.equal(onFollower.body.error?.code, 'NOT_LEADER');
+
+  // more batches, then the copies are the same bytes (same offsets, same CRCs)
+  for (let i = 0; i < 5; i++) assert.equal((await produce(leader, 'copies', [`v${i}`, `w${i}`], 'all')).status, 200);
+  await until(async () => ((await describe(f1, 'copies'))[0].logEndOffset === 13 && (await describe(f2, 'copies'))[0].logEndOffset === 13 ? true : undefined), 'followers hold 13 records');
+  const bytes = copyOf(leader, topicId);
+  assert.ok(bytes.length > 0);
+  assert.ok(copyOf(f1, topicId).equals(bytes), 'follower 1 holds the same bytes');
+  assert.ok(copyOf(f2, topicId).equals(bytes), 'follower 2 holds the same bytes');
+
+  // a paused follower holds the high watermark back while it is in the ISR; it leaves the ISR
+  // after replica.lag.time.max.ms, and the high watermark then follows the remaining follower
+  const paused = cluster.brokers.get(f1)!;
+  paused.child.kill('SIGSTOP');
+  try {
+    assert.equal((await produce(leader, 'copies', ['p', 'q'], '1')).status, 200);
+    const shrunk = await until(async () => {
+      const [s] = await describe(leader, 'copies');
+      assert.equal(s.logEndOffset, 15);
+      if (s.isr.includes(f1)) {
+        assert.equal(s.highWatermark, 13, 'no record above what the paused in-sync follower holds is visible');
+        return undefined;
+      }
+      return s;
+    }, 'the paused follower leaves the ISR');
+    assert.deepEqual([...shrunk.isr].sort(), [leader, f2].sort());
+    await until(async () => ((await describe(leader, 'copies'))[0].highWatermark === 15 ? true : undefined), 'the high watermark follows the ISR');
+  } finally {
+    paused.child.kill('SIGCONT');
+  }
+  // caught up, it rejoins
+  await until(async () => ((await describe(leader, 'copies'))[0].isr.includes(f1) ? true : undefined), 'the follower rejoins the ISR');
+
+  // with both followers stopped the ISR falls to the leader: acks=all is refused, nothing written
+  for (const n of [f1, f2]) {
+    const b = cluster.brokers.get(n)!;
+    b.child.kill('SIGTERM');
+    await b.exited;
+    cluster.brokers.delete(n);
+  }
+  await until(async () => ((await describe(leader, 'copies'))[0].isr.length === 1 ? true : undefined), 'the ISR shrinks to the leader');
+  const refused = await produce(leader, 'copies', ['lost?'], 'all');
+  assert.equal(refused.status, 503);
+  assert.equal(refused.body.error.code, 'NOT_ENOUGH_REPLICAS');
+  assert.match(refused.body.error.message, /min\.insync\.replicas 2/);
+  assert.equal((await describe(leader, 'copies'))[0].logEndOffset, 15, 'nothing was written');
+  assert.equal((await produce(leader, 'copies', ['one'], '1')).status, 200, 'acks=1 still answers');
+
+  // back again: they catch up, rejoin, and acks=all answers once more
+  await Promise.all([f1, f2].map((n) => cluster.start(n)));
+  await until(async () => ((await describe(leader, 'copies'))[0].isr.length === 3 ? true : undefined), 'both followers rejoin the ISR');
+  assert.equal((await produce(leader, 'copies', ['back'], 'all')).status, 200);
+  const [s] = await describe(leader, 'copies');
+  assert.equal(s.highWatermark, 17);
+  await until(async () => (copyOf(f1, topicId).equals(copyOf(leader, topicId)) && copyOf(f2, topicId).equals(copyOf(leader, topicId)) ? true : undefined), 'the copies are the same bytes again');
 });

@@ -1,0 +1,46 @@
+/**
+ * Routes between brokers of a cluster (not for clients; hidden from the API docs):
+ *   GET /v1/internal/replicas/:topicId/:partition/fetch  a follower's fetch from the leader
+ * The answer is the leader's stored batches from `offset`, as bytes
+ * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { WebkaError } from '../../errors.js';
+
+const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
+const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
+
+export async function replicationRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Params: { topicId: string; partition: string }; Querystring: Record<'offset' | 'replica' | 'durableEnd' | 'leaderEpoch', string> & { maxWaitMs?: string; maxBytes?: string } }>(
+    '/internal/replicas/:topicId/:partition/fetch',
+    { schema: { hide: true, params: Type.Object({ topicId: Type.String(), partition: Count }), querystring: FetchQuery } },
+    async (request, reply) => {
+      const replication = app.webka.replication;
+      if (replication === undefined) throw new WebkaError('NOT_LEADER', 'this broker is not part of a cluster');
+      const abort = new AbortController();
+      const onClose = (): void => abort.abort();
+      reply.raw.once('close', onClose);
+      try {
+        const q = request.query;
+        const a = await replication.leaderFetch(request.params.topicId, Number(request.params.partition), {
+          offset: Number(q.offset),
+          replica: Number(q.replica),
+          durableEnd: Number(q.durableEnd),
+          leaderEpoch: Number(q.leaderEpoch),
+          maxWaitMs: Math.min(Number(q.maxWaitMs ?? 500), 30_000),
+          maxBytes: Math.min(Math.max(Number(q.maxBytes ?? 1 << 20), 1024), 64 << 20),
+          signal: AbortSignal.any([abort.signal, app.webka.shutdown]),
+        });
+        return reply
+          .header('x-webka-high-watermark', String(a.highWatermark))
+          .header('x-webka-log-end-offset', String(a.logEndOffset))
+          .header('x-webka-leader-epoch', String(a.leaderEpoch))
+          .type('application/octet-stream')
+          .send(a.data);
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    },
+  );
+}

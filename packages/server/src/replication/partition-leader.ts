@@ -1,0 +1,159 @@
+/**
+ * This broker leading one partition in one leader epoch: it tracks what each follower fetched and
+ * holds durably, sets the high watermark to the least durable end over the in-sync replicas
+ * (Log.setReplicaLimit), answers acks=all once a batch is below it, and keeps the ISR honest:
+ * a follower that has not caught up for replica.lag.time.max.ms leaves it, one that holds
+ * everything below the high watermark joins it again (both written to the coordinator by the
+ * replica manager, compare-and-swap on the state's revision).
+ *
+ *   follower fetch(offset, durableEnd) --> followers[n] --> limit = min durableEnd over ISR
+ *        --> log.setReplicaLimit(limit) --> high watermark --> acks=all waiters answered
+ *
+ * Created by the ReplicaManager when the partition state names this broker leader; fence()d when
+ * the state moves on (another leader or epoch): its waiters then fail with NOT_LEADER.
+ * Everything runs on the event loop.
+ */
+import type { Partition, ReplicaHooks } from '../partitions/partition.js';
+import type { PartitionState } from '../cluster/coordinator.js';
+import { WebkaError } from '../errors.js';
+
+interface FollowerState {
+  /** The offset of its last fetch: it holds everything below. */
+  fetchOffset: number;
+  /** What it holds durably (fsynced), as it reported. */
+  durableEnd: number;
+  /** When it last held everything the leader had (Kafka's lastCaughtUpTimeMs). */
+  lastCaughtUpMs: number;
+  /** The leader's log end and the time at its previous fetch. */
+  lastFetchLeo: number;
+  lastFetchMs: number;
+}
+
+interface Waiter {
+  upTo: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface LeaderContext {
+  nodeId: number;
+  /** The partition's current state (the replica manager's copy of the coordinator's). */
+  state(): PartitionState | undefined;
+  /** The topic's min.insync.replicas. */
+  minInsync(): number;
+  lagTimeMaxMs: number;
+  /** Asks for the ISR to become `isr` (written to the coordinator; the state changes when it is). */
+  proposeIsr(isr: number[]): void;
+}
+
+export class PartitionLeader implements ReplicaHooks {
+  readonly #followers = new Map<number, FollowerState>();
+  readonly #waiters = new Set<Waiter>();
+  #unsubscribe: (() => void) | null = null;
+  #fenced: Error | null = null;
+  readonly #since = Date.now();
+
+  constructor(
+    readonly partition: Partition,
+    readonly leaderEpoch: number,
+    readonly ctx: LeaderContext,
+  ) {
+    this.stateChanged();
+  }
+
+  #isr(): number[] {
+    return this.ctx.state()?.isr ?? [this.ctx.nodeId];
+  }
+
+  checkAppend(acks: 0 | 1 | 'all'): void {
+    if (this.#fenced !== null) throw this.#fenced;
+    if (acks !== 'all') return;
+    const isr = this.#isr();
+    const min = this.ctx.minInsync();
+    if (isr.length < min) {
+      throw new WebkaError('NOT_ENOUGH_REPLICAS', `partition ${this.partition.index} has ${isr.length} in-sync replica${isr.length === 1 ? '' : 's'} (${isr.join(', ')}), fewer than its min.insync.replicas ${min}: nothing was written; retry once the others have caught up, or produce with acks=1`, { isr });
+    }
+  }
+
+  awaitCommitted(upTo: number): Promise<void> {
+    if (this.#fenced !== null) return Promise.reject(this.#fenced);
+    if (this.partition.log.highWatermark >= upTo) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.add({ upTo, resolve, reject });
+      this.#unsubscribe ??= this.partition.subscribe(() => this.#settle());
+    });
+  }
+
+  #settle(): void {
+    const hw = this.partition.log.highWatermark;
+    for (const w of this.#waiters) {
+      if (w.upTo <= hw) {
+        this.#waiters.delete(w);
+        w.resolve();
+      }
+    }
+    if (this.#waiters.size === 0) {
+      this.#unsubscribe?.();
+      this.#unsubscribe = null;
+    }
+  }
+
+  #rejectAll(err: Error): void {
+    for (const w of this.#waiters) w.reject(err);
+    this.#waiters.clear();
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+  }
+
+  /** A follower fetched from `offset` and holds `durableEnd` durably. */
+  onFetch(replica: number, offset: number, durableEnd: number, now = Date.now()): void {
+    const leo = this.partition.log.nextOffset;
+    const f = this.#followers.get(replica) ?? { fetchOffset: 0, durableEnd: 0, lastCaughtUpMs: this.#since, lastFetchLeo: 0, lastFetchMs: this.#since };
+    f.fetchOffset = offset;
+    f.durableEnd = Math.min(durableEnd, offset);
+    if (offset >= leo) f.lastCaughtUpMs = now;
+    else if (offset >= f.lastFetchLeo) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);
+    f.lastFetchLeo = leo;
+    f.lastFetchMs = now;
+    this.#followers.set(replica, f);
+    const isr = this.#isr();
+    // a replica outside the ISR joins once it holds everything below the high watermark durably
+    const state = this.ctx.state();
+    if (state !== undefined && state.replicas.includes(replica) && !isr.includes(replica) && f.durableEnd >= this.partition.log.highWatermark) {
+      this.ctx.proposeIsr([...isr, replica]);
+    }
+    this.#applyLimit();
+  }
+
+  /** The partition state changed (ISR, replicas): the high watermark's inputs did too. */
+  stateChanged(): void {
+    this.#applyLimit();
+    const isr = this.#isr();
+    if (this.#waiters.size > 0 && isr.length < this.ctx.minInsync()) {
+      this.#rejectAll(new WebkaError('NOT_ENOUGH_REPLICAS_AFTER_APPEND', `partition ${this.partition.index} lost in-sync replicas (now ${isr.join(', ')}) before every one held the batch: it was written but is not acknowledged`, { isr }));
+    }
+  }
+
+  #applyLimit(): void {
+    const others = this.#isr().filter((n) => n !== this.ctx.nodeId);
+    let limit: number | null = null;
+    for (const n of others) limit = Math.min(limit ?? Number.MAX_SAFE_INTEGER, this.#followers.get(n)?.durableEnd ?? 0);
+    this.partition.log.setReplicaLimit(limit);
+  }
+
+  /** Proposes removing the in-sync followers that have not caught up within replica.lag.time.max.ms. */
+  checkLag(now = Date.now()): void {
+    if (this.#fenced !== null) return;
+    const isr = this.#isr();
+    const lagging = isr.filter((n) => n !== this.ctx.nodeId && now - (this.#followers.get(n)?.lastCaughtUpMs ?? this.#since) > this.ctx.lagTimeMaxMs);
+    if (lagging.length > 0) this.ctx.proposeIsr(isr.filter((n) => !lagging.includes(n)));
+  }
+
+  /** This broker no longer leads in this epoch: appends and waiters fail with NOT_LEADER. */
+  fence(leader: number): void {
+    this.#fenced = new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} no longer leads partition ${this.partition.index} (leader now ${leader})`, { leader });
+    this.#rejectAll(this.#fenced);
+    // readers see no more than what was committed in this epoch until the next leader says more
+    this.partition.log.setReplicaLimit(this.partition.log.highWatermark);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * This broker following one partition's leader in one leader epoch: it fetches from the leader's
+ * end of its copy (the internal replica-fetch route), appends the leader's batches as they are
+ * (same offsets, same bytes, so the same CRCs), fsyncs them, and reports its durable end with the
+ * next fetch; the leader's high watermark, sent with every answer, bounds what readers of this
+ * copy see.
+ *
+ *   loop: GET leader/v1/internal/replicas/<topicId>/<p>/fetch?offset=LEO&durableEnd=..&leaderEpoch=E
+ *         -> append bytes -> fsync -> log.setReplicaLimit(leader's high watermark) -> loop
+ *
+ * Created by the ReplicaManager when the partition state names this broker a follower; stop()ped
+ * when the state moves on. One fetch is in flight at a time.
+ */
+import type { Partition, ReplicaHooks } from '../partitions/partition.js';
+import { WebkaError } from '../errors.js';
+
+export const REPLICA_FETCH_MAX_WAIT_MS = 500;
+const RETRY_MS = 200;
+
+export interface FetcherContext {
+  nodeId: number;
+  /** The URL of a live broker, or undefined while it is not registered. */
+  brokerUrl(nodeId: number): Promise<string | undefined>;
+  onWarning(message: string, details?: Record<string, unknown>): void;
+}
+
+export class ReplicaFetcher implements ReplicaHooks {
+  readonly #stop = new AbortController();
+  #running: Promise<void> | null = null;
+
+  constructor(
+    readonly partition: Partition,
+    readonly topicId: string,
+    readonly leader: number,
+    readonly leaderEpoch: number,
+    readonly ctx: FetcherContext,
+  ) {}
+
+  checkAppend(): void {
+    throw new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} follows partition ${this.partition.index}; its leader is broker ${this.leader}`, { leader: this.leader });
+  }
+
+  awaitCommitted(): Promise<void> {
+    return Promise.reject(new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} follows partition ${this.partition.index}; its leader is broker ${this.leader}`, { leader: this.leader }));
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    const log = this.partition.log;
+    let warned = false;
+    let url: string | undefined;
+    while (!signal.aborted && !this.partition.closed) {
+      try {
+        url ??= await this.ctx.brokerUrl(this.leader);
+        if (url === undefined) throw new Error(`leader ${this.leader} is not registered`);
+        const q = new URLSearchParams({ offset: String(log.nextOffset), replica: String(this.ctx.nodeId), durableEnd: String(log.durableOffset), leaderEpoch: String(this.leaderEpoch), maxWaitMs: String(REPLICA_FETCH_MAX_WAIT_MS) });
+        const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(REPLICA_FETCH_MAX_WAIT_MS + 10_000)]) });
+        if (!res.ok) {
+          const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+          throw new Error(`leader ${this.leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}`);
+        }
+        const highWatermark = Number(res.headers.get('x-webka-high-watermark'));
+        const bytes = Buffer.from(await res.arrayBuffer());
+        if (signal.aborted) return;
+        if (bytes.length > 0) {
+          this.partition.appendReplicated(bytes);
+          await log.flush();
+        }
+        if (Number.isSafeInteger(highWatermark)) log.setReplicaLimit(highWatermark);
+        warned = false;
+      } catch (err) {
+        if (signal.aborted || this.partition.closed) return;
+        url = undefined;
+        if (!warned) this.ctx.onWarning('fetching from the partition leader failed; retrying', { topicId: this.topicId, partition: this.partition.index, leader: this.leader, error: (err as Error).message });
+        warned = true;
+        await new Promise((r) => setTimeout(r, RETRY_MS).unref());
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+}
