@@ -52,7 +52,7 @@ export const Metadata = api(3, 'Metadata', '0-12', '9+', [
   f('clusterAuthorizedOperations', 'int32', '8-10', { default: -2147483648 }),
 ]);
 
-export const Produce = api(0, 'Produce', '3-9', '9+', [
+export const Produce = api(0, 'Produce', '0-9', '9+', [
   f('transactionalId', 'string', '3+', { nullable: '3+', default: null }),
   f('acks', 'int16'),
   f('timeoutMs', 'int32'),

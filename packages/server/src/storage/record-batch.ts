@@ -48,7 +48,8 @@
  * (batchSizeAt says so) or the CRC fails (validateBatch says so); the log truncates there.
  */
 
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { decompress } from './codecs.js';
 import { crc32c } from './crc32c.js';
 import {
   ATTRIBUTES,
@@ -112,7 +113,6 @@ const CRC_OFFSET = CRC;
 const ATTRIBUTES_OFFSET = ATTRIBUTES;
 const CODEC_MASK = 0x07;
 const CODEC_GZIP = 1;
-const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 const TIMESTAMP_TYPE_BIT = 0x08;
 const TRANSACTIONAL_BIT = 0x10;
 const CONTROL_BIT = 0x20;
@@ -319,7 +319,8 @@ export function validateBatch(buf: Buffer, pos: number, size: number): string | 
 /**
  * Append the records of the batch at `pos` to `out`, skipping those with offset < fromOffset.
  * Keys and values are views into `batch` (or into the decompressed copy), not copies. Throws on
- * codecs other than none and gzip, and on records whose lengths disagree with their fields.
+ * unknown codecs (5-7), data its codec cannot decompress (codecs.ts), and records whose lengths
+ * disagree with their fields.
  */
 export function decodeRecords(batch: Buffer, pos: number, out: DecodedRecord[], fromOffset = -Infinity): void {
   const batchEnd = pos + LOG_OVERHEAD + batch.readInt32BE(pos + BATCH_LENGTH_OFFSET);
@@ -338,15 +339,10 @@ export function decodeRecords(batch: Buffer, pos: number, out: DecodedRecord[], 
   let p = pos + BATCH_HEADER_SIZE;
   let end = batchEnd;
   const codec = attributes & CODEC_MASK;
-  if (codec === CODEC_GZIP) {
-    data = gunzipSync(batch.subarray(p, end));
+  if (codec !== 0) {
+    data = decompress(codec, batch.subarray(p, end));
     p = 0;
     end = data.length;
-  } else if (codec !== 0) {
-    throw new Error(
-      `batch at offset ${baseOffset} is compressed with ${CODEC_NAMES[codec] ?? 'unknown'} (codec ${codec}); ` +
-        'Webka decodes only uncompressed and gzip batches',
-    );
   }
 
   const c = cursor;

@@ -99,3 +99,28 @@ test('random bodies for every API either get an answer or close the connection, 
   const health = await fetch(broker.url + '/health');
   assert.equal(health.status, 200);
 });
+
+test('Produce versions 0-2 are listed (librdkafka compresses only then) but refused with UNSUPPORTED_FOR_MESSAGE_FORMAT, writing nothing', async () => {
+  const created = await fetch(`${broker.url}/v1/clusters/default/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'old-produce', partitions: 1 }) });
+  assert.equal(created.status, 201);
+  const records = Buffer.from('a message set of format 0 or 1 would be here');
+  const name = Buffer.from('old-produce');
+  const body = Buffer.alloc(2 + 4 + 4 + 2 + name.length + 4 + 4 + 4 + records.length);
+  let pos = body.writeInt16BE(1, 0); // acks
+  pos = body.writeInt32BE(5000, pos); // timeout
+  pos = body.writeInt32BE(1, pos); // one topic
+  pos = body.writeInt16BE(name.length, pos);
+  pos += name.copy(body, pos);
+  pos = body.writeInt32BE(1, pos); // one partition
+  pos = body.writeInt32BE(0, pos);
+  pos = body.writeInt32BE(records.length, pos);
+  records.copy(body, pos);
+  const r = await exchange(frame(0, 2, body), true);
+  assert.equal(r.closed, false);
+  // size, correlation id, 1 topic, name, 1 partition, index, errorCode
+  const errorAt = 4 + 4 + 4 + 2 + name.length + 4 + 4;
+  assert.equal(r.data.readInt16BE(errorAt), 43);
+  const end = await fetch(`${broker.url}/v1/clusters/default/topics/old-produce/partitions/0/offsets`);
+  assert.equal((await end.json()).latest, 0);
+  await apiVersionsWorks();
+});

@@ -238,12 +238,15 @@ test('decodes a gzip batch written by a Kafka broker, with LogAppendTime', () =>
   assert.deepEqual(r.headers, []);
 });
 
-test('decoding a codec other than none or gzip throws and names the codec', () => {
-  for (const [codec, name] of [[2, 'snappy'], [3, 'lz4'], [4, 'zstd']] as const) {
+test('decoding records that their codec cannot decompress throws and names the codec; codecs 5-7 do not exist', () => {
+  for (const [codec, name] of [[1, 'gzip'], [2, 'snappy'], [3, 'lz4'], [4, 'zstd']] as const) {
     const batch = encodeBatch([goldenRecord()], 0);
     batch.writeInt16BE(codec, 21);
-    assert.throws(() => decodeAll(batch), new RegExp(`${name} \\(codec ${codec}\\)`));
+    assert.throws(() => decodeAll(batch), new RegExp(`${name} \\(codec ${codec}\\) batch cannot be decompressed`));
   }
+  const batch = encodeBatch([goldenRecord()], 0);
+  batch.writeInt16BE(5, 21);
+  assert.throws(() => decodeAll(batch), /unknown compression codec 5/);
 });
 
 test('decoding throws on a record whose length disagrees with its fields', () => {

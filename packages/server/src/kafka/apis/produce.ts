@@ -1,7 +1,7 @@
 /**
  * Produce: each partition's record set is one or more RecordBatch v2 that the client encoded.
- * Each is checked here (sizes, magic, CRC, record structure, no control batches) and then
- * appended as it is (Broker.appendEncoded: the log assigns its base offset, which the CRC does
+ * Each is checked here (sizes, magic, CRC, codec, record structure after decompression, no
+ * control batches) and then appended as it is (Broker.appendEncoded: the log assigns its base offset, which the CRC does
  * not cover, so the client's bytes are never re-encoded). acks=0 gets no response at all.
  * Transactional batches join the request's transactional id's open transaction first
  * (TransactionCoordinator.join, as an HTTP transactional produce does), which holds it open
@@ -14,10 +14,9 @@ import { txnAccess } from './transactions.js';
 import type { Message } from '../schema.js';
 import { decodeRecords, readBatchHeader, validateBatch, type DecodedRecord } from '../../storage/record-batch.js';
 import { LOG_OVERHEAD, BATCH_HEADER_SIZE } from '../../storage/batch-fields.js';
+import { unsupportedCodec } from '../../storage/codecs.js';
 import type { Acks } from '../../broker.js';
 
-/** Codecs whose batches Webka can decode (for HTTP readers and for validation). */
-const DECODABLE = new Set([0, 1]);
 
 export interface CheckedBatch {
   batch: Buffer;
@@ -44,7 +43,8 @@ export function checkedBatches(records: Buffer): CheckedBatch[] {
     if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
       throw new KafkaError('INVALID_RECORD', `batch ${out.length} holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}`);
     }
-    if (!DECODABLE.has(h.compression)) throw new KafkaError('UNSUPPORTED_COMPRESSION_TYPE', `compression codec ${h.compression} is not supported; use none or gzip`);
+    const unsupported = unsupportedCodec(h.compression);
+    if (unsupported !== null) throw new KafkaError('UNSUPPORTED_COMPRESSION_TYPE', `batch ${out.length}: ${unsupported}`);
     const decoded: DecodedRecord[] = [];
     try {
       decodeRecords(batch, 0, decoded);
@@ -93,9 +93,21 @@ async function producePartition(ctx: KafkaContext, transactionalId: string | nul
   }
 }
 
+/**
+ * Versions 0-2 are listed only because librdkafka (up to 2.11) sends gzip, snappy and lz4
+ * batches uncompressed unless the broker lists Produce version 0, as Kafka's broker long did.
+ * They carry message formats 0 and 1, which Webka does not store: every partition is refused.
+ */
+const OLD_FORMAT = 'Produce versions 0-2 carry message format 0 or 1, which Webka does not store; use a client that sends Produce 3 or later (Kafka 0.11 and newer clients do)';
+
 export const produceHandler: ApiHandler = {
   def: Produce,
-  async handle(ctx, req) {
+  async handle(ctx, req, version) {
+    if (version < 3) {
+      if (req.acks === 0) return null;
+      const refused = (p: Message) => ({ index: p.index, errorCode: KafkaErrors.UNSUPPORTED_FOR_MESSAGE_FORMAT, baseOffset: -1, errorMessage: OLD_FORMAT });
+      return { responses: (req.topicData as Message[]).map((t) => ({ name: t.name, partitionResponses: (t.partitionData as Message[]).map(refused) })), throttleTimeMs: 0 };
+    }
     const acks: Acks | null = req.acks === -1 ? 'all' : req.acks === 1 ? 1 : req.acks === 0 ? 0 : null;
     const responses = await Promise.all(
       (req.topicData as Message[]).map(async (t) => ({
