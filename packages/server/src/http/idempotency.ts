@@ -17,6 +17,8 @@ import { WebkaError } from '../errors.js';
 export interface StoredAnswer {
   status: number;
   body: string;
+  /** In a cluster: the answer was NOT_LEADER, and this node leads (the request may be forwarded there). */
+  leader?: number;
 }
 
 interface Entry {

@@ -74,6 +74,8 @@ export interface PartitionRead {
  * node, where the partition is its own leader and durable means committed).
  */
 export interface ReplicaHooks {
+  /** Whether this replica leads the partition now (takes appends). */
+  readonly leads: boolean;
   /** Throws unless this replica may take an append now: NOT_LEADER on a follower; NOT_ENOUGH_REPLICAS for acks=all with too few in sync. */
   checkAppend(acks: 0 | 1 | 'all'): void;
   /** Resolves once every offset below upTo is committed (below the high watermark); rejects when it cannot be. */

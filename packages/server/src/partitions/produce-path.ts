@@ -89,6 +89,11 @@ export class ProducePath {
     const now = Date.now();
 
     // Route every record; validate everything before anything is written.
+    // in a cluster the sticky partition is one this broker leads, when it leads any
+    if (producer === undefined && target.partitions[target.sticky].replica?.leads === false) {
+      const led = target.partitions.findIndex((p) => p.replica === null || p.replica.leads);
+      if (led >= 0) target.sticky = led;
+    }
     const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : target.sticky;
     const shares = new Map<number, { records: AppendRecord[]; indexes: number[]; bytes: number }>();
     for (let i = 0; i < records.length; i++) {

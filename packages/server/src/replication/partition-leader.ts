@@ -61,6 +61,10 @@ export class PartitionLeader implements ReplicaHooks {
     this.stateChanged();
   }
 
+  get leads(): boolean {
+    return this.#fenced === null;
+  }
+
   #isr(): number[] {
     return this.ctx.state()?.isr ?? [this.ctx.nodeId];
   }

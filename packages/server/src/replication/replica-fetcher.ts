@@ -36,6 +36,8 @@ export class ReplicaFetcher implements ReplicaHooks {
     readonly ctx: FetcherContext,
   ) {}
 
+  readonly leads = false;
+
   checkAppend(): void {
     throw new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} follows partition ${this.partition.index}; its leader is broker ${this.leader}`, { leader: this.leader });
   }

@@ -15,7 +15,7 @@ import type { ClusterMetadata, ClusterTopic, PartitionState } from '../cluster/c
 import { ReplicationFactorError, defineTopic } from '../cluster/replica-assignment.js';
 import { WebkaError } from '../errors.js';
 import { configValue } from '../catalog/topic-config.js';
-import type { Partition } from '../partitions/partition.js';
+import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { PartitionLeader } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 
@@ -241,6 +241,12 @@ export class ReplicaManager {
     return this.#metadata.partitions.get(`${topicId}/${partition}`)?.value;
   }
 
+  /** The node id of a partition's leader (-1: none), or undefined when the partition has no cluster state. */
+  leaderOf(cluster: string, topic: string, partition: number): number | undefined {
+    const t = this.broker.catalog.findTopic(cluster, topic);
+    return t === undefined ? undefined : this.partitionState(t.id, partition)?.leader;
+  }
+
   /** What describe shows of a partition's replication. */
   view(topicId: string, partition: number): ReplicaView {
     const s = this.partitionState(topicId, partition);
@@ -263,9 +269,10 @@ export class ReplicaManager {
 }
 
 /** The hooks of a partition this broker holds no replica of: it takes no appends. */
-function notLeader(nodeId: number, index: number, leader: number): { checkAppend(): void; awaitCommitted(): Promise<void> } {
+function notLeader(nodeId: number, index: number, leader: number): ReplicaHooks {
   const err = (): WebkaError => new WebkaError('NOT_LEADER', `broker ${nodeId} holds no replica of partition ${index}; its leader is broker ${leader}`, { leader });
   return {
+    leads: false,
     checkAppend: () => {
       throw err();
     },

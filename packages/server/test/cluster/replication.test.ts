@@ -4,7 +4,7 @@
  * state in etcd), and every broker creates its copy of the topic. Followers copy the leader's
  * batches byte for byte; the high watermark is the least durable end over the ISR; acks=all
  * needs min.insync.replicas in sync; a follower that stops fetching leaves the ISR and rejoins
- * once caught up.
+ * once caught up. Any broker serves any produce and fetch, forwarding to the partition's leader.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,9 +124,6 @@ test('followers copy the leader byte for byte; the high watermark waits for the 
   for (const n of [f1, f2]) {
     await until(async () => ((await describe(n, 'copies'))[0].highWatermark === 3 ? true : undefined), `follower ${n} sees the high watermark`);
   }
-  // a follower takes no produce of its own
-  const onFollower = await produce(f1, 'copies', ['x'], '1');
-  assert.equal(onFollower.body.error?.code, 'NOT_LEADER');
 
   // more batches, then the copies are the same bytes (same offsets, same CRCs)
   for (let i = 0; i < 5; i++) assert.equal((await produce(leader, 'copies', [`v${i}`, `w${i}`], 'all')).status, 200);
@@ -181,4 +178,38 @@ test('followers copy the leader byte for byte; the high watermark waits for the 
   const [s] = await describe(leader, 'copies');
   assert.equal(s.highWatermark, 17);
   await until(async () => (copyOf(f1, topicId).equals(copyOf(leader, topicId)) && copyOf(f2, topicId).equals(copyOf(leader, topicId)) ? true : undefined), 'the copies are the same bytes again');
+});
+
+test('any broker serves any produce and fetch: a broker that does not lead the partition forwards to its leader', opts, async () => {
+  // (the previous test stopped and restarted two brokers: wait until all three are back)
+  await untilBrokers(cluster.brokers.get(1)!, 3);
+  const created = await postJson(`${url(1)}/v1/clusters/default/topics`, { name: 'routed', partitions: 3, replicationFactor: 2 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const parts = created.body.partitionInfo as PartitionView[];
+  for (const n of [1, 2, 3]) await until(async () => ((await getJson(`${url(n)}/v1/clusters/default/topics/routed`)).status === 200 ? true : undefined), `broker ${n} has topic routed`);
+  // each broker is sent a record for every partition: two of three are led elsewhere, and one
+  // partition of three has no replica on it at all
+  for (const n of [1, 2, 3]) {
+    for (const p of parts) {
+      const r = await postJson(`${url(n)}/v1/clusters/default/topics/routed/records?acks=all`, { records: [{ value: `from-${n}-to-${p.partition}`, partition: p.partition }] });
+      assert.equal(r.status, 200, `broker ${n}, partition ${p.partition} (leader ${p.leader}): ${JSON.stringify(r.body)}`);
+    }
+  }
+  // keyless records sent to any broker are written too
+  for (const n of [1, 2, 3]) assert.equal((await postJson(`${url(n)}/v1/clusters/default/topics/routed/records`, { records: [{ value: `keyless-${n}` }] })).status, 200);
+  // every broker answers a fetch of every partition with the leader's records
+  for (const p of parts) {
+    const fromLeader = await getJson(`${url(p.leader)}/v1/clusters/default/topics/routed/partitions/${p.partition}/records?offset=0`);
+    assert.equal(fromLeader.status, 200);
+    const values = (fromLeader.body.records as { value: string }[]).map((r) => r.value);
+    for (const n of [1, 2, 3]) assert.ok(values.includes(`from-${n}-to-${p.partition}`), `partition ${p.partition} holds the record sent to broker ${n}: ${JSON.stringify(values)}`);
+    for (const n of [1, 2, 3]) {
+      const r = await getJson(`${url(n)}/v1/clusters/default/topics/routed/partitions/${p.partition}/records?offset=0`);
+      assert.equal(r.status, 200);
+      assert.deepEqual((r.body.records as { value: string }[]).map((x) => x.value), values, `broker ${n} answers partition ${p.partition} as its leader does`);
+    }
+  }
+  let keyless = 0;
+  for (const p of parts) keyless += ((await getJson(`${url(p.leader)}/v1/clusters/default/topics/routed/partitions/${p.partition}/records?offset=0`)).body.records as { value: string }[]).filter((r) => r.value.startsWith('keyless-')).length;
+  assert.equal(keyless, 3);
 });

@@ -12,6 +12,7 @@ import { parseRecords, renderRecord, type KeyFormat, type ValueFormat } from '..
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
+import { forward, isForwarded } from '../forward.js';
 import { installJsonParser } from '../json-body.js';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
@@ -129,7 +130,8 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       const w = toWebkaError(e);
       if (w.code === 'INTERNAL') request.log.error({ err: e }, 'produce failed');
-      return { status: w.status, body: errorBody(w.code, w.message, w.details) };
+      const leader = w.code === 'NOT_LEADER' && typeof w.details?.leader === 'number' && w.details.leader >= 0 ? w.details.leader : undefined;
+      return { status: w.status, body: errorBody(w.code, w.message, w.details), leader };
     }
   }
 
@@ -161,6 +163,11 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       } else {
         answer = await produce(request);
       }
+      // in a cluster a partition this broker does not lead: nothing was written, the leader answers
+      if (answer.leader !== undefined) {
+        const to = await leaderUrl(answer.leader, request);
+        if (to !== undefined) return forward(request, reply, to, app.webka.cluster!.nodeId);
+      }
       if (answer.status === 429 || answer.status === 503) reply.header('retry-after', '1');
       // A 200 answer is ASCII (renderProduced): sent as bytes copied from the text, it needs no
       // UTF-8 length scan and no encoding on the way to the socket (tens of KB per request).
@@ -184,12 +191,26 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => (wantsEventStream(request) ? streamPartition(app.webka, request, reply, request.query) : fetchPartition(request, reply)),
   );
 
+  /** The leader's URL to forward a request to: in a cluster, for a request not forwarded already. */
+  async function leaderUrl(leader: number, request: FastifyRequest): Promise<string | undefined> {
+    const member = app.webka.cluster;
+    if (member === undefined || isForwarded(request) || leader === member.nodeId) return undefined;
+    return member.brokerUrl(leader);
+  }
+
   async function fetchPartition(
     request: FastifyRequest<{ Params: { cluster: string; topic: string; partition: string }; Querystring: FetchQuery }>,
     reply: FastifyReply,
   ): Promise<FastifyReply> {
     const q = request.query;
     const partition = Number(request.params.partition);
+    // in a cluster the leader answers reads of a partition this broker does not lead
+    const hooks = broker.partition(request.params.cluster, request.params.topic, partition).replica;
+    if (hooks !== null && !hooks.leads) {
+      const leader = app.webka.replication?.leaderOf(request.params.cluster, request.params.topic, partition);
+      const to = leader === undefined ? undefined : await leaderUrl(leader, request);
+      if (to !== undefined) return forward(request, reply, to, app.webka.cluster!.nodeId);
+    }
     const maxRecords = int(q.maxRecords, 'maxRecords', 1, config.maxFetchRecords, 500);
     const maxBytes = int(q.maxBytes, 'maxBytes', 1, config.maxFetchBytes, config.defaultFetchBytes);
     const maxWaitMs = Math.min(int(q.maxWaitMs, 'maxWaitMs', 0, 1e9, 0), config.maxLongPollMs);
