@@ -23,7 +23,8 @@ function decodeBase64(s: string, where: string): Buffer {
   return Buffer.from(s, 'base64');
 }
 
-function parseHeaders(h: unknown, where: string): RecordHeader[] {
+/** A record's headers: an object of strings (or nulls), or an array of {key, value}. */
+export function parseHeaders(h: unknown, where: string): RecordHeader[] {
   if (h === undefined || h === null) return [];
   const out: RecordHeader[] = [];
   const one = (key: unknown, value: unknown, at: string): void => {
@@ -97,6 +98,31 @@ function encodeJsonStrings(strings: JsonStrings, out: ProduceInput[]): void {
   }
 }
 
+/** A record's key as given in JSON (absent, null or a string) as the bytes stored. */
+export function convertKey(k: unknown, i: number, keyFormat: KeyFormat): Buffer | null {
+  if (k === undefined || k === null) return null;
+  if (typeof k !== 'string') throw new WebkaError('INVALID_REQUEST', `records[${i}].key must be a string or null (keys are text, or base64 with keyFormat binary)`);
+  return keyFormat === 'binary' ? decodeBase64(k, `records[${i}].key`) : Buffer.from(k, 'utf8');
+}
+
+/** A non-null value with valueFormat text or binary: a string, stored as its UTF-8 bytes or decoded from base64. */
+export function convertTextValue(v: unknown, i: number, valueFormat: 'text' | 'binary'): Buffer {
+  if (typeof v !== 'string') throw new WebkaError('INVALID_REQUEST', `records[${i}].value must be a string with valueFormat ${valueFormat}`);
+  return valueFormat === 'binary' ? decodeBase64(v, `records[${i}].value`) : Buffer.from(v, 'utf8');
+}
+
+export function convertPartition(p: unknown, i: number): number | undefined {
+  if (p === undefined) return undefined;
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0) throw new WebkaError('INVALID_REQUEST', `records[${i}].partition must be a non-negative integer`);
+  return p;
+}
+
+export function convertTimestamp(t: unknown, i: number): number | undefined {
+  if (t === undefined) return undefined;
+  if (typeof t !== 'number' || !Number.isInteger(t)) throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds since the epoch`);
+  return t;
+}
+
 /** parseRecord; a JSON string value is left null and added to `strings` when that is given. */
 function convertRecord(r: unknown, i: number, keyFormat: KeyFormat, valueFormat: ValueFormat, strings: JsonStrings | null): ProduceInput {
   // error messages name the record as records[i]; built only when one is thrown
@@ -106,11 +132,7 @@ function convertRecord(r: unknown, i: number, keyFormat: KeyFormat, valueFormat:
     if (!RECORD_FIELDS.has(k)) throw new WebkaError('INVALID_REQUEST', `records[${i}] has unknown field "${k}"; records take key, value, headers, partition, timestamp`);
   }
   if (!('value' in rec)) throw new WebkaError('INVALID_REQUEST', `records[${i}] has no "value" (use null for a tombstone)`);
-  let key: Buffer | null = null;
-  if (rec.key !== undefined && rec.key !== null) {
-    if (typeof rec.key !== 'string') throw new WebkaError('INVALID_REQUEST', `records[${i}].key must be a string or null (keys are text, or base64 with keyFormat binary)`);
-    key = keyFormat === 'binary' ? decodeBase64(rec.key, `records[${i}].key`) : Buffer.from(rec.key, 'utf8');
-  }
+  const key = convertKey(rec.key, i, keyFormat);
   let value: Buffer | null;
   let deferred = false;
   const v = rec.value;
@@ -120,20 +142,9 @@ function convertRecord(r: unknown, i: number, keyFormat: KeyFormat, valueFormat:
       value = null;
       deferred = true;
     } else value = Buffer.from(JSON.stringify(v), 'utf8');
-  } else if (typeof v !== 'string') throw new WebkaError('INVALID_REQUEST', `records[${i}].value must be a string with valueFormat ${valueFormat}`);
-  else value = valueFormat === 'binary' ? decodeBase64(v, `records[${i}].value`) : Buffer.from(v, 'utf8');
-  let partition: number | undefined;
-  if (rec.partition !== undefined) {
-    if (typeof rec.partition !== 'number' || !Number.isInteger(rec.partition) || rec.partition < 0) {
-      throw new WebkaError('INVALID_REQUEST', `records[${i}].partition must be a non-negative integer`);
-    }
-    partition = rec.partition;
-  }
-  let timestamp: number | undefined;
-  if (rec.timestamp !== undefined) {
-    if (typeof rec.timestamp !== 'number' || !Number.isInteger(rec.timestamp)) throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds since the epoch`);
-    timestamp = rec.timestamp;
-  }
+  } else value = convertTextValue(v, i, valueFormat);
+  const partition = convertPartition(rec.partition, i);
+  const timestamp = convertTimestamp(rec.timestamp, i);
   const h = rec.headers;
   const headers = h === undefined || h === null ? [] : parseHeaders(h, `records[${i}].headers`);
   // only once the record is valid, so that `strings` holds valid records' values alone

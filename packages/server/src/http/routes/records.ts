@@ -1,14 +1,15 @@
 /**
- * Produce and fetch. Produce bodies are checked by hand (parseRecords) rather than by the JSON
+ * Produce and fetch. Produce bodies are checked by hand (produce-body.ts) rather than by the JSON
  * schema validator: a body can hold thousands of records and this is the hottest route; the
  * schema still documents it in /openapi.json. Fetch answers are written as JSON text directly.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
-import type { Acks, ProduceInput, ProducedRecord } from '../../broker.js';
+import type { Acks, ProducedRecord } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
-import { parseRecords, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { parseProduceBody, scanProduceBody, ScannedProduce } from '../produce-body.js';
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
@@ -20,8 +21,6 @@ const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() }
 const ProduceParams = Type.Object({ cluster: Type.String({ examples: ['default'] }), topic: Type.String({ examples: ['events'] }) });
 const PartitionParams = Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Type.String({ pattern: '^[0-9]{1,9}$' }) });
 const err = { $ref: 'Error#' };
-
-const PRODUCE_FIELDS = new Set(['records', 'keyFormat', 'valueFormat', 'producerId', 'producerEpoch', 'sequence', 'transactionalId']);
 
 function parseAcks(raw: unknown): Acks {
   if (raw === undefined || raw === 'all' || raw === '-1') return 'all';
@@ -35,48 +34,6 @@ function int(raw: string | undefined, name: string, min: number, max: number, fa
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new WebkaError('INVALID_REQUEST', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
-}
-
-interface ParsedProduce {
-  records: ProduceInput[];
-  producer?: { producerId: number; producerEpoch: number; sequence: number };
-  transactionalId?: string;
-}
-
-function parseProduceBody(body: unknown, maxRecords: number): ParsedProduce {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new WebkaError('INVALID_REQUEST', 'the body must be {"records":[...]} or a single record object with "value"');
-  }
-  const b = body as Record<string, unknown>;
-  const single = !('records' in b);
-  if (!single) {
-    for (const k in b) if (!PRODUCE_FIELDS.has(k)) throw new WebkaError('INVALID_REQUEST', `unknown field "${k}"; the body takes ${[...PRODUCE_FIELDS].join(', ')}`);
-  }
-  const list = single ? [b] : b.records;
-  if (!Array.isArray(list)) throw new WebkaError('INVALID_REQUEST', '"records" must be an array');
-  if (list.length === 0) throw new WebkaError('INVALID_REQUEST', '"records" is empty; send at least one record');
-  if (list.length > maxRecords) throw new WebkaError('TOO_MANY_RECORDS', `${list.length} records in one request; the limit is ${maxRecords} (maxRecordsPerRequest)`);
-  const keyFormat = (single ? 'text' : (b.keyFormat ?? 'text')) as KeyFormat;
-  const valueFormat = (single ? 'json' : (b.valueFormat ?? 'json')) as ValueFormat;
-  if (keyFormat !== 'text' && keyFormat !== 'binary') throw new WebkaError('INVALID_REQUEST', 'keyFormat must be text or binary');
-  if (valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new WebkaError('INVALID_REQUEST', 'valueFormat must be json, text or binary');
-  const out: ParsedProduce = { records: parseRecords(list, keyFormat, valueFormat) };
-  if (!single && (b.producerId !== undefined || b.producerEpoch !== undefined || b.sequence !== undefined)) {
-    const need = (k: string): number => {
-      const v = b[k];
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new WebkaError('INVALID_REQUEST', `${k} must be a non-negative integer; idempotent requests carry producerId, producerEpoch and sequence together`);
-      return v;
-    };
-    out.producer = { producerId: need('producerId'), producerEpoch: need('producerEpoch'), sequence: need('sequence') };
-    if (out.producer.producerEpoch > 32767) throw new WebkaError('INVALID_REQUEST', 'producerEpoch must be at most 32767');
-    if (out.producer.sequence > 0x7fffffff) throw new WebkaError('INVALID_REQUEST', 'sequence must be at most 2147483647');
-  }
-  if (!single && b.transactionalId !== undefined) {
-    if (typeof b.transactionalId !== 'string') throw new WebkaError('INVALID_REQUEST', 'transactionalId must be a string');
-    if (out.producer === undefined) throw new WebkaError('INVALID_REQUEST', 'a transactional produce carries producerId, producerEpoch and sequence with transactionalId (from POST /v1/clusters/{cluster}/transactions)');
-    out.transactionalId = b.transactionalId;
-  }
-  return out;
 }
 
 /**
@@ -102,17 +59,19 @@ function renderProduced(results: readonly ProducedRecord[]): string {
 
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, idempotency, shutdown } = app.webka;
-  // In this plugin's scope only: JSON bodies are parsed without the scans for "__proto__" and
-  // "constructor" keys, which read a 1 MB produce body twice more. Produce bodies are read field
-  // by field and any key other than the documented ones is refused (parseProduceBody), so such a
-  // key can reach nothing. Errors (bad JSON, empty body, bodyLimit) are the default parser's;
-  // the depth limit is checked as for every JSON body (json-body.ts).
-  installJsonParser(app, 'ignore', 'ignore');
+  // In this plugin's scope only: a JSON body is read from its bytes to its records in one pass
+  // (scanProduceBody), and only a body that this declines is parsed, without the scans for
+  // "__proto__" and "constructor" keys, which read a 1 MB produce body twice more. Produce bodies
+  // are read field by field and any key other than the documented ones is refused
+  // (parseProduceBody), so such a key can reach nothing. Errors (bad JSON, empty body, bodyLimit)
+  // are the default parser's; the depth limit is checked as for every JSON body (json-body.ts).
+  installJsonParser(app, 'ignore', 'ignore', (bytes) => scanProduceBody(bytes, config.maxRecordsPerRequest));
 
   async function produce(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>): Promise<StoredAnswer> {
     try {
       const acks = parseAcks(request.query.acks);
-      const parsed = parseProduceBody(request.body, config.maxRecordsPerRequest);
+      const body = request.body;
+      const parsed = body instanceof ScannedProduce ? body.parsed : parseProduceBody(body, config.maxRecordsPerRequest);
       const { cluster, topic } = request.params;
       const tid = parsed.transactionalId;
       const txns = app.webka.transactions;
@@ -158,7 +117,8 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const key = request.headers['idempotency-key'];
       let answer: StoredAnswer;
       if (typeof key === 'string') {
-        const fingerprint = IdempotencyCache.fingerprint('POST', request.url, request.body);
+        const body = request.body instanceof ScannedProduce ? request.body.json() : request.body;
+        const fingerprint = IdempotencyCache.fingerprint('POST', request.url, body);
         answer = await idempotency.run(request.principal.name, key, fingerprint, () => produce(request));
       } else {
         answer = await produce(request);
