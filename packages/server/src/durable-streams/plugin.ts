@@ -6,10 +6,9 @@
  * message (not Webka's JSON error shape), and every answer (errors, 204s, hijacked SSE
  * included) carries the browser security and CORS headers. The rest of the app is untouched.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { WebkaError } from '../errors.js';
-import { StreamError } from './stream-error.js';
+import { toStreamError } from './stream-error.js';
 import { redactSecrets } from '../auth/secrets.js';
 import { StreamStore } from './stream-store.js';
 import type { StreamContext } from './stream-context.js';
@@ -40,30 +39,6 @@ const SSE_MAX_MS = 60_000;
 const SWEEP_INTERVAL_MS = 30_000;
 /** Room for a record's framing and headers beyond the body in max.message.bytes. */
 const RECORD_OVERHEAD = 1024;
-
-/** Maps the core's refusals to the protocol's statuses. */
-function toStreamError(err: unknown): StreamError {
-  if (err instanceof StreamError) return err;
-  if (err instanceof WebkaError) {
-    switch (err.code) {
-      case 'PRODUCER_FENCED': {
-        const epoch = err.details?.producerEpoch;
-        return new StreamError(403, err.message, typeof epoch === 'number' ? { 'producer-epoch': String(epoch) } : {});
-      }
-      case 'OUT_OF_ORDER_SEQUENCE': {
-        const expected = err.details?.expectedSequence;
-        return new StreamError(409, err.message, typeof expected === 'number' ? { 'producer-expected-seq': String(expected) } : {});
-      }
-      case 'TOPIC_NOT_FOUND':
-        return new StreamError(404, 'stream not found');
-      default:
-        return new StreamError(err.status, err.message);
-    }
-  }
-  const e = err as FastifyError;
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new StreamError(e.statusCode, e.message);
-  return new StreamError(500, 'internal error; the broker logged the details under this request id');
-}
 
 /**
  * Takes every body as bytes, whatever its Content-Type (or none). A body over the limit is read

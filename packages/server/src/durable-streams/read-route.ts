@@ -5,6 +5,10 @@
  * that range (`"<topic id>:<from>:<next>[:c]"`), so a CDN or browser cache can hold historical
  * chunks: a range below the tail never changes. A long poll at the tail waits for an append,
  * the stream's closure, or streamLongPollMs.
+ *
+ * Live reads (long poll, SSE) authorise the route again before each delivery after a wait
+ * (`security.reauthorize`): a read right revoked while they wait stops them with the answer a
+ * fresh read gets.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamContext } from './stream-context.js';
@@ -50,7 +54,7 @@ export async function readStream(ctx: StreamContext, request: FastifyRequest, re
   const path = streamPathOfUrl(request.url);
   const params = parseReadQuery(request.query as Query);
   const s = ctx.store.find(path, true);
-  if (params.live === 'sse') return serveSse(ctx, s, params, reply);
+  if (params.live === 'sse') return serveSse(ctx, s, params, reply, () => request.server.security.reauthorize(request));
   if (params.live === 'long-poll') return longPoll(ctx, s, params, request, reply);
   if (params.offset.kind === 'now') {
     const headers: Record<string, string> = {
@@ -77,6 +81,8 @@ async function longPoll(ctx: StreamContext, s: StreamState, params: ReadParams, 
       dispose();
     }
     if (s.gone) throw new StreamError(404, 'stream not found');
+    // the right to read may have been revoked while the poll waited
+    request.server.security.reauthorize(request);
     if (from < ctx.store.tail(s)) return sendData(ctx, s, from, request, reply, cursor);
   }
   const headers: Record<string, string> = {

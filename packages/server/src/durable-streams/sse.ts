@@ -16,6 +16,11 @@
  * a closed stream the last control is `{"streamNextOffset":"…","streamClosed":true}` and the
  * response ends. Idle connections get a `: keep-alive` comment each streamLongPollMs and are
  * closed after sseMaxMs so that CDNs can collapse clients (protocol 8.2).
+ *
+ * The route is authorised again before each pump that writes (`recheck`): once the principal's
+ * read right is revoked nothing more is written, and the response ends with a comment giving
+ * the status and message a fresh read gets (the protocol has no error event; the client's
+ * reconnect from its last offset gets that answer as an HTTP status).
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
@@ -27,6 +32,7 @@ import { isJson, isTextual } from './stream-meta.js';
 import { readSlice, renderBody } from './stream-read.js';
 import { startOffset, type ReadParams } from './read-params.js';
 import { runSoon } from '../partitions/run-soon.js';
+import { toStreamError } from './stream-error.js';
 
 function dataEvent(contentType: string, values: Buffer[]): string {
   let payload: string;
@@ -92,7 +98,8 @@ function render(ctx: StreamContext, s: StreamState, from: number, cursor: string
   return events;
 }
 
-export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams, reply: FastifyReply): undefined {
+/** recheck: throws what a fresh read of the stream would get (a read right revoked meanwhile). */
+export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams, reply: FastifyReply, recheck: () => void): undefined {
   // resolve the start before answering, so that a 410 is still an HTTP status
   const pos = startOffset(ctx, s, params.offset);
   const cursor = nextCursor(params.cursor);
@@ -108,7 +115,7 @@ export function serveSse(ctx: StreamContext, s: StreamState, params: ReadParams,
   if (!isTextual(s.meta.contentType)) headers['stream-sse-data-encoding'] = 'base64';
   res.writeHead(200, headers);
   res.flushHeaders();
-  new Subscriber(ctx, s, res, pos, cursor, (err) => reply.log.warn({ err }, 'SSE stream failed')).start();
+  new Subscriber(ctx, s, res, pos, cursor, recheck, (err) => reply.log.warn({ err }, 'SSE stream failed')).start();
   return undefined;
 }
 
@@ -131,6 +138,7 @@ class Subscriber {
   readonly #s: StreamState;
   readonly #res: ServerResponse;
   readonly #cursor: string;
+  readonly #recheck: () => void;
   readonly #onError: (err: unknown) => void;
   #pos: number;
   #controlled = false;
@@ -142,12 +150,13 @@ class Subscriber {
   #wake = (): void => this.#schedule();
   #pumpNow = (): void => this.#pump();
 
-  constructor(ctx: StreamContext, s: StreamState, res: ServerResponse, pos: number, cursor: string, onError: (err: unknown) => void) {
+  constructor(ctx: StreamContext, s: StreamState, res: ServerResponse, pos: number, cursor: string, recheck: () => void, onError: (err: unknown) => void) {
     this.#ctx = ctx;
     this.#s = s;
     this.#res = res;
     this.#pos = pos;
     this.#cursor = cursor;
+    this.#recheck = recheck;
     this.#onError = onError;
   }
 
@@ -193,6 +202,15 @@ class Subscriber {
     const { store } = this.#ctx;
     try {
       if (s.gone) return this.#end();
+      if (this.#pos < store.tail(s) || store.closedForReaders(s) || !this.#controlled) {
+        try {
+          this.#recheck();
+        } catch (err) {
+          const refused = toStreamError(err);
+          this.#write(`: ${refused.status} ${refused.message.replace(/[\r\n]+/g, ' ')}\n\n`);
+          return this.#end();
+        }
+      }
       while (this.#pos < store.tail(s)) {
         // the data event and its control in one write: one chunk, one syscall per subscriber
         const events = render(this.#ctx, s, this.#pos, this.#cursor);

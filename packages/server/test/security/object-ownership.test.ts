@@ -279,3 +279,57 @@ test('a transaction cannot commit offsets as another principal\'s group member',
     await t.call(t.teamA, 'DELETE', `${GROUP}/members/${memberId}`);
   }
 });
+
+test('a read right deleted while a Durable Stream is read live (long poll, SSE) stops the next delivery with the answer a fresh read gets', async () => {
+  // a broker of its own: the shared one lets every principal read every stream (an earlier test)
+  const s = await startTeams();
+  try {
+    const stream = '/v1/stream/revoked-log';
+    const acl = async (operations: string[]): Promise<string> => {
+      const r = await s.call(s.admin, 'POST', '/v1/acls', { principal: 'team-a', operations, resource: { type: 'topic', name: '*', cluster: 'streams' } });
+      assert.equal(r.status, 201, r.text);
+      return r.body.id;
+    };
+    await acl(['describe']);
+    const read = await acl(['read']);
+    assert.equal((await s.call(s.admin, 'PUT', stream, undefined, { 'content-type': 'text/plain' })).status, 201);
+    const append = async (body: string): Promise<void> => assert.equal((await s.call(s.admin, 'POST', stream, body, { 'content-type': 'text/plain' })).status, 204);
+    await append('before|');
+    const first = await s.call(s.teamA, 'GET', `${stream}?offset=-1`);
+    assert.equal(first.status, 200, first.text);
+    const tail = first.headers.get('stream-next-offset')!;
+
+    const sse = await SseClient.open(`${s.url}${stream}?offset=-1&live=sse`, { authorization: `Bearer ${s.teamA}` });
+    assert.equal(sse.status, 200);
+    try {
+      await sse.until((c) => c.messages.some((m) => m.event === 'data' && m.data.includes('before')), 5_000, 'the data before the revoke');
+      const security = s.broker.server.app.security;
+      const live = security.streams.size;
+      const poll = s.call(s.teamA, 'GET', `${stream}?offset=${encodeURIComponent(tail)}&live=long-poll`);
+      // the long poll passed its checks and waits at the tail
+      for (let i = 0; i < 500 && security.streams.size === live; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(security.streams.size, live + 1, 'the long poll is waiting');
+
+      const deleted = await s.call(s.admin, 'DELETE', `/v1/acls/${read}`);
+      assert.ok(deleted.status < 300, deleted.text);
+      await append('after|');
+      const fresh = await s.call(s.teamA, 'GET', `${stream}?offset=-1`);
+      assert.equal(fresh.status, 403, fresh.text);
+      const answered = await poll;
+      assert.equal(answered.status, fresh.status, `the waiting long poll answered ${answered.status} ${answered.text}`);
+      assert.equal(answered.text, fresh.text);
+      assert.equal(answered.headers.get('content-type'), fresh.headers.get('content-type'));
+      await sse.waitEnd(5_000);
+      assert.ok(!sse.messages.some((m) => m.data.includes('after')), 'the SSE stream delivered data after the read right was deleted');
+      assert.ok(sse.comments.some((c) => c.startsWith('403 ')), `the stream says why it ends: ${JSON.stringify(sse.comments)}`);
+      // the stream's reader reconnecting from where it was is refused as any fresh read
+      const again = await s.call(s.teamA, 'GET', `${stream}?offset=${encodeURIComponent(tail)}&live=sse`);
+      assert.equal(again.status, fresh.status);
+      assert.equal(again.text, fresh.text);
+    } finally {
+      sse.close();
+    }
+  } finally {
+    await s.broker.close();
+  }
+});

@@ -52,6 +52,13 @@ export interface SecurityContext {
   authorize(principal: RequestPrincipal, op: Operation, resource: Resource): boolean;
   /** A superuser acting with its own key (not a token): may manage principals and ACLs. */
   isAdmin(principal: RequestPrincipal): boolean;
+  /**
+   * Authorises the request's route again for its principal, as its start did (the route's
+   * operations on the resource its URL names), and throws what a fresh request would get
+   * (FORBIDDEN, or not found without describe). A live read asks before each delivery, so that
+   * a right revoked while it waits stops it. Nothing to check with authentication off.
+   */
+  reauthorize(request: FastifyRequest): void;
 }
 
 declare module 'fastify' {
@@ -124,7 +131,14 @@ export async function installSecurity(app: FastifyInstance, broker: Broker, conf
     }
     closedSeen = { ...guard.closed };
   };
-  app.decorate('security', { enabled, store, tokens, audit, quotas, longPolls, streams, guard, metrics, routes, authorize, isAdmin } satisfies SecurityContext);
+  // (check is a const defined below; reauthorize only runs once requests do)
+  const reauthorize = (request: WithState): void => {
+    const perm = request[STATE]?.perm;
+    const p = request.principal;
+    if (!enabled || p === null || p === undefined || perm?.ops === undefined || perm.resource === undefined) return;
+    check(p, perm.ops, perm.resource(request.params as Record<string, string>));
+  };
+  app.decorate('security', { enabled, store, tokens, audit, quotas, longPolls, streams, guard, metrics, routes, authorize, isAdmin, reauthorize } satisfies SecurityContext);
   app.decorateRequest('principal', null as unknown as RequestPrincipal);
 
   if (enabled) {
