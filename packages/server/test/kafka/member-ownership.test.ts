@@ -7,13 +7,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { startTeams, type Teams } from '../security/teams.js';
-import { WireReader, WireWriter } from '../../src/kafka/wire.js';
-import { decodeStruct, encodeStruct, type ApiDef, type Message } from '../../src/kafka/schema.js';
+import type { Message } from '../../src/kafka/schema.js';
 import { Heartbeat, LeaveGroup, OffsetCommit, SyncGroup } from '../../src/kafka/messages-groups.js';
-import { DescribeGroups, SaslAuthenticate, SaslHandshake } from '../../src/kafka/messages-admin.js';
+import { DescribeGroups } from '../../src/kafka/messages-admin.js';
+import { RawKafka } from '../support/raw-kafka.js';
 
 const UNKNOWN_MEMBER_ID = 25;
 const GROUP = 'orders-k';
@@ -23,59 +22,6 @@ before(async () => {
   t = await startTeams();
 });
 after(() => t.broker.close());
-
-/** A Kafka connection that speaks raw, non-flexible request versions, authenticated with SASL/PLAIN. */
-class RawKafka {
-  #socket: net.Socket;
-  #buf = Buffer.alloc(0);
-  #waiting: Array<(b: Buffer) => void> = [];
-  #correlation = 0;
-
-  private constructor(socket: net.Socket) {
-    this.#socket = socket;
-    socket.on('data', (d) => {
-      this.#buf = Buffer.concat([this.#buf, d]);
-      while (this.#buf.length >= 4 && this.#buf.length >= 4 + this.#buf.readInt32BE(0)) {
-        const size = this.#buf.readInt32BE(0);
-        const frame = this.#buf.subarray(4, 4 + size);
-        this.#buf = this.#buf.subarray(4 + size);
-        this.#waiting.shift()?.(frame);
-      }
-    });
-  }
-
-  static async connect(port: number, user: string, key: string): Promise<RawKafka> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(s));
-      s.on('error', reject);
-    });
-    const k = new RawKafka(socket);
-    assert.equal((await k.call(SaslHandshake, 1, { mechanism: 'PLAIN' })).errorCode, 0);
-    const auth = await k.call(SaslAuthenticate, 0, { authBytes: Buffer.from(`\u0000${user}\u0000${key}`) });
-    assert.equal(auth.errorCode, 0, auth.errorMessage);
-    return k;
-  }
-
-  call(def: ApiDef, version: number, body: Message): Promise<Message> {
-    const w = new WireWriter();
-    w.int16(def.key);
-    w.int16(version);
-    w.int32(++this.#correlation);
-    w.string('raw-test', false);
-    encodeStruct(w, def.request, body, version, false);
-    const payload = Buffer.concat(w.finish());
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(payload.length);
-    return new Promise((resolve) => {
-      this.#waiting.push((frame) => resolve(decodeStruct(new WireReader(frame, 4), def.response, version, false)));
-      this.#socket.write(Buffer.concat([size, payload]));
-    });
-  }
-
-  close(): void {
-    this.#socket.destroy();
-  }
-}
 
 test('a Kafka group member belongs to the principal that joined it: another principal presenting its id is answered UNKNOWN_MEMBER_ID and changes nothing', async () => {
   const port = t.broker.server.kafkaPort!;
