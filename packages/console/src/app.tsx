@@ -60,11 +60,11 @@ function Page({ r }: { r: Route }) {
     case 'groups':
       return <GroupsPage cluster={r.cluster} />;
     case 'group':
-      return <GroupPage cluster={r.cluster} group={r.group} />;
+      return <GroupPage key={`${r.cluster}/${r.group}`} cluster={r.cluster} group={r.group} />;
     case 'messages':
-      return <MessagesPage cluster={r.cluster} topic={r.topic} />;
+      return <MessagesPage key={`${r.cluster}/${r.topic}`} cluster={r.cluster} topic={r.topic} />;
     case 'topic':
-      return <TopicPage cluster={r.cluster} topic={r.topic} />;
+      return <TopicPage key={`${r.cluster}/${r.topic}`} cluster={r.cluster} topic={r.topic} />;
     case 'topics':
       return <TopicsPage cluster={r.cluster} />;
     case 'streams':

@@ -1,7 +1,8 @@
 /**
  * The Consumer groups page driven as a user would, with auth on: the list shows a group's total
  * lag, the group's page its offsets per partition, and resetting offsets shows a dry run first
- * (the broker's offsets unchanged) and then applies it.
+ * (the broker's offsets unchanged) and then applies it; to a given offset as well, where one past
+ * the end is refused with the broker's code and nothing changes.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +41,30 @@ describe('the Consumer groups page', { skip: unavailable }, () => {
     await form.getByRole('status').filter({ hasText: 'Offsets reset' }).waitFor();
     assert.equal(await committed(), 0);
     await page.getByTestId('group-lag').filter({ hasText: /^10$/ }).waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  test('resets to a given offset after a dry run, and an offset past the end is refused', async () => {
+    const { page, problems } = get();
+    await page.reload();
+    const form = page.getByRole('form', { name: 'Reset offsets' });
+    await form.getByLabel('Reset to').selectOption('offsets');
+    await form.getByRole('textbox', { name: 'Offset' }).fill('50');
+    await form.getByRole('button', { name: 'Preview (dry run)' }).click();
+    await form.getByRole('alert').filter({ hasText: 'INVALID_OFFSET' }).waitFor();
+    const before = await committed();
+
+    await form.getByRole('textbox', { name: 'Offset' }).fill('6');
+    await form.getByRole('combobox', { name: /^Of/ }).selectOption('jobs/0');
+    await form.getByRole('button', { name: 'Preview (dry run)' }).click();
+    const preview = form.getByRole('table', { name: 'Reset preview' });
+    await preview.waitFor();
+    assert.deepEqual(await preview.locator('tbody tr').first().locator('td').allTextContents(), ['jobs', '0', String(before), '6']);
+    assert.equal(await committed(), before, 'a dry run changes nothing');
+    await form.getByRole('button', { name: 'Apply reset' }).click();
+    await form.getByRole('status').filter({ hasText: 'Offsets reset' }).waitFor();
+    assert.equal(await committed(), 6);
+    await page.getByTestId('group-lag').filter({ hasText: /^4$/ }).waitFor();
     assert.deepEqual(problems, []);
   });
 });

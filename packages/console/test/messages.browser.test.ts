@@ -2,7 +2,8 @@
  * The Messages page driven as a user would, with auth on: produce a record from the form and see
  * the offset it was written at, browse the partition's latest records and open one (JSON as a
  * tree), and follow the topic live while a producer runs: pause holds the rows shown, resume
- * shows what came meanwhile, and the row cap drops the oldest.
+ * shows what came meanwhile, and the row cap drops the oldest; a filter by key or by text narrows
+ * both the browsed records and the live tail.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +69,56 @@ describe('the Messages page', { skip: unavailable }, () => {
     await producer.close();
     await page.getByRole('button', { name: 'Stop' }).click();
     await status().filter({ hasText: 'stopped' }).waitFor();
+    assert.deepEqual(c.problems, []);
+  });
+
+  test('a filter by key or by text narrows the browsed records and the live tail', async () => {
+    const c = get();
+    const { page, webka } = c;
+    await webka.admin().createTopic({ name: 'mixed', partitions: 1 });
+    const producer = webka.producer();
+    await producer.send('mixed', [
+      { key: 'user-1', value: { city: 'Paris' } },
+      { key: 'user-2', value: 'hello berlin' },
+      { key: 'order-1', value: { city: 'Berlin' }, headers: { source: 'paris-app' } },
+      { key: null, value: 'no key' },
+    ]);
+    await page.goto(`${c.cast.url}/console#/c/default/topics/mixed/messages`);
+    const filter = page.getByRole('search', { name: 'Filter records' });
+    const records = page.getByRole('list', { name: 'Records' });
+    const shown = async () => (await records.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).join(' ');
+    await page.getByRole('form', { name: 'Browse records' }).getByRole('button', { name: 'Load' }).click();
+    await records.getByRole('button', { name: 'Record 0/3' }).waitFor();
+
+    await filter.getByLabel('In').selectOption('key');
+    await filter.getByLabel('Filter').fill('USER');
+    await page.getByTestId('browse-matches').filter({ hasText: '2 of 4 loaded records match' }).waitFor();
+    assert.equal(await shown(), 'Record 0/0 Record 0/1');
+    await filter.getByLabel('Filter').fill('paris');
+    await page.getByTestId('browse-matches').filter({ hasText: '0 of 4' }).waitFor();
+    assert.equal(await shown(), '');
+
+    await filter.getByLabel('In').selectOption('any');
+    await page.getByTestId('browse-matches').filter({ hasText: '2 of 4' }).waitFor();
+    assert.equal(await shown(), 'Record 0/0 Record 0/2', 'the value of one, a header of the other');
+    await filter.getByLabel('Filter').fill('berlin');
+    await page.getByTestId('browse-matches').filter({ hasText: '2 of 4' }).waitFor();
+    assert.equal(await shown(), 'Record 0/1 Record 0/2');
+
+    // the live tail shows only the matching rows, while counting every record received
+    await filter.getByLabel('In').selectOption('key');
+    await filter.getByLabel('Filter').fill('order');
+    await page.getByRole('region', { name: 'Live tail' }).getByLabel('From').selectOption('earliest');
+    await page.getByRole('button', { name: 'Start live tail' }).click();
+    await status().filter({ hasText: '4 received, 4 shown, 1 match' }).waitFor();
+    await producer.send('mixed', [{ key: 'order-2', value: 1 }, { key: 'user-3', value: 2 }, { key: 'order-3', value: 3 }]);
+    await status().filter({ hasText: '7 received, 7 shown, 3 match' }).waitFor();
+    const live = page.getByRole('list', { name: 'Live records' });
+    assert.deepEqual(await live.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label'))), ['Record 0/2', 'Record 0/4', 'Record 0/6']);
+    await filter.getByLabel('Filter').fill('');
+    await status().filter({ hasText: /7 shown$/ }).waitFor();
+    await producer.close();
+    await page.getByRole('button', { name: 'Stop' }).click();
     assert.deepEqual(c.problems, []);
   });
 });

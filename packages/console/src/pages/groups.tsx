@@ -1,10 +1,11 @@
 /**
  * Consumer groups: the list with state, members and total lag (each group described, at most
  * LAG_GROUPS of them), and one group: members with their assignments, committed offsets with lag
- * per partition, and resetting offsets (earliest, latest or a time) with a dry run shown first.
+ * per partition, and resetting offsets (earliest, latest, a time or a given offset) with a dry run
+ * shown first.
  */
 import { useState } from 'preact/hooks';
-import type { ResetOffsets, ResetOffsetsResult } from '@webka/client';
+import type { GroupOffset, ResetOffsets, ResetOffsetsResult } from '@webka/client';
 import { session } from '../session.js';
 import { href, go } from '../router.js';
 import { useLoad } from '../use-load.js';
@@ -57,9 +58,12 @@ export function GroupsPage({ cluster }: { cluster: string }) {
   );
 }
 
-function ResetForm({ cluster, group, onDone }: { cluster: string; group: string; onDone: () => void }) {
-  const [to, setTo] = useState<'earliest' | 'latest' | 'timestamp'>('earliest');
+function ResetForm({ cluster, group, offsets, onDone }: { cluster: string; group: string; offsets: GroupOffset[]; onDone: () => void }) {
+  const [to, setTo] = useState<'earliest' | 'latest' | 'timestamp' | 'offsets'>('earliest');
   const [when, setWhen] = useState('');
+  const [offset, setOffset] = useState('');
+  /** For to=offsets: '' for every partition listed, else "topic/partition". */
+  const [which, setWhich] = useState('');
   const [preview, setPreview] = useState<ResetOffsetsResult | undefined>();
   const [applied, setApplied] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -70,6 +74,12 @@ function ResetForm({ cluster, group, onDone }: { cluster: string; group: string;
       if (to === 'timestamp') {
         reset.timestamp = Date.parse(when);
         if (Number.isNaN(reset.timestamp)) throw new Error('Give the time as an ISO date, e.g. 2026-01-31T12:00:00Z');
+      }
+      if (to === 'offsets') {
+        if (!/^\d+$/.test(offset.trim())) throw new Error('Give the offset as a whole number, 0 or more');
+        const chosen = offsets.filter((o) => which === '' || `${o.topic}/${o.partition}` === which);
+        if (chosen.length === 0) throw new Error('The group has no partitions to reset');
+        reset.offsets = chosen.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(offset.trim()) }));
       }
       const result = await session.value!.webka(cluster).admin().resetGroupOffsets(group, reset);
       setPreview(result);
@@ -101,13 +111,57 @@ function ResetForm({ cluster, group, onDone }: { cluster: string; group: string;
           <option value="earliest">earliest</option>
           <option value="latest">latest</option>
           <option value="timestamp">a time</option>
+          <option value="offsets">an offset</option>
         </select>
       </label>
       {to === 'timestamp' && (
         <label>
           Time (ISO)
-          <input name="when" value={when} onInput={(e) => setWhen(e.currentTarget.value)} required />
+          <input
+            name="when"
+            value={when}
+            onInput={(e) => {
+              setWhen(e.currentTarget.value);
+              setPreview(undefined);
+            }}
+            required
+          />
         </label>
+      )}
+      {to === 'offsets' && (
+        <>
+          <label>
+            Offset
+            <input
+              name="offset"
+              inputMode="numeric"
+              value={offset}
+              onInput={(e) => {
+                setOffset(e.currentTarget.value);
+                setPreview(undefined);
+              }}
+              required
+            />
+          </label>
+          <label>
+            Of
+            <select
+              name="which"
+              value={which}
+              onChange={(e) => {
+                setWhich(e.currentTarget.value);
+                setPreview(undefined);
+              }}
+            >
+              <option value="">every partition listed</option>
+              {offsets.map((o) => (
+                <option key={`${o.topic}/${o.partition}`} value={`${o.topic}/${o.partition}`}>
+                  {o.topic}/{o.partition}
+                </option>
+              ))}
+            </select>
+          </label>
+        </>
       )}
       <button type="submit">Preview (dry run)</button>
       <button type="button" class="danger" disabled={preview === undefined || !preview.dryRun} onClick={() => void run(false)}>
@@ -228,7 +282,7 @@ export function GroupPage({ cluster, group }: { cluster: string; group: string }
             <>
               <h2>Reset offsets</h2>
               {g.members.length > 0 ? <p class="muted">The group has members: the broker resets only an empty group.</p> : null}
-              <ResetForm cluster={cluster} group={group} onDone={d.reload} />
+              <ResetForm cluster={cluster} group={group} offsets={g.offsets} onDone={d.reload} />
             </>
           )}
         </>

@@ -1,10 +1,11 @@
 /**
  * Messages of one topic: browse a partition from an offset, the latest N or a time; follow the
- * whole topic live over SSE (TopicFollower) with pause and a cap on the rows kept; and produce a
+ * whole topic live over SSE (TopicFollower) with pause and a cap on the rows kept; a filter by key
+ * or by text (key, value, headers) over the rows loaded or followed; and produce a
  * record from a form that shows where it was written. A row opens the record in full beside the
  * list (RecordDetail: JSON as a tree, text, binary as hex or base64).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { TopicFollower } from '@webka/client';
 import { session } from '../session.js';
 import { href } from '../router.js';
@@ -21,6 +22,49 @@ export const DEFAULT_TAIL_CAP = 1000;
 const ROW_HEIGHT = 28;
 
 type From = 'earliest' | 'latest-n' | 'offset' | 'timestamp';
+
+/** Which rows to show: those whose key (in: 'key'), or key, value or headers (in: 'any') contain `text`, ignoring case. */
+export interface RecordFilter {
+  text: string;
+  in: 'key' | 'any';
+}
+
+/** Each record's text for 'any', made once (a live tail filters every frame). */
+const searchable = new WeakMap<ShownRecord, string>();
+
+export function matches(r: ShownRecord, f: RecordFilter): boolean {
+  const q = f.text.trim().toLowerCase();
+  if (q === '') return true;
+  if (f.in === 'key') return (r.key ?? '').toLowerCase().includes(q);
+  let text = searchable.get(r);
+  if (text === undefined) {
+    const value = typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
+    text = [r.key ?? '', value, ...Object.entries(r.headers).map(([k, v]) => `${k}=${v ?? ''}`)].join('\n').toLowerCase();
+    searchable.set(r, text);
+  }
+  return text.includes(q);
+}
+
+const filtering = (f: RecordFilter): boolean => f.text.trim() !== '';
+
+function FilterBar({ filter, onChange }: { filter: RecordFilter; onChange: (f: RecordFilter) => void }) {
+  return (
+    <div class="toolbar" role="search" aria-label="Filter records">
+      <label class="row-label">
+        Filter
+        <input type="search" name="filter" placeholder="text to look for" value={filter.text} onInput={(e) => onChange({ ...filter, text: e.currentTarget.value })} />
+      </label>
+      <label class="row-label">
+        In
+        <select name="filterIn" value={filter.in} onChange={(e) => onChange({ ...filter, in: e.currentTarget.value as RecordFilter['in'] })}>
+          <option value="any">key, value and headers</option>
+          <option value="key">key</option>
+        </select>
+      </label>
+      <span class="muted">applies to the records loaded and followed below</span>
+    </div>
+  );
+}
 
 function RecordRow({ r, onOpen, selected }: { r: ShownRecord; onOpen: (r: ShownRecord) => void; selected: boolean }) {
   return (
@@ -51,7 +95,7 @@ function PartitionSelect({ partitions, value, onChange, byKey }: { partitions: n
   );
 }
 
-function Browse({ cluster, topic, partitions, onOpen, open }: { cluster: string; topic: string; partitions: number; onOpen: (r: ShownRecord) => void; open: ShownRecord | undefined }) {
+function Browse({ cluster, topic, partitions, onOpen, open, filter }: { cluster: string; topic: string; partitions: number; onOpen: (r: ShownRecord) => void; open: ShownRecord | undefined; filter: RecordFilter }) {
   const [partition, setPartition] = useState(0);
   const [from, setFrom] = useState<From>('latest-n');
   const [n, setN] = useState('20');
@@ -107,10 +151,15 @@ function Browse({ cluster, topic, partitions, onOpen, open }: { cluster: string;
         <button type="submit">Load</button>
         <ErrorNote error={error} />
       </form>
+      {rows !== undefined && filtering(filter) && (
+        <p class="muted" data-testid="browse-matches">
+          {count(rows.filter((r) => matches(r, filter)).length)} of {count(rows.length)} loaded records match the filter
+        </p>
+      )}
       {rows !== undefined && (
         <div class="records" role="list" aria-label="Records">
           {rows.length === 0 && <p class="muted">No records there.</p>}
-          {rows.map((r) => (
+          {rows.filter((r) => matches(r, filter)).map((r) => (
             <div role="listitem" key={`${r.partition}/${r.offset}`}>
               <RecordRow r={r} onOpen={onOpen} selected={open === r} />
             </div>
@@ -121,7 +170,7 @@ function Browse({ cluster, topic, partitions, onOpen, open }: { cluster: string;
   );
 }
 
-function LiveTail({ cluster, topic, onOpen, open }: { cluster: string; topic: string; onOpen: (r: ShownRecord) => void; open: ShownRecord | undefined }) {
+function LiveTail({ cluster, topic, onOpen, open, filter }: { cluster: string; topic: string; onOpen: (r: ShownRecord) => void; open: ShownRecord | undefined; filter: RecordFilter }) {
   const [rows, setRows] = useState<ShownRecord[]>([]);
   const [running, setRunning] = useState(false);
   const [paused, setPaused] = useState(false);
@@ -183,6 +232,7 @@ function LiveTail({ cluster, topic, onOpen, open }: { cluster: string; topic: st
       }
     })();
   };
+  const visible = useMemo(() => (filtering(filter) ? rows.filter((r) => matches(r, filter)) : rows), [rows, filter]);
   const stop = () => {
     follower.current?.close();
     follower.current = undefined;
@@ -227,10 +277,11 @@ function LiveTail({ cluster, topic, onOpen, open }: { cluster: string; topic: st
         </label>
         <span class="muted" data-testid="tail-status" aria-live="polite">
           {running ? (paused ? 'paused' : 'following') : 'stopped'}, {count(received)} received, {count(rows.length)} shown
+          {filtering(filter) ? `, ${count(visible.length)} match` : ''}
         </span>
       </div>
       <ErrorNote error={error} />
-      <VirtualList items={rows} rowHeight={ROW_HEIGHT} height={360} label="Live records" stickToEnd render={(r) => <RecordRow r={r} onOpen={onOpen} selected={open === r} />} />
+      <VirtualList items={visible} rowHeight={ROW_HEIGHT} height={360} label="Live records" stickToEnd render={(r) => <RecordRow r={r} onOpen={onOpen} selected={open === r} />} />
     </section>
   );
 }
@@ -314,6 +365,7 @@ function Produce({ cluster, topic, partitions }: { cluster: string; topic: strin
 export function MessagesPage({ cluster, topic }: { cluster: string; topic: string }) {
   const d = useLoad(() => session.value!.webka(cluster).admin().describeTopic(topic), [cluster, topic]);
   const [open, setOpen] = useState<ShownRecord | undefined>();
+  const [filter, setFilter] = useState<RecordFilter>({ text: '', in: 'any' });
   const t = d.data;
   return (
     <>
@@ -325,10 +377,11 @@ export function MessagesPage({ cluster, topic }: { cluster: string; topic: strin
       {t !== undefined && (
         <div class="messages">
           <div class="messages-main">
+            <FilterBar filter={filter} onChange={setFilter} />
             <h2>Browse</h2>
-            <Browse cluster={cluster} topic={topic} partitions={t.partitions} onOpen={setOpen} open={open} />
+            <Browse cluster={cluster} topic={topic} partitions={t.partitions} onOpen={setOpen} open={open} filter={filter} />
             <h2>Live tail</h2>
-            <LiveTail cluster={cluster} topic={topic} onOpen={setOpen} open={open} />
+            <LiveTail cluster={cluster} topic={topic} onOpen={setOpen} open={open} filter={filter} />
             {t.authorizedOperations.some((o) => o === 'write' || o === 'admin') && (
               <>
                 <h2>Produce</h2>
