@@ -23,6 +23,7 @@ import type { Resource, RequestPrincipal } from '../auth/types.js';
 import type { Broker } from '../broker.js';
 import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
+import type { FetchSessionCache } from './fetch-sessions.js';
 
 const API_VERSIONS_KEY = 18;
 /** What a connection may send before it has authenticated (when auth is on). */
@@ -36,6 +37,7 @@ export interface ConnectionOptions {
   groups: ClassicGroupCoordinator;
   transactions: TransactionCoordinator | null;
   settings: KafkaListenerSettings;
+  fetchSessions: FetchSessionCache;
   handlers: ReadonlyMap<number, ApiHandler>;
   maxRequestBytes: number;
   onError: (message: string, details: Record<string, unknown>) => void;
@@ -58,6 +60,7 @@ export class KafkaConnection {
       groups: opts.groups,
       transactions: opts.transactions,
       settings: opts.settings,
+      fetchSessions: opts.fetchSessions,
       conn: {
         localAddress: socket.localAddress ?? '127.0.0.1',
         localPort: socket.localPort ?? 0,

@@ -9,6 +9,7 @@ import type { ApiDef, Message } from './schema.js';
 import type { Operation, RequestPrincipal, Resource } from '../auth/types.js';
 import type { ScramCredentials } from '../auth/auth-store.js';
 import type { ScramServerState } from '../auth/scram.js';
+import type { FetchSessionCache } from './fetch-sessions.js';
 
 /**
  * Authentication and ACLs for the listener, the HTTP API's own (null: auth is off and every
@@ -56,6 +57,8 @@ export interface KafkaContext {
   /** The HTTP API's transaction coordinator (null: transactions are not served). */
   transactions: TransactionCoordinator | null;
   settings: KafkaListenerSettings;
+  /** The listener's fetch sessions (KIP-227), shared by its connections. */
+  fetchSessions: FetchSessionCache;
   conn: ConnectionInfo;
   security: KafkaSecurity | null;
   /** Throws the Kafka authorization error for the resource's type unless the principal may. */

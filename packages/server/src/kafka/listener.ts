@@ -11,6 +11,7 @@ import type { ClassicGroupCoordinator } from '../groups/classic-groups.js';
 import type { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { KafkaConnection } from './connection.js';
 import { API_HANDLERS } from './apis/index.js';
+import { FetchSessionCache } from './fetch-sessions.js';
 import type { KafkaListenerSettings, KafkaSecurity } from './context.js';
 
 export interface KafkaListenerOptions extends KafkaListenerSettings {
@@ -36,12 +37,13 @@ export class KafkaListener {
 
   private constructor(broker: Broker, opts: KafkaListenerOptions) {
     const settings: KafkaListenerSettings = { cluster: opts.cluster, nodeId: opts.nodeId, advertisedHost: opts.advertisedHost, maxWaitMs: opts.maxWaitMs };
+    const fetchSessions = new FetchSessionCache();
     const accept = (socket: net.Socket): void => {
       if (this.#connections.size >= opts.maxConnections) {
         socket.destroy();
         return;
       }
-      const conn = new KafkaConnection(socket, { broker, security: opts.security, groups: opts.groups, transactions: opts.transactions ?? null, settings, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
+      const conn = new KafkaConnection(socket, { broker, security: opts.security, groups: opts.groups, transactions: opts.transactions ?? null, settings, fetchSessions, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
       this.#connections.add(conn);
       socket.on('close', () => this.#connections.delete(conn));
     };

@@ -5,14 +5,17 @@
  * gets its first batch whole. When fewer than minBytes are available the request waits, woken by
  * the next append to any of its partitions (never by a timer that looks), up to maxWaitMs.
  * read_committed (isolation level 1) stops at the last stable offset and lists the aborted
- * transactions of what it returns. Fetch sessions (KIP-227) are not kept: every request is a
- * full one (sessionId 0).
+ * transactions of what it returns. Fetch sessions (KIP-227, version 7 and later) are kept in the
+ * listener's FetchSessionCache (fetch-sessions.ts): an incremental request names only what
+ * changed and is answered only what is new.
  */
 import { Fetch } from '../messages-core.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
 import type { ApiHandler, KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import type { Partition } from '../../partitions/partition.js';
+import { memberOwner } from '../context.js';
+import { nextEpoch, partitionKey, type FetchSession, type SessionPartition } from '../fetch-sessions.js';
 
 interface Slot {
   topic: string;
@@ -23,19 +26,33 @@ interface Slot {
   errorCode: number;
 }
 
-function resolveSlots(ctx: KafkaContext, req: Message): Slot[] {
-  const slots: Slot[] = [];
+interface Wanted {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  maxBytes: number;
+}
+
+/** The partitions a request names, in its order. */
+function requested(req: Message): Wanted[] {
+  const out: Wanted[] = [];
   for (const t of req.topics as Message[]) {
-    for (const part of t.partitions as Message[]) {
-      const slot: Slot = { topic: t.topic, partition: part.partition, fetchOffset: part.fetchOffset, maxBytes: part.partitionMaxBytes, p: null, errorCode: 0 };
-      try {
-        ctx.require('read', 'topic', t.topic);
-        slot.p = ctx.broker.partition(ctx.settings.cluster, t.topic, part.partition);
-      } catch (err) {
-        slot.errorCode = kafkaErrorCode(err);
-      }
-      slots.push(slot);
+    for (const part of t.partitions as Message[]) out.push({ topic: t.topic, partition: part.partition, fetchOffset: part.fetchOffset, maxBytes: part.partitionMaxBytes });
+  }
+  return out;
+}
+
+function resolveSlots(ctx: KafkaContext, wanted: Iterable<Wanted>): Slot[] {
+  const slots: Slot[] = [];
+  for (const w of wanted) {
+    const slot: Slot = { topic: w.topic, partition: w.partition, fetchOffset: w.fetchOffset, maxBytes: w.maxBytes, p: null, errorCode: 0 };
+    try {
+      ctx.require('read', 'topic', w.topic);
+      slot.p = ctx.broker.partition(ctx.settings.cluster, w.topic, w.partition);
+    } catch (err) {
+      slot.errorCode = kafkaErrorCode(err);
     }
+    slots.push(slot);
   }
   return slots;
 }
@@ -89,28 +106,84 @@ async function waitForAny(slots: Slot[], ms: number, signal: AbortSignal, readCo
   }
 }
 
+/** Reads the slots, waiting for minBytes up to maxWaitMs; one answer per slot, in order. */
+async function fetchSlots(ctx: KafkaContext, req: Message, slots: Slot[]): Promise<Message[]> {
+  const readCommitted = req.isolationLevel === 1;
+  let result = readAll(slots, req.maxBytes, readCommitted);
+  const wait = Math.min(Math.max(0, req.maxWaitMs), ctx.settings.maxWaitMs);
+  if (result.bytes < Math.max(1, req.minBytes) && wait > 0 && slots.some((s) => s.p !== null) && !result.partitions.some((p) => p.errorCode !== 0)) {
+    await waitForAny(slots, wait, ctx.conn.signal, readCommitted);
+    if (!ctx.conn.signal.aborted) result = readAll(slots, req.maxBytes, readCommitted);
+  }
+  return result.partitions;
+}
+
+function answer(sessionId: number, slots: Slot[], partitions: Message[], errorCode = 0): Message {
+  const byTopic = new Map<string, Message[]>();
+  slots.forEach((s, i) => {
+    if (partitions[i] === undefined) return;
+    let list = byTopic.get(s.topic);
+    if (list === undefined) byTopic.set(s.topic, (list = []));
+    list.push(partitions[i]);
+  });
+  return { throttleTimeMs: 0, errorCode, sessionId, responses: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })) };
+}
+
+/** Whether the answer for a session partition tells the client something it was not told yet. */
+function news(cached: SessionPartition, out: Message): boolean {
+  const records = out.records as Buffer | null;
+  return (records !== null && records.length > 0) || out.errorCode !== 0 || out.highWatermark !== cached.highWatermark || out.lastStableOffset !== cached.lastStableOffset || out.logStartOffset !== cached.logStartOffset;
+}
+
+function remember(cached: SessionPartition, out: Message): void {
+  cached.highWatermark = out.highWatermark;
+  cached.lastStableOffset = out.lastStableOffset;
+  cached.logStartOffset = out.logStartOffset;
+}
+
+async function incremental(ctx: KafkaContext, req: Message, session: FetchSession): Promise<Message> {
+  for (const t of (req.forgottenTopicsData as Message[] | undefined) ?? []) {
+    for (const partition of t.partitions as number[]) session.partitions.delete(partitionKey(t.topic, partition));
+  }
+  for (const w of requested(req)) {
+    const key = partitionKey(w.topic, w.partition);
+    const cached = session.partitions.get(key);
+    if (cached === undefined) session.partitions.set(key, { ...w, highWatermark: -2, lastStableOffset: -2, logStartOffset: -2 });
+    else Object.assign(cached, { fetchOffset: w.fetchOffset, maxBytes: w.maxBytes });
+  }
+  session.epoch = nextEpoch(session.epoch);
+  const cached = [...session.partitions.values()];
+  const slots = resolveSlots(ctx, cached);
+  const all = await fetchSlots(ctx, req, slots);
+  const shown = all.map((out, i) => {
+    if (!news(cached[i], out)) return undefined;
+    remember(cached[i], out);
+    return out;
+  });
+  return answer(session.id, slots, shown as Message[]);
+}
+
 export const fetchHandler: ApiHandler = {
   def: Fetch,
-  async handle(ctx, req) {
-    const slots = resolveSlots(ctx, req);
-    const readCommitted = req.isolationLevel === 1;
-    let result = readAll(slots, req.maxBytes, readCommitted);
-    const wait = Math.min(Math.max(0, req.maxWaitMs), ctx.settings.maxWaitMs);
-    if (result.bytes < Math.max(1, req.minBytes) && wait > 0 && slots.some((s) => s.p !== null) && !result.partitions.some((p) => p.errorCode !== 0)) {
-      await waitForAny(slots, wait, ctx.conn.signal, readCommitted);
-      if (!ctx.conn.signal.aborted) result = readAll(slots, req.maxBytes, readCommitted);
+  async handle(ctx, req, version) {
+    const sessionId: number = version >= 7 ? req.sessionId : 0;
+    const epoch: number = version >= 7 ? req.sessionEpoch : -1;
+    const owner = memberOwner(ctx);
+    if (epoch > 0) {
+      const session = ctx.fetchSessions.get(sessionId, owner);
+      if (session === undefined) return answer(0, [], [], KafkaErrors.FETCH_SESSION_ID_NOT_FOUND);
+      if (epoch !== session.epoch) return answer(0, [], [], KafkaErrors.INVALID_FETCH_SESSION_EPOCH);
+      return incremental(ctx, req, session);
     }
-    const byTopic = new Map<string, Message[]>();
-    slots.forEach((s, i) => {
-      let list = byTopic.get(s.topic);
-      if (list === undefined) byTopic.set(s.topic, (list = []));
-      list.push(result.partitions[i]);
-    });
-    return {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      sessionId: 0,
-      responses: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-    };
+    if (sessionId !== 0) ctx.fetchSessions.remove(sessionId, owner);
+    const wanted = requested(req);
+    const slots = resolveSlots(ctx, wanted);
+    const partitions = await fetchSlots(ctx, req, slots);
+    if (epoch < 0 || ctx.conn.signal.aborted) return answer(0, slots, partitions);
+    const session = ctx.fetchSessions.open(
+      owner,
+      wanted.map((w, i) => ({ ...w, highWatermark: partitions[i].highWatermark, lastStableOffset: partitions[i].lastStableOffset, logStartOffset: partitions[i].logStartOffset })),
+    );
+    return answer(session?.id ?? 0, slots, partitions);
   },
 };
