@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   INVALID_CONFIG: { status: 400, retriable: false, hint: 'Use a known config key with a value of the right type and range (docs/http-api.md#topic-configs).' },
   INVALID_OFFSET: { status: 400, retriable: false, hint: 'Give offset as a non-negative integer, "earliest" or "latest".' },
   INVALID_ACKS: { status: 400, retriable: false, hint: 'acks is 0, 1 or all.' },
+  INVALID_RECORD_BATCH: { status: 400, retriable: false, hint: 'Send frames of a 4-byte partition number and one Kafka RecordBatch v2 each (magic 2, CRC-32C, recordsCount records numbered 0, 1, ...); build them with RecordBatchBuilder of @webka/protocol (docs/http-api.md#binary-produce).' },
   // 401/403: who you are and what you may do
   UNAUTHENTICATED: { status: 401, retriable: false, hint: 'Send Authorization: Bearer <api key or token>.' },
   FORBIDDEN: { status: 403, retriable: false, hint: 'Ask an admin for an ACL that allows this operation.' },
@@ -60,7 +61,7 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, retriable: false, hint: 'Send at most 16 KB of request line and headers (long tokens belong in the body or a cookie-free header set).' },
   RECORD_TOO_LARGE: { status: 413, retriable: false, hint: 'Keep each record under the topic\'s max.message.bytes, or raise it.' },
   TOO_MANY_RECORDS: { status: 413, retriable: false, hint: 'Send at most maxRecordsPerRequest records per request (split the batch).' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, hint: 'Send Content-Type: application/json.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, hint: 'Send Content-Type: application/json (or, to produce, application/vnd.webka.recordbatch).' },
   INVALID_REPLICATION_FACTOR: { status: 422, retriable: false, hint: 'The replication factor cannot exceed the number of brokers.' },
   INVALID_PARTITIONS: { status: 422, retriable: false, hint: 'Partition counts are between 1 and the broker\'s maxPartitionsPerTopic, and can only grow.' },
   INVALID_TIMESTAMP: { status: 422, retriable: false, hint: 'Timestamps are milliseconds since the epoch, 0 to 8640000000000000.' },

@@ -134,6 +134,18 @@ export const ProduceResponse = Type.Object({
   records: Type.Array(Type.Object({ partition: Type.Integer(), offset: Type.Integer(), timestamp: Type.Integer() })),
 });
 
+/** The answer to a binary produce body: one entry per partition frame (record i is at baseOffset + i). */
+export const ProduceBatchResponse = Type.Object({
+  partitions: Type.Array(
+    Type.Object({
+      partition: Type.Integer(),
+      baseOffset: Type.Integer({ description: 'offset of the batch\'s first record; record i is at baseOffset + i' }),
+      count: Type.Integer(),
+      logAppendTime: Type.Integer({ description: 'on a LogAppendTime topic the timestamp of every record, else -1 (records keep their own)' }),
+    }),
+  ),
+});
+
 export const FetchedRecordSchema = Type.Object({
   topic: Type.Optional(Type.String()),
   partition: Type.Optional(Type.Integer()),

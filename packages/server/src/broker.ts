@@ -16,7 +16,7 @@ import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicReco
 import { DEFAULT_OPEN_SEGMENT_FILES, openFileLimit, partitionBudget } from './limits/partition-budget.js';
 import { FdPool } from './storage/fd-pool.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
-import { Partition, type Isolation, type ProducerRef } from './partitions/partition.js';
+import { Partition, type AppendResult, type EncodedShare, type Isolation, type ProducerRef } from './partitions/partition.js';
 import { ProducePath, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
 import { WebkaError } from './errors.js';
 import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
@@ -466,6 +466,38 @@ export class Broker {
       for (const r of records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
       this.options.traffic.produced(cluster, topic, records.length, bytes);
     }
+    return out;
+  }
+
+  /**
+   * Appends batches a client encoded, one per partition (the HTTP binary produce body, checked
+   * by storage/batch-check.ts), as their bytes are: the same producer ownership, epoch, sequence,
+   * transaction and acks rules as produce(), and each record within the topic's
+   * max.message.bytes. Answers each partition's base offset (and LogAppendTime, else -1).
+   */
+  async produceEncoded(cluster: string, topic: string, batches: ReadonlyMap<number, EncodedShare & { largestRecord: number }>, options: ProduceOptions & { caller?: ProducerCaller }): Promise<Map<number, AppendResult>> {
+    this.#checkOpen();
+    if (options.producer !== undefined && options.joinTransaction === undefined) this.checkProducerOwner(options.producer.producerId, options.caller);
+    const rt = this.#runtime(cluster, topic);
+    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
+    const settings: TopicSettings = {
+      maxRecordBytes: Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes')),
+      compression: 'none',
+      logAppendTime: configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime',
+    };
+    const n = rt.partitions.length;
+    let records = 0;
+    let bytes = 0;
+    for (const [p, b] of batches) {
+      if (p < 0 || p >= n) throw new WebkaError('PARTITION_NOT_FOUND', `the body has a batch for partition ${p}, but topic "${topic}" has partitions 0 to ${n - 1}`);
+      if (b.largestRecord > settings.maxRecordBytes) {
+        throw new WebkaError('RECORD_TOO_LARGE', `partition ${p}'s batch has a record of ${b.largestRecord} bytes; topic "${topic}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
+      }
+      records += b.count;
+      bytes += b.batch.length;
+    }
+    const out = await this.#produce.produceEncoded(rt, settings, batches, options);
+    this.options.traffic?.produced(cluster, topic, records, bytes);
     return out;
   }
 

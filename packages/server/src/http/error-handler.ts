@@ -42,7 +42,7 @@ export function toWebkaError(err: unknown): WebkaError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return e.statusCode === 415
-        ? new WebkaError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type; send application/json`)
+        ? new WebkaError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type; send application/json (a produce body may also be application/vnd.webka.recordbatch)`)
         : new WebkaError('INVALID_REQUEST', e.message);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new WebkaError('INVALID_JSON', 'the body is empty; send a JSON document');

@@ -39,7 +39,7 @@ export class IdempotencyCache {
   }
 
   static fingerprint(method: string, url: string, body: unknown): string {
-    return createHash('sha256').update(method).update('\0').update(url).update('\0').update(JSON.stringify(body) ?? '').digest('hex');
+    return createHash('sha256').update(method).update('\0').update(url).update('\0').update(Buffer.isBuffer(body) ? body : JSON.stringify(body) ?? '').digest('hex');
   }
 
   /**

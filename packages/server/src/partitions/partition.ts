@@ -10,7 +10,7 @@
 import type { FileSystem } from '../storage/file-system.js';
 import { Log, type LogConfig, type LogProbe } from '../storage/log.js';
 import type { FdPool } from '../storage/fd-pool.js';
-import { encodeTransientBatch, decodeRecords, validateBatch, readBatchHeader, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
+import { encodeTransientBatch, stampLogAppendTime, decodeRecords, validateBatch, readBatchHeader, type DecodedRecord, type RecordHeader, type Compression } from '../storage/record-batch.js';
 import { LOG_OVERHEAD, BATCH_LENGTH, ATTRIBUTES, PRODUCER_ID, lastOffsetAt, baseOffsetAt, readInt64 } from '../storage/batch-fields.js';
 import { encodeMarkerBatch, type MarkerType } from '../storage/control-record.js';
 import { ProducerStateTable, readProducerSnapshot, writeProducerSnapshot } from './producer-state.js';
@@ -40,9 +40,22 @@ export interface AppendOptions {
   logAppendTime: boolean;
 }
 
-/** One request's share of a partition, for appendGroup. */
+/**
+ * A batch a client encoded and storage/batch-check.ts checked (the HTTP binary produce body):
+ * appended as its bytes are, with only baseOffset assigned (and, on a LogAppendTime topic, the
+ * time stamped). Its producer fields must be the request's producer (ProducerRef).
+ */
+export interface EncodedShare {
+  batch: Buffer;
+  count: number;
+  firstTimestamp: number;
+  maxTimestamp: number;
+}
+
+/** One request's share of a partition, for appendGroup: records to encode, or an encoded batch (then records is empty). */
 export interface GroupAppend {
   records: AppendRecord[];
+  encoded?: EncodedShare;
   options: AppendOptions;
   producer?: ProducerRef;
 }
@@ -180,7 +193,7 @@ export class Partition {
     let size = 0;
     let maxTimestamp = -Infinity;
     for (let i = 0; i < items.length; i++) {
-      const { records, options, producer } = items[i];
+      const { records, encoded, options, producer } = items[i];
       if (producer !== undefined) {
         const dup = this.producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
         if (dup !== undefined) {
@@ -189,25 +202,35 @@ export class Partition {
         }
       }
       let logAppendTime = -1;
-      if (options.logAppendTime) {
-        logAppendTime = Date.now();
-        for (const r of records) r.timestamp = logAppendTime;
+      if (options.logAppendTime) logAppendTime = Date.now();
+      let batch: Buffer;
+      let count: number;
+      if (encoded !== undefined) {
+        batch = encoded.batch;
+        count = encoded.count;
+        if (logAppendTime >= 0) stampLogAppendTime(batch, logAppendTime);
+        const ts = logAppendTime >= 0 ? logAppendTime : encoded.maxTimestamp;
+        if (ts > maxTimestamp) maxTimestamp = ts;
+      } else {
+        if (logAppendTime >= 0) for (const r of records) r.timestamp = logAppendTime;
+        const timestampType = options.logAppendTime ? 1 : 0;
+        batch = encodeTransientBatch(
+          records,
+          0,
+          producer === undefined
+            ? { timestampType }
+            : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType, isTransactional: producer.transactional === true },
+          options.compression,
+        );
+        count = records.length;
+        for (const r of records) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
       }
-      const timestampType = options.logAppendTime ? 1 : 0;
-      const batch = encodeTransientBatch(
-        records,
-        0,
-        producer === undefined
-          ? { timestampType }
-          : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, timestampType, isTransactional: producer.transactional === true },
-        options.compression,
-      );
-      for (const r of records) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
       // The encoder's buffer is reused by the next encode: a lone batch is written from it
       // directly (Log.append writes before it returns and keeps no reference, nor does any
-      // FileSystem), batches of a group are copied out first.
-      parts.push(items.length === 1 ? batch : Buffer.from(batch));
-      batches.push({ at: size, count: records.length });
+      // FileSystem), batches of a group are copied out first (an encoded batch is a view of its
+      // request's body, which nothing else writes to: it goes as it is).
+      parts.push(items.length === 1 || encoded !== undefined ? batch : Buffer.from(batch));
+      batches.push({ at: size, count });
       size += batch.length;
       results[i] = { baseOffset: -1, logAppendTime, duplicate: false };
       written.push(i);
@@ -216,13 +239,15 @@ export class Partition {
     const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
     let next = this.log.appendBatches(bytes, batches, maxTimestamp);
     for (const i of written) {
-      const { records, producer } = items[i];
+      const { records, encoded, producer } = items[i];
+      const count = encoded?.count ?? records.length;
       results[i].baseOffset = next;
       if (producer !== undefined) {
-        this.producers.record(producer.producerId, producer.producerEpoch, { sequence: producer.sequence, baseOffset: next, count: records.length, timestamp: records[0].timestamp });
+        const timestamp = results[i].logAppendTime >= 0 ? results[i].logAppendTime : encoded?.firstTimestamp ?? records[0].timestamp;
+        this.producers.record(producer.producerId, producer.producerEpoch, { sequence: producer.sequence, baseOffset: next, count, timestamp });
         if (producer.transactional === true) this.txns.onData(producer.producerId, next);
       }
-      next += records.length;
+      next += count;
     }
     return results;
   }

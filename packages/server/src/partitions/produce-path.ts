@@ -6,7 +6,7 @@
  * sequence tracker, this turn's pending group writes and the debug ack-from-memory backlog.
  */
 import type { Compression, RecordHeader } from '../storage/record-batch.js';
-import type { AppendRecord, AppendResult, GroupAppend, Partition, ProducerRef } from './partition.js';
+import type { AppendRecord, AppendResult, EncodedShare, GroupAppend, Partition, ProducerRef } from './partition.js';
 import { SequenceTracker } from './sequence-tracker.js';
 import { partitionForKey } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
@@ -61,6 +61,9 @@ export interface TopicSettings {
 }
 
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
+
+/** A request's share of one partition: records to encode, or a batch the client encoded. */
+interface Share { records: AppendRecord[]; encoded?: EncodedShare; count: number; indexes: number[]; bytes: number }
 /** Shares from this size on are written at once rather than gathered (see produce). */
 const GROUP_WRITE_MAX_BYTES = 32 * 1024;
 
@@ -95,7 +98,7 @@ export class ProducePath {
       if (led >= 0) target.sticky = led;
     }
     const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : target.sticky;
-    const shares = new Map<number, { records: AppendRecord[]; indexes: number[]; bytes: number }>();
+    const shares = new Map<number, Share>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
       let p: number;
@@ -118,20 +121,51 @@ export class ProducePath {
         throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${target.name}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
       }
       let share = shares.get(p);
-      if (share === undefined) shares.set(p, (share = { records: [], indexes: [], bytes: 0 }));
+      if (share === undefined) shares.set(p, (share = { records: [], count: 0, indexes: [], bytes: 0 }));
       share.bytes += size;
+      share.count++;
       share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });
       share.indexes.push(i);
     }
     if (producer === undefined && n > 1) target.sticky = (target.sticky + 1 + Math.floor(Math.random() * (n - 1))) % n;
 
+    const results = await this.#write(target, settings, shares, options);
+    const out: ProducedRecord[] = new Array(records.length);
+    for (const [p, share] of shares) {
+      const result = results.get(p)!;
+      for (let j = 0; j < share.indexes.length; j++) {
+        out[share.indexes[j]] = {
+          partition: p,
+          offset: result.baseOffset + j,
+          timestamp: result.logAppendTime >= 0 ? result.logAppendTime : share.records[j].timestamp,
+        };
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Appends batches that a client encoded and storage/batch-check.ts checked (the HTTP binary
+   * produce body), one per partition, as they are: the same idempotence, transaction and
+   * acks rules as produce(), with the request's producer (whose fields every batch carries).
+   * Answers each partition's AppendResult.
+   */
+  async produceEncoded(target: ProduceTarget, settings: TopicSettings, batches: ReadonlyMap<number, EncodedShare>, options: ProduceOptions): Promise<Map<number, AppendResult>> {
+    const shares = new Map<number, Share>();
+    for (const [p, encoded] of batches) shares.set(p, { records: [], encoded, count: encoded.count, indexes: [], bytes: encoded.batch.length });
+    return this.#write(target, settings, shares, options);
+  }
+
+  /** The common part: sequence order, retry check, transaction join, append, fsync for acks=all. */
+  async #write(target: ProduceTarget, settings: TopicSettings, shares: Map<number, Share>, options: ProduceOptions): Promise<Map<number, AppendResult>> {
+    const producer = options.producer;
     let verdict: 'new' | 'retry' | undefined;
     if (producer !== undefined) {
       if (options.clientEpochs !== true) this.#checkEpoch(producer);
       verdict = this.#sequences.begin(target.id, producer.producerId, producer.producerEpoch, producer.sequence, target.partitions);
     }
     const appendOptions = { compression: settings.compression, logAppendTime: settings.logAppendTime };
-    const out: ProducedRecord[] = new Array(records.length);
+    const out = new Map<number, AppendResult>();
     const flushes: Array<[Partition, number]> = [];
     let wrote = false;
     let releaseTransaction: (() => void) | undefined;
@@ -147,11 +181,10 @@ export class ProducePath {
       const settled = await Promise.allSettled(
         [...shares].map(([p, share]) => {
           const partition = target.partitions[p];
-          if (!now && (share.bytes < GROUP_WRITE_MAX_BYTES || this.#groups.has(partition))) {
-            return this.#appendSoon(partition, { records: share.records, options: appendOptions, producer });
-          }
+          const item: GroupAppend = { records: share.records, encoded: share.encoded, options: appendOptions, producer };
+          if (!now && (share.bytes < GROUP_WRITE_MAX_BYTES || this.#groups.has(partition))) return this.#appendSoon(partition, item);
           try {
-            return Promise.resolve(this.#memory !== null ? this.#memory.append(partition, share.records, appendOptions, producer) : partition.append(share.records, appendOptions, producer));
+            return Promise.resolve(this.#memory !== null && share.encoded === undefined ? this.#memory.append(partition, share.records, appendOptions, producer) : partition.appendGroup([item])[0]);
           } catch (err) {
             return Promise.reject(err);
           }
@@ -167,14 +200,8 @@ export class ProducePath {
         }
         const result = s.value;
         if (!result.duplicate) wrote = true;
-        for (let j = 0; j < share.indexes.length; j++) {
-          out[share.indexes[j]] = {
-            partition: p,
-            offset: result.baseOffset + j,
-            timestamp: result.logAppendTime >= 0 ? result.logAppendTime : share.records[j].timestamp,
-          };
-        }
-        flushes.push([target.partitions[p], result.baseOffset + share.records.length]);
+        out.set(p, result);
+        flushes.push([target.partitions[p], result.baseOffset + share.count]);
       }
       if (failure !== undefined) throw failure;
       if (options.acks === 'all' && this.#memory === null) {
@@ -243,12 +270,12 @@ export class ProducePath {
  * different body (or a topic whose partition count changed in between, routing keys elsewhere)
  * is refused before anything is written, never answered with offsets of other records.
  */
-function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: ReadonlyMap<number, { records: unknown[] }>): void {
+function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: ReadonlyMap<number, { count: number }>): void {
   const latest = isLatest(target, producer);
   const what = `sequence ${producer.sequence} of producer ${producer.producerId}`;
   for (let p = 0; p < target.partitions.length; p++) {
     const cached = target.partitions[p].producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
-    const count = shares.get(p)?.records.length ?? 0;
+    const count = shares.get(p)?.count ?? 0;
     if (cached === undefined) {
       if (count > 0 && !latest) throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `${what} was never written to partition ${p} and is not the latest request`);
       continue;

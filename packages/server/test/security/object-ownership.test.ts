@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { startTeams, type Teams } from './teams.js';
 import { SseClient } from '../support/sse-client.js';
 import { WsClient } from '../support/ws-client.js';
+import { RecordBatchBuilder, RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
 
 let t: Teams;
 
@@ -183,6 +184,14 @@ test('a producer id belongs to the principal that obtained it: another principal
   } finally {
     ws.close();
   }
+  // the same producer fields inside a binary RecordBatch body
+  const b = new RecordBatchBuilder();
+  b.append(null, 'team-b', Date.now());
+  const binary = await fetch(t.url + RECORDS, { method: 'POST', headers: { authorization: `Bearer ${t.teamB}`, 'content-type': RECORD_BATCH_CONTENT_TYPE }, body: b.finish(0, { producerId, producerEpoch, baseSequence: 0 }) });
+  const binaryAnswer = (await binary.json()) as { error: { code: string; message: string } };
+  assert.equal(binary.status, 404, JSON.stringify(binaryAnswer));
+  assert.equal(binaryAnswer.error.code, 'PRODUCER_NOT_FOUND');
+  assert.equal(binaryAnswer.error.message, stolen.body.error.message);
   assert.deepEqual(t.ends(), before, 'team-b wrote with team-a\'s producer id');
   // team-a's own first request with sequence 0 is written, not answered as a duplicate
   const mine = await t.call(t.teamA, 'POST', RECORDS, { producerId, producerEpoch, sequence: 0, records: [{ value: 'team-a', partition: 0 }] });

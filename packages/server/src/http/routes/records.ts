@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ProduceBody, ProduceResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
+import { ProduceBody, ProduceResponse, ProduceBatchResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
 import type { Acks, ProducedRecord } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
 import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
@@ -15,6 +15,8 @@ import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
 import { forward, isForwarded } from '../forward.js';
 import { installJsonParser } from '../json-body.js';
+import { parseBinaryProduce } from '../record-batch-body.js';
+import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
 /** With the examples the docs page prefills: the default cluster and the topic its create-topic example makes. */
@@ -66,11 +68,15 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
   // (parseProduceBody), so such a key can reach nothing. Errors (bad JSON, empty body, bodyLimit)
   // are the default parser's; the depth limit is checked as for every JSON body (json-body.ts).
   installJsonParser(app, 'ignore', 'ignore', (bytes) => scanProduceBody(bytes, config.maxRecordsPerRequest));
+  // The binary produce body: its bytes as they came (record-batch-body.ts checks them).
+  app.addContentTypeParser(RECORD_BATCH_CONTENT_TYPE, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  async function produce(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>): Promise<StoredAnswer> {
+  async function produce(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string; transactionalId?: string } }>): Promise<StoredAnswer> {
     try {
       const acks = parseAcks(request.query.acks);
       const body = request.body;
+      if (Buffer.isBuffer(body)) return await produceBinary(request, body, acks);
+      if (request.query.transactionalId !== undefined) throw new WebkaError('INVALID_REQUEST', 'transactionalId goes in the JSON body; the query parameter is for binary bodies');
       const parsed = body instanceof ScannedProduce ? body.parsed : parseProduceBody(body, config.maxRecordsPerRequest);
       const { cluster, topic } = request.params;
       const tid = parsed.transactionalId;
@@ -94,7 +100,40 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     }
   }
 
-  app.post<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string } }>(
+  /**
+   * A binary body: RecordBatch v2 per partition, checked and appended as they are. The answer
+   * names each partition's base offset (record i of its batch is at baseOffset + i) and, on a
+   * LogAppendTime topic, the time every record got (else -1: records keep their own).
+   */
+  async function produceBinary(request: FastifyRequest<{ Params: { cluster: string; topic: string }; Querystring: { transactionalId?: string } }>, body: Buffer, acks: Acks): Promise<StoredAnswer> {
+    const parsed = parseBinaryProduce(body, config.maxRecordsPerRequest);
+    const { cluster, topic } = request.params;
+    const tid = request.query.transactionalId;
+    const txns = app.webka.transactions;
+    const producer = parsed.producer;
+    if (parsed.transactional !== (tid !== undefined)) {
+      throw new WebkaError('INVALID_REQUEST', parsed.transactional ? 'transactional batches need ?transactionalId= (from POST /v1/clusters/{cluster}/transactions)' : 'with ?transactionalId= the batches are transactional (attributes bit 4) and carry the transaction\'s producer');
+    }
+    const results =
+      tid === undefined || producer === undefined || txns === undefined
+        ? await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal })
+        : await broker.produceEncoded(cluster, topic, parsed.batches, {
+            acks,
+            caller: request.principal,
+            producer: { ...producer, transactional: true },
+            joinTransaction: (partitions) => txns.join(cluster, tid, producer, request.principal, topic, partitions),
+          });
+    if (acks === 0) return { status: 202, body: JSON.stringify({ accepted: parsed.records }) };
+    let out = '{"partitions":[';
+    let first = true;
+    for (const [p, r] of results) {
+      out += `${first ? '' : ','}{"partition":${p},"baseOffset":${r.baseOffset},"count":${parsed.batches.get(p)!.count},"logAppendTime":${r.logAppendTime}}`;
+      first = false;
+    }
+    return { status: 200, body: out + ']}' };
+  }
+
+  app.post<{ Params: { cluster: string; topic: string }; Querystring: { acks?: string; transactionalId?: string } }>(
     '/clusters/:cluster/topics/:topic/records',
     {
       schema: {
@@ -102,13 +141,24 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Produce records (acks=all by default: answered once fsynced)',
         description:
           'Records go to their partition, else by key (murmur2, as Kafka clients), else to a sticky partition. Each partition\'s share is one atomic batch. ' +
-          'Send Idempotency-Key to make a plain retry safe, or producerId/producerEpoch/sequence for exactly-once producing across restarts.',
+          'Send Idempotency-Key to make a plain retry safe, or producerId/producerEpoch/sequence for exactly-once producing across restarts. ' +
+          `With Content-Type ${RECORD_BATCH_CONTENT_TYPE} the body is binary: frames of a 4-byte big-endian partition number and one Kafka RecordBatch v2, ` +
+          'appended as sent after their check (CRC-32C, lengths, record count, timestamps, producer fields); the producer fields are the request\'s producerId, producerEpoch and sequence (baseSequence); ' +
+          'transactional batches name their transactional id in ?transactionalId=. The answer then gives each partition\'s baseOffset (docs/http-api.md#binary-produce).',
         params: ProduceParams,
-        querystring: Type.Object({ acks: Type.Optional(Type.String({ description: '0, 1 or all (default)' })) }),
+        querystring: Type.Object({
+          acks: Type.Optional(Type.String({ description: '0, 1 or all (default)' })),
+          transactionalId: Type.Optional(Type.String({ description: `binary bodies only: the transactional id of transactional batches (a JSON body names it in "transactionalId")` })),
+        }),
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
         // the docs page prefills this; it must work as given (a test sends it)
-        body: { ...ProduceBody, examples: [{ records: [{ key: 'user-1', value: { page: '/home', ms: 132 } }] }] },
-        response: { 200: ProduceResponse, 202: Type.Object({ accepted: Type.Integer() }), 400: err, 404: err, 409: err, 413: err, 415: err, 422: err, 503: err, 507: err },
+        body: {
+          content: {
+            'application/json': { schema: { ...ProduceBody, examples: [{ records: [{ key: 'user-1', value: { page: '/home', ms: 132 } }] }] } },
+            [RECORD_BATCH_CONTENT_TYPE]: { schema: { type: 'string', format: 'binary', description: 'partition frames: int32 partition, then a RecordBatch v2 (magic 2; uncompressed, gzip, snappy, lz4 or zstd)' } },
+          },
+        },
+        response: { 200: Type.Union([ProduceResponse, ProduceBatchResponse]), 202: Type.Object({ accepted: Type.Integer() }), 400: err, 404: err, 409: err, 413: err, 415: err, 422: err, 503: err, 507: err },
       },
       // Checked by hand in parseProduceBody (see the file comment).
       validatorCompiler: () => () => true,

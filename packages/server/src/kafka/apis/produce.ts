@@ -1,7 +1,8 @@
 /**
  * Produce: each partition's record set is one or more RecordBatch v2 that the client encoded.
- * Each is checked here (sizes, magic, CRC, codec, record structure after decompression, no
- * control batches) and then appended as it is (Broker.appendEncoded: the log assigns its base offset, which the CRC does
+ * Each is checked by storage/batch-check.ts (sizes, magic, CRC, record structure, timestamps,
+ * producer fields, no control batches), the check the HTTP binary produce body passes, and then
+ * appended as it is (Broker.appendEncoded: the log assigns its base offset, which the CRC does
  * not cover, so the client's bytes are never re-encoded). acks=0 gets no response at all.
  * Transactional batches join the request's transactional id's open transaction first
  * (TransactionCoordinator.join, as an HTTP transactional produce does), which holds it open
@@ -12,55 +13,49 @@ import { KafkaError, KafkaErrors, txnErrorCode } from '../error-codes.js';
 import type { ApiHandler, KafkaContext } from '../context.js';
 import { txnAccess } from './transactions.js';
 import type { Message } from '../schema.js';
-import { decodeRecords, readBatchHeader, validateBatch, type DecodedRecord } from '../../storage/record-batch.js';
-import { LOG_OVERHEAD, BATCH_HEADER_SIZE } from '../../storage/batch-fields.js';
-import { unsupportedCodec } from '../../storage/codecs.js';
+import { BatchCheckError, checkProducedBatch } from '../../storage/batch-check.js';
 import type { Acks } from '../../broker.js';
 
+/** Kafka's error code for each kind of batch the shared check refuses. */
+const PROBLEM_CODES = {
+  corrupt: 'CORRUPT_MESSAGE',
+  magic: 'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+  invalid: 'INVALID_RECORD',
+  compression: 'UNSUPPORTED_COMPRESSION_TYPE',
+  timestamp: 'INVALID_TIMESTAMP',
+} as const;
 
-export interface CheckedBatch {
+export interface KafkaBatch {
   batch: Buffer;
   count: number;
   /** Set for a transactional batch: the producer it belongs to. */
   txnProducer: { producerId: number; producerEpoch: number } | null;
 }
 
-/** Splits a record set into its batches, checking each; throws KafkaError on the first bad one. */
-export function checkedBatches(records: Buffer): CheckedBatch[] {
-  const out: CheckedBatch[] = [];
+/**
+ * Splits a record set into its batches, each checked by checkProducedBatch (the check an HTTP
+ * binary produce body's batches pass too); throws KafkaError on the first bad one.
+ */
+export function checkedBatches(records: Buffer): KafkaBatch[] {
+  const out: KafkaBatch[] = [];
   let pos = 0;
   while (pos < records.length) {
-    if (records.length - pos < BATCH_HEADER_SIZE) throw new KafkaError('CORRUPT_MESSAGE', `${records.length - pos} trailing bytes are not a whole batch`);
-    const size = LOG_OVERHEAD + records.readInt32BE(pos + 8);
-    const magic = records.readInt8(pos + 16);
-    if (magic !== 2) throw new KafkaError('UNSUPPORTED_FOR_MESSAGE_FORMAT', `message format (magic) ${magic} is not supported; Webka stores RecordBatch v2 (Kafka clients 0.11 and newer)`);
-    const problem = validateBatch(records, pos, size);
-    if (problem !== null) throw new KafkaError('CORRUPT_MESSAGE', `batch ${out.length}: ${problem}`);
-    const batch = records.subarray(pos, pos + size);
-    const h = readBatchHeader(batch, 0);
-    if (h.isControl) throw new KafkaError('INVALID_RECORD', 'clients may not write control batches');
-    if (h.isTransactional && h.producerId < 0) throw new KafkaError('INVALID_RECORD', `batch ${out.length} is transactional without a producer id`);
-    if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
-      throw new KafkaError('INVALID_RECORD', `batch ${out.length} holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}`);
-    }
-    const unsupported = unsupportedCodec(h.compression);
-    if (unsupported !== null) throw new KafkaError('UNSUPPORTED_COMPRESSION_TYPE', `batch ${out.length}: ${unsupported}`);
-    const decoded: DecodedRecord[] = [];
+    let b;
     try {
-      decodeRecords(batch, 0, decoded);
+      b = checkProducedBatch(records, pos, records.length, `batch ${out.length}`);
     } catch (err) {
-      throw new KafkaError('CORRUPT_MESSAGE', (err as Error).message);
+      if (!(err instanceof BatchCheckError)) throw err;
+      throw new KafkaError(PROBLEM_CODES[err.problem], err.message);
     }
-    if (decoded.length !== h.recordCount) throw new KafkaError('CORRUPT_MESSAGE', `batch ${out.length} claims ${h.recordCount} records and holds ${decoded.length}`);
-    out.push({ batch, count: h.recordCount, txnProducer: h.isTransactional ? { producerId: h.producerId, producerEpoch: h.producerEpoch } : null });
-    pos += size;
+    out.push({ batch: b.batch, count: b.count, txnProducer: b.isTransactional ? { producerId: b.producerId, producerEpoch: b.producerEpoch } : null });
+    pos += b.batch.length;
   }
   if (out.length === 0) throw new KafkaError('INVALID_RECORD', 'the record set is empty');
   return out;
 }
 
 /** Joins the transaction of the record set's transactional batches; the release to call once they are appended. */
-async function joinTransaction(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, batches: CheckedBatch[]): Promise<() => void> {
+async function joinTransaction(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, batches: KafkaBatch[]): Promise<() => void> {
   const producer = batches.find((b) => b.txnProducer !== null)?.txnProducer ?? null;
   if (producer === null) return () => undefined;
   if (batches.some((b) => b.txnProducer === null || b.txnProducer.producerId !== producer.producerId || b.txnProducer.producerEpoch !== producer.producerEpoch)) {
