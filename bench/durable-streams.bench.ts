@@ -5,6 +5,8 @@
  *       keep-alive connections to one stream and to 8 streams (4 connections each), appends/s
  *       and the server's CPU time per append; beside it Webka's native produce of the same
  *       100 B to the stream's topic at acks=all and acks=1, which shows what the fsync costs;
+ *       and native produce over 64 partitions (64 connections, each to its own partition) at
+ *       acks=all vs acks=1: durable appends that touch many partitions at once;
  *   (b) SSE fan-out: 1,000 subscribers (100 with --quick) of one text/plain stream
  *       (`?offset=now&live=sse`) while it receives 20 appends/s; p50/p99 latency from the
  *       append's send to its receipt, server CPU per delivered message, and the server's RSS
@@ -13,7 +15,7 @@
  * for the send time embedded at the start of every message (`@<ms>|xxx…`), nothing more.
  */
 import net from 'node:net';
-import { startBroker, startDurableStreamsReference, startLoadGenerator, type Child, type LoadGenerator } from './lib/children.js';
+import { api, startBroker, startDurableStreamsReference, startLoadGenerator, type Child, type LoadGenerator } from './lib/children.js';
 import { buildRequest, type ClosedLoopResult } from './lib/http-client.js';
 import { paced, pool } from './lib/load-jobs.js';
 import { alternate, compare, CpuPerRequest, percentile, sleep } from './lib/measure.js';
@@ -24,6 +26,8 @@ const STREAM = '/v1/stream/bench';
 const MESSAGE_BYTES = 100;
 const APPEND_CONNECTIONS = 32;
 const STREAMS = 8;
+/** Partitions of the topic that the durable appends across many partitions go to. */
+const PARTITIONS = 64;
 /**
  * Appends/s during the fan-out: 20,000 messages/s to deliver at 1,000 subscribers. At 100/s
  * (100,000 deliveries/s, some 25 µs of server CPU each) neither server keeps up on 2 shared
@@ -172,6 +176,31 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const record = JSON.stringify({ records: [{ value: body.slice(2) }] });
   const [all, acks1] = await alternate(ctx, appends(webka, 'all', [`${native}?acks=all`], 200, 'application/json', record), appends(webka, 'acks1', [`${native}?acks=1`], 200, 'application/json', record));
   rows.push(compare({ name: `  Webka native produce 1 x ${MESSAGE_BYTES} B/request to the stream's topic, acks=all`, unit: 'requests/s', runs: all, baselineName: 'the same with acks=1', baselineRuns: acks1 }));
+
+  // Durable appends spread over many partitions: each connection produces to its own partition,
+  // so every commit round has up to PARTITIONS partitions to fsync.
+  ctx.log(`(a) native produce over ${PARTITIONS} partitions, acks=all vs acks=1`);
+  await api(webka.port, 'POST', '/v1/clusters/default/topics', { name: 'spread', partitions: PARTITIONS });
+  const spread = (acks: string, label: string) => async (): Promise<number> => {
+    const r = await cpu.time(webka, label, () =>
+      load.run<ClosedLoopResult>({
+        kind: 'closed',
+        port: webka.port,
+        connections: PARTITIONS,
+        seconds: ctx.seconds,
+        warmupSeconds: ctx.quick ? 0.3 : 0.5,
+        method: 'POST',
+        path: `/v1/clusters/default/topics/spread/records?acks=${acks}`,
+        bodies: Array.from({ length: PARTITIONS }, (_, i) => JSON.stringify({ records: [{ partition: i, value: body.slice(2) }] })),
+        expectStatus: 200,
+      }),
+    );
+    if (r.failures > 0) throw new Error(`${r.failures} produce requests over ${PARTITIONS} partitions failed, first: ${r.firstFailure}`);
+    return r.requests / r.seconds;
+  };
+  const [spreadAll, spread1] = await alternate(ctx, spread('all', 'spread-all'), spread('1', 'spread-1'));
+  rows.push(compare({ name: `Webka native produce 1 x ${MESSAGE_BYTES} B/request, ${PARTITIONS} conns each to its own of ${PARTITIONS} partitions, acks=all`, unit: 'requests/s', runs: spreadAll, baselineName: 'the same with acks=1', baselineRuns: spread1, minRatio: 0.5 }));
+  rows.push(compare({ name: '  server CPU per request, acks=all', unit: 'µs', better: 'lower', runs: cpu.runs('spread-all'), baselineName: 'acks=1', baselineRuns: cpu.runs('spread-1') }));
 
   ctx.note(
     `durable-streams: Webka fsyncs every append before answering (acks=all, group commit); the reference server (@durable-streams/server 0.3.7) keeps its data in memory. ` +

@@ -18,6 +18,8 @@ export interface ClosedJob {
   /** When given, connection i sends to paths[i % paths.length] instead of `path`. */
   paths?: string[];
   body?: string;
+  /** When given, connection i sends bodies[i % bodies.length] instead of `body`. */
+  bodies?: string[];
   /** Of the body; application/json unless given. */
   contentType?: string;
   /** Extra request headers, e.g. Authorization. */
@@ -82,7 +84,11 @@ export type JobResult = ClosedLoopResult | (ClosedLoopResult & { records: number
 export async function runJob(job: Job): Promise<JobResult> {
   switch (job.kind) {
     case 'closed': {
-      const reqs = (job.paths ?? [job.path]).map((p) => buildRequest(job.method, `127.0.0.1:${job.port}`, p, job.body, job.contentType, job.headers));
+      const paths = job.paths ?? [job.path];
+      const bodies = job.bodies ?? [job.body];
+      const reqs = Array.from({ length: Math.max(paths.length, bodies.length) }, (_, i) =>
+        buildRequest(job.method, `127.0.0.1:${job.port}`, paths[i % paths.length], bodies[i % bodies.length], job.contentType, job.headers),
+      );
       return closedLoop({ ...job, next: (conn) => reqs[conn % reqs.length] });
     }
     case 'consume':

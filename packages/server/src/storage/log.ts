@@ -14,7 +14,9 @@
  *                  input to #visibleEnd(), not of the design.
  *
  * The log keeps an fsync in flight whenever it holds unsynced data (appends of any acks), so
- * data becomes visible within one group commit of being written; flush() waits for that.
+ * data becomes visible within one group commit of being written; flush() waits for that. The
+ * fsyncs of all logs run in commit rounds (commit-rounds.ts): issued together, one round at a
+ * time, each log's data durable when its own file's fsync completes.
  *
  * Lifecycle: Log.open() loads or recovers the directory (log-loader.ts); append()/read() serve;
  * close() flushes and closes. Calls are serialised by the event loop; only flush() is
@@ -31,6 +33,7 @@ import { unboundedFdPool, type FdPool } from './fd-pool.js';
 import { RECOVERY_POINT_FILE, completeSwap, formatCheckpoint, loadLog } from './log-loader.js';
 import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, maxTimestampAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
+import { commitRounds, type CommitRounds } from './commit-rounds.js';
 
 /** The longest unsynced data waits for its fsync when no reader or producer waits for it. */
 export const BACKGROUND_SYNC_MS = 10;
@@ -75,11 +78,13 @@ export class Log {
   #unsynced = new Set<LogSegment>();
   #offline: string | null = null;
   #probe: LogProbe;
+  #rounds: CommitRounds;
   #closed = false;
 
-  private constructor(fs: FileSystem, dir: string, config: LogConfig, probe: LogProbe, pool: FdPool) {
+  private constructor(fs: FileSystem, dir: string, config: LogConfig, probe: LogProbe, pool: FdPool, rounds: CommitRounds) {
     this.#fs = fs;
     this.#pool = pool;
+    this.#rounds = rounds;
     this.dir = dir;
     this.config = config;
     this.#probe = probe;
@@ -90,8 +95,8 @@ export class Log {
    * as they are; otherwise every segment from the recovery point on is scanned batch by batch.
    * The files of segments other than the active one go to `fdPool` (a pool of its own when none).
    */
-  static open(fs: FileSystem, dir: string, config: LogConfig, opts: { clean: boolean; probe?: LogProbe; fdPool?: FdPool }): Log {
-    const log = new Log(fs, dir, config, opts.probe ?? {}, opts.fdPool ?? unboundedFdPool());
+  static open(fs: FileSystem, dir: string, config: LogConfig, opts: { clean: boolean; probe?: LogProbe; fdPool?: FdPool; rounds?: CommitRounds }): Log {
+    const log = new Log(fs, dir, config, opts.probe ?? {}, opts.fdPool ?? unboundedFdPool(), opts.rounds ?? commitRounds);
     makeDirDurable(fs, dir);
     const loaded = loadLog(fs, dir, config, opts.clean, log.#probe, log.#pool);
     log.#segments = loaded.segments;
@@ -308,10 +313,13 @@ export class Log {
     }
   }
 
-  /** Starts an fsync unless one runs; returns the running one. */
+  /**
+   * Starts an fsync unless one runs; returns the running one. It runs in the next commit round
+   * (commit-rounds.ts) with the fsyncs of every other log that has unsynced data by then.
+   */
   #startSync(): Promise<void> {
     if (this.#syncing === null) {
-      const sync = this.#sync().finally(() => {
+      const sync = this.#rounds.join(() => this.#sync()).finally(() => {
         this.#syncing = null;
         this.#advanceHighWatermark();
         // data appended while this fsync ran gets the next one at once

@@ -2,7 +2,7 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { nodeFileSystem } from '../../src/storage/file-system.js';
+import { nodeFileSystem, type FileSystem } from '../../src/storage/file-system.js';
 import { Log, type LogConfig } from '../../src/storage/log.js';
 import { baseOffsetAt, lastOffsetAt } from '../../src/storage/batch-fields.js';
 import { WebkaError } from '../../src/errors.js';
@@ -264,21 +264,101 @@ describe('group commit', () => {
     assert.equal(counts.datasync, 1, '50 flushes of appends made before the fsync started share one');
     assert.equal(log.durableOffset, log.nextOffset);
 
-    // append, flush, append, flush...: the first flush starts an fsync for the first batch; every
-    // later one arrives while it runs, waits for it, and then all share the next fsync
+    // append, flush, append, flush... in one turn: the first flush asks for an fsync, which
+    // starts with the next commit round at the end of the turn and so covers all fifty batches
     const flushes: Promise<void>[] = [];
     for (const s of specs(50, 50)) {
       const base = appendSpec(log, s);
       flushes.push(log.flush(base + s.values.length));
     }
     await Promise.all(flushes);
-    assert.equal(counts.datasync, 3, 'two more fsyncs for fifty flushes');
+    assert.equal(counts.datasync, 2, 'one more fsync for fifty flushes');
+    assert.equal(log.durableOffset, log.nextOffset);
+
+    // an append while the fsync runs waits for it and gets the next one
+    const first = specs(1, 100)[0];
+    const during = log.flush(appendSpec(log, first) + first.values.length);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = specs(1, 101)[0];
+    const after = log.flush(appendSpec(log, second) + second.values.length);
+    await Promise.all([during, after]);
+    assert.equal(counts.datasync, 4, 'the append made while an fsync ran got an fsync of its own');
     assert.equal(log.durableOffset, log.nextOffset);
 
     await log.flush();
-    assert.equal(counts.datasync, 3, 'nothing new to flush: no fsync');
+    assert.equal(counts.datasync, 4, 'nothing new to flush: no fsync');
   });
 });
+
+describe('commit rounds', () => {
+  /** The real file system, whose fdatasyncs (done for real) answer only once the test releases them. */
+  function heldSyncs(): { fs: FileSystem; started: Array<{ fd: number; release: () => void }>; releaseAll: () => void } {
+    const started: Array<{ fd: number; release: () => void }> = [];
+    let holding = true;
+    const fsys: FileSystem = {
+      ...nodeFileSystem,
+      datasync(fd) {
+        const real = nodeFileSystem.datasync(fd);
+        if (!holding) return real;
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        started.push({ fd, release });
+        return Promise.all([real, gate]).then(() => undefined);
+      },
+    };
+    const releaseAll = (): void => {
+      holding = false;
+      for (const s of started) s.release();
+    };
+    return { fs: fsys, started, releaseAll };
+  }
+
+  async function turns(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  test('the fsyncs of every log with unsynced data run as one round; each log is durable on its own fsync, and starts its next one with the next round', async () => {
+    const { fs: held, started, releaseAll } = heldSyncs();
+    try {
+      const logs = [0, 1, 2, 3].map((i) => {
+        const log = Log.open(held, path.join(tmp.dir, `round-${i}`), logConfig(), { clean: false });
+        open.push(log);
+        return log;
+      });
+      for (const [i, log] of logs.entries()) appendSpec(log, { values: [`first ${i}`], timestamp: T0 });
+      const flushes = logs.map((log) => log.flush());
+      await turns(5);
+      assert.equal(started.length, 4, 'one fsync per log, issued together');
+
+      // log 0's fsync completes first: its flush answers at once, the others still wait
+      started[0].release();
+      await flushes[0];
+      assert.equal(logs[0].durableOffset, 1);
+      assert.equal(logs[0].highWatermark, 1, 'readable once its own file is synced');
+      assert.deepEqual(logs.slice(1).map((l) => l.highWatermark), [0, 0, 0], 'the others are not durable before their own fsync');
+
+      // more data for log 0 while the round runs: its fsync waits for the round to end
+      appendSpec(logs[0], { values: ['second 0'], timestamp: T0 });
+      const again = logs[0].flush();
+      await turns(5);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(started.length, 4, 'no fsync starts while a round runs');
+
+      for (const s of started.slice(1)) s.release();
+      await Promise.all(flushes);
+      await turns(5);
+      assert.equal(started.length, 5, 'the next round starts once the last fsync of the previous one is done');
+      assert.equal(logs[0].durableOffset, 1, 'the second batch is not durable before its fsync');
+      started[4].release();
+      await again;
+      assert.equal(logs[0].durableOffset, 2);
+      assert.equal(started.length, 5);
+    } finally {
+      releaseAll();
+    }
+  });
+});
+
 
 describe('write and fsync errors', () => {
   const DIR = '/data/topic-0';
