@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebkaError } from '../errors.js';
+import { ScannedProduce } from './produce-body.js';
 
 export const FORWARDED_BY = 'x-webka-forwarded-by';
 
@@ -15,13 +16,22 @@ export function isForwarded(request: FastifyRequest): boolean {
   return request.headers[FORWARDED_BY] !== undefined;
 }
 
+/** The body to relay: as it was sent where the broker kept its bytes, else serialised again. */
+function forwardedBody(request: FastifyRequest): string | Buffer | undefined {
+  const body = request.body;
+  if (body === undefined || request.method === 'GET' || request.method === 'HEAD') return undefined;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  if (body instanceof ScannedProduce) return body.bytes();
+  return JSON.stringify(body);
+}
+
 export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number): Promise<FastifyReply> {
   const headers: Record<string, string> = { [FORWARDED_BY]: String(fromNodeId) };
   for (const h of PASSED_HEADERS) {
     const v = request.headers[h];
     if (typeof v === 'string') headers[h] = v;
   }
-  const body = request.body === undefined || request.method === 'GET' || request.method === 'HEAD' ? undefined : typeof request.body === 'string' || Buffer.isBuffer(request.body) ? request.body : JSON.stringify(request.body);
+  const body = forwardedBody(request);
   let res: Response;
   try {
     res = await fetch(`${baseUrl}${request.url}`, { method: request.method, headers, body, signal: AbortSignal.timeout(60_000) });

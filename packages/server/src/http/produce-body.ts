@@ -86,6 +86,11 @@ export class ScannedProduce {
     this.#start = start;
   }
 
+  /** The body's bytes as sent (the byte order mark dropped), for relaying it unchanged to another broker. */
+  bytes(): Buffer {
+    return this.#bytes.subarray(this.#start);
+  }
+
   /** The body as JSON.parse gives it (the byte order mark dropped, as the JSON body parser does). */
   json(): unknown {
     return JSON.parse(this.#bytes.toString('utf8', this.#start));
