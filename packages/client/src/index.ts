@@ -5,6 +5,7 @@
  */
 export { Webka, type WebkaOptions, type FetchedRecords, type FetchRecordsOptions } from './webka.js';
 export { TopicFollower, type TopicFollowerOptions } from './topic-follower.js';
+export { DurableStream, DurableStreamFollower, STREAM_START, type StreamChunk, type StreamFollowerOptions } from './durable-stream.js';
 export { Producer, type ProducerOptions } from './producer.js';
 export { TransactionalProducer, type TransactionalProducerOptions, type TransactionState, type TransactionDescription, type GroupPosition, type OffsetsSource } from './transactional-producer.js';
 export { Consumer, type ConsumerOptions } from './consumer.js';

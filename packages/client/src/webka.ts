@@ -3,6 +3,7 @@
  * producers, consumers and the admin client, which share them. It opens nothing by itself.
  */
 import { Admin } from './admin.js';
+import { DurableStream } from './durable-stream.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { HttpClient, seg, type FetchFn } from './http-client.js';
 import { PartitionConsumer, type PartitionConsumerOptions } from './partition-consumer.js';
@@ -78,6 +79,11 @@ export class Webka {
   /** Follows every partition of a topic live over one SSE stream, resuming after failures. */
   followTopic(options: TopicFollowerOptions): TopicFollower {
     return new TopicFollower(this.http, this.cluster, options);
+  }
+
+  /** A Durable Stream (`/v1/stream/{path}`) to read once or follow live (docs/durable-streams.md). */
+  durableStream(path: string): DurableStream {
+    return new DurableStream(this.http, path);
   }
 
   /** One fetch of a partition from an offset or a time, without waiting (for browsing). */

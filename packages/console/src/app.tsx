@@ -11,7 +11,7 @@ import { TopicsPage, TopicPage } from './pages/topics.js';
 import { MessagesPage } from './pages/messages.js';
 import { GroupsPage, GroupPage } from './pages/groups.js';
 import { OverviewPage } from './pages/overview.js';
-import { StreamsPage } from './pages/streams.js';
+import { StreamsPage, StreamPage } from './pages/streams.js';
 import { SecurityPage } from './pages/security.js';
 
 function SignIn() {
@@ -68,8 +68,9 @@ function Page({ r }: { r: Route }) {
     case 'topics':
       return <TopicsPage cluster={r.cluster} />;
     case 'streams':
-    case 'stream':
       return <StreamsPage />;
+    case 'stream':
+      return <StreamPage key={r.path} path={r.path} />;
     case 'overview':
       return <OverviewPage />;
     case 'security':
