@@ -1,6 +1,6 @@
 /**
  * The one place the SDK speaks HTTP: it joins paths to the base URL, adds the bearer token, sends
- * JSON and turns every non-2xx answer into a WebkaError. It retries nothing; callers decide (the
+ * JSON (or bytes: the producer's RecordBatch bodies) and turns every non-2xx answer into a WebkaError. It retries nothing; callers decide (the
  * producer must retry with the same sequence, admin calls must not repeat a create blindly).
  */
 import { errorFromAnswer, networkError, WebkaError } from './errors.js';
@@ -57,8 +57,12 @@ export class HttpClient {
   /** Sends a request and returns the raw Response when it is 2xx; throws WebkaError otherwise. */
   async raw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers = this.headers(opts.headers);
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: BodyInit | undefined;
+    if (opts.body instanceof Uint8Array) {
+      // bytes go as they are, with the content type the caller names
+      body = opts.body as Uint8Array<ArrayBuffer>;
+      headers['content-type'] ??= 'application/octet-stream';
+    } else if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';
     }

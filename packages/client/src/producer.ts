@@ -9,7 +9,9 @@
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import { onPageHide } from './page-hide.js';
-import { KEEPALIVE_BUDGET, TopicLane, type LaneOptions } from './topic-lane.js';
+import { KEEPALIVE_BUDGET, TopicLane, type LaneOptions, type Pending } from './topic-lane.js';
+import { encodeRecord } from './encode-record.js';
+import { toBatchRecord } from './batch-body.js';
 import type { ProducerRecord, RecordMetadata, ValueFormat } from './types.js';
 
 export interface ProducerOptions {
@@ -32,6 +34,15 @@ export interface ProducerOptions {
   retryBackoffMaxMs?: number;
   /** In a browser: send what is queued with fetch keepalive when the page is hidden (default true). */
   flushOnPageHide?: boolean;
+  /**
+   * How requests carry records: 'recordbatch' (default) builds a Kafka RecordBatch v2 per
+   * partition here, which the broker appends without decoding (records without a timestamp get
+   * this client's clock, and keys are routed here by murmur2 as the broker would); 'json' sends
+   * JSON bodies that the broker routes and encodes.
+   */
+  wireFormat?: 'recordbatch' | 'json';
+  /** recordbatch: how long a topic's partition count is trusted before it is asked again (default 5 min, as Kafka's metadata.max.age.ms). */
+  metadataMaxAgeMs?: number;
 }
 
 export class Producer {
@@ -56,7 +67,10 @@ export class Producer {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       retryBackoffMs: options.retryBackoffMs ?? 100,
       retryBackoffMaxMs: options.retryBackoffMaxMs ?? 5_000,
+      wireFormat: options.wireFormat ?? 'recordbatch',
+      metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
     };
+    if (this.#opts.wireFormat !== 'recordbatch' && this.#opts.wireFormat !== 'json') throw new WebkaError('INVALID_REQUEST', 'wireFormat is "recordbatch" or "json"');
     if (options.idempotent === true && acks !== 'all') throw new WebkaError('INVALID_REQUEST', 'an idempotent producer needs acks "all"');
     this.#unlisten = options.flushOnPageHide === false ? () => undefined : onPageHide(() => this.#keepaliveFlush());
   }
@@ -72,9 +86,15 @@ export class Producer {
   }
 
   #enqueue(topic: string, r: ProducerRecord): Promise<RecordMetadata> {
-    let json: string;
+    let item: Omit<Pending, 'resolve' | 'reject'>;
     try {
-      json = encodeRecord(r, this.#opts.valueFormat);
+      if (this.#opts.wireFormat === 'json') {
+        const json = encodeRecord(r, this.#opts.valueFormat);
+        item = { json, size: json.length + 1 };
+      } else {
+        const rec = toBatchRecord(r, this.#opts.valueFormat, Date.now());
+        item = { rec, record: r, size: rec.size };
+      }
     } catch (err) {
       return Promise.reject(err);
     }
@@ -83,7 +103,7 @@ export class Producer {
       lane = new TopicLane(topic, this.#http, this.#opts);
       this.#lanes.set(topic, lane);
     }
-    return new Promise<RecordMetadata>((resolve, reject) => lane.enqueue({ json, resolve, reject }));
+    return new Promise<RecordMetadata>((resolve, reject) => lane.enqueue({ ...item, resolve, reject }));
   }
 
   /** Sends everything queued and waits until every record sent so far is answered. */
@@ -110,50 +130,4 @@ export class Producer {
   }
 }
 
-/** One record's JSON text in the produce body; validated here so a bad record fails alone. */
-export function encodeRecord(r: ProducerRecord, format: ValueFormat): string {
-  if (r === null || typeof r !== 'object' || !('value' in r)) throw new WebkaError('INVALID_REQUEST', 'a record needs a "value" (null for a tombstone)');
-  let value = r.value;
-  if (value === undefined) throw new WebkaError('INVALID_REQUEST', 'record value is undefined; use null for a tombstone');
-  if (format === 'text' && value !== null && typeof value !== 'string') throw new WebkaError('INVALID_REQUEST', 'with valueFormat text, values are strings');
-  if (format === 'binary' && value !== null) {
-    if (!(value instanceof Uint8Array)) throw new WebkaError('INVALID_REQUEST', 'with valueFormat binary, values are Uint8Array');
-    value = toBase64(value);
-  }
-  // Written by hand rather than JSON.stringify of a new object: this runs once per record and
-  // is most of the producer's own CPU time. The commonest record, a plain string value and
-  // nothing else, is one concatenation.
-  if (typeof value === 'string' && r.key === undefined && r.headers === undefined && r.partition === undefined && r.timestamp === undefined && isPlain(value)) {
-    return '{"value":"' + value + '"}';
-  }
-  let out = '{"value":' + (typeof value === 'string' ? quote(value) : JSON.stringify(value));
-  if (r.key !== undefined && r.key !== null) {
-    if (typeof r.key !== 'string') throw new WebkaError('INVALID_REQUEST', 'a record key is a string (or null)');
-    out += ',"key":' + quote(r.key);
-  }
-  if (r.headers !== undefined) out += ',"headers":' + JSON.stringify(r.headers);
-  if (r.partition !== undefined) {
-    if (!Number.isInteger(r.partition) || r.partition < 0) throw new WebkaError('INVALID_REQUEST', 'a record partition is a non-negative integer');
-    out += ',"partition":' + r.partition;
-  }
-  if (r.timestamp !== undefined) {
-    if (!Number.isInteger(r.timestamp)) throw new WebkaError('INVALID_TIMESTAMP', 'a record timestamp is an integer of milliseconds since the epoch');
-    out += ',"timestamp":' + r.timestamp;
-  }
-  return out + '}';
-}
-
-/** Strings without characters that need escaping (the common case) skip JSON.stringify. */
-const PLAIN = /^[^"\\\u0000-\u001f\u2028\u2029\ud800-\udfff]*$/;
-function isPlain(s: string): boolean {
-  return s.length < 256 && PLAIN.test(s);
-}
-function quote(s: string): string {
-  return isPlain(s) ? '"' + s + '"' : JSON.stringify(s);
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
+export { encodeRecord, toBase64 } from './encode-record.js';

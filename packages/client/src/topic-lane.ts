@@ -15,7 +15,10 @@ import { retryUntil } from './backoff.js';
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import { seg } from './http-client.js';
-import type { RecordMetadata, ValueFormat } from './types.js';
+import type { ProducerRecord, RecordMetadata, ValueFormat } from './types.js';
+import { buildBody, type BatchRecord } from './batch-body.js';
+import { encodeRecord } from './encode-record.js';
+import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
 
 export interface LaneOptions {
   cluster: string;
@@ -29,11 +32,20 @@ export interface LaneOptions {
   requestTimeoutMs: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
+  /** recordbatch: binary RecordBatch v2 bodies built here (default); json: JSON bodies. */
+  wireFormat: 'recordbatch' | 'json';
+  /** How long a topic's partition count is trusted before it is asked again (recordbatch only). */
+  metadataMaxAgeMs: number;
 }
 
 export interface Pending {
-  /** The record's JSON text, as it goes into the body. */
-  json: string;
+  /** The record's JSON text, as it goes into a JSON body (wireFormat json). */
+  json?: string;
+  /** The record as it goes into a batch (wireFormat recordbatch), with the record as given (for a keepalive JSON body). */
+  rec?: BatchRecord;
+  record?: ProducerRecord;
+  /** About its bytes in a body. */
+  size: number;
   resolve(m: RecordMetadata): void;
   reject(e: unknown): void;
 }
@@ -46,6 +58,8 @@ interface Identity {
 
 interface Answer {
   records?: { partition: number; offset: number; timestamp: number }[];
+  /** The answer to a binary body: each partition's base offset. */
+  partitions?: { partition: number; baseOffset: number; count: number; logAppendTime: number }[];
 }
 
 /** setImmediate where the runtime has it (not in browsers, whose setTimeout(0) may wait 4 ms). */
@@ -67,6 +81,8 @@ export class TopicLane {
   #idle: (() => void)[] = [];
   /** Answers received but not yet handled (see #settle), in the order their requests went. */
   #later: (() => void)[] = [];
+  #partitions: number | undefined;
+  #partitionsAt = 0;
 
   constructor(topic: string, http: HttpClient, opts: LaneOptions) {
     this.topic = topic;
@@ -81,7 +97,7 @@ export class TopicLane {
 
   enqueue(p: Pending): void {
     this.#queue.push(p);
-    this.#queuedBytes += p.json.length + 1;
+    this.#queuedBytes += p.size;
     if (this.#queuedBytes >= this.#opts.batchSize || this.#queue.length >= this.#maxRecords) this.#kick();
     else if (this.#timer === undefined && this.#inFlight === undefined) this.#timer = setTimeout(() => this.#kick(), this.#opts.lingerMs);
   }
@@ -116,7 +132,7 @@ export class TopicLane {
       let bytes = envelope;
       let n = 0;
       while (n < this.#queue.length && n < this.#maxRecords) {
-        const b = utf8Length(this.#queue[n].json) + 1;
+        const b = utf8Length(jsonOf(this.#queue[n], this.#opts.valueFormat)) + 1;
         if (used + bytes + b > budget) break;
         bytes += b;
         n++;
@@ -124,17 +140,18 @@ export class TopicLane {
       if (n === 0) break;
       const batch = this.#take(n);
       used += bytes;
+      // a JSON body: it needs no partition count, which a page going away may not have time to ask
       const body = this.#body(batch, undefined);
       this.#http
         .json<Answer>('POST', this.#path(), { body, keepalive: true, query: this.#query() })
-        .then((a) => this.#resolve(batch, a), (e) => batch.forEach((p) => p.reject(e)));
+        .then((a) => this.#resolve(batch, a, undefined), (e) => batch.forEach((p) => p.reject(e)));
     }
     return used;
   }
 
   #take(n: number): Pending[] {
     const batch = this.#queue.splice(0, n);
-    for (const p of batch) this.#queuedBytes -= p.json.length + 1;
+    for (const p of batch) this.#queuedBytes -= p.size;
     return batch;
   }
 
@@ -152,8 +169,8 @@ export class TopicLane {
     }
     let n = 0;
     let bytes = 0;
-    while (n < this.#queue.length && n < this.#maxRecords && (n === 0 || bytes + this.#queue[n].json.length < this.#opts.batchSize)) {
-      bytes += this.#queue[n].json.length + 1;
+    while (n < this.#queue.length && n < this.#maxRecords && (n === 0 || bytes + this.#queue[n].size < this.#opts.batchSize)) {
+      bytes += this.#queue[n].size;
       n++;
     }
     const batch = this.#take(n);
@@ -176,7 +193,7 @@ export class TopicLane {
     let body = `{"valueFormat":"${this.#opts.valueFormat}",`;
     if (id !== undefined) body += `"producerId":${id.producerId},"producerEpoch":${id.producerEpoch},"sequence":${id.sequence},`;
     const records = new Array<string>(batch.length);
-    for (let i = 0; i < batch.length; i++) records[i] = batch[i].json;
+    for (let i = 0; i < batch.length; i++) records[i] = jsonOf(batch[i], this.#opts.valueFormat);
     return body + '"records":[' + records.join(',') + ']}';
   }
 
@@ -186,7 +203,7 @@ export class TopicLane {
    * goes out first and this answer (a thousand offsets to parse, a thousand promises to resolve)
    * is handled just after, while that request is in flight. Batches resolve in the order sent.
    */
-  #settle(batch: Pending[], text: string): void {
+  #settle(batch: Pending[], text: string, built: BuiltLayout | undefined): void {
     const run = (): void => {
       let a: Answer | undefined;
       try {
@@ -196,7 +213,7 @@ export class TopicLane {
         for (const p of batch) p.reject(e);
         return;
       }
-      this.#resolve(batch, a);
+      this.#resolve(batch, a, built);
     };
     if (this.#later.length === 0 && (this.#queue.length === 0 || setImmediateFn === undefined)) return run();
     this.#later.push(run);
@@ -210,7 +227,16 @@ export class TopicLane {
     if (this.#queue.length === 0 && this.#inFlight === undefined) this.#kick();
   }
 
-  #resolve(batch: Pending[], a: Answer | undefined): void {
+  #resolve(batch: Pending[], a: Answer | undefined, built: BuiltLayout | undefined): void {
+    if (a?.partitions !== undefined && built !== undefined) {
+      const base = new Map(a.partitions.map((p) => [p.partition, p]));
+      for (let i = 0; i < batch.length; i++) {
+        const p = base.get(built.partitionOf[i]);
+        const rec = batch[i].rec!;
+        batch[i].resolve({ topic: this.topic, partition: built.partitionOf[i], offset: p === undefined ? -1 : p.baseOffset + built.indexInBatch[i], timestamp: p === undefined || p.logAppendTime < 0 ? rec.timestamp : p.logAppendTime });
+      }
+      return;
+    }
     const out = a?.records;
     for (let i = 0; i < batch.length; i++) {
       const r = out?.[i];
@@ -229,6 +255,16 @@ export class TopicLane {
     return this.#identity;
   }
 
+  /** The topic's partition count, asked again once older than metadataMaxAgeMs (as Kafka's metadata.max.age.ms). */
+  async #partitionCount(deadline: number): Promise<number> {
+    if (this.#partitions !== undefined && Date.now() - this.#partitionsAt < this.#opts.metadataMaxAgeMs) return this.#partitions;
+    const path = `/v1/clusters/${seg(this.#opts.cluster)}/topics/${seg(this.topic)}/partitions`;
+    const a = await this.#retrying(deadline, (signal) => this.#http.json<{ partitions: unknown[] }>('GET', path, { signal }));
+    this.#partitions = a.partitions.length;
+    this.#partitionsAt = Date.now();
+    return this.#partitions;
+  }
+
   #retrying<T>(deadline: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return retryUntil(deadline, this.#opts, call);
   }
@@ -237,10 +273,22 @@ export class TopicLane {
     const deadline = Date.now() + this.#opts.deliveryTimeoutMs;
     try {
       const id = await this.#identityFor(deadline);
-      const body = this.#body(batch, id);
-      const text = await this.#retrying(deadline, (signal) => this.#http.text('POST', this.#path(), { body, signal, query: this.#query() }));
+      let text: string;
+      let built: BuiltLayout | undefined;
+      if (this.#opts.wireFormat === 'json') {
+        const body = this.#body(batch, id);
+        text = await this.#retrying(deadline, (signal) => this.#http.text('POST', this.#path(), { body, signal, query: this.#query() }));
+      } else {
+        const partitions = await this.#partitionCount(deadline);
+        // keyless records: one partition per request (the broker's rule for a JSON body)
+        const keyless = id !== undefined ? (id.producerId + id.sequence) % partitions : Math.floor(Math.random() * partitions);
+        const b = buildBody(batch.map((p) => p.rec!), partitions, keyless, id);
+        built = b;
+        const headers = { 'content-type': RECORD_BATCH_CONTENT_TYPE };
+        text = await this.#retrying(deadline, (signal) => this.#http.text('POST', this.#path(), { body: b.body, headers, signal, query: this.#query() }));
+      }
       if (id !== undefined) id.sequence++;
-      this.#settle(batch, text);
+      this.#settle(batch, text, built);
     } catch (err) {
       const e = err as WebkaError;
       if ((e.code === 'TOO_MANY_RECORDS' || e.code === 'PAYLOAD_TOO_LARGE') && batch.length > 1) {
@@ -254,9 +302,22 @@ export class TopicLane {
       // The request may or may not have been written: a fresh producer id makes sure that no
       // later request is taken for a retry of this one.
       this.#identity = undefined;
+      // a partition the count did not know of (or one that is gone): ask again next time
+      if (e.code === 'PARTITION_NOT_FOUND') this.#partitions = undefined;
       for (const p of batch) p.reject(e);
     }
   }
+}
+
+/** Where a binary body put each record (buildBody). */
+interface BuiltLayout {
+  partitionOf: Int32Array;
+  indexInBatch: Int32Array;
+}
+
+/** A record's JSON text: as queued (wireFormat json), or written now from the record as given. */
+function jsonOf(p: Pending, format: ValueFormat): string {
+  return (p.json ??= encodeRecord(p.record!, format));
 }
 
 function utf8Length(s: string): number {

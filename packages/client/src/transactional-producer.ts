@@ -19,7 +19,7 @@
 import { retryUntil, type RetryOptions } from './backoff.js';
 import { WebkaError } from './errors.js';
 import { seg, type HttpClient } from './http-client.js';
-import { encodeRecord } from './producer.js';
+import { encodeRecord } from './encode-record.js';
 import type { ProducerRecord, RecordMetadata, TopicPartitionOffset, ValueFormat } from './types.js';
 
 export interface TransactionalProducerOptions {
