@@ -94,9 +94,9 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     if (config.coordinator !== '') {
       const { endpoints, prefix } = parseCoordinatorUrl(config.coordinator);
       const log = app.log;
-      member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'));
+      member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix, leaseTtlSeconds: config.coordinatorLeaseSeconds }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'));
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs });
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, debugHwFromLeader: config.debugHwFromLeader });
       app.webka.replication = replication;
       replication.start();
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');

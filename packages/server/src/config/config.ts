@@ -30,6 +30,7 @@ export const CONFIG_KEYS = {
   nodeId: { type: 'int', default: -1, min: -1, max: 2_147_483_647, doc: 'This broker\'s node id in a cluster (docs/replication.md); unique per cluster, required with coordinator. -1: none (single node).' },
   coordinator: { type: 'string', default: '', doc: 'The cluster\'s coordination service, as etcd://host:port[,host:port...]/prefix (the path is the key prefix: one etcd serves several clusters). Empty: single node, no etcd.' },
   advertisedUrl: { type: 'string', default: '', doc: 'The URL other brokers and clients reach this broker at, in a cluster (empty: the URL the broker listens on).' },
+  coordinatorLeaseSeconds: { type: 'int', default: 10, min: 2, max: 300, doc: 'In a cluster: the TTL of this broker\'s etcd lease, renewed every third of it; a broker killed or cut off is gone (and its partitions get new leaders) this long after its last renewal.' },
   replicaLagTimeMaxMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, doc: 'In a cluster: a follower that has not caught up with its leader for this long leaves the in-sync replicas (Kafka\'s replica.lag.time.max.ms); it rejoins once it holds everything below the high watermark.' },
   dataDir: { type: 'string', default: './webka-data', doc: 'Where logs and the catalog live.' },
   logLevel: { type: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs on stdout.' },
@@ -87,7 +88,7 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 type ValueOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K]['type'] extends 'int' ? number : (typeof CONFIG_KEYS)[K]['type'] extends 'bool' ? boolean : string;
-export type Config = { [K in ConfigKey]: ValueOf<K> } & { configFile: string | null; debugAckFromMemory: boolean };
+export type Config = { [K in ConfigKey]: ValueOf<K> } & { configFile: string | null; debugAckFromMemory: boolean; debugHwFromLeader: boolean };
 
 export class ConfigError extends Error {}
 
@@ -171,6 +172,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   out.dataDir = path.resolve(cwd, out.dataDir as string);
   out.configFile = file;
   out.debugAckFromMemory = env.WEBKA_DEBUG_ACK_FROM_MEMORY === '1';
+  out.debugHwFromLeader = env.WEBKA_DEBUG_HW_FROM_LEADER === '1';
   return out as Config;
 }
 
@@ -182,5 +184,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
   }
   out.configFile = config.configFile;
   if (config.debugAckFromMemory) out.debugAckFromMemory = 'ON: acks=all answers before data leaves memory (test use only)';
+  if (config.debugHwFromLeader) out.debugHwFromLeader = 'ON: leaders ignore their followers for the high watermark (test use only)';
   return out;
 }

@@ -182,6 +182,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/brokers': {},
   // between brokers: a follower's fetch from its leader
   'GET /v1/internal/replicas/:topicId/:partition/fetch': { admin: true },
+  'GET /v1/internal/replicas/:topicId/:partition/epoch-end': { admin: true },
   'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },
   'POST /v1/principals': { admin: true, audit: 'principal.create' },

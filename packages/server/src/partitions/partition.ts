@@ -350,6 +350,21 @@ export class Partition {
   }
 
   /**
+   * Cuts this copy back to `offset` (a follower whose batches past it are of an epoch its leader
+   * did not keep) and rebuilds producer state and the transaction index from what remains.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    if (offset >= this.log.nextOffset) return;
+    await this.log.truncateTo(offset);
+    this.producers.restore([]);
+    this.txns.restore({ ongoing: [], aborted: [] });
+    this.log.scanBatches(this.log.logStartOffset, (buf, pos) => {
+      this.producers.replay(buf, pos);
+      this.txns.replay(buf, pos);
+    });
+  }
+
+  /**
    * Waits until the log end passes offset (a follower's fetch at the leader's end) or the high
    * watermark moves from `highWatermark` (the follower learns it sooner), timeoutMs passes or
    * signal aborts.

@@ -42,6 +42,9 @@ export interface LeaderContext {
   /** The topic's min.insync.replicas. */
   minInsync(): number;
   lagTimeMaxMs: number;
+  /** DEBUG ONLY: the high watermark is the leader's own durable end, as if it had no followers
+   *  (the failover test's negative control: acknowledged records can then be lost). */
+  hwFromLeaderAlone?: boolean;
   /** Asks for the ISR to become `isr` (written to the coordinator; the state changes when it is). */
   proposeIsr(isr: number[]): void;
 }
@@ -58,6 +61,7 @@ export class PartitionLeader implements ReplicaHooks {
     readonly leaderEpoch: number,
     readonly ctx: LeaderContext,
   ) {
+    partition.log.leaderEpoch = leaderEpoch;
     this.stateChanged();
   }
 
@@ -141,6 +145,7 @@ export class PartitionLeader implements ReplicaHooks {
   #applyLimit(): void {
     const others = this.#isr().filter((n) => n !== this.ctx.nodeId);
     let limit: number | null = null;
+    if (this.ctx.hwFromLeaderAlone === true) others.length = 0;
     for (const n of others) limit = Math.min(limit ?? Number.MAX_SAFE_INTEGER, this.#followers.get(n)?.durableEnd ?? 0);
     this.partition.log.setReplicaLimit(limit);
   }
@@ -157,6 +162,7 @@ export class PartitionLeader implements ReplicaHooks {
   fence(leader: number): void {
     this.#fenced = new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} no longer leads partition ${this.partition.index} (leader now ${leader})`, { leader });
     this.#rejectAll(this.#fenced);
+    this.partition.log.leaderEpoch = null;
     // readers see no more than what was committed in this epoch until the next leader says more
     this.partition.log.setReplicaLimit(this.partition.log.highWatermark);
   }

@@ -55,14 +55,21 @@ export class ReplicaFetcher implements ReplicaHooks {
     const log = this.partition.log;
     let warned = false;
     let url: string | undefined;
+    let reconciled = false;
     while (!signal.aborted && !this.partition.closed) {
       try {
         url ??= await this.ctx.brokerUrl(this.leader);
         if (url === undefined) throw new Error(`leader ${this.leader} is not registered`);
+        if (!reconciled) {
+          await this.#truncateToLeader(url, signal);
+          reconciled = true;
+        }
         const q = new URLSearchParams({ offset: String(log.nextOffset), replica: String(this.ctx.nodeId), durableEnd: String(log.durableOffset), leaderEpoch: String(this.leaderEpoch), maxWaitMs: String(REPLICA_FETCH_MAX_WAIT_MS) });
         const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(REPLICA_FETCH_MAX_WAIT_MS + 10_000)]) });
         if (!res.ok) {
           const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+          // past the leader's end: this copy holds batches the leader does not; reconcile again
+          if (body?.error?.code === 'OFFSET_OUT_OF_RANGE') reconciled = false;
           throw new Error(`leader ${this.leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}`);
         }
         const highWatermark = Number(res.headers.get('x-webka-high-watermark'));
@@ -81,6 +88,25 @@ export class ReplicaFetcher implements ReplicaHooks {
         warned = true;
         await new Promise((r) => setTimeout(r, RETRY_MS).unref());
       }
+    }
+  }
+
+  /**
+   * KIP-101: asks the leader where this copy's last epoch ends on its side and cuts this copy
+   * there, so that batches an old leader wrote and the new one never had are gone before
+   * fetching (the replicas never diverge).
+   */
+  async #truncateToLeader(url: string, signal: AbortSignal): Promise<void> {
+    const log = this.partition.log;
+    if (log.nextOffset === log.logStartOffset) return;
+    const epoch = log.lastLeaderEpoch();
+    const q = new URLSearchParams({ epoch: String(epoch), leaderEpoch: String(this.leaderEpoch) });
+    const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/epoch-end?${q}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
+    const body = (await res.json().catch(() => null)) as { endOffset?: number; error?: { code?: string; message?: string } } | null;
+    if (!res.ok || typeof body?.endOffset !== 'number') throw new Error(`leader ${this.leader} answered ${res.status} to the epoch query: ${body?.error?.message ?? ''}`);
+    if (body.endOffset < log.nextOffset) {
+      this.ctx.onWarning('truncating a follower copy to its leader\'s end of its last epoch', { topicId: this.topicId, partition: this.partition.index, epoch, from: log.nextOffset, to: body.endOffset });
+      await this.partition.truncateTo(Math.max(body.endOffset, log.logStartOffset));
     }
   }
 

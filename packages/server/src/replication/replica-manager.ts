@@ -13,6 +13,7 @@ import type { TopicRecord } from '../catalog/catalog-store.js';
 import type { ClusterMember } from '../cluster/cluster-member.js';
 import type { ClusterMetadata, ClusterTopic, PartitionState } from '../cluster/coordinator.js';
 import { ReplicationFactorError, defineTopic } from '../cluster/replica-assignment.js';
+import { electLeader } from '../cluster/leader-election.js';
 import { WebkaError } from '../errors.js';
 import { configValue } from '../catalog/topic-config.js';
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
@@ -23,6 +24,9 @@ export interface ReplicaManagerOptions {
   onWarning: (message: string, details?: Record<string, unknown>) => void;
   /** A follower that has not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
   replicaLagTimeMaxMs: number;
+  /** DEBUG ONLY (WEBKA_DEBUG_HW_FROM_LEADER=1): leaders ignore their followers for the high
+   *  watermark; exists so the failover test can show it detects loss. */
+  debugHwFromLeader?: boolean;
 }
 
 /** What a follower's fetch gets: the leader's bytes from the offset, and its high watermark. */
@@ -53,6 +57,12 @@ export class ReplicaManager {
   /** ISR changes being written, by partition (one at a time each). */
   #isrWrites = new Set<string>();
   #lagTimer: NodeJS.Timeout | null = null;
+  #stopWatchingBrokers: (() => void) | null = null;
+  /** The live brokers as last reported (null until the first report). */
+  #live: Set<number> | null = null;
+  #electing = false;
+  #electAgain = false;
+  #electionTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly broker: Broker,
@@ -73,6 +83,46 @@ export class ReplicaManager {
       for (const l of this.#leaders.values()) l.checkLag();
     }, Math.max(50, Math.floor(this.options.replicaLagTimeMaxMs / 4)));
     this.#lagTimer.unref();
+    this.#stopWatchingBrokers = this.member.coordinator.watchBrokers((brokers) => {
+      this.#live = new Set(brokers.map((b) => b.nodeId));
+      void this.#electLeaders();
+    });
+    // a broker that has just become controller finds the partitions that lost their leader
+    this.#electionTimer = setInterval(() => void this.#electLeaders(), 1000);
+    this.#electionTimer.unref();
+  }
+
+  /**
+   * On the controller: a new leader, from the ISR, for every partition whose leader is not live
+   * (cluster/leader-election.ts), each written by compare-and-swap fenced by the controller epoch.
+   */
+  async #electLeaders(): Promise<void> {
+    const term = this.member.term;
+    const live = this.#live;
+    if (term === null || live === null) return;
+    if (this.#electing) {
+      this.#electAgain = true;
+      return;
+    }
+    this.#electing = true;
+    try {
+      do {
+        this.#electAgain = false;
+        for (const [key, current] of this.#metadata.partitions) {
+          const next = electLeader(current.value, live, term.epoch);
+          if (next === null) continue;
+          const slash = key.lastIndexOf('/');
+          try {
+            const r = await this.member.coordinator.writePartitionState(key.slice(0, slash), Number(key.slice(slash + 1)), next, current.revision);
+            if (r.ok) this.options.onWarning(next.leader < 0 ? 'partition offline: no in-sync replica is alive' : 'elected a partition leader', { partition: key, leader: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr, was: current.value.leader });
+          } catch (err) {
+            this.options.onWarning('leader election write failed; the next pass tries again', { partition: key, error: (err as Error).message });
+          }
+        }
+      } while (this.#electAgain && this.member.term === term);
+    } finally {
+      this.#electing = false;
+    }
   }
 
   #apply(metadata: ClusterMetadata): void {
@@ -104,6 +154,7 @@ export class ReplicaManager {
         state: () => this.#metadata.partitions.get(key)?.value,
         minInsync: () => this.#minInsync(t),
         lagTimeMaxMs: this.options.replicaLagTimeMaxMs,
+        hwFromLeaderAlone: this.options.debugHwFromLeader === true,
         proposeIsr: (isr) => void this.#writeIsr(t.id, index, state.leaderEpoch, isr),
       });
       this.#leaders.set(key, next);
@@ -170,6 +221,21 @@ export class ReplicaManager {
     }
   }
 
+  #leaderFor(topicId: string, index: number, leaderEpoch: number): PartitionLeader {
+    const leader = this.#leaders.get(`${topicId}/${index}`);
+    const state = this.partitionState(topicId, index);
+    if (leader === undefined || state === undefined || state.leader !== this.nodeId || leader.leaderEpoch !== leaderEpoch) {
+      throw new WebkaError('NOT_LEADER', `broker ${this.nodeId} does not lead partition ${index} of topic id ${topicId} in leader epoch ${leaderEpoch} (state: leader ${state?.leader ?? 'unknown'}, epoch ${state?.leaderEpoch ?? 'unknown'})`, { leader: state?.leader ?? -1 });
+    }
+    return leader;
+  }
+
+  /** A follower's question before it fetches (KIP-101): where does `epoch` end in the leader's log? */
+  leaderEpochEnd(topicId: string, index: number, req: { leaderEpoch: number; epoch: number }): { endOffset: number; leaderEpoch: number } {
+    const leader = this.#leaderFor(topicId, index, req.leaderEpoch);
+    return { endOffset: leader.partition.log.endOffsetForEpoch(req.epoch), leaderEpoch: leader.leaderEpoch };
+  }
+
   /**
    * A follower's fetch, answered by the leader: records the follower's position and durable end
    * (which may move the high watermark), waits up to maxWaitMs for data past `offset`, and
@@ -177,11 +243,7 @@ export class ReplicaManager {
    * partition in that leader epoch.
    */
   async leaderFetch(topicId: string, index: number, req: { replica: number; offset: number; durableEnd: number; leaderEpoch: number; maxWaitMs: number; maxBytes: number; signal?: AbortSignal }): Promise<ReplicaFetchAnswer> {
-    const leader = this.#leaders.get(`${topicId}/${index}`);
-    const state = this.partitionState(topicId, index);
-    if (leader === undefined || state === undefined || state.leader !== this.nodeId || leader.leaderEpoch !== req.leaderEpoch) {
-      throw new WebkaError('NOT_LEADER', `broker ${this.nodeId} does not lead partition ${index} of topic id ${topicId} in leader epoch ${req.leaderEpoch} (state: leader ${state?.leader ?? 'unknown'}, epoch ${state?.leaderEpoch ?? 'unknown'})`, { leader: state?.leader ?? -1 });
-    }
+    const leader = this.#leaderFor(topicId, index, req.leaderEpoch);
     const p: Partition = leader.partition;
     leader.onFetch(req.replica, req.offset, req.durableEnd);
     const hw = p.log.highWatermark;
@@ -264,6 +326,8 @@ export class ReplicaManager {
     this.#stopWatching?.();
     this.#stopWatching = null;
     if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
+    if (this.#electionTimer !== null) clearInterval(this.#electionTimer);
+    this.#stopWatchingBrokers?.();
     for (const key of [...this.#fetchers.keys()]) this.#stopFollowing(key);
   }
 }

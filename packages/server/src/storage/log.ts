@@ -9,9 +9,13 @@
  *                  cuts below it) with the recovery point, which follows it but stops at the
  *                  first segment with a change not yet fsynced
  *   highWatermark: what readers may see: the durable end (Redpanda's rule), so that a record a
- *                  consumer read can never be taken back by a power cut. With replication it
- *                  becomes the minimum durable end over the in-sync replicas: a change of the
- *                  input to #visibleEnd(), not of the design.
+ *                  consumer read can never be taken back by a power cut. In a cluster it is
+ *                  also bounded by the replica limit (setReplicaLimit: on a leader the least
+ *                  durable end of its in-sync followers, on a follower the leader's high
+ *                  watermark): the input to #visibleEnd(), not the design, changed.
+ *   leaderEpoch:   in a cluster, the leader's epoch stamped into each batch it appends;
+ *                  endOffsetForEpoch() and truncateTo() let a follower cut what an old leader
+ *                  alone wrote (KIP-101).
  *
  * The log keeps an fsync in flight whenever it holds unsynced data (appends of any acks), so
  * data becomes visible within one group commit of being written; flush() waits for that. The
@@ -31,7 +35,7 @@ import { makeDirDurable, type FileSystem } from './file-system.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
 import { unboundedFdPool, type FdPool } from './fd-pool.js';
 import { RECOVERY_POINT_FILE, completeSwap, formatCheckpoint, loadLog } from './log-loader.js';
-import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, baseOffsetAt, lastOffsetAt, maxTimestampAt, writeInt64 } from './batch-fields.js';
+import { BASE_OFFSET, BATCH_HEADER_SIZE, LOG_OVERHEAD, BATCH_LENGTH, PARTITION_LEADER_EPOCH, baseOffsetAt, lastOffsetAt, maxTimestampAt, writeInt64 } from './batch-fields.js';
 import { WebkaError } from '../errors.js';
 import { commitRounds, type CommitRounds } from './commit-rounds.js';
 
@@ -71,6 +75,12 @@ export class Log {
   #highWatermark = 0;
   #onHighWatermark: () => void = () => undefined;
   #onAppend: () => void = () => undefined;
+  /**
+   * In a cluster, on the leader: its leader epoch, written into every batch it appends (the
+   * partitionLeaderEpoch field, outside the CRC), so that replicas can find where epochs begin
+   * (KIP-101). null: batches keep the field as encoded.
+   */
+  leaderEpoch: number | null = null;
   /** With replication: the end the other in-sync replicas hold durably (null: none to wait for). */
   #replicaLimit: number | null = null;
   /** Segments whose fsync is running: their changes are not yet known to be durable. */
@@ -228,6 +238,7 @@ export class Log {
     let next = baseOffset;
     for (const b of batches) {
       writeInt64(bytes, b.at + BASE_OFFSET, next);
+      if (this.leaderEpoch !== null) bytes.writeInt32BE(this.leaderEpoch, b.at + PARTITION_LEADER_EPOCH);
       next += b.count;
     }
     try {
@@ -554,6 +565,72 @@ export class Log {
         return true;
       });
     }
+  }
+
+  /** The leader epoch of the last batch (-1 for an empty log). */
+  lastLeaderEpoch(): number {
+    let epoch = -1;
+    const last = this.#segments[this.#segments.length - 1];
+    for (const seg of last.isEmpty && this.#segments.length > 1 ? this.#segments.slice(-2) : [last]) {
+      seg.scan(0, (buf, pos) => {
+        epoch = buf.readInt32BE(pos + PARTITION_LEADER_EPOCH);
+        return true;
+      });
+    }
+    return epoch;
+  }
+
+  /**
+   * KIP-101's OffsetsForLeaderEpoch on this log: the end of `epoch` here, which is where the
+   * first batch of a later epoch starts, or the log end when no later epoch has written. A
+   * follower whose last batch is of `epoch` truncates to this before it fetches.
+   */
+  endOffsetForEpoch(epoch: number): number {
+    let end = this.nextOffset;
+    for (const seg of this.#segments) {
+      if (end !== this.nextOffset) break;
+      seg.scan(0, (buf, pos) => {
+        if (buf.readInt32BE(pos + PARTITION_LEADER_EPOCH) > epoch) {
+          end = baseOffsetAt(buf, pos);
+          return false;
+        }
+        return true;
+      });
+    }
+    return end;
+  }
+
+  /**
+   * Removes every batch from `offset` on (a follower whose copy diverged from its leader's:
+   * batches of an epoch the leader did not keep). `offset` must be a batch boundary at or after
+   * the log start; the cut is fsynced before this resolves. The high watermark and the durable end
+   * come down with it.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    this.#checkOnline();
+    if (offset >= this.nextOffset) return;
+    if (offset < this.logStartOffset) throw new WebkaError('OFFSET_OUT_OF_RANGE', `cannot truncate ${this.dir} to ${offset}, below its log start ${this.logStartOffset}`);
+    if (this.#syncing !== null) await this.#syncing.catch(() => undefined);
+    while (this.#segments.length > 1 && this.#segments[this.#segments.length - 1].baseOffset >= offset) {
+      const seg = this.#segments.pop()!;
+      this.#unsynced.delete(seg);
+      seg.delete();
+    }
+    const active = this.#segments[this.#segments.length - 1];
+    if (active.nextOffset > offset) {
+      const position = active.baseOffset >= offset ? 0 : active.positionOf(offset);
+      if (position < 0) throw new WebkaError('CORRUPT_RECORD', `no batch starts at ${offset} in ${active.file}`);
+      active.truncateBytes(position, offset);
+    }
+    active.setActive(true);
+    this.#unsynced.add(active);
+    this.#fs.syncDir(this.dir);
+    if (this.#durableOffset > offset) this.#durableOffset = offset;
+    if (this.#highWatermark > offset) this.#highWatermark = offset;
+    if (this.#openedEnd > offset) this.#openedEnd = offset;
+    await this.flush();
+    await this.#startSync();
+    this.checkpoint();
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Routes between brokers of a cluster (not for clients; hidden from the API docs):
- *   GET /v1/internal/replicas/:topicId/:partition/fetch  a follower's fetch from the leader
+ *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader
+ *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
  * The answer is the leader's stored batches from `offset`, as bytes
  * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
  */
@@ -12,6 +13,16 @@ const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
 const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
 
 export async function replicationRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Params: { topicId: string; partition: string }; Querystring: { epoch: string; leaderEpoch: string } }>(
+    '/internal/replicas/:topicId/:partition/epoch-end',
+    { schema: { hide: true, params: Type.Object({ topicId: Type.String(), partition: Count }), querystring: Type.Object({ epoch: Type.String({ pattern: '^-?[0-9]{1,10}$' }), leaderEpoch: Count }) } },
+    async (request) => {
+      const replication = app.webka.replication;
+      if (replication === undefined) throw new WebkaError('NOT_LEADER', 'this broker is not part of a cluster');
+      return replication.leaderEpochEnd(request.params.topicId, Number(request.params.partition), { leaderEpoch: Number(request.query.leaderEpoch), epoch: Number(request.query.epoch) });
+    },
+  );
+
   app.get<{ Params: { topicId: string; partition: string }; Querystring: Record<'offset' | 'replica' | 'durableEnd' | 'leaderEpoch', string> & { maxWaitMs?: string; maxBytes?: string } }>(
     '/internal/replicas/:topicId/:partition/fetch',
     { schema: { hide: true, params: Type.Object({ topicId: Type.String(), partition: Count }), querystring: FetchQuery } },

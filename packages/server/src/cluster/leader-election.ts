@@ -1,0 +1,24 @@
+/**
+ * The controller's leader election (clean: only an in-sync replica may lead). For each partition
+ * whose leader is gone, the new leader is the first live member of the ISR; the ISR keeps its live
+ * members; the leader epoch rises, so the old leader's epoch is fenced everywhere (replicas refuse
+ * fetches of another epoch; the old leader takes no appends once it sees the state). With no live
+ * ISR member the partition is offline (leader -1, ISR kept) until one comes back: never a replica
+ * that may lack acknowledged records.
+ *
+ *   leader 1, ISR [1,2,3], broker 1 gone  ->  leader 2, epoch +1, ISR [2,3]
+ *   leader 1, ISR [1],     broker 1 gone  ->  leader -1, epoch +1, ISR [1]   (offline)
+ *   leader -1, ISR [1],    broker 1 back  ->  leader 1, epoch +1, ISR [1]
+ */
+import type { PartitionState } from './coordinator.js';
+
+/** The state to write for a partition given the live brokers, or null when it needs no change. */
+export function electLeader(state: PartitionState, live: ReadonlySet<number>, controllerEpoch: number): PartitionState | null {
+  if (state.leader >= 0 && live.has(state.leader)) return null;
+  const candidates = state.isr.filter((n) => live.has(n));
+  if (candidates.length === 0) {
+    if (state.leader === -1) return null;
+    return { ...state, leader: -1, leaderEpoch: state.leaderEpoch + 1, controllerEpoch };
+  }
+  return { ...state, leader: candidates[0], leaderEpoch: state.leaderEpoch + 1, isr: candidates, controllerEpoch };
+}
