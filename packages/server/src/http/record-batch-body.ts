@@ -39,7 +39,7 @@ export function parseBinaryProduce(body: Buffer, maxRecords: number): BinaryProd
       b = checkProducedBatch(body, pos + FRAME, body.length, `partition ${partition}'s batch`);
     } catch (err) {
       if (!(err instanceof BatchCheckError)) throw err;
-      throw new WebkaError(err.problem === 'timestamp' ? 'INVALID_TIMESTAMP' : 'INVALID_RECORD_BATCH', err.message, { partition });
+      throw new WebkaError(err.problem === 'timestamp' ? 'INVALID_TIMESTAMP' : err.problem === 'too-large' ? 'RECORD_TOO_LARGE' : 'INVALID_RECORD_BATCH', err.message, { partition });
     }
     if (first === undefined) {
       first = b;

@@ -7,6 +7,7 @@
  * each length against the batch's end. What a batch must be (see record-batch.ts for the bytes):
  *   - whole (12 + batchLength bytes present, batchLength >= 49), magic 2, CRC-32C matching;
  *   - attributes: a codec this broker reads (codecs.ts: none, gzip, snappy, lz4, zstd), CreateTime, not a control batch, no unknown bits;
+ *   - compressed records that decompress within codecs.ts's MAX_DECOMPRESSED_BYTES ('too-large');
  *   - recordsCount >= 1, lastOffsetDelta = recordsCount - 1, and exactly recordsCount records
  *     whose offsetDelta is their index, whose key, value and header lengths stay inside their
  *     record, whose header keys are non-null UTF-8, and nothing after the last record;
@@ -20,11 +21,11 @@
 import { isUtf8 } from 'node:buffer';
 import { readVarint, readVarlong, type Cursor } from '@webka/protocol';
 import { crc32c } from './crc32c.js';
-import { decompress, unsupportedCodec } from './codecs.js';
+import { DecompressedTooLarge, decompress, unsupportedCodec } from './codecs.js';
 import { ATTRIBUTES, BASE_TIMESTAMP, BATCH_HEADER_SIZE, BATCH_LENGTH, CRC, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PRODUCER_ID, readInt64, writeInt64 } from './batch-fields.js';
 
 /** Why a batch was refused: each adapter maps the kind to its own stable error code. */
-export type BatchProblem = 'corrupt' | 'magic' | 'invalid' | 'compression' | 'timestamp';
+export type BatchProblem = 'corrupt' | 'magic' | 'invalid' | 'compression' | 'timestamp' | 'too-large';
 
 export class BatchCheckError extends Error {
   readonly problem: BatchProblem;
@@ -106,7 +107,7 @@ export function checkProducedBatch(buf: Buffer, pos: number, end: number, what: 
     try {
       data = decompress(codec, buf.subarray(p, batchEnd));
     } catch (err) {
-      throw new BatchCheckError('corrupt', `${what}: ${(err as Error).message}`);
+      throw new BatchCheckError(err instanceof DecompressedTooLarge ? 'too-large' : 'corrupt', `${what}: ${(err as Error).message}`);
     }
     p = 0;
     dataEnd = data.length;

@@ -115,6 +115,19 @@ function reCrc(body: Buffer, at = 0): Buffer {
   return body;
 }
 
+/** good()'s header over a zstd frame of 520 RLE blocks of 128 KiB: 2 KB that would decompress to 65 MiB. */
+function zstdBomb(): Buffer {
+  const blocks: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3])];
+  for (let i = 0; i < 520; i++) {
+    const h = ((128 * 1024) << 3) | (1 << 1) | (i === 519 ? 1 : 0);
+    blocks.push(Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, 0x78]));
+  }
+  const b = Buffer.concat([good().subarray(0, 4 + 61), ...blocks]);
+  b.writeInt32BE(b.length - 4 - 12, 4 + 8);
+  b.writeInt16BE(4, 4 + 21);
+  return reCrc(b);
+}
+
 const MALFORMED: Array<[string, () => Uint8Array, number, string, RegExp]> = [
   ['a flipped byte (CRC mismatch)', () => { const b = good(); b[b.length - 3] ^= 0xff; return b; }, 400, 'INVALID_RECORD_BATCH', /CRC-32C/],
   ['a truncated batch', () => good().subarray(0, 80), 400, 'INVALID_RECORD_BATCH', /truncated/],
@@ -128,6 +141,7 @@ const MALFORMED: Array<[string, () => Uint8Array, number, string, RegExp]> = [
   ['a control batch', () => { const b = good(); b.writeInt16BE(0x20, 4 + 21); return reCrc(b); }, 400, 'INVALID_RECORD_BATCH', /control/],
   ['codec 7 (no such codec)', () => { const b = good(); b.writeInt16BE(7, 4 + 21); return reCrc(b); }, 400, 'INVALID_RECORD_BATCH', /codec 7 does not exist/],
   ['zstd in its attributes but not zstd data', () => { const b = good(); b.writeInt16BE(4, 4 + 21); return reCrc(b); }, 400, 'INVALID_RECORD_BATCH', /cannot be decompressed/],
+  ['a zstd batch that would decompress to more than 64 MiB', zstdBomb, 413, 'RECORD_TOO_LARGE', /more than 64 MiB/],
   ['a record whose length runs past the batch', () => { const b = good(); b[4 + 61] = 0x7e; return reCrc(b); }, 400, 'INVALID_RECORD_BATCH', /record 0/],
   ['two batches for one partition', () => produceBody([good(), good()]), 400, 'INVALID_RECORD_BATCH', /two batches/],
   ['batches with different producer fields', () => produceBody([frame(0, SAMPLE.slice(0, 1)), frame(1, SAMPLE.slice(0, 1), { producerId: 1, producerEpoch: 0, baseSequence: 0 })]), 400, 'INVALID_RECORD_BATCH', /same producer fields/],

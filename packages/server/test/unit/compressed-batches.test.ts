@@ -2,8 +2,10 @@
  * Batches compressed by Kafka clients: each codec's record region decompresses to the records
  * (snappy both raw, as librdkafka writes it, and in xerial's framing, as Kafka's Java clients
  * do), and the Kafka produce check refuses what cannot be read: data its codec cannot decompress
- * (CORRUPT_MESSAGE) and codec ids Kafka does not define (UNSUPPORTED_COMPRESSION_TYPE).
- * zstd is exercised with kcat (test/kafka/kcat.test.ts): no zstd compressor is installed here.
+ * (CORRUPT_MESSAGE), codec ids Kafka does not define (UNSUPPORTED_COMPRESSION_TYPE), and
+ * batches that would decompress to more than MAX_DECOMPRESSED_BYTES (MESSAGE_TOO_LARGE), found
+ * before the memory is taken. zstd batches from a real compressor are exercised with kcat
+ * (test/kafka/kcat.test.ts): no zstd compressor is installed here, so zstd frames are built by hand.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { encodeBatch, decodeRecords, BATCH_HEADER_SIZE, type DecodedRecord } from '../../src/storage/record-batch.js';
 import { crc32c } from '../../src/storage/crc32c.js';
 import { checkedBatches } from '../../src/kafka/apis/produce.js';
+import { MAX_DECOMPRESSED_BYTES, decompress } from '../../src/storage/codecs.js';
 import { KafkaError, KafkaErrors } from '../../src/kafka/error-codes.js';
 
 const require = createRequire(import.meta.url);
@@ -80,4 +83,46 @@ test('data its codec cannot decompress is CORRUPT_MESSAGE; codecs 5-7 are UNSUPP
   const lying = compressed(2, (b) => snappy.compress(Buffer.concat([b, Buffer.from([1, 2, 3])])));
   assert.equal(refusal(lying), KafkaErrors.CORRUPT_MESSAGE);
   for (const codec of [5, 6, 7]) assert.equal(refusal(compressed(codec, (b) => b)), KafkaErrors.UNSUPPORTED_COMPRESSION_TYPE, `codec ${codec}`);
+});
+
+/** A zstd frame of `blocks` RLE blocks of 128 KiB each ('x'), with a 128 KiB window and no content size, or one declaring `contentSize`. */
+function zstdFrame(blocks: number, contentSize?: number): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd])];
+  if (contentSize === undefined) parts.push(Buffer.from([0x00, 7 << 3])); // no content size; window 2^(10+7)
+  else {
+    const fcs = Buffer.alloc(8);
+    fcs.writeUInt32LE(contentSize % 2 ** 32, 0);
+    fcs.writeUInt32LE(Math.floor(contentSize / 2 ** 32), 4);
+    parts.push(Buffer.from([0xe0]), fcs); // 8-byte content size, single segment
+  }
+  for (let i = 0; i < blocks; i++) {
+    const header = ((128 * 1024) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0); // RLE
+    parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x78]));
+  }
+  return Buffer.concat(parts);
+}
+
+test('a zstd frame built by hand decompresses (the control for the bombs below)', () => {
+  const out = decompress(4, zstdFrame(8));
+  assert.equal(out.length, 8 * 128 * 1024);
+  assert.ok(out.every((b) => b === 0x78));
+  const code = refusal(compressed(4, () => zstdFrame(8)));
+  assert.ok(code !== 0 && code !== KafkaErrors.MESSAGE_TOO_LARGE, `within the bound: refused (${code}) only because x... are no records`);
+});
+
+test('batches that would decompress past the bound are MESSAGE_TOO_LARGE, found before the memory is taken', () => {
+  const over = MAX_DECOMPRESSED_BYTES + 1024 * 1024;
+  const bombs: Array<[string, number, () => Buffer]> = [
+    ['gzip of zeros', 1, () => gzipSync(Buffer.alloc(over))],
+    ['lz4 of zeros', 3, () => lz4.compressFrameSync(Buffer.alloc(over))],
+    // a preamble that claims more than the bound: refused before snappy allocates it
+    ['snappy claiming 1 GiB', 2, () => Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00])],
+    ['zstd declaring 1 TiB', 4, () => zstdFrame(1, 2 ** 40)],
+    ['zstd of RLE blocks past the bound', 4, () => zstdFrame(Math.ceil(over / (128 * 1024)))],
+  ];
+  for (const [name, codec, make] of bombs) {
+    const batch = compressed(codec, make);
+    assert.ok(batch.length < over / 100, `${name}: the batch is small (${batch.length} bytes)`);
+    assert.equal(refusal(batch), KafkaErrors.MESSAGE_TOO_LARGE, name);
+  }
 });

@@ -23,6 +23,7 @@ const PROBLEM_CODES = {
   invalid: 'INVALID_RECORD',
   compression: 'UNSUPPORTED_COMPRESSION_TYPE',
   timestamp: 'INVALID_TIMESTAMP',
+  'too-large': 'MESSAGE_TOO_LARGE',
 } as const;
 
 export interface KafkaBatch {
