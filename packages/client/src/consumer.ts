@@ -39,6 +39,7 @@ export interface ConsumerOptions {
   /** Long poll: how long one poll waits for records (default 10 s). */
   maxWaitMs?: number;
   maxRecords?: number;
+  /** How values are shown: as each was produced (default: text as text, JSON as JSON, bytes as base64), or all as json, text or binary. */
   valueFormat?: ValueFormat;
   /** read_uncommitted (the broker's default) or read_committed: only committed transactions' records. */
   isolation?: Isolation;

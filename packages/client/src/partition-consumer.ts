@@ -29,6 +29,7 @@ export interface PartitionConsumerOptions {
   maxRecords?: number;
   /** How long one long poll waits (default 20 s). */
   maxWaitMs?: number;
+  /** How values are shown: as each was produced (default: text as text, JSON as JSON, bytes as base64), or all as json, text or binary. */
   valueFormat?: ValueFormat;
   /** read_uncommitted (default) or read_committed: only committed transactions' records; without follow, ends at the last stable offset. */
   isolation?: Isolation;

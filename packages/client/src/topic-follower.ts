@@ -17,6 +17,7 @@ export interface TopicFollowerOptions {
   topic: string;
   /** Where to start (default latest: only records produced from now on). */
   from?: 'earliest' | 'latest' | { timestamp: number };
+  /** How values are shown: as each was produced (default: text as text, JSON as JSON, bytes as base64), or all as json, text or binary. */
   valueFormat?: ValueFormat;
   keyFormat?: 'text' | 'binary';
   retryBackoffMs?: number;

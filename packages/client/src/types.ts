@@ -30,7 +30,7 @@ export interface ConsumerRecord<V = unknown> {
   key: string | null;
   value: V;
   headers: Headers;
-  /** "base64" when the key or value could not be shown in the asked format. */
+  /** "base64" when the value is bytes (produced as binary, or not showable in the asked format; docs/values.md). */
   keyEncoding?: 'base64';
   valueEncoding?: 'base64';
 }
@@ -44,6 +44,10 @@ export interface TopicPartitionOffset extends TopicPartition {
   offset: number;
 }
 
+/**
+ * How values are written (producers: default json) or shown (readers: by default each value as
+ * it was produced, so text stays text; give a format to see every value in it). docs/values.md.
+ */
 export type ValueFormat = 'json' | 'text' | 'binary';
 
 /** What a reader sees of transactions: everything written (default), or only committed transactions' records. */

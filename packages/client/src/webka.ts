@@ -27,6 +27,7 @@ export interface FetchRecordsOptions {
   timestamp?: number;
   maxRecords?: number;
   maxBytes?: number;
+  /** How values are shown: as each was produced (default: text as text, JSON as JSON, bytes as base64), or all as json, text or binary. */
   valueFormat?: ValueFormat;
   keyFormat?: 'text' | 'binary';
   signal?: AbortSignal;

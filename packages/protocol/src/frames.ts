@@ -18,7 +18,7 @@
  *   anything that fails         <-- {type:"error", id, error:{code,message}}
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ProduceRecordSchema, FetchedRecordSchema, IsolationSchema } from './schemas.js';
+import { ProduceRecordSchema, FetchedRecordSchema, IsolationSchema, ReadValueFormatSchema } from './schemas.js';
 import { ASSIGNMENT_STRATEGIES, MAX_PATTERN_LENGTH } from './groups.js';
 
 const Name = Type.String({ pattern: '^[a-zA-Z0-9._-]{1,249}$' });
@@ -64,7 +64,7 @@ export const SubscribeTopicFrame = Type.Object(
     ),
     timestamp: Type.Optional(Type.Integer({ minimum: 0, description: 'Start at the first record at or after this time (ms); not with offset' })),
     keyFormat: KeyFormat,
-    valueFormat: ValueFormat,
+    valueFormat: Type.Optional(ReadValueFormatSchema),
     isolation: Type.Optional(IsolationSchema),
   },
   { additionalProperties: false },
@@ -90,7 +90,7 @@ export const SubscribeGroupFrame = Type.Object(
       }),
     ),
     keyFormat: KeyFormat,
-    valueFormat: ValueFormat,
+    valueFormat: Type.Optional(ReadValueFormatSchema),
     isolation: Type.Optional(IsolationSchema),
   },
   { additionalProperties: false, description: 'Joins the group (and leaves it when the subscription ends), or follows memberId' },

@@ -3,7 +3,7 @@
  * Kafka's names (generationId is called `generation` on the wire, memberId, group states).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { FetchedRecordSchema, IsolationSchema } from './schemas.js';
+import { FetchedRecordSchema, IsolationSchema, ReadValueFormatSchema } from './schemas.js';
 import { AuthorizedOperationsSchema } from './broker-info.js';
 
 const NamePattern = '^[a-zA-Z0-9._-]{1,249}$';
@@ -57,7 +57,7 @@ export const PollQuery = Type.Object({
   maxWaitMs: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'Wait this long for an assignment and records when none are available' })),
   generation: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'The generation the client believes current; an older one is refused with STALE_GENERATION' })),
   keyFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('binary')])),
-  valueFormat: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('binary')])),
+  valueFormat: Type.Optional(ReadValueFormatSchema),
   isolation: Type.Optional(IsolationSchema),
 });
 export type PollQuery = Static<typeof PollQuery>;

@@ -166,6 +166,11 @@ export const FetchResponse = Type.Object({
   logStartOffset: Type.Integer(),
 });
 
+/** How a reader sees values (docs/values.md): omitted, each as it was produced. */
+export const ReadValueFormatSchema = Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('binary')], {
+  description: 'How values are shown. Omitted (recommended): each as it was produced: JSON as JSON, text as the same text, binary as base64 with valueEncoding. json, text or binary: every value in that format, base64 with valueEncoding where it cannot be. See docs/values.md',
+});
+
 export const IsolationSchema = Type.Union([Type.Literal('read_uncommitted'), Type.Literal('read_committed')], {
   description: 'read_committed: only records of committed transactions (and non-transactional ones), up to the last stable offset. Default read_uncommitted',
 });
@@ -177,7 +182,7 @@ export const FetchQuery = Type.Object({
   maxBytes: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
   maxWaitMs: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'Long-poll: wait this long for a record when none is available' })),
   keyFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('binary')])),
-  valueFormat: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('binary')])),
+  valueFormat: Type.Optional(ReadValueFormatSchema),
   isolation: Type.Optional(IsolationSchema),
 });
 export type FetchQuery = Static<typeof FetchQuery>;

@@ -18,7 +18,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ProduceInput } from '../broker.js';
 import { WebkaError } from '../errors.js';
 import { JsonScanner, NOT_JSON, NULL, STRING } from './json-scan.js';
-import { convertKey, convertPartition, convertTextValue, convertTimestamp, parseHeaders, parseRecords, type KeyFormat, type ValueFormat } from './record-json.js';
+import { convertKey, convertPartition, convertTextValue, convertTimestamp, FORMAT_TAG, parseHeaders, parseRecords, type KeyFormat, type ValueFormat } from './record-json.js';
 
 export interface ParsedProduce {
   records: ProduceInput[];
@@ -258,7 +258,7 @@ function recordAt(b: Buffer, r: Int32Array, at: number, i: number, keyFormat: Ke
   const timestamp = r[at + 2 * TIMESTAMP + 1] === 0 ? undefined : convertTimestamp(jsonAt(b, r[at + 2 * TIMESTAMP], r[at + 2 * TIMESTAMP + 1]), i);
   const h = r[at + 2 * HEADERS + 1] === 0 ? null : jsonAt(b, r[at + 2 * HEADERS], r[at + 2 * HEADERS + 1]);
   const headers = h === null ? [] : parseHeaders(h, `records[${i}].headers`);
-  return { key, value, headers, partition, timestamp };
+  return { key, value, headers, partition, timestamp, attributes: FORMAT_TAG[valueFormat] };
 }
 
 /**

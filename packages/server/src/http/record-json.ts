@@ -1,19 +1,42 @@
 /**
- * Records between JSON and bytes. On disk a key is its UTF-8 bytes and a JSON value is its JSON
- * text, as any Kafka JSON producer writes them; text and binary values are stored as given.
+ * Records between JSON and bytes: Webka's one value model (docs/values.md). On disk a key is its
+ * UTF-8 bytes and a JSON value is its JSON text, as any Kafka JSON producer writes them; text and
+ * binary values are stored as given. Each record also keeps how its value was produced (the
+ * format tag in its attributes byte, storage/record-batch.ts), because the bytes alone cannot
+ * tell the text "10001" from the JSON number 10001.
  *
  * Produce: per request, keyFormat (text | binary) and valueFormat (json | text | binary) say how
- * to read `key` and `value`; binary is base64. Fetch: the same query parameters say how to show
- * them; a value that cannot be shown in the asked format (bytes that are not JSON, say) comes
- * as base64 with "valueEncoding": "base64" beside it, so nothing is ever lost or mangled.
+ * to read `key` and `value`; binary is base64. Reading (fetch, group polls, SSE, WebSocket):
+ * without valueFormat a value is shown as it was produced: JSON as JSON, text as a JSON string
+ * of the same text, binary as base64 with "valueEncoding": "base64". A record without a tag (a
+ * Kafka client's) shows as JSON when its bytes are JSON, else as text when they are UTF-8, else
+ * as base64. A reader that asks for a format gets it; a value that cannot be shown in it (bytes
+ * that are not JSON, say) comes as base64 with valueEncoding, so nothing is lost or mangled.
  */
 import { isUtf8 } from 'node:buffer';
-import type { DecodedRecord, RecordHeader } from '../storage/record-batch.js';
+import {
+  VALUE_FORMAT_BINARY,
+  VALUE_FORMAT_JSON,
+  VALUE_FORMAT_MASK,
+  VALUE_FORMAT_TEXT,
+  type DecodedRecord,
+  type RecordHeader,
+} from '../storage/record-batch.js';
 import type { ProduceInput } from '../broker.js';
 import { WebkaError } from '../errors.js';
 
 export type KeyFormat = 'text' | 'binary';
 export type ValueFormat = 'json' | 'text' | 'binary';
+/** How a reader asked to see values: a format, or (no valueFormat given) as each was produced. */
+export type ReadValueFormat = ValueFormat | 'as-produced';
+
+/** The attributes byte of a record whose value was produced in this format (storage/record-batch.ts VALUE_FORMAT_*). */
+export const FORMAT_TAG: Record<ValueFormat, number> = { json: VALUE_FORMAT_JSON, text: VALUE_FORMAT_TEXT, binary: VALUE_FORMAT_BINARY };
+
+/** The read format of a query's valueFormat (validated by the route's schema): as produced when absent. */
+export function readFormat(valueFormat: string | undefined): ReadValueFormat {
+  return (valueFormat ?? 'as-produced') as ReadValueFormat;
+}
 
 const RECORD_FIELDS = new Set(['key', 'value', 'headers', 'partition', 'timestamp']);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -152,7 +175,7 @@ function convertRecord(r: unknown, i: number, keyFormat: KeyFormat, valueFormat:
     strings!.values.push(v as string);
     strings!.at.push(i);
   }
-  return { key, value, headers, partition, timestamp };
+  return { key, value, headers, partition, timestamp, attributes: FORMAT_TAG[valueFormat] };
 }
 
 function quote(s: string): string {
@@ -165,7 +188,23 @@ function renderBytes(b: Buffer, asText: boolean): [string, boolean] {
   return [quote(b.toString('base64')), true];
 }
 
-function renderValue(v: Buffer, format: ValueFormat): [string, boolean] {
+function renderValue(v: Buffer, format: ReadValueFormat, attributes: number): [string, boolean] {
+  if (format === 'as-produced') {
+    const tag = attributes & VALUE_FORMAT_MASK;
+    // produced as JSON over HTTP: JSON.stringify's text, valid as it is
+    if (tag === VALUE_FORMAT_JSON) return [v.toString('utf8'), false];
+    if (tag === VALUE_FORMAT_TEXT) return renderBytes(v, true);
+    if (tag === VALUE_FORMAT_BINARY) return [quote(v.toString('base64')), true];
+    // untagged (a Kafka client's record): JSON when it parses, else text, else bytes
+    if (!isUtf8(v)) return [quote(v.toString('base64')), true];
+    const text = v.toString('utf8');
+    try {
+      JSON.parse(text);
+      return [text, false];
+    } catch {
+      return [quote(text), false];
+    }
+  }
   if (format === 'json' && isUtf8(v)) {
     const text = v.toString('utf8');
     try {
@@ -182,7 +221,7 @@ function renderValue(v: Buffer, format: ValueFormat): [string, boolean] {
  * One record as the fetch API, SSE and WebSocket show it, written straight to JSON text: a JSON
  * value is spliced in as stored, without parsing it into objects and printing it again.
  */
-export function renderRecord(r: DecodedRecord, keyFormat: KeyFormat, valueFormat: ValueFormat, prefix = ''): string {
+export function renderRecord(r: DecodedRecord, keyFormat: KeyFormat, valueFormat: ReadValueFormat, prefix = ''): string {
   let out = `{${prefix}"offset":${r.offset},"timestamp":${r.timestamp},"key":`;
   let extra = '';
   if (r.key === null) out += 'null';
@@ -194,7 +233,7 @@ export function renderRecord(r: DecodedRecord, keyFormat: KeyFormat, valueFormat
   out += ',"value":';
   if (r.value === null) out += 'null';
   else {
-    const [text, b64] = renderValue(r.value, valueFormat);
+    const [text, b64] = renderValue(r.value, valueFormat, r.attributes ?? 0);
     out += text;
     if (b64) extra += ',"valueEncoding":"base64"';
   }

@@ -22,6 +22,8 @@ export interface AppendRecord {
   value: Buffer | null;
   headers: RecordHeader[];
   timestamp: number;
+  /** The record's attributes byte: how its value was produced (VALUE_FORMAT_* in storage/record-batch.ts). */
+  attributes?: number;
 }
 
 export interface ProducerRef {

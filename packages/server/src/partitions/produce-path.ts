@@ -19,6 +19,8 @@ export interface ProduceInput {
   headers: RecordHeader[];
   partition?: number;
   timestamp?: number;
+  /** How the value was produced (VALUE_FORMAT_* in storage/record-batch.ts), kept with the record. */
+  attributes?: number;
 }
 
 export interface ProduceOptions {
@@ -124,7 +126,7 @@ export class ProducePath {
       if (share === undefined) shares.set(p, (share = { records: [], count: 0, indexes: [], bytes: 0 }));
       share.bytes += size;
       share.count++;
-      share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts });
+      share.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: ts, attributes: r.attributes });
       share.indexes.push(i);
     }
     if (producer === undefined && n > 1) target.sticky = (target.sticky + 1 + Math.floor(Math.random() * (n - 1))) % n;

@@ -189,7 +189,7 @@ function decode(buf: Buffer, pos: number): DecodedRecord[] {
 }
 
 function reencode(h: ReturnType<typeof readBatchHeader>, survivors: DecodedRecord[]): Buffer {
-  const records: RecordInput[] = survivors.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - h.baseOffset }));
+  const records: RecordInput[] = survivors.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - h.baseOffset, attributes: r.attributes }));
   return encodeBatch(
     records,
     h.baseOffset,

@@ -32,7 +32,10 @@
  *
  * Record (varint/varlong are zigzag, see varint.ts):
  *   length          varint  bytes after this field
- *   attributes      int8    unused in v2, 0
+ *   attributes      int8    unused by Kafka (its clients write 0 and ignore it). Webka keeps in
+ *                           bits 0-1 how the value was produced (VALUE_FORMAT_*: 0 unknown,
+ *                           e.g. a Kafka client's record; 1 JSON, 2 text, 3 binary) so that
+ *                           readers show it the same way; other bits 0
  *   timestampDelta  varlong timestamp - baseTimestamp
  *   offsetDelta     varint  offset - baseOffset (the record's index, except after
  *                           compaction: survivors keep theirs, leaving gaps)
@@ -79,6 +82,8 @@ import {
 export interface RecordHeader { key: string; value: Buffer | null }
 export interface RecordInput {
   key: Buffer | null; value: Buffer | null; headers?: RecordHeader[]; timestamp: number;
+  /** The record's attributes byte: a VALUE_FORMAT_* (default 0). */
+  attributes?: number;
   /** offset - baseOffset; defaults to the record's index. The log cleaner keeps survivors' original deltas, so they can have gaps. */
   offsetDelta?: number;
 }
@@ -99,7 +104,18 @@ export interface BatchHeader {
   producerId: number; producerEpoch: number; baseSequence: number; recordCount: number;
   compression: number; isTransactional: boolean; isControl: boolean; timestampType: number;
 }
-export interface DecodedRecord { offset: number; timestamp: number; key: Buffer | null; value: Buffer | null; headers: RecordHeader[] }
+export interface DecodedRecord {
+  offset: number; timestamp: number; key: Buffer | null; value: Buffer | null; headers: RecordHeader[];
+  /** The record's attributes byte (decodeRecords always sets it); `& VALUE_FORMAT_MASK` is how the value was produced. */
+  attributes?: number;
+}
+
+/** How a value was produced, kept in bits 0-1 of its record's attributes byte. */
+export const VALUE_FORMAT_MASK = 0x03;
+export const VALUE_FORMAT_UNKNOWN = 0;
+export const VALUE_FORMAT_JSON = 1;
+export const VALUE_FORMAT_TEXT = 2;
+export const VALUE_FORMAT_BINARY = 3;
 export type Compression = 'none' | 'gzip';
 
 export { BATCH_HEADER_SIZE, LOG_OVERHEAD };
@@ -189,7 +205,7 @@ function encode(records: RecordInput[], baseOffset: number, meta: Partial<BatchM
     const r = records[i];
     const { key, value, headers } = r;
     pos = writeVarint(buf, sizes[i], pos);
-    buf[pos++] = 0;
+    buf[pos++] = r.attributes ?? 0;
     pos = writeVarlong(buf, r.timestamp - baseTimestamp, pos);
     pos = writeVarint(buf, r.offsetDelta ?? i, pos);
     if (key === null) {
@@ -351,7 +367,7 @@ export function decodeRecords(batch: Buffer, pos: number, out: DecodedRecord[], 
     const length = readVarint(data, c);
     const recordEnd = c.pos + length;
     if (length < 0 || recordEnd > end) throw corrupt(baseOffset, i, `length ${length} runs past the batch`);
-    c.pos++; // attributes: unused in v2
+    const recordAttributes = data[c.pos++];
     const timestampDelta = readVarlong(data, c);
     const offset = baseOffset + readVarint(data, c);
     p = recordEnd;
@@ -373,7 +389,7 @@ export function decodeRecords(batch: Buffer, pos: number, out: DecodedRecord[], 
       headers.push({ key: hkey, value: hvLength < 0 ? null : data.subarray(c.pos, (c.pos += hvLength)) });
     }
     if (c.pos !== recordEnd) throw corrupt(baseOffset, i, `length ${length} disagrees with its fields`);
-    out.push({ offset, timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers });
+    out.push({ offset, timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers, attributes: recordAttributes });
   }
   if (p !== end) throw corrupt(baseOffset, count, `${end - p} bytes left after recordsCount records`);
 }

@@ -126,9 +126,18 @@ test('text and binary keys and values come back byte for byte', async () => {
   assert.equal(odd.valueEncoding, 'base64');
   assert.deepEqual(Buffer.from(odd.value, 'base64'), bin[3]);
   assert.equal(odd.keyEncoding === 'base64' || Buffer.from(odd.key, 'utf8').equals(keys[3]), true);
+  // with no format asked, each value comes as it was produced: bytes as base64 (even when they
+  // look like JSON), text as the same text (even when it looks like a number or a string)
+  const asProduced = await fetchAll('formats', 0);
+  for (let i = 0; i < bin.length; i++) {
+    assert.equal(asProduced.records[i].valueEncoding, 'base64');
+    assert.deepEqual(Buffer.from(asProduced.records[i].value, 'base64'), bin[i]);
+  }
+  assert.deepEqual(asProduced.records.slice(bin.length).map((x: any) => [x.value, x.valueEncoding]), texts.map((x) => [x, undefined]));
   // under json the JSON-looking bytes are shown as JSON, the rest as base64
-  const asJson = await fetchAll('formats', 0);
+  const asJson = await fetchAll('formats', 0, '&valueFormat=json');
   assert.deepEqual(asJson.records[4].value, { looks: 'like json' });
+  assert.equal(asJson.records[bin.length + 5].value, 123);
   assert.equal(asJson.records[bin.length].valueEncoding, 'base64');
   assert.deepEqual(Buffer.from(asJson.records[bin.length].value, 'base64').toString('utf8'), 'plain text');
 

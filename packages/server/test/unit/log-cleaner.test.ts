@@ -21,6 +21,7 @@ interface Rec {
   key: string | null;
   value: string | null;
   timestamp?: number;
+  attributes?: number;
 }
 
 function withLog(fn: (log: Log, dir: string) => Promise<void>): () => Promise<void> {
@@ -38,12 +39,16 @@ function withLog(fn: (log: Log, dir: string) => Promise<void>): () => Promise<vo
 
 function append(log: Log, records: Rec[], producer?: { producerId: number; producerEpoch: number; baseSequence: number }): number {
   const now = Date.now();
-  const input = records.map((r) => ({ key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value), headers: [], timestamp: r.timestamp ?? now - 10 * DAY }));
+  const input = records.map((r) => ({ key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value), headers: [], timestamp: r.timestamp ?? now - 10 * DAY, attributes: r.attributes }));
   return log.append(encodeBatch(input, 0, producer ?? {}), input.length, Math.max(...input.map((r) => r.timestamp)));
 }
 
 /** Every record of the log, in order, as [offset, key, value]. */
 function contents(log: Log): Array<[number, string | null, string | null]> {
+  return decoded(log).map((r) => [r.offset, r.key?.toString() ?? null, r.value?.toString() ?? null]);
+}
+
+function decoded(log: Log): DecodedRecord[] {
   const out: DecodedRecord[] = [];
   let offset = log.logStartOffset;
   while (offset < log.nextOffset) {
@@ -57,12 +62,21 @@ function contents(log: Log): Array<[number, string | null, string | null]> {
       pos += LOG_OVERHEAD + h.batchLength;
     }
   }
-  return out.map((r) => [r.offset, r.key?.toString() ?? null, r.value?.toString() ?? null]);
+  return out;
 }
 
 const opts = (over: Partial<{ now: number; deleteRetentionMs: number; minCompactionLagMs: number }> = {}) => ({ now: Date.now(), deleteRetentionMs: DAY, minCompactionLagMs: 0, ...over });
 
 describe('log cleaner', () => {
+  test('a re-encoded batch keeps each survivor\'s attributes (how its value was produced)', withLog(async (log) => {
+    append(log, [{ key: 'a', value: 'old', attributes: 2 }, { key: 'b', value: '10001', attributes: 2 }, { key: 'c', value: '"j"', attributes: 1 }, { key: 'a', value: 'AAE=', attributes: 3 }]);
+    for (let i = 0; i < 12; i++) append(log, [{ key: `other${i % 3}`, value: `v${i}` }]);
+    await log.flush();
+    await new LogCleaner().clean(log, opts());
+    const kept = decoded(log).filter((r) => ['a', 'b', 'c'].includes(r.key!.toString()));
+    assert.deepEqual(kept.map((r) => [r.key!.toString(), r.value!.toString(), r.attributes]), [['b', '10001', 2], ['c', '"j"', 1], ['a', 'AAE=', 3]]);
+  }));
+
   test('keeps the latest record per key, offsets unchanged, the active segment untouched', withLog(async (log) => {
     // a batch holding several keys, so that a batch is re-encoded with gaps in its offsets
     append(log, [{ key: 'a', value: 'a1' }, { key: 'b', value: 'b1' }, { key: 'c', value: 'c1' }, { key: 'a', value: 'a2' }]);

@@ -38,7 +38,7 @@ export function consumeCommand(program: Command): void {
     .option('-n, --max-records <n>', 'stop after this many records', positiveInt)
     .option('--transport <transport>', 'sse or long-poll', 'long-poll')
     .option('--idle-ms <ms>', 'without --follow, a group stops when no record arrived for this long', nonNegativeInt, 3_000)
-    .option('--value-format <format>', 'how values are shown: text (default; JSON values as their text), json, binary (base64)')
+    .option('--value-format <format>', 'how values are shown: text (the template\'s default; JSON values as their text), json, binary (base64); with --json, as produced unless given')
     .addHelpText(
       'after',
       '\nExamples:\n  webka consume orders                            # every partition, merged, from the beginning\n  webka consume orders -o -2                      # the last two records of each partition\n  webka consume orders --partition 0 --from-beginning\n  webka consume orders -p 0 -o 1200 -n 10 --format \'%o\\t%k\\t%s\\n\'\n  webka consume orders -p 2 --from 2026-01-31T00:00:00Z --follow\n  webka consume orders --group billing --from beginning --follow --json',
@@ -50,8 +50,9 @@ async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<
   const json = globals(cmd).json === true;
   if (o.partition !== undefined && o.group !== undefined) throw new UsageError('give --partition or --group, not both');
   if (o.transport !== 'sse' && o.transport !== 'long-poll') throw new UsageError('--transport must be sse or long-poll');
-  const valueFormat = o.valueFormat ?? (json ? 'json' : 'text');
-  if (valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new UsageError('--value-format must be text, json or binary');
+  // --json: each value as it was produced (docs/values.md); a template: the stored text
+  const valueFormat = o.valueFormat ?? (json ? undefined : 'text');
+  if (valueFormat !== undefined && valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new UsageError('--value-format must be text, json or binary');
   const from: Position = o.fromBeginning === true ? 'earliest' : (o.from ?? (o.group !== undefined ? 'latest' : 'earliest'));
   const format = json ? (r: ConsumerRecord) => JSON.stringify(r) + '\n' : compileFormat(o.format ?? '%s\\n');
   const webka = connect(cmd);

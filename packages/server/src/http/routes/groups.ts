@@ -12,7 +12,7 @@ import {
 import { WebkaError } from '../../errors.js';
 import { GroupCoordinator } from '../../groups/group-coordinator.js';
 import { GroupAdmin, type GroupView } from '../../groups/group-admin.js';
-import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { readFormat, renderRecord, type KeyFormat } from '../record-json.js';
 import { authorizedOperations } from '../authorized-operations.js';
 import { topicReader } from '../topic-reader.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
@@ -132,7 +132,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
           isolation: q.isolation,
         });
         const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
-        const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;
+        const valueFormat = readFormat(q.valueFormat);
         let body = '{"records":[';
         for (let i = 0; i < r.records.length; i++) {
           const { topic, partition, record } = r.records[i];

@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, ProduceBatchResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
 import type { Acks, ProducedRecord } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
-import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { readFormat, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { parseProduceBody, scanProduceBody, ScannedProduce } from '../produce-body.js';
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
@@ -236,7 +236,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     try {
       const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: abort.signal, isolation });
       const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
-      const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;
+      const valueFormat = readFormat(q.valueFormat);
       let body = '{"records":[';
       for (let i = 0; i < r.records.length; i++) {
         if (i > 0) body += ',';

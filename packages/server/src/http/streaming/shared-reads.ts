@@ -9,7 +9,7 @@
  * bounded by the partitions and freed with them. Readers must not modify what they get.
  */
 import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
-import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { renderRecord, type KeyFormat, type ReadValueFormat } from '../record-json.js';
 import { dataLine } from './sse-stream.js';
 
 interface LastRead {
@@ -42,7 +42,7 @@ export function readShared(p: Partition, offset: number, opts: { maxBytes: numbe
 }
 
 /** The records of a read as JSON (the fetch API's shape, `prefix` fields first), one line each. */
-export function renderedRecords(read: PartitionRead, keyFormat: KeyFormat, valueFormat: ValueFormat, prefix = ''): string[] {
+export function renderedRecords(read: PartitionRead, keyFormat: KeyFormat, valueFormat: ReadValueFormat, prefix = ''): string[] {
   let byFormat = rendered.get(read);
   if (byFormat === undefined) rendered.set(read, (byFormat = new Map()));
   const key = `${keyFormat} ${valueFormat} ${prefix}`;

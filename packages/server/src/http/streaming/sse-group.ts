@@ -16,7 +16,7 @@ import type { GroupCoordinator } from '../../groups/group-coordinator.js';
 import type { Isolation } from '../../partitions/partition.js';
 import { tpKey } from '../../groups/assignor.js';
 import { WebkaError } from '../../errors.js';
-import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { readFormat, renderRecord, type KeyFormat } from '../record-json.js';
 import { GroupFollower } from './group-follower.js';
 import { dataLine, sseEvent, type SseStream } from './sse-stream.js';
 import { streamingHub } from './streaming-hub.js';
@@ -39,7 +39,7 @@ export function streamGroupMember(
   const hub = streamingHub(ctx);
   if (hub.stopping) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
   const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
-  const valueFormat = (q.valueFormat ?? 'json') as ValueFormat;
+  const valueFormat = readFormat(q.valueFormat);
   const positions = new Map<string, GroupPositionEntry>();
   let stream: SseStream | undefined;
   const follower = new GroupFollower(coordinator, cluster, group, member, {

@@ -10,7 +10,7 @@ import type { AppContext } from '../app.js';
 import { topicReader } from '../topic-reader.js';
 import type { Isolation, Partition, PartitionRead } from '../../partitions/partition.js';
 import { WebkaError } from '../../errors.js';
-import type { KeyFormat, ValueFormat } from '../record-json.js';
+import { readFormat, type KeyFormat, type ReadValueFormat } from '../record-json.js';
 import { Follower } from './follower.js';
 import { partitionStart, topicStart, type StartRequest } from './positions.js';
 import type { SseStream } from './sse-stream.js';
@@ -52,7 +52,7 @@ function startRequest(request: FastifyRequest, q: StreamQuery): StartRequest {
  * `idHead + next offset + idTail` (both empty for a partition stream), so streams at the same
  * position share one Buffer (shared-reads.ts).
  */
-function recordEvents(read: PartitionRead, keyFormat: KeyFormat, valueFormat: ValueFormat, prefix: string, idHead: string, idTail: string, base: number): Buffer {
+function recordEvents(read: PartitionRead, keyFormat: KeyFormat, valueFormat: ReadValueFormat, prefix: string, idHead: string, idTail: string, base: number): Buffer {
   return sharedBytes(read, `sse ${keyFormat} ${valueFormat} ${prefix} ${idHead} ${idTail}`, () => {
     const json = renderedRecords(read, keyFormat, valueFormat, prefix);
     let out = '';
@@ -96,8 +96,8 @@ function begin(ctx: AppContext, request: FastifyRequest<{ Params: { cluster: str
   };
 }
 
-function formats(q: StreamQuery): [KeyFormat, ValueFormat] {
-  return [(q.keyFormat ?? 'text') as KeyFormat, (q.valueFormat ?? 'json') as ValueFormat];
+function formats(q: StreamQuery): [KeyFormat, ReadValueFormat] {
+  return [(q.keyFormat ?? 'text') as KeyFormat, readFormat(q.valueFormat)];
 }
 
 /** GET .../partitions/{p}/records with Accept: text/event-stream. */

@@ -3,7 +3,7 @@
  * content negotiation on the fetch route in routes/records.ts, which delegates to sse-records.ts.)
  */
 import type { FastifyInstance } from 'fastify';
-import { IsolationSchema } from '@webka/protocol';
+import { IsolationSchema, ReadValueFormatSchema } from '@webka/protocol';
 import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../../errors.js';
 import { streamTopic, wantsEventStream, type StreamQuery } from './sse-records.js';
@@ -19,7 +19,7 @@ export const StreamQuerySchema = Type.Object({
   ),
   timestamp: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$', description: 'Start every partition at its first record at or after this time (ms)' })),
   keyFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('binary')])),
-  valueFormat: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('binary')])),
+  valueFormat: Type.Optional(ReadValueFormatSchema),
   isolation: Type.Optional(IsolationSchema),
 });
 

@@ -13,7 +13,7 @@
  */
 import type { AckFrame, CommitFrame, SubscribeGroupFrame } from '@webka/protocol';
 import type { GroupCoordinator } from '../../groups/group-coordinator.js';
-import { renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { readFormat, renderRecord, type KeyFormat } from '../record-json.js';
 import { GroupFollower } from './group-follower.js';
 import type { GroupCaller, GroupSubscriber, GroupSubscription } from './ws-session.js';
 import type { SubscriptionOutlet } from './ws-subscription.js';
@@ -49,7 +49,7 @@ export function groupSubscriber(coordinator: GroupCoordinator, opts: GroupReadOp
       }
       const member = memberId;
       const keyFormat = (frame.keyFormat ?? 'text') as KeyFormat;
-      const valueFormat = (frame.valueFormat ?? 'json') as ValueFormat;
+      const valueFormat = readFormat(frame.valueFormat);
       const sub = JSON.stringify(id);
       const follower = new GroupFollower(coordinator, cluster, group, member, {
         rebalance(m) {

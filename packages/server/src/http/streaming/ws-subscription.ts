@@ -8,7 +8,7 @@ import { encodePartitionPosition, encodeTopicPosition, type SubscribeTopicFrame 
 import type { Broker } from '../../broker.js';
 import type { Partition } from '../../partitions/partition.js';
 import type { WebkaError } from '../../errors.js';
-import type { KeyFormat, ValueFormat } from '../record-json.js';
+import { readFormat, type KeyFormat } from '../record-json.js';
 import { renderedRecords } from './shared-reads.js';
 import { Follower } from './follower.js';
 import { partitionStart, topicStart } from './positions.js';
@@ -34,7 +34,7 @@ const READ_RECORDS = 1000;
 export function subscribeTopic(broker: Broker, id: string, frame: SubscribeTopicFrame, outlet: SubscriptionOutlet, readBytes: number, canRead?: (topic: string) => boolean): Subscription {
   const { cluster, topic } = frame;
   const keyFormat = (frame.keyFormat ?? 'text') as KeyFormat;
-  const valueFormat = (frame.valueFormat ?? 'json') as ValueFormat;
+  const valueFormat = readFormat(frame.valueFormat);
   const start = { offset: frame.offset, timestamp: frame.timestamp };
   let partitions: readonly Partition[];
   let positions: number[];
