@@ -4,7 +4,7 @@
  * key, else one partition per request), and written into one RecordBatch v2 per partition by
  * @webka/protocol's RecordBatchBuilder, so that the broker appends them without decoding.
  */
-import { RecordBatchBuilder, murmur2, produceBody, type BatchHeader } from '@webka/protocol';
+import { RecordBatchBuilder, VALUE_FORMAT_TAGS, murmur2, produceBody, type BatchHeader } from '@webka/protocol';
 import { WebkaError } from './errors.js';
 import type { ProducerRecord, ValueFormat } from './types.js';
 
@@ -15,6 +15,8 @@ export interface BatchRecord {
   headers: BatchHeader[] | undefined;
   partition: number | undefined;
   timestamp: number;
+  /** The record's attributes byte: how its value was produced, so readers show it as sent (docs/values.md). */
+  attributes: number;
   /** About the bytes it takes in a batch (for batchSize). */
   size: number;
 }
@@ -62,7 +64,7 @@ export function toBatchRecord(r: ProducerRecord, format: ValueFormat, now: numbe
     if (!Number.isInteger(r.timestamp)) throw new WebkaError('INVALID_TIMESTAMP', 'a record timestamp is an integer of milliseconds since the epoch');
     timestamp = r.timestamp;
   }
-  return { key, value, headers, partition: r.partition, timestamp, size };
+  return { key, value, headers, partition: r.partition, timestamp, attributes: VALUE_FORMAT_TAGS[format], size };
 }
 
 const encoder = new TextEncoder();
@@ -97,7 +99,7 @@ export function buildBody(records: readonly BatchRecord[], partitions: number, k
     if (b === undefined) builders.set(p, (b = new RecordBatchBuilder(Math.min(1 << 20, 64 + records.length * (r.size + 8)))));
     partitionOf[i] = p;
     indexInBatch[i] = b.count;
-    b.append(r.key, r.value, r.timestamp, r.headers);
+    b.append(r.key, r.value, r.timestamp, r.headers, r.attributes);
   }
   const fields = producer === undefined ? undefined : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence };
   const frames: Uint8Array[] = [];

@@ -37,6 +37,14 @@ export type BatchBytes = Uint8Array | string | null;
 /** A record header: a key (never null) and a value (null allowed). */
 export type BatchHeader = readonly [string, BatchBytes];
 
+/**
+ * How a record's value was produced, kept in bits 0-1 of the record's attributes byte (which Kafka
+ * leaves unused and its clients ignore), so that readers show it as it was sent (docs/values.md).
+ * 0: unknown (a Kafka client's record): readers go by the bytes.
+ */
+export const VALUE_FORMAT_TAGS = { json: 1, text: 2, binary: 3 } as const;
+export const VALUE_FORMAT_MASK = 0x03;
+
 const START = PARTITION_FRAME_SIZE + RECORD_BATCH_HEADER_SIZE;
 const TWO_32 = 4294967296;
 const encoder = new TextEncoder();
@@ -74,9 +82,10 @@ export class RecordBatchBuilder {
 
   /**
    * Appends a record. key and value: bytes, a string (written as UTF-8) or null; timestamp in
-   * integer milliseconds since the epoch (0 to 8.64e15, the broker's range).
+   * integer milliseconds since the epoch (0 to 8.64e15, the broker's range); attributes: the
+   * record's attributes byte, a VALUE_FORMAT_TAGS value saying how the value was produced (0: untagged).
    */
-  append(key: BatchBytes, value: BatchBytes, timestamp: number, headers?: readonly BatchHeader[]): void {
+  append(key: BatchBytes, value: BatchBytes, timestamp: number, headers?: readonly BatchHeader[], attributes = 0): void {
     if (!Number.isSafeInteger(timestamp)) throw new RangeError(`a record timestamp is an integer of milliseconds, not ${timestamp}`);
     if (this.#count === 0) this.#baseTimestamp = this.#maxTimestamp = timestamp;
     else if (timestamp > this.#maxTimestamp) this.#maxTimestamp = timestamp;
@@ -85,7 +94,7 @@ export class RecordBatchBuilder {
     const start = this.#pos;
     // The body is written after a one-byte length; a longer length moves it along (rare).
     let p = start + 1;
-    buf[p++] = 0; // attributes
+    buf[p++] = attributes;
     p = writeVarlong(buf, timestamp - this.#baseTimestamp, p);
     p = writeVarint(buf, this.#count, p);
     p = this.#bytes(key, p);

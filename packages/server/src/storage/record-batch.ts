@@ -75,6 +75,8 @@ import {
   readVarlong,
   sizeOfVarint,
   sizeOfVarlong,
+  VALUE_FORMAT_MASK,
+  VALUE_FORMAT_TAGS,
   writeVarint,
   writeVarlong,
 } from '@webka/protocol';
@@ -110,12 +112,12 @@ export interface DecodedRecord {
   attributes?: number;
 }
 
-/** How a value was produced, kept in bits 0-1 of its record's attributes byte. */
-export const VALUE_FORMAT_MASK = 0x03;
+/** How a value was produced, kept in bits 0-1 of its record's attributes byte (the tags are the contract's, @webka/protocol). */
+export { VALUE_FORMAT_MASK };
 export const VALUE_FORMAT_UNKNOWN = 0;
-export const VALUE_FORMAT_JSON = 1;
-export const VALUE_FORMAT_TEXT = 2;
-export const VALUE_FORMAT_BINARY = 3;
+export const VALUE_FORMAT_JSON = VALUE_FORMAT_TAGS.json;
+export const VALUE_FORMAT_TEXT = VALUE_FORMAT_TAGS.text;
+export const VALUE_FORMAT_BINARY = VALUE_FORMAT_TAGS.binary;
 export type Compression = 'none' | 'gzip';
 
 export { BATCH_HEADER_SIZE, LOG_OVERHEAD };
