@@ -22,6 +22,8 @@
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { decompress as zstdDecompress } from 'fzstd';
+// imported, not required on first use: the single executable bundles what is imported (build-sea.ts)
+import { uncompress as snappyUncompress } from 'snappyjs';
 
 const require = createRequire(import.meta.url);
 
@@ -141,14 +143,12 @@ function zstdBound(data: Buffer): number {
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER = 16;
 
-let snappy: { uncompress(data: Buffer, maxLength?: number): Buffer } | undefined;
 let lz4: { decompressFrameSync(data: Buffer): Buffer } | undefined;
 
 function snappyBlock(data: Buffer, room: number): Buffer {
   const length = snappyLength(data);
   if (length > room) tooLarge('snappy', MAX_DECOMPRESSED_BYTES - room + length);
-  snappy ??= require('snappyjs') as typeof snappy;
-  return snappy!.uncompress(data);
+  return snappyUncompress(data);
 }
 
 function unsnappy(data: Buffer): Buffer {

@@ -1,6 +1,6 @@
 /**
  * The web console (packages/console), served at /console on the HTTP port: the files its build
- * wrote to packages/console/dist, read into memory once at start (the build is about 60 KB, with a
+ * wrote to packages/console/dist (in the single executable: its embedded copy), read into memory once at start (the build is about 60 KB, with a
  * .br and a .gz beside each file, so nothing is compressed per request). Hashed assets are cached
  * for a year; the page itself is revalidated on every load (ETag), so a new build shows at once.
  * Every answer carries a strict Content-Security-Policy: scripts, styles and connections to the
@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { embeddedAssets, type EmbeddedAssets } from '../../embedded-assets.js';
 import { WebkaError } from '../../errors.js';
 
 export const CONSOLE_PREFIX = '/console';
@@ -55,23 +56,51 @@ export function consoleDistDir(): string {
   }
 }
 
-/** Every built file by its URL path under /console/ ('' is the page); empty when not built. */
-function loadFiles(dir: string): Map<string, ConsoleFile> {
-  const files = new Map<string, ConsoleFile>();
+/** Where the console's files come from: a directory, or the single executable's embedded assets. */
+interface FileSource {
+  /** Every file, relative to the console's root, '/'-separated. */
+  list(): string[];
+  read(rel: string): Buffer | undefined;
+  /** Where the page would be, for the message when it is missing. */
+  describe(): string;
+}
+
+function dirSource(dir: string): FileSource {
   const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
-  if (!fs.existsSync(path.join(dir, 'index.html'))) return files;
-  for (const file of walk(dir)) {
-    const ext = path.extname(file);
-    const type = TYPES[ext];
+  return {
+    list: () => (fs.existsSync(dir) ? walk(dir).map((f) => path.relative(dir, f).split(path.sep).join('/')) : []),
+    read: (rel) => {
+      const file = path.join(dir, ...rel.split('/'));
+      return fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+    },
+    describe: () => path.join(dir, 'index.html'),
+  };
+}
+
+/** The console's build as the single executable embeds it (scripts/build-sea.ts), under `console/`. */
+function embeddedSource(assets: EmbeddedAssets): FileSource {
+  const prefix = 'console/';
+  return {
+    list: () => assets.keys().filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)),
+    read: (rel) => assets.get(prefix + rel),
+    describe: () => 'the executable\'s embedded console/index.html',
+  };
+}
+
+/** Every built file by its URL path under /console/ ('' is the page); empty when not built. */
+function loadFiles(source: FileSource): Map<string, ConsoleFile> {
+  const files = new Map<string, ConsoleFile>();
+  const all = source.list();
+  if (!all.includes('index.html')) return files;
+  for (const rel of all) {
+    const type = TYPES[path.extname(rel)];
     if (type === undefined) continue;
-    const identity = fs.readFileSync(file);
-    const sibling = (suffix: string): Buffer | undefined => (fs.existsSync(file + suffix) ? fs.readFileSync(file + suffix) : undefined);
-    const rel = path.relative(dir, file).split(path.sep).join('/');
+    const identity = source.read(rel)!;
     files.set(rel === 'index.html' ? '' : rel, {
       type,
       etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}"`,
       immutable: rel.startsWith('assets/'),
-      bodies: { identity, br: sibling('.br'), gzip: sibling('.gz') },
+      bodies: { identity, br: source.read(rel + '.br'), gzip: source.read(rel + '.gz') },
     });
   }
   return files;
@@ -93,13 +122,15 @@ function pickEncoding(accept: string | undefined, f: ConsoleFile): 'br' | 'gzip'
 }
 
 export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }): Promise<void> {
-  const dir = opts.dir ?? consoleDistDir();
-  const files = loadFiles(dir);
+  // the executable's embedded build, unless a directory is given; else the package's dist/
+  const embedded = embeddedAssets();
+  const source = opts.dir === undefined && embedded !== null ? embeddedSource(embedded) : dirSource(opts.dir ?? consoleDistDir());
+  const files = loadFiles(source);
 
   const send = (request: FastifyRequest, reply: FastifyReply, rel: string) => {
     const f = files.get(rel);
     if (f === undefined) {
-      if (files.size === 0) throw new WebkaError('NOT_FOUND', `the console is not built (no ${path.join(dir, 'index.html')}): run npm run build`);
+      if (files.size === 0) throw new WebkaError('NOT_FOUND', `the console is not built (no ${source.describe()}): run npm run build`);
       throw new WebkaError('NOT_FOUND', `no console file ${CONSOLE_PREFIX}/${rel}`);
     }
     reply
