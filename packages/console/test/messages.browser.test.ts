@@ -86,7 +86,7 @@ describe('the Messages page', { skip: unavailable }, () => {
     await page.goto(`${c.cast.url}/console#/c/default/topics/mixed/messages`);
     const filter = page.getByRole('search', { name: 'Filter records' });
     const records = page.getByRole('list', { name: 'Records' });
-    const shown = async () => (await records.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).join(' ');
+    const shown = async () => (await records.getByRole('button').evaluateAll((els) => els.map((e) => `Record ${e.getAttribute('data-record')}`))).join(' ');
     await page.getByRole('form', { name: 'Browse records' }).getByRole('button', { name: 'Load' }).click();
     await records.getByRole('button', { name: 'Record 0/3' }).waitFor();
 
@@ -114,7 +114,7 @@ describe('the Messages page', { skip: unavailable }, () => {
     await producer.send('mixed', [{ key: 'order-2', value: 1 }, { key: 'user-3', value: 2 }, { key: 'order-3', value: 3 }]);
     await status().filter({ hasText: '7 received, 7 shown, 3 match' }).waitFor();
     const live = page.getByRole('list', { name: 'Live records' });
-    assert.deepEqual(await live.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label'))), ['Record 0/2', 'Record 0/4', 'Record 0/6']);
+    assert.deepEqual(await live.getByRole('button').evaluateAll((els) => els.map((e) => `Record ${e.getAttribute('data-record')}`)), ['Record 0/2', 'Record 0/4', 'Record 0/6']);
     await filter.getByLabel('Filter').fill('');
     await status().filter({ hasText: /7 shown$/ }).waitFor();
     await producer.close();

@@ -6,6 +6,10 @@
  * none; Chromium's "Failed to load resource" lines for HTTP error answers (a 401 before sign-in, a
  * refused create) are the API at work and are left out.
  */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Webka } from '@webka/client';
@@ -79,4 +83,43 @@ export function consoleForFile(what: string, setup: (c: ConsoleUnderTest) => Pro
   });
   after(() => c?.close());
   return { unavailable, get: () => c! };
+}
+
+/**
+ * Where the browser tests save their screenshots: WEBKA_TEST_ARTIFACTS if set, else
+ * test-results/console at the repository's root (git-ignored). Created on first use.
+ */
+export const ARTIFACTS_DIR = process.env.WEBKA_TEST_ARTIFACTS ?? path.resolve(fileURLToPath(new URL('../../../test-results/console', import.meta.url)));
+
+/** Saves a full-page screenshot as `<name>.png` in ARTIFACTS_DIR; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * Runs axe-core (WCAG 2 A/AA rules and best practices) over the page as it is now and returns
+ * its serious and critical violations, each with the selectors of the elements at fault. axe is
+ * evaluated through the DevTools protocol, which the page's Content-Security-Policy does not
+ * govern, so the page is checked under its real CSP.
+ */
+export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

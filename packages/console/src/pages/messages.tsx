@@ -68,7 +68,9 @@ function FilterBar({ filter, onChange }: { filter: RecordFilter; onChange: (f: R
 
 function RecordRow({ r, onOpen, selected }: { r: ShownRecord; onOpen: (r: ShownRecord) => void; selected: boolean }) {
   return (
-    <button type="button" class={`record-row${selected ? ' selected' : ''}`} onClick={() => onOpen(r)} aria-label={`Record ${r.partition}/${r.offset}`}>
+    <button type="button" class={`record-row${selected ? ' selected' : ''}`} onClick={() => onOpen(r)} data-record={`${r.partition}/${r.offset}`}>
+      {/* the accessible name starts "Record p/o" and goes on with the text shown (WCAG 2.5.3) */}
+      <span class="visually-hidden">Record {r.partition}/{r.offset}</span>
       <span class="num">{r.partition}</span>
       <span class="num">{r.offset}</span>
       <span class="muted">{time(r.timestamp)}</span>
