@@ -47,12 +47,16 @@ export class RawKafka {
     w.int16(version);
     w.int32(++this.#correlation);
     w.string('raw-test', false);
-    encodeStruct(w, def.request, body, version, false);
+    // flexible versions: header v2 (tagged fields after the client id), compact body; the
+    // response header then has tagged fields after the correlation id (none are sent)
+    const flexible = version >= def.flexibleFrom;
+    if (flexible) w.uvarint(0);
+    encodeStruct(w, def.request, body, version, flexible);
     const payload = Buffer.concat(w.finish());
     const size = Buffer.alloc(4);
     size.writeInt32BE(payload.length);
     return new Promise((resolve) => {
-      this.#waiting.push((frame) => resolve(decodeStruct(new WireReader(frame, 4), def.response, version, false)));
+      this.#waiting.push((frame) => resolve(decodeStruct(new WireReader(frame, flexible ? 5 : 4), def.response, version, flexible)));
       this.#socket.write(Buffer.concat([size, payload]));
     });
   }
