@@ -369,6 +369,7 @@ const NO_OWNED_ID: Record<string, string> = {
   'GET /v1/brokers': 'broker list',
   'GET /v1/topic-configs': 'static config docs',
   'GET /v1/internal/replicas/:topicId/:partition/fetch': 'superusers only (between brokers)',
+  'GET /v1/internal/replicas/:topicId/:partition/epoch-end': 'superusers only (between brokers)',
   'GET /v1/clusters': 'filtered by describe',
   'POST /v1/clusters': 'names a new cluster: create ACL',
   'GET /v1/clusters/:cluster': 'cluster ACL',
