@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { route, href, type Route } from './router.js';
 import { resume, session, signIn, signInReason, signOut } from './session.js';
 import { useValue } from './signal.js';
+import { theme, setTheme, type Theme } from './theme.js';
 import { ErrorNote } from './components/ui.js';
 import { TopicsPage, TopicPage } from './pages/topics.js';
 import { MessagesPage } from './pages/messages.js';
@@ -48,6 +49,20 @@ function SignIn() {
         <ErrorNote error={error} />
       </form>
     </main>
+  );
+}
+
+function ThemePicker() {
+  const t = useValue(theme);
+  return (
+    <label class="row-label">
+      Theme
+      <select name="theme" value={t} onChange={(e) => setTheme(e.currentTarget.value as Theme)}>
+        <option value="system">system</option>
+        <option value="light">light</option>
+        <option value="dark">dark</option>
+      </select>
+    </label>
   );
 }
 
@@ -108,6 +123,7 @@ function Shell() {
           </a>
         </nav>
         <span class="who">
+          <ThemePicker />
           <span data-testid="principal">{s.me.principal}</span>
           {s.authEnabled && (
             <button type="button" onClick={signOut}>
