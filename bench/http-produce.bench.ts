@@ -4,12 +4,16 @@
  *       connections, with JSON string values and with keyed JSON-object values, vs a bare
  *       Fastify endpoint that only parses the same body and answers;
  *   (c) unbatched: one record per request, acks=1, 32 connections, vs the same bare endpoint;
- *   (f) acks=all vs acks=1, 32 concurrent producers of 100 records per request.
+ *   (f) acks=all vs acks=1, 32 concurrent producers of 100 records per request;
+ *   (g) binary produce (RecordBatch v2 bodies, 1000 records of 100 B in 4 partition frames),
+ *       acks=1, 16 connections, vs the bare server receiving the same bytes and appending them
+ *       to a file.
  */
 import { startBare, startBroker, startLoadGenerator, api, type Child } from './lib/children.js';
 import type { ClosedLoopResult } from './lib/http-client.js';
 import { alternate, compare, CpuPerRequest } from './lib/measure.js';
-import { keyedObjectBody, produceBody } from './lib/records.js';
+import { keyedObjectBody, produceBody, recordBatchBody } from './lib/records.js';
+import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
 const TOPIC_PATH = '/v1/clusters/default/topics/bench/records';
@@ -75,6 +79,26 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     baselineRuns: one.map((r) => r * 100),
     minRatio: 0.4,
   }));
+  ctx.log('(g) binary produce, 1000 x 100 B per request in 4 RecordBatch frames');
+  const binary = recordBatchBody(1000, 4).toString('base64');
+  const measureBinary = (server: Child, label: string, path: string) => async (): Promise<number> => {
+    const r = await cpu.time(server, label, () =>
+      load.run<ClosedLoopResult>({ kind: 'closed', port: server.port, connections: 16, seconds: ctx.seconds, warmupSeconds, method: 'POST', path, bodyBase64: binary, contentType: RECORD_BATCH_CONTENT_TYPE, expectStatus: 200 }),
+    );
+    if (r.failures > 0) throw new Error(`${r.failures} of ${r.failures + r.requests} requests to ${path} failed, first: ${r.firstFailure}`);
+    return r.requests / r.seconds;
+  };
+  const [webkaG, bareG] = await alternate(ctx, measureBinary(broker, 'g', `${TOPIC_PATH}?acks=1`), measureBinary(bare, 'g-bare', '/write'));
+  rows.push(compare({
+    name: 'HTTP binary produce 1000 x 100 B/request (RecordBatch), acks=1, 16 conns',
+    unit: 'records/s',
+    runs: webkaG.map((r) => r * 1000),
+    baselineName: 'bare Fastify: same bytes appended to a file',
+    baselineRuns: bareG.map((r) => r * 1000),
+    minRatio: 0.7,
+  }));
+  rows.push(compare({ name: '  server CPU per 1000-record request', unit: 'µs', better: 'lower', runs: cpu.runs('g'), baselineName: 'bare server CPU per request', baselineRuns: cpu.runs('g-bare') }));
+
   ctx.note('http-produce: broker, bare server and load generator are three processes on loopback; topic of 4 partitions; keyless records (sticky partitioner) except the keyed JSON-object case (murmur2 over 1,000 keys); load by a minimal keep-alive HTTP/1.1 client (bench/lib/http-client.ts), one request in flight per connection.');
   return rows;
 }

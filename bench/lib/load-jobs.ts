@@ -20,6 +20,8 @@ export interface ClosedJob {
   body?: string;
   /** When given, connection i sends bodies[i % bodies.length] instead of `body`. */
   bodies?: string[];
+  /** A binary body, base64 (jobs cross a process boundary as JSON); instead of `body`. */
+  bodyBase64?: string;
   /** Of the body; application/json unless given. */
   contentType?: string;
   /** Extra request headers, e.g. Authorization. */
@@ -85,7 +87,7 @@ export async function runJob(job: Job): Promise<JobResult> {
   switch (job.kind) {
     case 'closed': {
       const paths = job.paths ?? [job.path];
-      const bodies = job.bodies ?? [job.body];
+      const bodies: Array<string | Buffer | undefined> = job.bodyBase64 !== undefined ? [Buffer.from(job.bodyBase64, 'base64')] : (job.bodies ?? [job.body]);
       const reqs = Array.from({ length: Math.max(paths.length, bodies.length) }, (_, i) =>
         buildRequest(job.method, `127.0.0.1:${job.port}`, paths[i % paths.length], bodies[i % bodies.length], job.contentType, job.headers),
       );

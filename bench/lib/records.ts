@@ -1,4 +1,5 @@
 /** Produce bodies of 100 B records, the same bytes for the broker and for the baselines. */
+import { RecordBatchBuilder, produceBody as binaryBody } from '@webka/protocol';
 
 /** A JSON string value whose JSON text (as stored by the broker) is `bytes` long. */
 export function valueOf(bytes: number): string {
@@ -29,4 +30,22 @@ export function keyedObjectBody(n: number, bytes = 100): string {
   const records = new Array<string>(n);
   for (let i = 0; i < n; i++) records[i] = JSON.stringify({ key: `user-${(i * 7919) % 1000}`, value: eventOf(i, bytes) });
   return `{"records":[${records.join(',')}]}`;
+}
+
+/**
+ * A binary produce body (application/vnd.webka.recordbatch): n keyless records whose stored
+ * values are `bytes` long (the JSON text of valueOf, as a JSON body stores them), split evenly
+ * over `partitions` frames of one RecordBatch v2 each.
+ */
+export function recordBatchBody(n: number, partitions: number, bytes = 100): Buffer {
+  const value = JSON.stringify(valueOf(bytes));
+  const now = Date.now();
+  const frames: Uint8Array[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const b = new RecordBatchBuilder();
+    for (let i = p; i < n; i += partitions) b.append(null, value, now);
+    frames.push(b.finish(p));
+  }
+  const body = binaryBody(frames);
+  return Buffer.from(body.buffer, body.byteOffset, body.length);
 }

@@ -9,9 +9,9 @@
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import { onPageHide } from './page-hide.js';
-import { KEEPALIVE_BUDGET, TopicLane, type LaneOptions, type Pending } from './topic-lane.js';
+import { KEEPALIVE_BUDGET, TopicLane, type LaneOptions } from './topic-lane.js';
 import { encodeRecord } from './encode-record.js';
-import { toBatchRecord } from './batch-body.js';
+import { toBatchRecord, type BatchRecord } from './batch-body.js';
 import type { ProducerRecord, RecordMetadata, ValueFormat } from './types.js';
 
 export interface ProducerOptions {
@@ -86,15 +86,11 @@ export class Producer {
   }
 
   #enqueue(topic: string, r: ProducerRecord): Promise<RecordMetadata> {
-    let item: Omit<Pending, 'resolve' | 'reject'>;
+    let json: string | undefined;
+    let rec: BatchRecord | undefined;
     try {
-      if (this.#opts.wireFormat === 'json') {
-        const json = encodeRecord(r, this.#opts.valueFormat);
-        item = { json, size: json.length + 1 };
-      } else {
-        const rec = toBatchRecord(r, this.#opts.valueFormat, Date.now());
-        item = { rec, record: r, size: rec.size };
-      }
+      if (this.#opts.wireFormat === 'json') json = encodeRecord(r, this.#opts.valueFormat);
+      else rec = toBatchRecord(r, this.#opts.valueFormat, Date.now());
     } catch (err) {
       return Promise.reject(err);
     }
@@ -103,7 +99,9 @@ export class Producer {
       lane = new TopicLane(topic, this.#http, this.#opts);
       this.#lanes.set(topic, lane);
     }
-    return new Promise<RecordMetadata>((resolve, reject) => lane.enqueue({ ...item, resolve, reject }));
+    return new Promise<RecordMetadata>((resolve, reject) =>
+      lane.enqueue(rec !== undefined ? { rec, record: r, size: rec.size, resolve, reject } : { json, size: json!.length + 1, resolve, reject }),
+    );
   }
 
   /** Sends everything queued and waits until every record sent so far is answered. */

@@ -48,6 +48,14 @@ export const VALUE_FORMAT_MASK = 0x03;
 const START = PARTITION_FRAME_SIZE + RECORD_BATCH_HEADER_SIZE;
 const TWO_32 = 4294967296;
 const encoder = new TextEncoder();
+/**
+ * In Node, Buffer's native UTF-8 write (no view per string, unlike TextEncoder.encodeInto); the
+ * builder's buffers are then Buffers. Browsers have neither and use TextEncoder.
+ */
+type NodeBuffer = { allocUnsafeSlow(n: number): Uint8Array; prototype: { utf8Write(s: string, offset: number): number } };
+const NodeBuf = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+const nodeWrite: ((this: Uint8Array, s: string, offset: number) => number) | undefined = NodeBuf?.prototype.utf8Write as never;
+const alloc = (n: number): Uint8Array => (NodeBuf !== undefined ? NodeBuf.allocUnsafeSlow(n) : new Uint8Array(n));
 
 /**
  * Collects records into one partition frame of a binary produce body. Strings are written as
@@ -67,7 +75,7 @@ export class RecordBatchBuilder {
   #maxTimestamp = 0;
 
   constructor(initialBytes = 16 * 1024) {
-    this.#buf = new Uint8Array(Math.max(initialBytes, 256));
+    this.#buf = alloc(Math.max(initialBytes, 256));
   }
 
   /** Records appended since the last finish. */
@@ -146,7 +154,7 @@ export class RecordBatchBuilder {
     v.setInt32(b + 57, n);
     v.setUint32(b + 17, crc32c(buf, b + 21, end));
     const frame = buf.subarray(0, end);
-    this.#buf = new Uint8Array(Math.max(256, Math.min(end * 2, 1 << 22)));
+    this.#buf = alloc(Math.max(256, Math.min(end * 2, 1 << 22)));
     this.#pos = START;
     this.#count = 0;
     return frame;
@@ -163,7 +171,7 @@ export class RecordBatchBuilder {
       buf.set(x, p);
       return p + x.length;
     }
-    // Short ASCII (most keys and many values): byte per char, length known up front.
+    // Short ASCII (most keys): a byte per char, so the length is known up front.
     const len = x.length;
     if (len < 64) {
       let i = 0;
@@ -174,10 +182,10 @@ export class RecordBatchBuilder {
         return p + len;
       }
     }
-    // Otherwise UTF-8 after a guessed length width, moved if the guess was short.
+    // Otherwise UTF-8 after a guessed length width, moved if the guess was wrong.
     const guess = sizeOfVarint(len * 3);
     const at = p + guess;
-    const written = encoder.encodeInto(x, buf.subarray(at)).written;
+    const written = nodeWrite !== undefined ? nodeWrite.call(buf, x, at) : encoder.encodeInto(x, buf.subarray(at)).written;
     const width = sizeOfVarint(written);
     if (width !== guess) buf.copyWithin(p + width, at, at + written);
     writeVarint(buf, written, p);
@@ -186,7 +194,7 @@ export class RecordBatchBuilder {
 
   #reserve(bytes: number): void {
     if (this.#pos + bytes <= this.#buf.length) return;
-    const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + bytes));
+    const grown = alloc(Math.max(this.#buf.length * 2, this.#pos + bytes));
     grown.set(this.#buf.subarray(0, this.#pos));
     this.#buf = grown;
   }

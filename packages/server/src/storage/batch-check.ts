@@ -120,30 +120,29 @@ export function checkProducedBatch(buf: Buffer, pos: number, end: number, what: 
     const c = cursor;
     for (let i = 0; i < count; i++) {
       if (p >= dataEnd) throw new BatchCheckError('corrupt', `${what} claims ${count} records and holds ${i}`);
-      const at = `${what}, record ${i}`;
       c.pos = p;
       const length = readVarint(data, c);
       const recordEnd = c.pos + length;
-      if (length < 1 || recordEnd > dataEnd) throw new BatchCheckError('corrupt', `${at}: length ${length} runs past the batch`);
+      if (length < 1 || recordEnd > dataEnd) throw new BatchCheckError('corrupt', `${what}, record ${i}: length ${length} runs past the batch`);
       c.pos++; // attributes: unused in v2
       const timestampDelta = readVarlong(data, c);
       const offsetDelta = readVarint(data, c);
-      if (c.pos > recordEnd) throw new BatchCheckError('corrupt', `${at} runs past its length ${length}`);
-      if (offsetDelta !== i) throw new BatchCheckError('invalid', `${at} has offsetDelta ${offsetDelta}; a produced batch numbers its records 0, 1, 2, ...`);
+      if (c.pos > recordEnd) throw new BatchCheckError('corrupt', `${what}, record ${i} runs past its length ${length}`);
+      if (offsetDelta !== i) throw new BatchCheckError('invalid', `${what}, record ${i} has offsetDelta ${offsetDelta}; a produced batch numbers its records 0, 1, 2, ...`);
       const ts = baseTimestamp + timestampDelta;
-      if (!(ts >= 0 && ts <= MAX_TIMESTAMP_MS)) throw new BatchCheckError('timestamp', `${at} has timestamp ${ts}; timestamps are milliseconds from 0 to ${MAX_TIMESTAMP_MS}`);
+      if (!(ts >= 0 && ts <= MAX_TIMESTAMP_MS)) throw new BatchCheckError('timestamp', `${what}, record ${i} has timestamp ${ts}; timestamps are milliseconds from 0 to ${MAX_TIMESTAMP_MS}`);
       if (i === 0) firstTimestamp = ts;
       if (ts > maxTimestamp) maxTimestamp = ts;
-      skipBytes(data, c, recordEnd, at, 'key', true);
-      skipBytes(data, c, recordEnd, at, 'value', true);
+      skipBytes(data, c, recordEnd, what, i, 'key', true);
+      skipBytes(data, c, recordEnd, what, i, 'value', true);
       const headerCount = readVarint(data, c);
-      if (headerCount < 0 || c.pos > recordEnd) throw new BatchCheckError('corrupt', `${at} has headerCount ${headerCount} past its length`);
+      if (headerCount < 0 || c.pos > recordEnd) throw new BatchCheckError('corrupt', `${what}, record ${i} has headerCount ${headerCount} past its length`);
       for (let h = 0; h < headerCount; h++) {
-        const keyLength = skipBytes(data, c, recordEnd, at, `header ${h} key`, false);
-        if (!isUtf8(data.subarray(c.pos - keyLength, c.pos))) throw new BatchCheckError('invalid', `${at}: header ${h} key is not UTF-8`);
-        skipBytes(data, c, recordEnd, at, `header ${h} value`, true);
+        const keyLength = skipBytes(data, c, recordEnd, what, i, 'header key', false);
+        if (!isUtf8(data.subarray(c.pos - keyLength, c.pos))) throw new BatchCheckError('invalid', `${what}, record ${i}: header ${h} key is not UTF-8`);
+        skipBytes(data, c, recordEnd, what, i, 'header value', true);
       }
-      if (c.pos !== recordEnd) throw new BatchCheckError('corrupt', `${at}: its length ${length} disagrees with its fields`);
+      if (c.pos !== recordEnd) throw new BatchCheckError('corrupt', `${what}, record ${i}: its length ${length} disagrees with its fields`);
       if (recordEnd - p > largestRecord) largestRecord = recordEnd - p;
       p = recordEnd;
     }
@@ -161,10 +160,10 @@ export function checkProducedBatch(buf: Buffer, pos: number, end: number, what: 
 }
 
 /** Skips a length-prefixed byte string (-1 for null where allowed); returns its length. */
-function skipBytes(data: Buffer, c: Cursor, end: number, at: string, field: string, nullable: boolean): number {
+function skipBytes(data: Buffer, c: Cursor, end: number, what: string, i: number, field: string, nullable: boolean): number {
   const n = readVarint(data, c);
-  if (n < (nullable ? -1 : 0)) throw new BatchCheckError('corrupt', `${at}: ${field} length ${n} is invalid`);
-  if (c.pos + Math.max(n, 0) > end) throw new BatchCheckError('corrupt', `${at}: ${field} of ${n} bytes runs past the record`);
+  if (n < (nullable ? -1 : 0)) throw new BatchCheckError('corrupt', `${what}, record ${i}: ${field} length ${n} is invalid`);
+  if (c.pos + Math.max(n, 0) > end) throw new BatchCheckError('corrupt', `${what}, record ${i}: ${field} of ${n} bytes runs past the record`);
   if (n > 0) c.pos += n;
   return n;
 }
