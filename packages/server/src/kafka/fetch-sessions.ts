@@ -21,6 +21,9 @@ import { randomInt } from 'node:crypto';
 
 export interface SessionPartition {
   topic: string;
+  /** The topic's id when the session's requests name topics by id (Fetch version 13+). */
+  topicId: Buffer | null;
+  unknownId?: boolean;
   partition: number;
   fetchOffset: number;
   maxBytes: number;

@@ -76,7 +76,7 @@ export const Produce = api(0, 'Produce', '0-9', '9+', [
   f('throttleTimeMs', 'int32', '1+'),
 ]);
 
-export const Fetch = api(1, 'Fetch', '4-12', '12+', [
+export const Fetch = api(1, 'Fetch', '4-13', '12+', [
   f('clusterId', 'string', '12+', { nullable: '12+', tag: 0, default: null }),
   f('replicaId', 'int32'),
   f('maxWaitMs', 'int32'),
@@ -86,7 +86,8 @@ export const Fetch = api(1, 'Fetch', '4-12', '12+', [
   f('sessionId', 'int32', '7+'),
   f('sessionEpoch', 'int32', '7+', { default: -1 }),
   arr('topics', '0+', [
-    f('topic', 'string'),
+    f('topic', 'string', '0-12'),
+    f('topicId', 'uuid', '13+'),
     arr('partitions', '0+', [
       f('partition', 'int32'),
       f('currentLeaderEpoch', 'int32', '9+', { default: -1 }),
@@ -96,14 +97,15 @@ export const Fetch = api(1, 'Fetch', '4-12', '12+', [
       f('partitionMaxBytes', 'int32'),
     ]),
   ]),
-  arr('forgottenTopicsData', '7+', [f('topic', 'string', '7+'), f('partitions', '[]int32', '7+')]),
+  arr('forgottenTopicsData', '7+', [f('topic', 'string', '7-12'), f('topicId', 'uuid', '13+'), f('partitions', '[]int32', '7+')]),
   f('rackId', 'string', '11+'),
 ], [
   f('throttleTimeMs', 'int32', '1+'),
   f('errorCode', 'int16', '7+'),
   f('sessionId', 'int32', '7+'),
   arr('responses', '0+', [
-    f('topic', 'string'),
+    f('topic', 'string', '0-12'),
+    f('topicId', 'uuid', '13+'),
     arr('partitions', '0+', [
       f('partitionIndex', 'int32'),
       f('errorCode', 'int16'),

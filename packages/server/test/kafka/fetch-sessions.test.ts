@@ -2,7 +2,8 @@
  * Fetch sessions (KIP-227) on the Kafka listener, spoken with Fetch version 11 through the
  * listener's own message table: a full fetch opens a session, incremental fetches name only what
  * changed and are answered only what is new, forgotten partitions leave the session, epochs are
- * checked, and epoch -1 closes it. Records are produced over HTTP.
+ * checked, and epoch -1 closes it. Records are produced over HTTP. Version 13 names topics by
+ * their ids, and an id no topic has is answered UNKNOWN_TOPIC_ID.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { Fetch } from '../../src/kafka/messages-core.js';
 import { decodeStruct, encodeStruct, type Message } from '../../src/kafka/schema.js';
 import { WireReader, WireWriter } from '../../src/kafka/wire.js';
 import { decodeRecords, type DecodedRecord } from '../../src/storage/record-batch.js';
+import { topicUuid } from '../../src/kafka/apis/metadata.js';
 
 const VERSION = 11;
 let broker: TestBroker;
@@ -25,8 +27,8 @@ before(async () => {
 });
 after(async () => broker?.close());
 
-/** One connection sending Fetch v11 requests one at a time. */
-async function connect(): Promise<{ fetch(body: Message): Promise<Message>; close(): void }> {
+/** One connection sending Fetch requests (v11 unless told) one at a time. */
+async function connect(version = VERSION): Promise<{ fetch(body: Message): Promise<Message>; close(): void }> {
   const socket = net.connect(broker.server.kafkaPort!, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let buffered = Buffer.alloc(0);
@@ -47,10 +49,11 @@ async function connect(): Promise<{ fetch(body: Message): Promise<Message>; clos
       const w = new WireWriter();
       w.int32(0);
       w.int16(Fetch.key);
-      w.int16(VERSION);
+      w.int16(version);
       w.int32(++correlationId);
       w.string('fetch-sessions-test', false);
-      encodeStruct(w, Fetch.request, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, forgottenTopicsData: [], rackId: '', ...body }, VERSION, false);
+      if (version >= 12) w.uvarint(0);
+      encodeStruct(w, Fetch.request, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, forgottenTopicsData: [], rackId: '', ...body }, version, version >= 12);
       const chunks = w.finish();
       chunks[0].writeInt32BE(w.byteLength - 4, 0);
       const answered = new Promise<Buffer>((resolve) => (waiting = resolve));
@@ -58,7 +61,8 @@ async function connect(): Promise<{ fetch(body: Message): Promise<Message>; clos
       const frame = await answered;
       const r = new WireReader(frame);
       assert.equal(r.int32(), correlationId);
-      return decodeStruct(r, Fetch.response, VERSION, false);
+      if (version >= 12) assert.equal(r.uvarint(), 0);
+      return decodeStruct(r, Fetch.response, version, version >= 12);
     },
     close: () => socket.destroy(),
   };
@@ -152,6 +156,38 @@ test('sessionless fetches (epoch -1) are answered in full and open no session', 
     }
     // and an incremental request naming no session is refused
     assert.equal((await c.fetch({ sessionId: 0, sessionEpoch: 1, topics: [] })).errorCode, 70);
+  } finally {
+    c.close();
+  }
+});
+
+test('version 13 names topics by id: records are answered under the id, forgotten by id, and an unknown id is UNKNOWN_TOPIC_ID', async () => {
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'by-id', partitions: 2 })).status, 201);
+  await produce(0, 'i0', 'by-id');
+  await produce(1, 'i1', 'by-id');
+  const id = topicUuid(broker.server.broker.listTopics('default').find((t) => t.name === 'by-id')!.id);
+  const byId = (offsets: Record<number, number>, topicId = id): Message[] =>
+    want(offsets).map((t) => ({ topicId, partitions: t.partitions }));
+  const c = await connect(13);
+  try {
+    const first = await c.fetch({ sessionId: 0, sessionEpoch: 0, topics: byId({ 0: 0, 1: 0 }) });
+    assert.equal(first.errorCode, 0);
+    assert.equal((first.responses as Message[]).length, 1);
+    assert.deepEqual((first.responses as Message[])[0].topicId, id);
+    assert.deepEqual(answered(first), { 0: ['"i0"'], 1: ['"i1"'] });
+
+    await produce(0, 'i0b', 'by-id');
+    await produce(1, 'i1b', 'by-id');
+    const next = await c.fetch({ sessionId: first.sessionId, sessionEpoch: 1, topics: byId({ 0: 1 }), forgottenTopicsData: [{ topicId: id, partitions: [1] }] });
+    assert.equal(next.errorCode, 0);
+    assert.deepEqual((next.responses as Message[])[0].topicId, id);
+    assert.deepEqual(answered(next), { 0: ['"i0b"'] });
+
+    const unknown = Buffer.alloc(16, 7);
+    const bad = await c.fetch({ sessionId: 0, sessionEpoch: -1, topics: byId({ 0: 0 }, unknown) });
+    const [t] = bad.responses as Message[];
+    assert.deepEqual(t.topicId, unknown);
+    assert.equal((t.partitions as Message[])[0].errorCode, 100); // UNKNOWN_TOPIC_ID
   } finally {
     c.close();
   }

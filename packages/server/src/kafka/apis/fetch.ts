@@ -7,7 +7,9 @@
  * read_committed (isolation level 1) stops at the last stable offset and lists the aborted
  * transactions of what it returns. Fetch sessions (KIP-227, version 7 and later) are kept in the
  * listener's FetchSessionCache (fetch-sessions.ts): an incremental request names only what
- * changed and is answered only what is new.
+ * changed and is answered only what is new. From version 13 topics are named by their ids (the
+ * uuid Metadata gives, topicUuid): they are turned into names on the way in and back into ids on
+ * the way out, and an id no topic has is answered UNKNOWN_TOPIC_ID.
  */
 import { Fetch } from '../messages-core.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
@@ -15,10 +17,12 @@ import type { ApiHandler, KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import type { Partition } from '../../partitions/partition.js';
 import { memberOwner } from '../context.js';
+import { topicUuid } from './metadata.js';
 import { nextEpoch, partitionKey, type FetchSession, type SessionPartition } from '../fetch-sessions.js';
 
 interface Slot {
   topic: string;
+  topicId: Buffer | null;
   partition: number;
   fetchOffset: number;
   maxBytes: number;
@@ -28,16 +32,35 @@ interface Slot {
 
 interface Wanted {
   topic: string;
+  /** The topic's id when the request named it by id (version 13+); unknownId when no topic has it. */
+  topicId: Buffer | null;
+  unknownId?: boolean;
   partition: number;
   fetchOffset: number;
   maxBytes: number;
 }
 
+/** Turns topic ids into names (version 13+): a name, or null when no topic of the cluster has the id. */
+type IdNames = (id: Buffer) => string | null;
+
+function idNames(ctx: KafkaContext, version: number): IdNames | null {
+  if (version < 13) return null;
+  let byId: Map<string, string> | null = null;
+  return (id) => {
+    byId ??= new Map(ctx.broker.listTopics(ctx.settings.cluster).map((t) => [topicUuid(t.id).toString('hex'), t.name]));
+    return byId.get(id.toString('hex')) ?? null;
+  };
+}
+
 /** The partitions a request names, in its order. */
-function requested(req: Message): Wanted[] {
+function requested(req: Message, names: IdNames | null): Wanted[] {
   const out: Wanted[] = [];
   for (const t of req.topics as Message[]) {
-    for (const part of t.partitions as Message[]) out.push({ topic: t.topic, partition: part.partition, fetchOffset: part.fetchOffset, maxBytes: part.partitionMaxBytes });
+    const topicId = names === null ? null : (t.topicId as Buffer);
+    const topic = topicId === null ? (t.topic as string) : names!(topicId);
+    for (const part of t.partitions as Message[]) {
+      out.push({ topic: topic ?? `\0${topicId!.toString('hex')}`, topicId, unknownId: topic === null, partition: part.partition, fetchOffset: part.fetchOffset, maxBytes: part.partitionMaxBytes });
+    }
   }
   return out;
 }
@@ -45,7 +68,12 @@ function requested(req: Message): Wanted[] {
 function resolveSlots(ctx: KafkaContext, wanted: Iterable<Wanted>): Slot[] {
   const slots: Slot[] = [];
   for (const w of wanted) {
-    const slot: Slot = { topic: w.topic, partition: w.partition, fetchOffset: w.fetchOffset, maxBytes: w.maxBytes, p: null, errorCode: 0 };
+    const slot: Slot = { topic: w.topic, topicId: w.topicId, partition: w.partition, fetchOffset: w.fetchOffset, maxBytes: w.maxBytes, p: null, errorCode: 0 };
+    if (w.unknownId === true) {
+      slot.errorCode = KafkaErrors.UNKNOWN_TOPIC_ID;
+      slots.push(slot);
+      continue;
+    }
     try {
       ctx.require('read', 'topic', w.topic);
       slot.p = ctx.broker.partition(ctx.settings.cluster, w.topic, w.partition);
@@ -119,14 +147,14 @@ async function fetchSlots(ctx: KafkaContext, req: Message, slots: Slot[]): Promi
 }
 
 function answer(sessionId: number, slots: Slot[], partitions: Message[], errorCode = 0): Message {
-  const byTopic = new Map<string, Message[]>();
+  const byTopic = new Map<string, { topic: string; topicId: Buffer | null; partitions: Message[] }>();
   slots.forEach((s, i) => {
     if (partitions[i] === undefined) return;
-    let list = byTopic.get(s.topic);
-    if (list === undefined) byTopic.set(s.topic, (list = []));
-    list.push(partitions[i]);
+    let entry = byTopic.get(s.topic);
+    if (entry === undefined) byTopic.set(s.topic, (entry = { topic: s.topic, topicId: s.topicId, partitions: [] }));
+    entry.partitions.push(partitions[i]);
   });
-  return { throttleTimeMs: 0, errorCode, sessionId, responses: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })) };
+  return { throttleTimeMs: 0, errorCode, sessionId, responses: [...byTopic.values()] };
 }
 
 /** Whether the answer for a session partition tells the client something it was not told yet. */
@@ -141,11 +169,13 @@ function remember(cached: SessionPartition, out: Message): void {
   cached.logStartOffset = out.logStartOffset;
 }
 
-async function incremental(ctx: KafkaContext, req: Message, session: FetchSession): Promise<Message> {
+async function incremental(ctx: KafkaContext, req: Message, session: FetchSession, names: IdNames | null): Promise<Message> {
   for (const t of (req.forgottenTopicsData as Message[] | undefined) ?? []) {
-    for (const partition of t.partitions as number[]) session.partitions.delete(partitionKey(t.topic, partition));
+    const topic = names === null ? (t.topic as string) : names(t.topicId as Buffer);
+    if (topic === null) continue;
+    for (const partition of t.partitions as number[]) session.partitions.delete(partitionKey(topic, partition));
   }
-  for (const w of requested(req)) {
+  for (const w of requested(req, names)) {
     const key = partitionKey(w.topic, w.partition);
     const cached = session.partitions.get(key);
     if (cached === undefined) session.partitions.set(key, { ...w, highWatermark: -2, lastStableOffset: -2, logStartOffset: -2 });
@@ -169,14 +199,15 @@ export const fetchHandler: ApiHandler = {
     const sessionId: number = version >= 7 ? req.sessionId : 0;
     const epoch: number = version >= 7 ? req.sessionEpoch : -1;
     const owner = memberOwner(ctx);
+    const names = idNames(ctx, version);
     if (epoch > 0) {
       const session = ctx.fetchSessions.get(sessionId, owner);
       if (session === undefined) return answer(0, [], [], KafkaErrors.FETCH_SESSION_ID_NOT_FOUND);
       if (epoch !== session.epoch) return answer(0, [], [], KafkaErrors.INVALID_FETCH_SESSION_EPOCH);
-      return incremental(ctx, req, session);
+      return incremental(ctx, req, session, names);
     }
     if (sessionId !== 0) ctx.fetchSessions.remove(sessionId, owner);
-    const wanted = requested(req);
+    const wanted = requested(req, names);
     const slots = resolveSlots(ctx, wanted);
     const partitions = await fetchSlots(ctx, req, slots);
     if (epoch < 0 || ctx.conn.signal.aborted) return answer(0, slots, partitions);
