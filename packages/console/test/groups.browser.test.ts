@@ -67,4 +67,27 @@ describe('the Consumer groups page', { skip: unavailable }, () => {
     await page.getByTestId('group-lag').filter({ hasText: /^4$/ }).waitFor();
     assert.deepEqual(problems, []);
   });
+
+  test('a group\'s page charts its lag per partition, sampled while it is open', async () => {
+    const { page, cast, webka, problems } = get();
+    await webka.admin().createTopic({ name: 'charted', partitions: 2 });
+    await webka.producer().send('charted', [{ partition: 0, value: 'a' }, { partition: 0, value: 'b' }, { partition: 1, value: 'c' }]);
+    await webka.admin().commitGroupOffsets('watchers', [{ topic: 'charted', partition: 0, offset: 0 }, { topic: 'charted', partition: 1, offset: 1 }]);
+    await page.goto(`${cast.url}/console#/c/default/groups/watchers`);
+    const chart = page.getByRole('img', { name: /^Lag per partition/ });
+    await chart.waitFor();
+    const lags = (id: string) => chart.locator(`polyline[data-partition="${id}"]`);
+    assert.equal(await lags('charted/0').getAttribute('data-lags'), '2');
+    assert.equal(await lags('charted/1').getAttribute('data-lags'), '0');
+
+    // the producer moves on: the next samples (every 5 s) add points, the legend gives the latest
+    await webka.producer().send('charted', [{ partition: 0, value: 'd' }, { partition: 0, value: 'e' }, { partition: 0, value: 'f' }]);
+    await page.locator('polyline[data-partition="charted/0"][data-lags$=",5"]').waitFor({ timeout: 15_000 });
+    assert.match((await lags('charted/0').getAttribute('data-lags'))!, /^2(,2)*(,5)+$/);
+    assert.match((await lags('charted/1').getAttribute('data-lags'))!, /^0(,0)+$/);
+    assert.ok(((await lags('charted/0').getAttribute('points')) ?? '').split(' ').length >= 2, 'a line of two points at least');
+    assert.deepEqual(await page.getByRole('list', { name: 'Lag legend' }).getByRole('listitem').allTextContents(), ['charted/0 5', 'charted/1 0']);
+    assert.match((await chart.getAttribute('aria-label'))!, /up to 5$/);
+    assert.deepEqual(problems, []);
+  });
 });

@@ -9,6 +9,7 @@ import type { GroupOffset, ResetOffsets, ResetOffsetsResult } from '@webka/clien
 import { session } from '../session.js';
 import { href, go } from '../router.js';
 import { useLoad } from '../use-load.js';
+import { LagChart } from '../components/lag-chart.js';
 import { count, time } from '../format.js';
 import { ConfirmDelete, ErrorNote, Loading, Title } from '../components/ui.js';
 
@@ -278,6 +279,7 @@ export function GroupPage({ cluster, group }: { cluster: string; group: string }
               ))}
             </tbody>
           </table>
+          {g.offsets.length > 0 && <LagChart offsets={g.offsets} sampledAt={g} />}
           {mayAlter && (
             <>
               <h2>Reset offsets</h2>
