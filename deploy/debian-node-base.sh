@@ -6,7 +6,8 @@
 # Ubuntu host whose Node was built for glibc 2.36 or older (e.g. NodeSource's packages):
 #   apt-get install podman debootstrap runc
 #   sh deploy/debian-node-base.sh
-#   podman build --build-arg NODE_IMAGE=localhost/webka-node-base:20-bookworm -t webka .
+#   podman build --format docker --build-arg NODE_IMAGE=localhost/webka-node-base:20-bookworm -t webka .
+# (--format docker keeps the HEALTHCHECK; podman drops it from OCI images)
 # See docs/deploy.md ("Container image") for what was run with it and what of it is tested.
 set -eu
 TAG=${TAG:-localhost/webka-node-base:20-bookworm}
