@@ -6,6 +6,7 @@
  *   npm run bench -- --quick             one short trial each (checks the harness, not the speed)
  *   npm run bench -- --only http-produce run the named modules (comma-separated, or repeat --only)
  *   npm run bench -- --trials 5 --seconds 4
+ *   npm run bench -- --only console --tail-seconds 10   the console's live tail for 10 s (60 by default)
  *
  * A module that throws is reported as failed and the others still run; the exit code is 1 then.
  * Targets that are not met do not fail the run: they are figures to report.
@@ -23,6 +24,7 @@ const root = path.dirname(benchDir);
 interface Args {
   quick: boolean;
   only: string[];
+  tailSeconds?: number;
   trials?: number;
   seconds?: number;
 }
@@ -40,8 +42,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only') args.only.push(...value().split(',').filter(Boolean));
     else if (a === '--trials') args.trials = Number(value());
     else if (a === '--seconds') args.seconds = Number(value());
+    else if (a === '--tail-seconds') args.tailSeconds = Number(value());
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only module[,module]] [--trials N] [--seconds S]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only module[,module]] [--trials N] [--seconds S] [--tail-seconds S]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}; try --help`);
   }
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     quick: args.quick,
     trials: args.trials ?? (args.quick ? 1 : 3),
     seconds: args.seconds ?? (args.quick ? 0.7 : 2),
+    tailSeconds: args.tailSeconds ?? (args.quick ? 5 : 60),
     root,
     tempDir(prefix) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `webka-bench-${prefix}-`));

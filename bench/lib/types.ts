@@ -32,6 +32,8 @@ export interface BenchContext {
   trials: number;
   /** Seconds a timed load runs for each trial. */
   seconds: number;
+  /** --tail-seconds: how long the console's live tail is fed 1,000 records/s (60; 5 with --quick). */
+  tailSeconds: number;
   /** The repository root. */
   root: string;
   /** A fresh temporary directory, removed when the run ends. */
