@@ -94,9 +94,12 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     if (config.coordinator !== '') {
       const { endpoints, prefix } = parseCoordinatorUrl(config.coordinator);
       const log = app.log;
-      member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix, leaseTtlSeconds: config.coordinatorLeaseSeconds }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'));
+      member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix, leaseTtlSeconds: config.coordinatorLeaseSeconds }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, debugHwFromLeader: config.debugHwFromLeader });
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, debugHwFromLeader: config.debugHwFromLeader, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
+      const repl = replication;
+      const m = member;
+      metrics.setReplicationSource({ stats: () => repl.stats(), controller: () => m.term !== null, lastCoordinatorContactMs: () => m.coordinator.lastContactMs() });
       app.webka.replication = replication;
       replication.start();
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');

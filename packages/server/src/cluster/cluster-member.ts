@@ -1,6 +1,7 @@
 /**
  * This broker as a member of a cluster: registered under its lease, campaigning for controller
- * whenever the office is free, and able to say who the live brokers and the controller are.
+ * whenever the office is free (onTerm is called each time it wins), and able to say who the live
+ * brokers and the controller are.
  */
 import type { Coordinator, ControllerTerm } from './coordinator.js';
 
@@ -21,6 +22,7 @@ export class ClusterMember {
     readonly coordinator: Coordinator,
     readonly nodeId: number,
     onError: (err: unknown) => void,
+    readonly onTerm: () => void,
   ) {
     this.#campaigning = this.#campaign().catch((err) => {
       if (!this.#closed) onError(err);
@@ -28,14 +30,15 @@ export class ClusterMember {
   }
 
   /** Registers `nodeId` at `url` and starts campaigning; a taken node id rejects. */
-  static async join(coordinator: Coordinator, broker: { nodeId: number; url: string }, onError: (err: unknown) => void): Promise<ClusterMember> {
+  static async join(coordinator: Coordinator, broker: { nodeId: number; url: string }, onError: (err: unknown) => void, onTerm: () => void = () => {}): Promise<ClusterMember> {
     await coordinator.registerBroker(broker);
-    return new ClusterMember(coordinator, broker.nodeId, onError);
+    return new ClusterMember(coordinator, broker.nodeId, onError, onTerm);
   }
 
   async #campaign(): Promise<void> {
     while (!this.#closed) {
       this.#term = await this.coordinator.campaign(this.nodeId);
+      this.onTerm();
       await this.#term.ended;
       this.#term = null;
     }

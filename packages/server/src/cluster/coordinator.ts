@@ -126,6 +126,8 @@ export interface Coordinator {
    * returned function is called.
    */
   watchMetadata(onChange: (metadata: ClusterMetadata) => void): () => void;
+  /** When (Date.now()) the coordination service last answered a request, or null before it has. */
+  lastContactMs(): number | null;
   /** Stops renewing the lease and revokes it (this broker's registration and term end now). */
   close(): Promise<void>;
 }

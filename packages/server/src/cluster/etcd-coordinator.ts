@@ -84,6 +84,7 @@ export class EtcdCoordinator implements Coordinator {
   #next = 0;
   #lease: Promise<string> | null = null;
   #keepAlive: NodeJS.Timeout | null = null;
+  #lastContact: number | null = null;
   #leaseLost: () => void = () => {};
   /** Resolves when this session's lease is gone (lapsed or revoked). */
   readonly #leaseGone: Promise<void>;
@@ -121,6 +122,7 @@ export class EtcdCoordinator implements Coordinator {
         this.#next = (this.#next + 1) % this.#endpoints.length;
         continue;
       }
+      this.#lastContact = Date.now();
       if (!res.ok) {
         const text = await res.text();
         let message = text;
@@ -134,6 +136,10 @@ export class EtcdCoordinator implements Coordinator {
       return (path === '/v3/watch' ? res : await res.json()) as T;
     }
     throw new CoordinatorError(`etcd unreachable at ${this.#endpoints.join(', ')}: ${(lastError as Error)?.message}`, { cause: lastError });
+  }
+
+  lastContactMs(): number | null {
+    return this.#lastContact;
   }
 
   async #range(key: string): Promise<{ kvs: EtcdKv[]; revision: string }> {

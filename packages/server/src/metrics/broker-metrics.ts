@@ -25,6 +25,19 @@ export interface LiveCounts {
   longPolls(): number;
 }
 
+/** What a broker in a cluster reports of replication (set in cluster mode by startServer). */
+export interface ReplicationMetricsSource {
+  stats(): {
+    underReplicated: number;
+    offline: number;
+    followerLag: Iterable<{ cluster: string; topic: string; partition: number; replica: number; lag: number }>;
+  };
+  /** Whether this broker is the controller now. */
+  controller(): boolean;
+  /** Date.now() of the coordination service's last answer, or null before the first. */
+  lastCoordinatorContactMs(): number | null;
+}
+
 type RequestLabels = 'method' | 'route' | 'status';
 
 /** The value under key, made and kept on first use. */
@@ -48,7 +61,12 @@ export class BrokerMetrics {
   readonly authFailures: Counter<'reason'>;
   /** Incremented by the group coordinator on every rebalance (group label). */
   readonly rebalances: Counter<'cluster' | 'group'>;
+  readonly isrShrinks: Counter;
+  readonly isrExpands: Counter;
+  /** Incremented each time this broker becomes controller (summed over brokers: the cluster's controller changes). */
+  readonly controllerChanges: Counter;
   #groups: GroupMetricsSource | undefined;
+  #replication: ReplicationMetricsSource | undefined;
   #live: LiveCounts | undefined;
   #broker: Broker | undefined;
 
@@ -72,8 +90,39 @@ export class BrokerMetrics {
     this.refused = new Counter({ name: 'webka_connections_closed_total', help: 'Connections closed by a limit (overLimit, slowReader, slowBody, idle)', labelNames: ['reason'], registers });
     this.authFailures = new Counter({ name: 'webka_auth_failures_total', help: 'Requests refused: unauthenticated (401) or forbidden (403/404)', labelNames: ['reason'], registers });
     this.rebalances = new Counter({ name: 'webka_group_rebalances_total', help: 'Consumer group rebalances', labelNames: ['cluster', 'group'], registers });
+    this.isrShrinks = new Counter({ name: 'webka_isr_shrinks_total', help: 'In-sync replica set shrinks written by this broker (a follower fell behind, or an election cut a dead one)', registers });
+    this.isrExpands = new Counter({ name: 'webka_isr_expands_total', help: 'In-sync replica set expands written by this broker (a follower caught up)', registers });
+    this.controllerChanges = new Counter({ name: 'webka_controller_changes_total', help: 'Times this broker became controller; summed over the brokers, the cluster\'s controller changes', registers });
 
     const self = this;
+    const replication = (name: string, help: string, read: (r: ReplicationMetricsSource) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(self.#replication === undefined ? 0 : read(self.#replication));
+        },
+      });
+    };
+    replication('webka_under_replicated_partitions', 'Partitions this broker leads whose in-sync replicas are fewer than their replicas', (r) => r.stats().underReplicated);
+    replication('webka_offline_partitions', 'On the controller: partitions with no live leader (0 on the other brokers)', (r) => r.stats().offline);
+    replication('webka_controller_active', '1 on the broker that is controller now, else 0', (r) => (r.controller() ? 1 : 0));
+    replication('webka_coordinator_last_contact_seconds', 'Seconds since the coordination service (etcd) last answered this broker (-1 before its first answer, 0 when not in a cluster)', (r) => {
+      const at = r.lastCoordinatorContactMs();
+      return at === null ? -1 : Math.max(0, (Date.now() - at) / 1000);
+    });
+    new Gauge({
+      name: 'webka_replica_lag_records',
+      help: 'Per partition this broker leads and each follower: records between the leader\'s log end and the follower\'s last fetch offset',
+      labelNames: ['cluster', 'topic', 'partition', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        if (self.#replication === undefined) return;
+        for (const l of self.#replication.stats().followerLag) this.set({ cluster: l.cluster, topic: l.topic, partition: String(l.partition), replica: String(l.replica) }, l.lag);
+      },
+    });
     new Gauge({
       name: 'webka_log_size_bytes',
       help: 'Bytes on disk per partition',
@@ -198,6 +247,11 @@ export class BrokerMetrics {
 
   setLiveCounts(live: LiveCounts): void {
     this.#live = live;
+  }
+
+  /** Called by startServer once the broker joined a cluster. */
+  setReplicationSource(source: ReplicationMetricsSource): void {
+    this.#replication = source;
   }
 
   /** Called by the group coordinator once it exists. */

@@ -150,6 +150,13 @@ export class PartitionLeader implements ReplicaHooks {
     this.partition.log.setReplicaLimit(limit);
   }
 
+  /** Per replica other than this one: records between the leader's log end and its last fetch offset (all of them before its first fetch). */
+  followerLag(): { replica: number; lag: number }[] {
+    const leo = this.partition.log.nextOffset;
+    const replicas = this.ctx.state()?.replicas ?? [];
+    return replicas.filter((n) => n !== this.ctx.nodeId).map((n) => ({ replica: n, lag: Math.max(0, leo - (this.#followers.get(n)?.fetchOffset ?? 0)) }));
+  }
+
   /** Proposes removing the in-sync followers that have not caught up within replica.lag.time.max.ms. */
   checkLag(now = Date.now()): void {
     if (this.#fenced !== null) return;

@@ -27,6 +27,18 @@ export interface ReplicaManagerOptions {
   /** DEBUG ONLY (WEBKA_DEBUG_HW_FROM_LEADER=1): leaders ignore their followers for the high
    *  watermark; exists so the failover test can show it detects loss. */
   debugHwFromLeader?: boolean;
+  /** Called after each ISR change this broker wrote (shrunk: it lost members). */
+  onIsrChange?: (shrunk: boolean) => void;
+}
+
+/** What the broker's metrics read of replication at scrape time. */
+export interface ReplicationStats {
+  /** Partitions this broker leads whose ISR is smaller than their replica set. */
+  underReplicated: number;
+  /** On the controller: partitions with no live leader (0 on other brokers, as in Kafka). */
+  offline: number;
+  /** Per partition this broker leads and each of its followers: records behind the leader's log end. */
+  followerLag: { cluster: string; topic: string; partition: number; replica: number; lag: number }[];
 }
 
 /** What a follower's fetch gets: the leader's bytes from the offset, and its high watermark. */
@@ -114,6 +126,7 @@ export class ReplicaManager {
           const slash = key.lastIndexOf('/');
           try {
             const r = await this.member.coordinator.writePartitionState(key.slice(0, slash), Number(key.slice(slash + 1)), next, current.revision);
+            if (r.ok && next.isr.length !== current.value.isr.length) this.options.onIsrChange?.(next.isr.length < current.value.isr.length);
             if (r.ok) this.options.onWarning(next.leader < 0 ? 'partition offline: no in-sync replica is alive' : 'elected a partition leader', { partition: key, leader: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr, was: current.value.leader });
           } catch (err) {
             this.options.onWarning('leader election write failed; the next pass tries again', { partition: key, error: (err as Error).message });
@@ -207,6 +220,7 @@ export class ReplicaManager {
       const r = await this.member.coordinator.writePartitionState(topicId, index, next, current.revision);
       if (r.ok) {
         const shrunk = isr.length < current.value.isr.length;
+        this.options.onIsrChange?.(shrunk);
         this.options.onWarning(shrunk ? 'ISR shrank' : 'ISR expanded', { topicId, partition: index, from: current.value.isr, to: isr });
         // the watch reports it too; take it now so the high watermark follows without waiting
         if (this.#metadata.partitions.get(key)?.revision === current.revision) {
@@ -314,6 +328,28 @@ export class ReplicaManager {
     const s = this.partitionState(topicId, partition);
     if (s === undefined) return { leader: -1, leaderEpoch: -1, replicas: [], isr: [] };
     return { leader: s.leader, leaderEpoch: s.leaderEpoch, replicas: s.replicas, isr: s.isr };
+  }
+
+  /** Replication's state for the metrics, read from the partition states and the partitions led. */
+  stats(): ReplicationStats {
+    const topics = new Map(this.#metadata.topics.map((t) => [t.id, t]));
+    const controller = this.member.term !== null;
+    const live = this.#live;
+    let underReplicated = 0;
+    let offline = 0;
+    for (const { value } of this.#metadata.partitions.values()) {
+      if (value.leader === this.nodeId && value.isr.length < value.replicas.length) underReplicated++;
+      if (controller && (value.leader < 0 || (live !== null && !live.has(value.leader)))) offline++;
+    }
+    const followerLag: ReplicationStats['followerLag'] = [];
+    for (const [key, leader] of this.#leaders) {
+      if (!leader.leads) continue;
+      const slash = key.lastIndexOf('/');
+      const t = topics.get(key.slice(0, slash));
+      if (t === undefined) continue;
+      for (const f of leader.followerLag()) followerLag.push({ cluster: t.cluster, topic: t.name, partition: Number(key.slice(slash + 1)), replica: f.replica, lag: f.lag });
+    }
+    return { underReplicated, offline, followerLag };
   }
 
   /** Calls fn after every change of the metadata; returns an unsubscribe. */
