@@ -19,6 +19,7 @@
  * zstd's frame content size, window and blocks, of which an RLE block yields up to 128 KiB from
  * one byte), and a batch over the bound throws DecompressedTooLarge.
  */
+/// <reference path="./snappyjs.d.ts" />
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { decompress as zstdDecompress } from 'fzstd';
