@@ -1,19 +1,35 @@
 /**
  * The message table, part 4: transactions (KIP-98, KIP-447), written from Kafka's published
- * message definitions like parts 1 to 3. AddPartitionsToTxn stops at version 3: version 4 is the
- * broker-to-broker batched form no client sends.
+ * message definitions like parts 1 to 3. AddPartitionsToTxn versions 4 and 5 carry a batch of
+ * transactions (Kafka meant them for brokers; @platformatic/kafka sends them as a client).
  */
 import { api, arr, f } from './schema.js';
 
 const producerFields = [f('producerId', 'int64'), f('producerEpoch', 'int16')];
 
-export const AddPartitionsToTxn = api(24, 'AddPartitionsToTxn', '0-3', '3+', [
-  f('transactionalId', 'string'),
-  ...producerFields,
-  arr('topics', '0+', [f('name', 'string'), f('partitions', '[]int32')]),
+export const AddPartitionsToTxn = api(24, 'AddPartitionsToTxn', '0-5', '3+', [
+  arr('transactions', '4+', [
+    f('transactionalId', 'string', '4+'),
+    f('producerId', 'int64', '4+'),
+    f('producerEpoch', 'int16', '4+'),
+    f('verifyOnly', 'bool', '4+'),
+    arr('topics', '4+', [f('name', 'string', '4+'), f('partitions', '[]int32', '4+')]),
+  ]),
+  f('transactionalId', 'string', '0-3'),
+  f('producerId', 'int64', '0-3'),
+  f('producerEpoch', 'int16', '0-3'),
+  arr('topics', '0-3', [f('name', 'string'), f('partitions', '[]int32')]),
 ], [
   f('throttleTimeMs', 'int32'),
-  arr('results', '0+', [
+  f('errorCode', 'int16', '4+'),
+  arr('resultsByTransaction', '4+', [
+    f('transactionalId', 'string', '4+'),
+    arr('topicResults', '4+', [
+      f('name', 'string', '4+'),
+      arr('resultsByPartition', '4+', [f('partitionIndex', 'int32', '4+'), f('partitionErrorCode', 'int16', '4+')]),
+    ]),
+  ]),
+  arr('results', '0-3', [
     f('name', 'string'),
     arr('results', '0+', [f('partitionIndex', 'int32'), f('errorCode', 'int16')]),
   ]),

@@ -13,7 +13,7 @@ import { SaslAuthenticate, SaslHandshake } from '../../src/kafka/messages-admin.
 export class RawKafka {
   #socket: net.Socket;
   #buf = Buffer.alloc(0);
-  #waiting: Array<(b: Buffer) => void> = [];
+  #waiting: Array<{ resolve: (b: Buffer) => void; reject: (e: Error) => void }> = [];
   #correlation = 0;
 
   private constructor(socket: net.Socket) {
@@ -24,17 +24,23 @@ export class RawKafka {
         const size = this.#buf.readInt32BE(0);
         const frame = this.#buf.subarray(4, 4 + size);
         this.#buf = this.#buf.subarray(4 + size);
-        this.#waiting.shift()?.(frame);
+        this.#waiting.shift()?.resolve(frame);
       }
+    });
+    // the broker closes the connection on a request it does not serve: fail what is waiting
+    socket.on('close', () => {
+      for (const w of this.#waiting.splice(0)) w.reject(new Error('the broker closed the connection'));
     });
   }
 
-  static async connect(port: number, user: string, key: string): Promise<RawKafka> {
+  /** Without a user, the connection is not authenticated (for a broker with auth off). */
+  static async connect(port: number, user?: string, key?: string): Promise<RawKafka> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1', () => resolve(s));
       s.on('error', reject);
     });
     const k = new RawKafka(socket);
+    if (user === undefined) return k;
     assert.equal((await k.call(SaslHandshake, 1, { mechanism: 'PLAIN' })).errorCode, 0);
     const auth = await k.call(SaslAuthenticate, 0, { authBytes: Buffer.from(`\u0000${user}\u0000${key}`) });
     assert.equal(auth.errorCode, 0, auth.errorMessage);
@@ -55,8 +61,8 @@ export class RawKafka {
     const payload = Buffer.concat(w.finish());
     const size = Buffer.alloc(4);
     size.writeInt32BE(payload.length);
-    return new Promise((resolve) => {
-      this.#waiting.push((frame) => resolve(decodeStruct(new WireReader(frame, flexible ? 5 : 4), def.response, version, flexible)));
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ reject, resolve: (frame) => resolve(decodeStruct(new WireReader(frame, flexible ? 5 : 4), def.response, version, flexible)) });
       this.#socket.write(Buffer.concat([size, payload]));
     });
   }

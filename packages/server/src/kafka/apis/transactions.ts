@@ -8,7 +8,7 @@
  * transaction; EndTxn commits or aborts it. Each needs write on the cluster, as over HTTP.
  */
 import { AddOffsetsToTxn, AddPartitionsToTxn, EndTxn, TxnOffsetCommit } from '../messages-txn.js';
-import { KafkaError, txnErrorCode } from '../error-codes.js';
+import { KafkaError, KafkaErrors, txnErrorCode } from '../error-codes.js';
 import { memberOwner, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import type { TransactionCoordinator, TxnCaller } from '../../transactions/transaction-coordinator.js';
@@ -21,27 +21,51 @@ export function txnAccess(ctx: KafkaContext): { txns: TransactionCoordinator; ca
   return { txns: ctx.transactions, caller: ctx.conn.principal! };
 }
 
+/**
+ * Joins one transaction's topics' partitions to it, or with verifyOnly checks that they joined
+ * already (INVALID_TXN_STATE for one that did not); one error code per partition.
+ */
+async function addPartitions(ctx: KafkaContext, txn: Message, verifyOnly: boolean): Promise<Array<{ name: string; results: Array<{ partitionIndex: number; errorCode: number }> }>> {
+  const cluster = ctx.settings.cluster;
+  const producer = { producerId: txn.producerId, producerEpoch: txn.producerEpoch };
+  const results = [];
+  for (const t of txn.topics as Message[]) {
+    const partitions = t.partitions as number[];
+    let errorCode = 0;
+    let joined: Set<number> | null = null;
+    try {
+      const { txns, caller } = txnAccess(ctx);
+      ctx.require('write', 'topic', t.name);
+      for (const p of partitions) ctx.broker.partition(cluster, t.name, p);
+      if (verifyOnly) {
+        txns.verify(cluster, txn.transactionalId, producer, caller);
+        joined = new Set(txns.describe(cluster, txn.transactionalId, caller).partitions.filter((p) => p.topic === t.name).map((p) => p.partition));
+      } else {
+        const release = await txns.join(cluster, txn.transactionalId, producer, caller, t.name, partitions);
+        release();
+      }
+    } catch (err) {
+      errorCode = txnErrorCode(err);
+    }
+    const code = (p: number): number => (errorCode === 0 && joined !== null && !joined.has(p) ? KafkaErrors.INVALID_TXN_STATE : errorCode);
+    results.push({ name: t.name, results: partitions.map((partitionIndex) => ({ partitionIndex, errorCode: code(partitionIndex) })) });
+  }
+  return results;
+}
+
 export const addPartitionsToTxnHandler: ApiHandler = {
   def: AddPartitionsToTxn,
-  async handle(ctx, req) {
-    const cluster = ctx.settings.cluster;
-    const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
-    const results = [];
-    for (const t of req.topics as Message[]) {
-      let errorCode = 0;
-      try {
-        const { txns, caller } = txnAccess(ctx);
-        ctx.require('write', 'topic', t.name);
-        const partitions = t.partitions as number[];
-        for (const p of partitions) ctx.broker.partition(cluster, t.name, p);
-        const release = await txns.join(cluster, req.transactionalId, producer, caller, t.name, partitions);
-        release();
-      } catch (err) {
-        errorCode = txnErrorCode(err);
-      }
-      results.push({ name: t.name, results: (t.partitions as number[]).map((partitionIndex) => ({ partitionIndex, errorCode })) });
+  async handle(ctx, req, version) {
+    if (version <= 3) return { throttleTimeMs: 0, results: await addPartitions(ctx, req, false) };
+    const resultsByTransaction = [];
+    for (const txn of req.transactions as Message[]) {
+      const topics = await addPartitions(ctx, txn, txn.verifyOnly === true);
+      resultsByTransaction.push({
+        transactionalId: txn.transactionalId,
+        topicResults: topics.map((t) => ({ name: t.name, resultsByPartition: t.results.map((r) => ({ partitionIndex: r.partitionIndex, partitionErrorCode: r.errorCode })) })),
+      });
     }
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction };
   },
 };
 
