@@ -3,7 +3,7 @@
  * versions) against the Kafka listener: admin creates a topic, keyed records land where the HTTP
  * API puts the same keys (its compatibility partitioner is Java's murmur2), a consumer reads from
  * earliest, a group of two members rebalances when one leaves, a commit is resumed from, an
- * idempotent producer's records are written once, an aborted transaction is invisible to
+ * idempotent producer's batch retried after a lost answer is written once, an aborted transaction is invisible to
  * read_committed, and records cross to and from HTTP byte for byte. The client's send() takes
  * acks itself (the producer's own acks option applies only to idempotent producers), so the
  * tests that read over HTTP right after a send pass acks -1: acks 1 answers before the fsync
@@ -11,6 +11,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { Admin, Consumer, Producer, compatibilityPartitioner, type Message, type MessagesStream } from '@platformatic/kafka';
 import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, type Rest } from '../support/rest.js';
@@ -200,4 +201,95 @@ test('records cross protocols byte for byte: platformatic produce read over HTTP
   assert.equal(got[1].value.toString(), '{"a":1}');
   assert.equal(got[2].value.toString(), 'plain text');
   assert.deepEqual(got[3].value, bytes);
+});
+
+/**
+ * A proxy on 127.0.0.2 at the broker's Kafka port (the broker advertises 127.0.0.2, so every
+ * connection of the client passes it) that forwards everything but drops the answer to the first
+ * Produce request once armed, closing the client's connection: the client retries the batch.
+ */
+async function dropFirstProduceAnswer(port: number): Promise<{ arm(): void; dropped(): number; close(): Promise<void> }> {
+  let armed = false;
+  let dropped = 0;
+  const sockets = new Set<net.Socket>();
+  const frames = (onFrame: (f: Buffer) => void) => {
+    let buf = Buffer.alloc(0);
+    return (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const size = buf.readInt32BE(0);
+        onFrame(buf.subarray(0, 4 + size));
+        buf = buf.subarray(4 + size);
+      }
+    };
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    const produces = new Set<number>();
+    client.on('data', frames((f) => {
+      if (f.readInt16BE(4) === 0 && armed) produces.add(f.readInt32BE(8));
+      upstream.write(f);
+    }));
+    upstream.on('data', frames((f) => {
+      if (produces.has(f.readInt32BE(4))) {
+        armed = false;
+        dropped++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      if (!client.destroyed) client.write(f);
+    }));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.2', resolve));
+  return {
+    arm: () => (armed = true),
+    dropped: () => dropped,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('platformatic idempotent producer: a batch retried after its answer was lost is written once (negative control: without idempotence it is written twice)', async () => {
+  const b = await startBroker({ config: { kafkaAdvertisedHost: '127.0.0.2' } });
+  const proxy = await dropFirstProduceAnswer(b.server.kafkaPort!);
+  try {
+    const http = rest(b.url);
+    assert.equal((await http.post('/v1/clusters/default/topics', { name: 'retried', partitions: 1 })).status, 201);
+    const values = async () => {
+      const r = await http.get('/v1/clusters/default/topics/retried/partitions/0/records?offset=0&valueFormat=text');
+      assert.equal(r.status, 200, r.text);
+      return r.body.records.map((x: { value: string }) => x.value);
+    };
+    const opts = { clientId: 'retry-test', bootstrapBrokers: [`127.0.0.2:${b.server.kafkaPort}`], retries: 5, retryDelay: 100 };
+
+    const idem = new Producer({ ...opts, idempotent: true });
+    await idem.send({ messages: [{ topic: 'retried', value: Buffer.from('warm-up') }] });
+    proxy.arm();
+    await idem.send({ messages: [{ topic: 'retried', value: Buffer.from('once') }] });
+    await idem.close();
+    assert.equal(proxy.dropped(), 1);
+    assert.deepEqual(await values(), ['warm-up', 'once']);
+
+    // negative control: the same lost answer makes a producer without idempotence write twice
+    const plain = new Producer(opts);
+    await plain.send({ acks: -1, messages: [{ topic: 'retried', value: Buffer.from('warm-up-2') }] });
+    proxy.arm();
+    await plain.send({ acks: -1, messages: [{ topic: 'retried', value: Buffer.from('twice') }] });
+    await plain.close();
+    assert.equal(proxy.dropped(), 2);
+    assert.deepEqual(await values(), ['warm-up', 'once', 'warm-up-2', 'twice', 'twice']);
+  } finally {
+    await proxy.close();
+    await b.close();
+  }
 });
