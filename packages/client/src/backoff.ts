@@ -47,6 +47,47 @@ export async function retryUntil<T>(deadline: number, opts: RetryOptions, call: 
   }
 }
 
+export interface RetryBudgetOptions {
+  /** How long failures may repeat, with no request answered, before they are reported (default 30 s). */
+  retryBudgetMs?: number;
+  /**
+   * Called with the last error when failures have repeated for retryBudgetMs (and again after each
+   * further retryBudgetMs); the reader keeps retrying. Without it, the iteration throws that error.
+   */
+  onError?: (error: WebkaError) => void;
+}
+
+/**
+ * How long a reader's retries have gone unanswered: a reader that retries forever in silence is
+ * a page that shows nothing, so repeated failures are reported once they outlast the budget.
+ */
+export class RetryBudget {
+  readonly #opts: RetryBudgetOptions;
+  readonly #reader: string;
+  #failingSince: number | undefined;
+
+  constructor(opts: RetryBudgetOptions, reader: string) {
+    this.#opts = opts;
+    this.#reader = reader;
+  }
+
+  /** An answer came: the failures, if any, are over. */
+  answered(): void {
+    this.#failingSince = undefined;
+  }
+
+  /** Counts a retriable failure; past the budget, hands it to onError or throws it. */
+  failed(e: WebkaError): void {
+    this.#failingSince ??= Date.now();
+    const failingFor = Date.now() - this.#failingSince;
+    if (failingFor < (this.#opts.retryBudgetMs ?? 30_000)) return;
+    const reported = new WebkaError(e.code, `the ${this.#reader} kept failing for ${failingFor} ms of retries (retryBudgetMs); last error: ${e.message}`, { status: e.status, retriable: e.retriable, details: e.details, cause: e });
+    if (this.#opts.onError === undefined) throw reported;
+    this.#opts.onError(reported);
+    this.#failingSince = Date.now();
+  }
+}
+
 /** Resolves after ms, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -14,14 +14,14 @@
  * Lifecycle: created by `webka.consumer(options)`; iterate it once; `close()` stops the
  * iteration, commits (with auto commit) and leaves the group.
  */
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, RetryBudget, sleep, type RetryBudgetOptions } from './backoff.js';
 import { WebkaError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import { GroupMember, toAssignment, type Assignment, type MemberEvent } from './group-member.js';
 import type { ConsumerRecord, Isolation, TopicPartition, TopicPartitionOffset, ValueFormat } from './types.js';
 import type { GroupPosition, OffsetsSource } from './transactional-producer.js';
 
-export interface ConsumerOptions {
+export interface ConsumerOptions extends RetryBudgetOptions {
   groupId: string;
   topics: string | string[];
   /** 'sse' (default: one stream, records pushed as they are appended) or 'long-poll'. */
@@ -54,13 +54,6 @@ export interface ConsumerOptions {
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
   /** Called when the group gives this member partitions (the first assignment included). */
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
-  /** How long failures may repeat, with no request answered, before they are reported (default 30 s). */
-  retryBudgetMs?: number;
-  /**
-   * Called with the last error when failures have repeated for retryBudgetMs (and again after each
-   * further retryBudgetMs); the consumer keeps retrying. Without it, the iteration throws that error.
-   */
-  onError?: (error: WebkaError) => void;
 }
 
 /** Codes with which the group refuses a commit because it rebalanced (the answer names the new assignment). */
@@ -143,15 +136,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord>, OffsetsSource {
     const signal = this.#closing.signal;
     this.#startTimers();
     let attempt = 0;
-    /** When the failures still going on began. */
-    let failingSince: number | undefined;
+    const budget = new RetryBudget(this.#opts, 'consumer');
     try {
       while (!signal.aborted) {
         try {
           await this.#ensureMember(signal);
           for await (const ev of this.#events(signal)) {
             attempt = 0;
-            failingSince = undefined;
+            budget.answered();
             this.#lastContact = Date.now();
             if (ev.kind === 'rebalance') {
               await this.#onAssignment(ev.assignment);
@@ -178,14 +170,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord>, OffsetsSource {
           } else if (!e.retriable) {
             throw e;
           }
-          failingSince ??= Date.now();
-          const failingFor = Date.now() - failingSince;
-          if (failingFor >= (this.#opts.retryBudgetMs ?? 30_000)) {
-            const reported = new WebkaError(e.code, `the consumer kept failing for ${failingFor} ms of retries (retryBudgetMs); last error: ${e.message}`, { status: e.status, retriable: e.retriable, details: e.details, cause: e });
-            if (this.#opts.onError === undefined) throw reported;
-            this.#opts.onError(reported);
-            failingSince = Date.now();
-          }
+          budget.failed(e);
           if (TRANSPORT_FAILURES.has(e.code) && this.#member !== undefined && !this.#streaming) {
             // A poll's answer may have been lost on the way, and the broker moved this member's
             // positions past records we never saw. Hand in what we finished and join again: a

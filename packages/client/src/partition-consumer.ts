@@ -9,7 +9,7 @@
  * at the high watermark it finds (always through fetch, which reports it).
  */
 import { encodePartitionPosition, SSE_CONTENT_TYPE, SseEvent } from '@webka/protocol/sse';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, RetryBudget, sleep, type RetryBudgetOptions } from './backoff.js';
 import { WebkaError } from './errors.js';
 import { seg, type HttpClient } from './http-client.js';
 import { readSse } from './sse-reader.js';
@@ -17,7 +17,7 @@ import type { ConsumerRecord, Isolation, ValueFormat } from './types.js';
 
 export type StartPosition = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
 
-export interface PartitionConsumerOptions {
+export interface PartitionConsumerOptions extends RetryBudgetOptions {
   topic: string;
   partition: number;
   /** Where to start (default earliest). */
@@ -92,12 +92,14 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
     const signal = this.#closing.signal;
     const follow = this.#opts.follow ?? true;
     let attempt = 0;
+    const budget = new RetryBudget(this.#opts, 'partition consumer');
     while (!signal.aborted) {
       try {
         this.#position ??= await this.#resolveStart(signal);
         if (follow && this.#opts.transport === 'sse') {
-          for await (const r of this.#sse(signal)) {
+          for await (const r of this.#sse(signal, budget)) {
             attempt = 0;
+            budget.answered();
             yield r;
           }
         } else {
@@ -106,6 +108,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
             signal,
           });
           attempt = 0;
+          budget.answered();
           for (const r of a.records) {
             if (signal.aborted) return;
             this.#position = r.offset + 1;
@@ -125,18 +128,20 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
           continue;
         }
         if (!e.retriable) throw e;
+        budget.failed(e);
         await sleep(backoffDelay(attempt++, this.#opts), signal).catch(() => undefined);
       }
     }
   }
 
-  async *#sse(signal: AbortSignal): AsyncGenerator<ConsumerRecord> {
+  async *#sse(signal: AbortSignal, budget: RetryBudget): AsyncGenerator<ConsumerRecord> {
     const res = await this.#http.raw('GET', `${this.#base()}/records`, {
       query: { offset: this.#position, valueFormat: this.#opts.valueFormat, isolation: this.#opts.isolation },
       headers: { accept: SSE_CONTENT_TYPE, 'last-event-id': encodePartitionPosition(this.#position!) },
       signal,
     });
     if (res.body === null) return;
+    budget.answered();
     for await (const m of readSse(res.body, signal)) {
       if (m.event === SseEvent.error) throw streamError(m.data);
       if (m.event !== SseEvent.record) continue;

@@ -6,14 +6,14 @@
  * missed or repeated. Used by the console's live tail; `close()` ends the loop.
  */
 import { SSE_CONTENT_TYPE, SseEvent } from '@webka/protocol/sse';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, RetryBudget, sleep, type RetryBudgetOptions } from './backoff.js';
 import { WebkaError } from './errors.js';
 import { seg, type HttpClient } from './http-client.js';
 import { streamError } from './partition-consumer.js';
 import { readSse } from './sse-reader.js';
 import type { ConsumerRecord, ValueFormat } from './types.js';
 
-export interface TopicFollowerOptions {
+export interface TopicFollowerOptions extends RetryBudgetOptions {
   topic: string;
   /** Where to start (default latest: only records produced from now on). */
   from?: 'earliest' | 'latest' | { timestamp: number };
@@ -47,6 +47,7 @@ export class TopicFollower implements AsyncIterable<ConsumerRecord> {
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord> {
     const signal = this.#closing.signal;
     let attempt = 0;
+    const budget = new RetryBudget(this.#opts, 'topic follower');
     while (!signal.aborted) {
       try {
         const from = this.#opts.from ?? 'latest';
@@ -60,10 +61,12 @@ export class TopicFollower implements AsyncIterable<ConsumerRecord> {
           signal,
         });
         if (res.body === null) throw new WebkaError('NETWORK_ERROR', 'the event stream has no body');
+        budget.answered();
         for await (const m of readSse(res.body, signal)) {
           if (m.event === SseEvent.error) throw streamError(m.data);
           if (m.event !== SseEvent.record) continue;
           attempt = 0;
+          budget.answered();
           this.#position = m.id;
           yield { topic: this.topic, ...(JSON.parse(m.data) as Omit<ConsumerRecord, 'topic'>) };
         }
@@ -72,6 +75,7 @@ export class TopicFollower implements AsyncIterable<ConsumerRecord> {
         if (signal.aborted) return;
         const e = err instanceof WebkaError ? err : new WebkaError('NETWORK_ERROR', String(err), { cause: err });
         if (!e.retriable) throw e;
+        budget.failed(e);
         await sleep(backoffDelay(attempt++, this.#opts), signal).catch(() => undefined);
       }
     }

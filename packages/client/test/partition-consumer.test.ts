@@ -79,4 +79,37 @@ describe('partition consumer', () => {
       assert.equal(reader.position, 150);
     });
   }
+
+  test('a failure that repeats past the retry budget is reported, for a partition consumer and a topic follower', async () => {
+    // Nothing listens on a closed broker's port.
+    const gone = await startTestBroker();
+    await gone.close();
+    const dead = new Webka({ url: gone.url });
+    const fast = { retryBackoffMs: 20, retryBackoffMaxMs: 50, retryBudgetMs: 300 };
+    const readers = {
+      'long-poll partition consumer': (o: object) => dead.consumer({ topic: 't', partition: 0, ...fast, ...o }),
+      'SSE partition consumer': (o: object) => dead.consumer({ topic: 't', partition: 0, transport: 'sse', ...fast, ...o }),
+      'topic follower': (o: object) => dead.followTopic({ topic: 't', ...fast, ...o }),
+    };
+    for (const [name, open] of Object.entries(readers)) {
+      const thrown = open({});
+      await assert.rejects(
+        (async () => {
+          for await (const r of thrown) void r;
+        })(),
+        (e: unknown) => e instanceof WebkaError && e.code === 'NETWORK_ERROR' && /retryBudgetMs/.test(e.message) && e.message.includes(gone.url),
+        name,
+      );
+      // With onError the reader reports and goes on retrying.
+      const errors: WebkaError[] = [];
+      const reporting = open({ onError: (e: WebkaError) => errors.push(e) }) as AsyncIterable<unknown> & { close(): void };
+      const loop = (async () => {
+        for await (const r of reporting) void r;
+      })();
+      while (errors.length < 2) await new Promise((r) => setTimeout(r, 50));
+      reporting.close();
+      await loop;
+      assert.equal(errors[0].code, 'NETWORK_ERROR', name);
+    }
+  });
 });
