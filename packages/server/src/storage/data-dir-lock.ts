@@ -13,10 +13,13 @@
  * within the same boot). Where the kernel does not tell boot id and start time (not Linux), only
  * the pid is checked.
  *
- * Taking over a stale lock: rename it aside, check that what was renamed is the stale lock read
- * before (else it is a lock a contender has just created: rename it back and give up), delete it,
- * and create the lock exclusively as at first. Two brokers taking over the same stale lock thus
- * still meet at the exclusive create, and only one wins.
+ * Taking over a stale lock needs `.lock.takeover`, created exclusively the same way: its holder
+ * reads the lock again, deletes it only if it is still the stale lock it judged, and then creates
+ * the lock exclusively as at first. The lock is thus deleted only by its owner or by the one
+ * taker-over, never after a contender has replaced it (moving it aside to look at it, as this
+ * once did, could put a live lock back over a newer one and leave two brokers each holding it);
+ * brokers that start together still meet at the exclusive create, and only one wins. A takeover
+ * file whose writer no longer runs (it died mid-takeover) is removed like a stale lock.
  */
 import nodeFs from 'node:fs';
 import path from 'node:path';
@@ -84,43 +87,66 @@ const isCode = (err: unknown, code: string): boolean => (err as NodeJS.ErrnoExce
 
 export function acquireLock(fs: FileSystem, dataDir: string): DataDirLock {
   const file = path.join(dataDir, '.lock');
+  const takeover = `${file}.takeover`;
   const self = JSON.stringify({ pid: process.pid, bootId: bootId(), startTime: startTime(process.pid) });
   const inUse = (owner: Owner | null): Error =>
     new Error(`the data directory ${dataDir} is in use by ${owner === null ? 'another broker' : `process ${owner.pid}`}; stop it or choose another --data-dir`);
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileExclusive(file, self);
-      return lockHeld(fs, file, self);
-    } catch (err) {
-      if (!isCode(err, 'EEXIST')) throw err;
-    }
-    let text: string;
-    try {
-      text = fs.readFile(file).toString('utf8');
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) continue; // released meanwhile
-      throw err;
-    }
+    if (createExclusive(fs, file, self)) return lockHeld(fs, file, self);
+    const text = readOrNull(fs, file);
+    if (text === null) continue; // released meanwhile
     const owner = parseOwner(text);
     // A lock with unreadable content is someone's (an exclusive create never shows a partial
     // file). One of this process's own is stale: a broker in this process was abandoned (tests
     // that simulate a power cut do that) or its pid was this one's in an earlier life.
     if (owner === null || (owner.pid !== process.pid && running(owner))) throw inUse(owner);
-    const aside = `${file}.stale-${process.pid}`;
+    if (!createExclusive(fs, takeover, self)) {
+      const taker = readOrNull(fs, takeover);
+      const takerOwner = taker === null ? null : parseOwner(taker);
+      // another broker is taking the stale lock over right now: it, or a later start, wins
+      if (taker === null || (takerOwner !== null && running(takerOwner))) throw inUse(takerOwner);
+      removeIfUnchanged(fs, takeover, taker); // its writer died mid-takeover
+      continue;
+    }
     try {
-      fs.rename(file, aside);
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) continue; // a contender took the stale lock aside first
-      throw err;
+      // Only the holder of the takeover file deletes a lock it did not write, and only the stale
+      // one it judged: a lock a contender created meanwhile is left alone.
+      if (readOrNull(fs, file) !== text) continue;
+      fs.unlink(file);
+      if (createExclusive(fs, file, self)) return lockHeld(fs, file, self);
+    } finally {
+      removeIfUnchanged(fs, takeover, self);
     }
-    if (fs.readFile(aside).toString('utf8') !== text) {
-      // a contender replaced the stale lock with its own before our rename: give it back
-      fs.rename(aside, file);
-      throw inUse(parseOwner(fs.readFile(file).toString('utf8')));
-    }
-    fs.unlink(aside);
   }
   throw inUse(null);
+}
+
+/** Creates file holding data unless the name is taken (false then). */
+function createExclusive(fs: FileSystem, file: string, data: string): boolean {
+  try {
+    fs.writeFileExclusive(file, data);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'EEXIST')) return false;
+    throw err;
+  }
+}
+
+function readOrNull(fs: FileSystem, file: string): string | null {
+  try {
+    return fs.readFile(file).toString('utf8');
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+function removeIfUnchanged(fs: FileSystem, file: string, text: string): void {
+  try {
+    if (fs.readFile(file).toString('utf8') === text) fs.unlink(file);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+  }
 }
 
 function lockHeld(fs: FileSystem, file: string, self: string): DataDirLock {
