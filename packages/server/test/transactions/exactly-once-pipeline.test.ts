@@ -182,7 +182,7 @@ async function scenario(mode: Mode, seedOf: number): Promise<Outcome> {
   for (const event of events) {
     const want = between(1, 3);
     pipeline.batches = 0;
-    await until(`${want} batches before the next kill`, () => pipeline.batches >= want, 30_000, context);
+    await until(`${want} batches before the next kill`, () => pipeline.batches >= want, 90_000, context);
     await sleep(between(0, 150));
     if (event === 'pipeline') {
       await pipeline.kill();
