@@ -102,10 +102,13 @@ export function acquireLock(fs: FileSystem, dataDir: string): DataDirLock {
     if (owner === null || (owner.pid !== process.pid && running(owner))) throw inUse(owner);
     if (!createExclusive(fs, takeover, self)) {
       const taker = readOrNull(fs, takeover);
-      const takerOwner = taker === null ? null : parseOwner(taker);
+      if (taker === null) continue; // that takeover just ended
+      const takerOwner = parseOwner(taker);
       // another broker is taking the stale lock over right now: it, or a later start, wins
-      if (taker === null || (takerOwner !== null && running(takerOwner))) throw inUse(takerOwner);
-      removeIfUnchanged(fs, takeover, taker); // its writer died mid-takeover
+      if (takerOwner !== null && takerOwner.pid !== process.pid && running(takerOwner)) throw inUse(takerOwner);
+      // Its writer died mid-takeover, or it is this process's own from before a power cut (its
+      // removal had not reached the disk), as with the lock itself.
+      removeIfUnchanged(fs, takeover, taker);
       continue;
     }
     try {
