@@ -23,7 +23,9 @@ import { tempDir } from '../support/start-broker.js';
 
 const PIPELINE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/eos-pipeline.mjs');
 const PARTITIONS = 3;
-const INPUT_RECORDS = 2_400;
+// Enough input that the pipeline cannot finish it before the last kill: 13 kills after 1-3 batches
+// each, plus what a fast pipeline does in the 0-150 ms before a kill, stay well below 192 batches.
+const INPUT_RECORDS = 9_600;
 const BATCH = 50;
 const KEYS = 24;
 const PIPELINE_KILLS = 10;
