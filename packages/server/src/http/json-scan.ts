@@ -112,7 +112,7 @@ export class JsonScanner {
         kind = STRING_ESCAPED;
         const e = b[p + 1];
         if (e === 0x75) {
-          // \uXXXX: JSON.stringify writes most of these as the character itself
+          // \u and four hex digits: JSON.stringify writes most of these as the character itself
           if (p + 5 >= end || !isHex(b[p + 2]) || !isHex(b[p + 3]) || !isHex(b[p + 4]) || !isHex(b[p + 5])) return NOT_JSON;
           this.canonical = false;
           p += 6;
