@@ -147,6 +147,20 @@ export class TransactionCoordinator {
     this.#cluster(cluster).set(m.transactionalId, m);
   }
 
+  /**
+   * Appends a Complete state without waiting for its fsync: the id's next record (written, and
+   * waited for, before anything else of the id is done) lies after it in the same partition, so
+   * its fsync covers this one. Until then a crash leaves the Prepare state, whose ending
+   * recover() repeats: markers already written are not written twice, offsets are written again
+   * with the same values.
+   */
+  #complete(cluster: string, m: TxnMetadata): void {
+    if (this.#closed) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
+    m.updatedAt = Date.now();
+    this.#log.append(cluster, m);
+    this.#cluster(cluster).set(m.transactionalId, m);
+  }
+
   // ---- InitProducerId
 
   /**
@@ -292,7 +306,11 @@ export class TransactionCoordinator {
     }
   }
 
-  /** Phase 2: markers, then the offsets of a commit, then the Complete state. */
+  /**
+   * Phase 2: the markers and the offsets of a commit, appended together and fsynced in one
+   * commit round (the decision is durable, so their order among themselves does not matter);
+   * then the Complete state, appended without waiting for its fsync (#complete).
+   */
   async #finish(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
     const type: MarkerType = m.state === 'PrepareCommit' ? 'commit' : 'abort';
     const flushes: Array<Promise<void>> = [];
@@ -306,7 +324,6 @@ export class TransactionCoordinator {
       const offset = p.writeMarker(m.producerId, m.producerEpoch, type);
       if (offset >= 0) flushes.push(p.flush(offset + 1));
     }
-    await Promise.all(flushes);
     if (type === 'commit') {
       const byGroup = new Map<string, OffsetCommit[]>();
       for (const o of m.offsets) {
@@ -314,10 +331,11 @@ export class TransactionCoordinator {
         if (list === undefined) byGroup.set(o.groupId, (list = []));
         list.push({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata });
       }
-      for (const [groupId, offsets] of byGroup) await this.#groups.offsets.commit(cluster, groupId, offsets);
+      for (const [groupId, offsets] of byGroup) flushes.push(this.#groups.offsets.commit(cluster, groupId, offsets));
     }
+    await Promise.all(flushes);
     const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], offsets: [], startedAt: -1 };
-    await this.#write(cluster, complete);
+    this.#complete(cluster, complete);
     return complete;
   }
 

@@ -79,11 +79,21 @@ export class TxnStateLog {
   }
 
   /** Appends the new state of one transactional id; resolves once it is fsynced. */
-  async write(cluster: string, m: TxnMetadata): Promise<void> {
+  write(cluster: string, m: TxnMetadata): Promise<void> {
+    return this.append(cluster, m)();
+  }
+
+  /**
+   * Appends the new state of one transactional id and returns what waits for its fsync. An id's
+   * records share one partition, whose durable part is always a prefix: once a later record of
+   * the id is fsynced, this one is too, so a caller that needs it durable only before the next
+   * record may skip the wait.
+   */
+  append(cluster: string, m: TxnMetadata): () => Promise<void> {
     const p = this.#partitionFor(cluster, m.transactionalId);
     const now = Date.now();
     const { baseOffset } = p.append([{ key: encodeKey(m.transactionalId), value: encodeValue(m), headers: [], timestamp: now }], { compression: 'none', logAppendTime: false });
-    await p.flush(baseOffset + 1);
+    return () => p.flush(baseOffset + 1);
   }
 
   #partitionFor(cluster: string, transactionalId: string): Partition {
