@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   // 401/403: who you are and what you may do
   UNAUTHENTICATED: { status: 401, retriable: false, hint: 'Send Authorization: Bearer <api key or token>.' },
   FORBIDDEN: { status: 403, retriable: false, hint: 'Ask an admin for an ACL that allows this operation.' },
+  BROKER_ONLY: { status: 403, retriable: false, hint: 'Only the brokers of a cluster, with the inter-broker secret, call this route or send x-webka-principal; clients use the public routes with their own credentials.' },
   // 404: the thing named does not exist
   NOT_FOUND: { status: 404, retriable: false, hint: 'Check the URL; see /openapi.json for the routes.' },
   CLUSTER_NOT_FOUND: { status: 404, retriable: false, hint: 'Create the cluster first, or check its name (GET /v1/clusters).' },

@@ -54,13 +54,19 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
   let classicGroups: ClassicGroupCoordinator | undefined;
   let member: ClusterMember | undefined;
   let replication: ReplicaManager | undefined;
+  // made before the app: the security plugin reads principals, keys and ACLs from it
+  let coordinator: EtcdCoordinator | undefined;
+  if (config.coordinator !== '') {
+    const { endpoints, prefix } = parseCoordinatorUrl(config.coordinator);
+    coordinator = new EtcdCoordinator({ endpoints, prefix, leaseTtlSeconds: config.coordinatorLeaseSeconds });
+  }
   try {
     await broker.ready();
     // one group coordinator for both listeners: committed offsets are shared, and a group is
     // either an HTTP group or a Kafka-protocol group
     const groups = new GroupCoordinator(broker);
     classicGroups = new ClassicGroupCoordinator(groups);
-    app = await buildApp(broker, config, { logger: opts.logger, metrics, groups });
+    app = await buildApp(broker, config, { logger: opts.logger, metrics, groups, coordinator });
     const tls = tlsFiles(config);
     if (tls !== null) {
       const unwatch = watchTls(app.server as unknown as import('node:https').Server, tls, app.log);
@@ -91,12 +97,11 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       });
       app.log.info({ port: kafka.port }, 'kafka listener started');
     }
-    if (config.coordinator !== '') {
-      const { endpoints, prefix } = parseCoordinatorUrl(config.coordinator);
+    if (coordinator !== undefined) {
       const log = app.log;
-      member = await ClusterMember.join(new EtcdCoordinator({ endpoints, prefix, leaseTtlSeconds: config.coordinatorLeaseSeconds }), { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
+      member = await ClusterMember.join(coordinator, { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, debugHwFromLeader: config.debugHwFromLeader, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
       const repl = replication;
       const m = member;
       metrics.setReplicationSource({ stats: () => repl.stats(), controller: () => m.term !== null, lastCoordinatorContactMs: () => m.coordinator.lastContactMs() });
@@ -106,7 +111,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     }
   } catch (err) {
     replication?.close();
-    await member?.close().catch(() => undefined);
+    await (member ?? coordinator)?.close().catch(() => undefined);
     await kafka?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await broker.close();

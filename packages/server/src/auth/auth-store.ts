@@ -1,9 +1,11 @@
 /**
- * Principals, their API keys and the ACLs: the durable authorisation state, kept in the catalog
- * (extension "auth") so that it is written atomically with the catalog's own guarantees and
- * can later move to a networked catalog with it. Created by the security plugin at start; every
- * change is synchronous (one catalog write) and rebuilds the ACL index, so the next request sees
- * it. Key verification is asynchronous (scrypt) but cached (VerifiedKeyCache).
+ * Principals, their API keys and the ACLs: the durable authorisation state. On one broker it is
+ * kept in the catalog (extension "auth"), written atomically with the catalog's own guarantees;
+ * in a cluster, in one document every broker shares (SharedAuthHome, in etcd), so that a key or
+ * ACL made on any broker holds on all. Created by the security plugin at start; every change is
+ * one write to that home (made again on the newer state if another broker changed it meanwhile)
+ * and rebuilds the ACL index, so the next request sees it. Key verification is asynchronous
+ * (scrypt) but cached (VerifiedKeyCache).
  */
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
@@ -22,7 +24,7 @@ export interface PrincipalRecord {
   createdAt: number;
 }
 
-interface AuthState {
+export interface AuthState {
   version: 1;
   principals: Record<string, PrincipalRecord>;
   keys: Record<string, StoredKey>;
@@ -49,31 +51,76 @@ const FAILURE_MEMORY_MS = 10_000;
 
 export type KeyCheck = { ok: true; principal: PrincipalRecord; keyId: string } | { ok: false; busy?: boolean };
 
+/**
+ * Where the auth state is kept: the local catalog (one broker), or a document every broker of a
+ * cluster shares (SharedAuthHome). `write` stores `next` in place of `base`, the state the store
+ * holds now; it answers false when the stored state has moved on, after handing the newer state
+ * to the store (AuthStore.adopt), so the change can be made again on it.
+ */
+export interface AuthStateHome {
+  write(next: AuthState, base: AuthState): Promise<boolean>;
+}
+
+/** Thrown inside a change to make it again on the newest state (a SCRAM salt fixed meanwhile). */
+class Again extends Error {}
+
 export class AuthStore {
-  #catalog: Catalog;
   #state: AuthState;
   #index: AclIndex;
   #cache = new VerifiedKeyCache();
+  #home: AuthStateHome;
 
   constructor(catalog: Catalog) {
-    this.#catalog = catalog;
     const saved = catalog.getExtension<AuthState>(EXTENSION);
-    this.#state = saved ?? { version: 1, principals: {}, keys: {}, acls: [] };
+    this.#state = saved ?? emptyAuthState();
     this.#index = new AclIndex(this.#state.acls);
+    this.#home = {
+      write: async (next) => {
+        catalog.setExtension(EXTENSION, next);
+        return true;
+      },
+    };
   }
 
   get acls(): AclIndex {
     return this.#index;
   }
 
-  #save(next: AuthState): void {
-    this.#catalog.setExtension(EXTENSION, next);
-    this.#state = next;
-    this.#index = new AclIndex(next.acls);
+  /** The whole state as it is now (to seed a shared home with). */
+  get state(): AuthState {
+    return this.#state;
   }
 
-  #draft(): AuthState {
-    return structuredClone(this.#state);
+  /** Keeps the state in `home` from now on (a cluster's shared document). */
+  useHome(home: AuthStateHome): void {
+    this.#home = home;
+  }
+
+  /**
+   * Takes a state stored elsewhere (another broker's change, seen by the shared home): the next
+   * request sees it; keys and principals gone from it stop authenticating at once.
+   */
+  adopt(next: AuthState): void {
+    const gone = new Set(Object.keys(this.#state.keys).filter((id) => !Object.prototype.hasOwnProperty.call(next.keys, id)));
+    this.#state = next;
+    this.#index = new AclIndex(next.acls);
+    if (gone.size > 0) this.#cache.forget(gone);
+  }
+
+  /**
+   * Makes a change: `change` edits a copy of the current state (and throws to refuse), the home
+   * stores it, and where the stored state had moved on the change is made again on the newer one.
+   */
+  async #update<T>(change: (draft: AuthState) => T): Promise<T> {
+    for (;;) {
+      const base = this.#state;
+      const draft = structuredClone(base);
+      const result = change(draft);
+      if (await this.#home.write(draft, base)) {
+        if (this.#state === base) this.adopt(draft);
+        return result;
+      }
+    }
   }
 
   // ---- principals
@@ -83,46 +130,44 @@ export class AuthStore {
   }
 
   findPrincipal(name: string): PrincipalRecord | undefined {
-    return Object.prototype.hasOwnProperty.call(this.#state.principals, name) ? this.#state.principals[name] : undefined;
+    return findIn(this.#state, name);
   }
 
   getPrincipal(name: string): PrincipalRecord {
-    const p = this.findPrincipal(name);
-    if (p === undefined) throw new WebkaError('NOT_FOUND', `principal "${name}" does not exist`);
-    return p;
+    return getIn(this.#state, name);
   }
 
-  createPrincipal(input: { name?: unknown; kind?: unknown; superuser?: unknown; description?: unknown }): PrincipalRecord {
+  /** Whether the principal still holds the key (not revoked). */
+  hasKey(principal: string, keyId: string): boolean {
+    const k = Object.prototype.hasOwnProperty.call(this.#state.keys, keyId) ? this.#state.keys[keyId] : undefined;
+    return k !== undefined && k.principal === principal;
+  }
+
+  async createPrincipal(input: { name?: unknown; kind?: unknown; superuser?: unknown; description?: unknown }): Promise<PrincipalRecord> {
     const { name, kind = 'user', superuser = false, description = '' } = input;
     if (typeof name !== 'string' || !PRINCIPAL_NAME.test(name)) throw new WebkaError('INVALID_NAME', 'a principal name is 1 to 128 characters of [A-Za-z0-9._@-]');
     if (name === '*' || name === 'anonymous') throw new WebkaError('INVALID_NAME', `"${name}" is reserved`);
     if (kind !== 'user' && kind !== 'service') throw new WebkaError('INVALID_REQUEST', 'kind is "user" or "service"');
     if (typeof superuser !== 'boolean') throw new WebkaError('INVALID_REQUEST', 'superuser must be true or false');
     if (typeof description !== 'string' || description.length > 1024) throw new WebkaError('INVALID_REQUEST', 'description must be a string of at most 1024 characters');
-    if (this.findPrincipal(name) !== undefined) throw new WebkaError('PRINCIPAL_EXISTS', `principal "${name}" already exists`);
     const record: PrincipalRecord = { name, kind, superuser, description, createdAt: Date.now() };
-    const next = this.#draft();
-    next.principals[name] = record;
-    this.#save(next);
-    return record;
+    return this.#update((next) => {
+      if (findIn(next, name) !== undefined) throw new WebkaError('PRINCIPAL_EXISTS', `principal "${name}" already exists`);
+      next.principals[name] = record;
+      return record;
+    });
   }
 
-  /** Deletes a principal with its keys and ACLs. */
-  deletePrincipal(name: string): void {
-    this.getPrincipal(name);
-    const next = this.#draft();
-    delete next.principals[name];
-    const gone = new Set<string>();
-    for (const [id, k] of Object.entries(next.keys)) {
-      if (k.principal === name) {
-        gone.add(id);
-        delete next.keys[id];
-      }
-    }
-    next.acls = next.acls.filter((a) => a.principal !== name);
-    if (next.scram !== undefined) delete next.scram[name];
-    this.#save(next);
-    this.#cache.forget(gone);
+  /** Deletes a principal with its keys and ACLs; `check` may refuse it on the state it applies to. */
+  async deletePrincipal(name: string, check: (state: AuthState) => void = () => {}): Promise<void> {
+    await this.#update((next) => {
+      getIn(next, name);
+      check(next);
+      delete next.principals[name];
+      for (const [id, k] of Object.entries(next.keys)) if (k.principal === name) delete next.keys[id];
+      next.acls = next.acls.filter((a) => a.principal !== name);
+      if (next.scram !== undefined) delete next.scram[name];
+    });
   }
 
   // ---- keys
@@ -143,26 +188,32 @@ export class AuthStore {
     // The key is also a SCRAM-SHA-256 password under the principal's shared salt, made with the
     // first key that needs it; if another key fixed the salt while PBKDF2 ran, derive again.
     let shared = this.#state.scram?.[principal] ?? { salt: randomBytes(16).toString('base64'), iterations: SCRAM_ITERATIONS };
-    let scramSha256 = await scramCredential(key, Buffer.from(shared.salt, 'base64'), shared.iterations);
-    for (let now = this.#state.scram?.[principal]; now !== undefined && now.salt !== shared.salt; now = this.#state.scram?.[principal]) {
-      shared = now;
-      scramSha256 = await scramCredential(key, Buffer.from(shared.salt, 'base64'), shared.iterations);
+    for (;;) {
+      const scramSha256 = await scramCredential(key, Buffer.from(shared.salt, 'base64'), shared.iterations);
+      try {
+        await this.#update((next) => {
+          getIn(next, principal); // it may have gone while scrypt ran
+          const now = next.scram?.[principal];
+          if (now !== undefined && now.salt !== shared.salt) {
+            shared = now;
+            throw new Again();
+          }
+          next.keys[stored.id] = { ...stored, scramSha256 };
+          next.scram = { ...next.scram, [principal]: shared };
+        });
+        return { id: stored.id, key, principal, createdAt: stored.createdAt };
+      } catch (err) {
+        if (!(err instanceof Again)) throw err;
+      }
     }
-    this.getPrincipal(principal); // it may have gone while scrypt ran
-    const next = this.#draft();
-    next.keys[stored.id] = { ...stored, scramSha256 };
-    next.scram = { ...next.scram, [principal]: shared };
-    this.#save(next);
-    return { id: stored.id, key, principal, createdAt: stored.createdAt };
   }
 
-  revokeKey(principal: string, keyId: string): void {
-    const k = Object.prototype.hasOwnProperty.call(this.#state.keys, keyId) ? this.#state.keys[keyId] : undefined;
-    if (k === undefined || k.principal !== principal) throw new WebkaError('NOT_FOUND', `principal "${principal}" has no key "${keyId}"`);
-    const next = this.#draft();
-    delete next.keys[keyId];
-    this.#save(next);
-    this.#cache.forget(new Set([keyId]));
+  async revokeKey(principal: string, keyId: string): Promise<void> {
+    await this.#update((next) => {
+      const k = Object.prototype.hasOwnProperty.call(next.keys, keyId) ? next.keys[keyId] : undefined;
+      if (k === undefined || k.principal !== principal) throw new WebkaError('NOT_FOUND', `principal "${principal}" has no key "${keyId}"`);
+      delete next.keys[keyId];
+    });
   }
 
   /**
@@ -184,7 +235,7 @@ export class AuthStore {
     if (verificationBacklog() >= MAX_QUEUED_VERIFICATIONS) return { ok: false, busy: true };
     const good = await verifyApiKey(key, stored);
     // The key may have been revoked while scrypt ran.
-    const still = this.#state.keys[id];
+    const still = Object.prototype.hasOwnProperty.call(this.#state.keys, id) ? this.#state.keys[id] : undefined;
     const principal = still === undefined ? undefined : this.findPrincipal(still.principal);
     if (!good || principal === undefined) {
       if (!good) this.#cache.rememberFailure(h, now + FAILURE_MEMORY_MS);
@@ -212,10 +263,9 @@ export class AuthStore {
     return this.#state.acls.filter((a) => filter.principal === undefined || a.principal === filter.principal);
   }
 
-  addAcl(input: Record<string, unknown>): AclEntry {
+  async addAcl(input: Record<string, unknown>): Promise<AclEntry> {
     const principal = input.principal;
     if (typeof principal !== 'string' || (principal !== '*' && !PRINCIPAL_NAME.test(principal))) throw new WebkaError('INVALID_REQUEST', 'principal is a principal name or "*"');
-    if (principal !== '*' && this.findPrincipal(principal) === undefined) throw new WebkaError('NOT_FOUND', `principal "${principal}" does not exist`);
     const effect = input.effect ?? 'allow';
     if (effect !== 'allow' && effect !== 'deny') throw new WebkaError('INVALID_REQUEST', 'effect is "allow" or "deny"');
     const entry: AclEntry = {
@@ -226,20 +276,35 @@ export class AuthStore {
       resource: parseResourcePattern(input.resource),
       createdAt: Date.now(),
     };
-    const next = this.#draft();
-    next.acls.push(entry);
-    this.#save(next);
-    return entry;
+    return this.#update((next) => {
+      if (principal !== '*' && findIn(next, principal) === undefined) throw new WebkaError('NOT_FOUND', `principal "${principal}" does not exist`);
+      next.acls.push(entry);
+      return entry;
+    });
   }
 
-  removeAcl(id: string): AclEntry {
-    const entry = this.#state.acls.find((a) => a.id === id);
-    if (entry === undefined) throw new WebkaError('NOT_FOUND', `no ACL "${id}"`);
-    const next = this.#draft();
-    next.acls = next.acls.filter((a) => a.id !== id);
-    this.#save(next);
-    return entry;
+  async removeAcl(id: string): Promise<AclEntry> {
+    return this.#update((next) => {
+      const entry = next.acls.find((a) => a.id === id);
+      if (entry === undefined) throw new WebkaError('NOT_FOUND', `no ACL "${id}"`);
+      next.acls = next.acls.filter((a) => a.id !== id);
+      return entry;
+    });
   }
+}
+
+export function emptyAuthState(): AuthState {
+  return { version: 1, principals: {}, keys: {}, acls: [] };
+}
+
+function findIn(state: AuthState, name: string): PrincipalRecord | undefined {
+  return Object.prototype.hasOwnProperty.call(state.principals, name) ? state.principals[name] : undefined;
+}
+
+function getIn(state: AuthState, name: string): PrincipalRecord {
+  const p = findIn(state, name);
+  if (p === undefined) throw new WebkaError('NOT_FOUND', `principal "${name}" does not exist`);
+  return p;
 }
 
 export function parseOperations(raw: unknown): Operation[] {

@@ -7,12 +7,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AuthStore } from './auth-store.js';
+import { WebkaError } from '../errors.js';
 
 export const INITIAL_KEY_FILE = 'initial-admin-key';
 
 export async function bootstrapAdmin(store: AuthStore, dataDir: string): Promise<string | null> {
   if (store.listPrincipals().length > 0) return null;
-  const admin = store.createPrincipal({ name: 'admin', kind: 'user', superuser: true, description: 'Created at first start' });
+  let admin;
+  try {
+    admin = await store.createPrincipal({ name: 'admin', kind: 'user', superuser: true, description: 'Created at first start' });
+  } catch (err) {
+    // another broker of the cluster, starting at the same time, made it first
+    if (err instanceof WebkaError && err.code === 'PRINCIPAL_EXISTS') return null;
+    throw err;
+  }
   const { key, id } = await store.createKey(admin.name, 'initial admin key');
   const file = path.join(dataDir, INITIAL_KEY_FILE);
   const fd = fs.openSync(file, 'w', 0o600);

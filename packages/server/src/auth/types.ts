@@ -52,7 +52,8 @@ export interface TokenGrant {
  */
 export interface RequestPrincipal {
   name: string;
-  via: 'key' | 'token' | 'anonymous';
+  /** broker: another broker of the cluster, by the inter-broker secret (auth/inter-broker.ts). */
+  via: 'key' | 'token' | 'anonymous' | 'broker';
   superuser: boolean;
   keyId?: string;
   grants?: TokenGrant[];

@@ -126,6 +126,19 @@ export interface Coordinator {
    * returned function is called.
    */
   watchMetadata(onChange: (metadata: ClusterMetadata) => void): () => void;
+  /**
+   * A document every broker of the cluster shares (the principals, keys and ACLs: "auth"), with
+   * its revision, or null while it has none. Revisions of one document increase (decimal).
+   */
+  readDocument(name: string): Promise<Versioned<unknown> | null>;
+  /**
+   * Writes a document if its revision is still `expectedRevision` (null: it must not exist yet).
+   * Any broker may write (no controller epoch): the compare-and-swap alone keeps changes from
+   * being lost. Refused: what is there now, to make the change again on.
+   */
+  writeDocument(name: string, value: unknown, expectedRevision: string | null): Promise<{ ok: true; revision: string } | { ok: false; current: Versioned<unknown> | null }>;
+  /** Calls `onChange` with the document now and after every change, until the returned function is called. */
+  watchDocument(name: string, onChange: (doc: Versioned<unknown> | null) => void): () => void;
   /** When (Date.now()) the coordination service last answered a request, or null before it has. */
   lastContactMs(): number | null;
   /** Stops renewing the lease and revokes it (this broker's registration and term end now). */

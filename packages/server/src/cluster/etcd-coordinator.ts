@@ -9,6 +9,7 @@
  *   P/controller_epoch             the current controller epoch, in decimal
  *   P/topics/<topicId>             ClusterTopic as JSON, written once by the controller
  *   P/partitions/<topicId>/<n>     PartitionState as JSON
+ *   P/documents/<name>             a document every broker shares (principals, keys, ACLs: "auth")
  * One lease per Coordinator (a session), renewed every third of its TTL.
  */
 import {
@@ -374,6 +375,35 @@ export class EtcdCoordinator implements Coordinator {
     const currentEpoch = Number(unb64(r.responses?.[0]?.response_range?.kvs?.[0]?.value) || '0');
     if (currentEpoch !== controllerEpoch) throw new FencedError(controllerEpoch, currentEpoch);
     return false;
+  }
+
+  #documentKey(name: string): string {
+    return this.#key('documents', encodeURIComponent(name));
+  }
+
+  #decodeDocument(kv: EtcdKv | undefined): Versioned<unknown> | null {
+    return kv === undefined ? null : { value: JSON.parse(unb64(kv.value)) as unknown, revision: kv.mod_revision ?? '0' };
+  }
+
+  async readDocument(name: string): Promise<Versioned<unknown> | null> {
+    return this.#decodeDocument((await this.#range(this.#documentKey(name))).kvs[0]);
+  }
+
+  async writeDocument(name: string, value: unknown, expectedRevision: string | null): Promise<{ ok: true; revision: string } | { ok: false; current: Versioned<unknown> | null }> {
+    const key = b64(this.#documentKey(name));
+    const r = await this.#txn(
+      [expectedRevision === null ? { key, result: 'EQUAL', target: 'CREATE', create_revision: '0' } : { key, result: 'EQUAL', target: 'MOD', mod_revision: expectedRevision }],
+      [{ request_put: { key, value: b64(JSON.stringify(value)) } }],
+      [{ request_range: { key } }],
+    );
+    if (r.succeeded) return { ok: true, revision: r.header.revision ?? '0' };
+    return { ok: false, current: this.#decodeDocument(r.responses?.[0]?.response_range?.kvs?.[0]) };
+  }
+
+  watchDocument(name: string, onChange: (doc: Versioned<unknown> | null) => void): () => void {
+    const key = this.#documentKey(name);
+    // a prefix watch over exactly this key (the key with no suffix is the only one)
+    return this.#watchPrefix([key], ([live]) => onChange(this.#decodeDocument(live.get(b64(key)))));
   }
 
   async controllerEpoch(): Promise<number> {

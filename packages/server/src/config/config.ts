@@ -31,6 +31,8 @@ export const CONFIG_KEYS = {
   coordinator: { type: 'string', default: '', doc: 'The cluster\'s coordination service, as etcd://host:port[,host:port...]/prefix (the path is the key prefix: one etcd serves several clusters). Empty: single node, no etcd.' },
   advertisedUrl: { type: 'string', default: '', doc: 'The URL other brokers and clients reach this broker at, in a cluster (empty: the URL the broker listens on).' },
   coordinatorLeaseSeconds: { type: 'int', default: 10, min: 2, max: 300, doc: 'In a cluster: the TTL of this broker\'s etcd lease, renewed every third of it; a broker killed or cut off is gone (and its partitions get new leaders) this long after its last renewal.' },
+  interBrokerSecret: { type: 'string', default: '', secret: true, doc: 'In a cluster with authentication on: the secret every broker of the cluster shares (at least 32 characters; the same on every broker), by which brokers authenticate to each other for replication, forwarded requests and controller calls (docs/replication.md#authentication). Never logged. Prefer interBrokerSecretFile or WEBKA_INTER_BROKER_SECRET to a flag, which other users of the machine can read.' },
+  interBrokerSecretFile: { type: 'string', default: '', doc: 'A file holding interBrokerSecret (surrounding whitespace ignored), for secrets mounted as files; used when interBrokerSecret is not set.' },
   replicaLagTimeMaxMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, doc: 'In a cluster: a follower that has not caught up with its leader for this long leaves the in-sync replicas (Kafka\'s replica.lag.time.max.ms); it rejoins once it holds everything below the high watermark.' },
   dataDir: { type: 'string', default: './webka-data', doc: 'Where logs and the catalog live.' },
   logLevel: { type: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs on stdout.' },
@@ -88,7 +90,23 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 type ValueOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K]['type'] extends 'int' ? number : (typeof CONFIG_KEYS)[K]['type'] extends 'bool' ? boolean : string;
-export type Config = { [K in ConfigKey]: ValueOf<K> } & { configFile: string | null; debugAckFromMemory: boolean; debugHwFromLeader: boolean };
+export type Config = { [K in ConfigKey]: ValueOf<K> } & { configFile: string | null; debugAckFromMemory: boolean; debugHwFromLeader: boolean; debugTrustPrincipalHeader: boolean };
+
+/** The shortest interBrokerSecret accepted (characters). */
+export const MIN_INTER_BROKER_SECRET = 32;
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\]|::ffff:127\.\d+\.\d+\.\d+)$/i;
+
+/** Whether a host name or address is loopback only. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/** Whether credentials are required: config `auth`, with `auto` on unless the broker listens on loopback only. */
+export function authRequired(config: Pick<Config, 'auth' | 'host'>): boolean {
+  if (config.auth === 'true') return true;
+  if (config.auth === 'false') return false;
+  return !isLoopback(config.host);
+}
 
 export class ConfigError extends Error {}
 
@@ -168,22 +186,37 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     if (out.nodeId === -1) throw new ConfigError('coordinator is set, so nodeId is required: give each broker of the cluster its own --node-id (WEBKA_NODE_ID)');
   }
+  if (out.interBrokerSecret === '' && out.interBrokerSecretFile !== '') {
+    try {
+      out.interBrokerSecret = fs.readFileSync(path.resolve(cwd, out.interBrokerSecretFile as string), 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`interBrokerSecretFile ${out.interBrokerSecretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  const secret = out.interBrokerSecret as string;
+  if (secret !== '' && secret.length < MIN_INTER_BROKER_SECRET) throw new ConfigError(`interBrokerSecret must be at least ${MIN_INTER_BROKER_SECRET} characters (it has ${secret.length}); make one with: openssl rand -base64 32`);
+  if (out.coordinator !== '' && secret === '' && authRequired(out as Pick<Config, 'auth' | 'host'>)) {
+    throw new ConfigError(`authentication is on in a cluster (coordinator is set), so interBrokerSecret is required: give every broker of the cluster the same secret of at least ${MIN_INTER_BROKER_SECRET} characters in interBrokerSecret, WEBKA_INTER_BROKER_SECRET or a file named by interBrokerSecretFile (make one with: openssl rand -base64 32)`);
+  }
   if (out.advertisedUrl !== '' && !/^https?:\/\/[^/\s]+\/?$/.test(out.advertisedUrl as string)) throw new ConfigError(`advertisedUrl must be an http:// or https:// URL with no path, such as http://10.0.0.5:8080, got ${JSON.stringify(out.advertisedUrl)}`);
   out.dataDir = path.resolve(cwd, out.dataDir as string);
   out.configFile = file;
   out.debugAckFromMemory = env.WEBKA_DEBUG_ACK_FROM_MEMORY === '1';
   out.debugHwFromLeader = env.WEBKA_DEBUG_HW_FROM_LEADER === '1';
+  out.debugTrustPrincipalHeader = env.WEBKA_DEBUG_TRUST_PRINCIPAL_HEADER === '1';
   return out as Config;
 }
 
-/** The configuration as logged at start: every key with its value (none is secret yet). */
+/** The configuration as logged at start: every key with its value, secrets as "***" (or "" when unset). */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, def] of Object.entries(CONFIG_KEYS) as Array<[string, KeyDef]>) {
-    out[k] = def.secret ? '***' : (config as Record<string, unknown>)[k];
+    const v = (config as Record<string, unknown>)[k];
+    out[k] = def.secret && v !== '' ? '***' : v;
   }
   out.configFile = config.configFile;
   if (config.debugAckFromMemory) out.debugAckFromMemory = 'ON: acks=all answers before data leaves memory (test use only)';
   if (config.debugHwFromLeader) out.debugHwFromLeader = 'ON: leaders ignore their followers for the high watermark (test use only)';
+  if (config.debugTrustPrincipalHeader) out.debugTrustPrincipalHeader = 'ON: any caller may assert a forwarded principal (test use only; NOT SAFE)';
   return out;
 }

@@ -37,6 +37,7 @@ import { registerDocsPage } from './docs-page.js';
 import { consoleRoutes } from './routes/console.js';
 import { installJsonParser } from './json-body.js';
 import { clientErrorHandler } from './client-errors.js';
+import type { Coordinator } from '../cluster/coordinator.js';
 
 export interface AppContext {
   broker: Broker;
@@ -68,6 +69,8 @@ export interface BuildOptions {
   metrics?: BrokerMetrics;
   /** A group coordinator shared with the Kafka listener; the groups routes make one otherwise. */
   groups?: GroupCoordinator;
+  /** In a cluster: the coordination service, where principals, keys and ACLs are shared. */
+  coordinator?: Coordinator;
 }
 
 export async function buildApp(broker: Broker, config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -127,7 +130,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   installErrorHandling(app);
   installPreflight(app, config);
   // Before any route: every route passes through authentication, ACLs, quotas and metrics.
-  await installSecurity(app, broker, config, opts.metrics ?? new BrokerMetrics());
+  await installSecurity(app, broker, config, opts.metrics ?? new BrokerMetrics(), opts.coordinator);
   await registerCors(app, config);
   // The API speaks JSON: without this, Fastify's built-in text/plain parser would hand routes a
   // string and the client would get a 400 about the body's shape instead of 415. A plugin that

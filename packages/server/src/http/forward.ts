@@ -1,16 +1,22 @@
 /**
  * Forwarding a request to another broker of the cluster (the controller for topic creation, a
- * partition's leader for produce and fetch): the same method, URL, body and credentials, and the
- * answer relayed as it came. A forwarded request carries FORWARDED_BY, and a broker never forwards
- * a request that carries it, so a request crosses at most one hop.
+ * partition's leader for produce and fetch): the same method, URL and body, and the answer
+ * relayed as it came. A forwarded request carries FORWARDED_BY, and a broker never forwards a
+ * request that carries it, so a request crosses at most one hop.
+ *
+ * With authentication on, this broker has already authenticated and authorised the caller; the
+ * request goes on with this broker's credential and the caller's principal asserted
+ * (x-webka-principal), never the caller's own credentials, and the receiving broker authorises it
+ * again as that principal (auth/inter-broker.ts, docs/decisions/0010).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebkaError } from '../errors.js';
 import { ScannedProduce } from './produce-body.js';
+import { PRINCIPAL_HEADER, encodeAssertion } from '../auth/inter-broker.js';
 
 export const FORWARDED_BY = 'x-webka-forwarded-by';
 
-const PASSED_HEADERS = ['authorization', 'content-type', 'accept', 'x-request-id', 'idempotency-key'];
+const PASSED_HEADERS = ['content-type', 'accept', 'x-request-id', 'idempotency-key'];
 
 export function isForwarded(request: FastifyRequest): boolean {
   return request.headers[FORWARDED_BY] !== undefined;
@@ -30,6 +36,14 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
   for (const h of PASSED_HEADERS) {
     const v = request.headers[h];
     if (typeof v === 'string') headers[h] = v;
+  }
+  const security = request.server.security;
+  if (security.enabled) {
+    if (security.interBroker === null) throw new WebkaError('NOT_LEADER', 'this broker has no inter-broker credential (interBrokerSecret) to forward the request with; send it to the leader');
+    headers.authorization = security.interBroker.header();
+    headers[PRINCIPAL_HEADER] = encodeAssertion(request.principal);
+  } else if (security.interBroker !== null) {
+    headers.authorization = security.interBroker.header();
   }
   const body = forwardedBody(request);
   let res: Response;

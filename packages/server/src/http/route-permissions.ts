@@ -19,6 +19,11 @@ type Headers = Record<string, string | string[] | undefined>;
 export interface RoutePermission {
   /** No credentials needed. */
   public?: true;
+  /**
+   * Brokers of the cluster only, authenticated by the inter-broker secret (auth/inter-broker.ts);
+   * any client, a superuser too, gets 403 BROKER_ONLY. Open with authentication off.
+   */
+  broker?: true;
   /** Superusers authenticated by API key only; 'self' also lets a principal act on itself (:principal). */
   admin?: true | 'self';
   /** Operations needed on `resource` (all of them). Absent with no `admin`: any authenticated caller. */
@@ -180,9 +185,11 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // ---- the broker itself (src/http/routes/broker-info.ts): totals count only what the caller sees
   'GET /v1/broker': {},
   'GET /v1/brokers': {},
-  // between brokers: a follower's fetch from its leader
-  'GET /v1/internal/replicas/:topicId/:partition/fetch': { admin: true },
-  'GET /v1/internal/replicas/:topicId/:partition/epoch-end': { admin: true },
+  // between brokers only (the inter-broker credential): a follower's fetch from its leader, the
+  // leader's epoch ends, a broker confirming it holds a change of the shared auth state
+  'GET /v1/internal/replicas/:topicId/:partition/fetch': { broker: true },
+  'GET /v1/internal/replicas/:topicId/:partition/epoch-end': { broker: true },
+  'GET /v1/internal/auth/revision': { broker: true },
   'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },
   'POST /v1/principals': { admin: true, audit: 'principal.create' },

@@ -22,6 +22,8 @@ export interface FetcherContext {
   /** The URL of a live broker, or undefined while it is not registered. */
   brokerUrl(nodeId: number): Promise<string | undefined>;
   onWarning(message: string, details?: Record<string, unknown>): void;
+  /** Headers that authenticate this broker to the leader (the inter-broker credential). */
+  headers: Record<string, string>;
 }
 
 export class ReplicaFetcher implements ReplicaHooks {
@@ -65,7 +67,7 @@ export class ReplicaFetcher implements ReplicaHooks {
           reconciled = true;
         }
         const q = new URLSearchParams({ offset: String(log.nextOffset), replica: String(this.ctx.nodeId), durableEnd: String(log.durableOffset), leaderEpoch: String(this.leaderEpoch), maxWaitMs: String(REPLICA_FETCH_MAX_WAIT_MS) });
-        const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(REPLICA_FETCH_MAX_WAIT_MS + 10_000)]) });
+        const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, { headers: this.ctx.headers, signal: AbortSignal.any([signal, AbortSignal.timeout(REPLICA_FETCH_MAX_WAIT_MS + 10_000)]) });
         if (!res.ok) {
           const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
           // past the leader's end: this copy holds batches the leader does not; reconcile again
@@ -101,7 +103,7 @@ export class ReplicaFetcher implements ReplicaHooks {
     if (log.nextOffset === log.logStartOffset) return;
     const epoch = log.lastLeaderEpoch();
     const q = new URLSearchParams({ epoch: String(epoch), leaderEpoch: String(this.leaderEpoch) });
-    const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/epoch-end?${q}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
+    const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/epoch-end?${q}`, { headers: this.ctx.headers, signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
     const body = (await res.json().catch(() => null)) as { endOffset?: number; error?: { code?: string; message?: string } } | null;
     if (!res.ok || typeof body?.endOffset !== 'number') throw new Error(`leader ${this.leader} answered ${res.status} to the epoch query: ${body?.error?.message ?? ''}`);
     if (body.endOffset < log.nextOffset) {

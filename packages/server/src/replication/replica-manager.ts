@@ -27,6 +27,8 @@ export interface ReplicaManagerOptions {
   /** DEBUG ONLY (WEBKA_DEBUG_HW_FROM_LEADER=1): leaders ignore their followers for the high
    *  watermark; exists so the failover test can show it detects loss. */
   debugHwFromLeader?: boolean;
+  /** The Authorization header this broker sends other brokers (the inter-broker credential), if any. */
+  authorization?: string;
   /** Called after each ISR change this broker wrote (shrunk: it lost members). */
   onIsrChange?: (shrunk: boolean) => void;
 }
@@ -185,7 +187,7 @@ export class ReplicaManager {
     }
     if (fetcher !== undefined && fetcher.leader === state.leader && fetcher.leaderEpoch === state.leaderEpoch && fetcher.partition === partition) return;
     this.#stopFollowing(key);
-    const next = new ReplicaFetcher(partition, t.id, state.leader, state.leaderEpoch, { nodeId: this.nodeId, brokerUrl: (n) => this.member.brokerUrl(n), onWarning: this.options.onWarning });
+    const next = new ReplicaFetcher(partition, t.id, state.leader, state.leaderEpoch, { nodeId: this.nodeId, brokerUrl: (n) => this.member.brokerUrl(n), onWarning: this.options.onWarning, headers: this.options.authorization === undefined ? {} : { authorization: this.options.authorization } });
     this.#fetchers.set(key, next);
     partition.replica = next;
     next.start();

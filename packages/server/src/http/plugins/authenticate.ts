@@ -2,6 +2,7 @@
  * Turns a request's credentials into a principal. Accepted, in this order:
  *   Authorization: Bearer <API key (wk_...) or token (JWT)>
  *   Authorization: Basic base64(<principal>:<API key>)   (for tools that only speak Basic)
+ *   Authorization: WebkaBroker <nodeId>:<secret>          (another broker of the cluster: auth/inter-broker.ts)
  *   ?access_token=<token>  and the cookie webka_token=<token>   (GET and HEAD only)
  * The query parameter and cookie exist for browsers, whose EventSource and WebSocket cannot set
  * headers; they are refused on other methods so that a cookie cannot be used for cross-site
@@ -12,6 +13,7 @@ import { WebkaError } from '../../errors.js';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { TokenService } from '../../auth/tokens.js';
 import type { RequestPrincipal } from '../../auth/types.js';
+import type { InterBrokerCredential } from '../../auth/inter-broker.js';
 
 export const TOKEN_COOKIE = 'webka_token';
 export const TOKEN_QUERY = 'access_token';
@@ -38,10 +40,12 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 export class Authenticator {
   #store: AuthStore;
   #tokens: TokenService;
+  #brokers: InterBrokerCredential | null;
 
-  constructor(store: AuthStore, tokens: TokenService) {
+  constructor(store: AuthStore, tokens: TokenService, brokers: InterBrokerCredential | null) {
     this.#store = store;
     this.#tokens = tokens;
+    this.#brokers = brokers;
   }
 
   /** Reads (and removes from the query) the request's credentials; throws AuthFailure. */
@@ -60,6 +64,11 @@ export class Authenticator {
         const colon = decoded.indexOf(':');
         if (colon < 0) throw new AuthFailure('malformed', 'Basic credentials are base64("<principal>:<api key>")');
         return this.#byKey(decoded.slice(colon + 1), decoded.slice(0, colon));
+      }
+      if (scheme === 'webkabroker') {
+        const broker = this.#brokers?.verify(credential) ?? null;
+        if (broker === null) throw new AuthFailure('invalid', INVALID);
+        return broker;
       }
       throw new AuthFailure('malformed', 'the Authorization scheme must be Bearer or Basic');
     }

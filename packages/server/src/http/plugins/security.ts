@@ -17,7 +17,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import type { Broker } from '../../broker.js';
-import type { Config } from '../../config/config.js';
+import { authRequired, isLoopback, type Config } from '../../config/config.js';
 import { WebkaError } from '../../errors.js';
 import { AuthStore } from '../../auth/auth-store.js';
 import { TokenKeyRing } from '../../auth/token-keys.js';
@@ -33,6 +33,9 @@ import { ConnectionGuard } from '../../limits/connection-guard.js';
 import { decodeBody } from '../../limits/body-decoding.js';
 import type { BrokerMetrics } from '../../metrics/broker-metrics.js';
 import { Authenticator, AuthFailure } from './authenticate.js';
+import { InterBrokerCredential, PRINCIPAL_HEADER, decodeAssertion } from '../../auth/inter-broker.js';
+import { SharedAuthHome } from '../../auth/shared-auth-home.js';
+import type { Coordinator } from '../../cluster/coordinator.js';
 import { idleTimeout } from '../server-options.js';
 
 export interface SecurityContext {
@@ -59,7 +62,14 @@ export interface SecurityContext {
    * a right revoked while it waits stops it. Nothing to check with authentication off.
    */
   reauthorize(request: FastifyRequest): void;
+  /** In a cluster: this broker's credential towards the others (null on a single node, or with no interBrokerSecret). */
+  interBroker: InterBrokerCredential | null;
+  /** In a cluster: the shared home of principals, keys and ACLs. */
+  authHome: SharedAuthHome | null;
 }
+
+/** How long a change of the shared auth state waits for every live broker to confirm it holds it. */
+export const AUTH_CONFIRM_MS = 5_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -72,14 +82,11 @@ declare module 'fastify' {
 }
 
 const ANONYMOUS: RequestPrincipal = Object.freeze({ name: 'anonymous', via: 'anonymous', superuser: true });
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\]|::ffff:127\.\d+\.\d+\.\d+)$/i;
 /** After a token expires, a stream still open this long (its owner did not end it) is cut. */
 const EXPIRY_GRACE_MS = 5_000;
 
 export function authEnabled(config: Config): boolean {
-  if (config.auth === 'true') return true;
-  if (config.auth === 'false') return false;
-  return !LOOPBACK.test(config.host);
+  return authRequired(config);
 }
 
 function notFound(r: Resource): WebkaError {
@@ -105,9 +112,27 @@ interface RequestState {
 const STATE = Symbol('webka.security');
 type WithState = FastifyRequest & { [STATE]?: RequestState };
 
-export async function installSecurity(app: FastifyInstance, broker: Broker, config: Config, metrics: BrokerMetrics): Promise<void> {
+export async function installSecurity(app: FastifyInstance, broker: Broker, config: Config, metrics: BrokerMetrics, coordinator?: Coordinator): Promise<void> {
   const enabled = authEnabled(config);
   const store = new AuthStore(broker.catalog);
+  const interBroker = coordinator !== undefined && config.interBrokerSecret !== '' ? new InterBrokerCredential(config.nodeId, config.interBrokerSecret) : null;
+  // In a cluster, principals, keys and ACLs live in one document all brokers share; a change is
+  // answered once every live broker confirms it holds it (or AUTH_CONFIRM_MS has passed).
+  const authHome = coordinator === undefined ? null : await SharedAuthHome.attach(coordinator, store, async (revision) => {
+    if (interBroker === null) return;
+    const peers = (await coordinator.brokers().catch(() => [])).filter((b) => b.nodeId !== config.nodeId);
+    const late = await Promise.all(peers.map(async (b) => {
+      try {
+        const r = await fetch(`${b.url}/v1/internal/auth/revision?atLeast=${revision}`, { headers: { authorization: interBroker.header() }, signal: AbortSignal.timeout(AUTH_CONFIRM_MS) });
+        return r.ok ? null : b.nodeId;
+      } catch {
+        return b.nodeId;
+      }
+    }));
+    const missing = late.filter((n) => n !== null);
+    if (missing.length > 0) app.log.warn({ brokers: missing, revision }, 'brokers did not confirm a change of principals, keys or ACLs in time; they take it from etcd when they reach it');
+  });
+  if (authHome !== null) app.addHook('onClose', async () => authHome.close());
   const ring = new TokenKeyRing(config.dataDir, config.tokenKeyRotationMs, config.tokenMaxTtlSeconds * 1000);
   const rotation = setInterval(() => ring.rotateIfDue(Date.now()), Math.min(config.tokenKeyRotationMs, 60_000));
   rotation.unref();
@@ -117,7 +142,7 @@ export async function installSecurity(app: FastifyInstance, broker: Broker, conf
   const longPolls = new ConcurrencyCap(config.maxLongPolls, config.maxLongPollsPerPrincipal);
   const streams = new ConcurrencyCap(config.maxStreams, config.maxStreamsPerPrincipal);
   const guard = new ConnectionGuard(app.server, { ...config, idleTimeoutMs: idleTimeout(config) });
-  const authenticator = new Authenticator(store, tokens);
+  const authenticator = new Authenticator(store, tokens, interBroker);
   const authorize = (p: RequestPrincipal, op: Operation, r: Resource): boolean => authorizeWith(store.acls, p, op, r);
   const isAdmin = (p: RequestPrincipal): boolean => p.superuser && p.grants === undefined;
   const routes: SecurityContext['routes'] = [];
@@ -138,13 +163,14 @@ export async function installSecurity(app: FastifyInstance, broker: Broker, conf
     if (!enabled || p === null || p === undefined || perm?.ops === undefined || perm.resource === undefined) return;
     check(p, perm.ops, perm.resource(request.params as Record<string, string>));
   };
-  app.decorate('security', { enabled, store, tokens, audit, quotas, longPolls, streams, guard, metrics, routes, authorize, isAdmin, reauthorize } satisfies SecurityContext);
+  app.decorate('security', { enabled, store, tokens, audit, quotas, longPolls, streams, guard, metrics, routes, authorize, isAdmin, reauthorize, interBroker, authHome } satisfies SecurityContext);
   app.decorateRequest('principal', null as unknown as RequestPrincipal);
 
   if (enabled) {
     const file = await bootstrapAdmin(store, config.dataDir);
+    if (file !== null && coordinator !== undefined) app.log.warn('this is the first broker of the cluster to start with authentication on: "admin" and its key hold on every broker of the cluster');
     if (file !== null) app.log.warn({ file }, 'authentication is on and no principal existed: created superuser "admin"; its API key is in this file (mode 0600). Store the key elsewhere and delete the file');
-  } else if (config.auth === 'false' && !LOOPBACK.test(config.host)) {
+  } else if (config.auth === 'false' && !isLoopback(config.host)) {
     app.log.warn({ host: config.host }, 'authentication is OFF (auth=false) on a non-loopback address: anyone who can reach this port has full control');
   }
 
@@ -180,6 +206,37 @@ export async function installSecurity(app: FastifyInstance, broker: Broker, conf
     }
   };
 
+  /**
+   * The principal a request acts as: a broker forwarding a client's request asserts the client
+   * (x-webka-principal), taken only from a request authenticated as a broker and checked against
+   * the shared auth state; a broker on its own calls only the inter-broker routes; a client
+   * calls no inter-broker route and asserts no one.
+   */
+  const asserted = (request: FastifyRequest, p: RequestPrincipal, perm: RoutePermission | undefined): RequestPrincipal => {
+    const header = request.headers[PRINCIPAL_HEADER];
+    if (header !== undefined) {
+      if (p.via !== 'broker' && !config.debugTrustPrincipalHeader) {
+        metrics.authFailures.inc({ reason: 'forbidden' });
+        throw new WebkaError('BROKER_ONLY', `${PRINCIPAL_HEADER} is accepted only from another broker of the cluster; send your own credentials`);
+      }
+      const a = typeof header === 'string' ? decodeAssertion(header) : null;
+      const record = a === null ? undefined : store.findPrincipal(a.name);
+      const gone = a === null || record === undefined || (a.via === 'key' && a.keyId !== undefined && !store.hasKey(a.name, a.keyId)) || (a.expiresAt !== undefined && a.expiresAt <= Date.now());
+      if (gone) {
+        metrics.authFailures.inc({ reason: 'invalid' });
+        throw new AuthFailure('invalid', 'the forwarded principal is not valid (unknown, revoked or expired)');
+      }
+      const { name, via, keyId, tokenId, grants, expiresAt, readOnly } = a;
+      return { name, via, superuser: record.superuser, ...(keyId === undefined ? {} : { keyId }), ...(tokenId === undefined ? {} : { tokenId }), ...(grants === undefined ? {} : { grants }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(readOnly === true ? { readOnly } : {}) };
+    }
+    if (perm?.broker === true && p.via !== 'broker') {
+      metrics.authFailures.inc({ reason: 'forbidden' });
+      throw new WebkaError('BROKER_ONLY', `${request.method} ${request.routeOptions.url} is called only by the brokers of the cluster`);
+    }
+    if (p.via === 'broker' && perm?.broker !== true) throw new WebkaError('BROKER_ONLY', 'a broker\'s own credential calls only the inter-broker routes; a forwarded request names its principal');
+    return p;
+  };
+
   app.addHook('onRequest', async (request: WithState, reply: FastifyReply) => {
     const perm = permissionFor(request.method, request.routeOptions.url);
     const state: RequestState = { perm, who: '', bytesAtStart: request.raw.socket?.bytesRead ?? 0 };
@@ -204,12 +261,15 @@ export async function installSecurity(app: FastifyInstance, broker: Broker, conf
       const q = request.query as Record<string, unknown> | undefined;
       if (q?.access_token !== undefined) delete q.access_token;
     }
+    if (enabled) p = asserted(request, p, perm);
     request.principal = p;
     const who = enabled ? p.name : (request.ip ?? 'unknown');
     state.who = who;
 
     const params = request.params as Record<string, string>;
-    if (perm === undefined) {
+    if (perm?.broker === true) {
+      // a broker (checked above), or anyone with authentication off
+    } else if (perm === undefined) {
       if (!isAdmin(p)) throw new WebkaError('FORBIDDEN', `${request.method} ${request.routeOptions.url} is not in the permission table; only superusers may call it`);
     } else if (perm.admin !== undefined) {
       const self = perm.admin === 'self' && p.via === 'key' && params.principal === p.name;

@@ -10,6 +10,7 @@ import { WebkaError } from '../../errors.js';
 import { parseGrants } from '../../auth/tokens.js';
 import type { Resource, ResourcePattern } from '../../auth/types.js';
 import { TOKEN_COOKIE } from '../plugins/authenticate.js';
+import { AUTH_CONFIRM_MS } from '../plugins/security.js';
 
 const err = { $ref: 'Error#' };
 const Pattern = Type.Object({
@@ -61,7 +62,7 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { createKey, ...input } = request.body;
-      const principal = store.createPrincipal(input);
+      const principal = await store.createPrincipal(input);
       const key = createKey === true ? await store.createKey(principal.name, 'first key') : undefined;
       return reply.code(201).send({ principal, ...(key ? { key } : {}) });
     },
@@ -74,11 +75,10 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { principal: string } }>('/principals/:principal', { schema: { ...tag, summary: 'Delete a principal with its keys and ACLs', params: PrincipalParams } }, async (request, reply) => {
     const name = request.params.principal;
-    const target = store.getPrincipal(name);
-    if (target.superuser && store.listPrincipals().filter((p) => p.superuser).length === 1) {
-      throw new WebkaError('INVALID_REQUEST', `"${name}" is the last superuser; create another one first`);
-    }
-    store.deletePrincipal(name);
+    await store.deletePrincipal(name, (state) => {
+      const superusers = Object.values(state.principals).filter((p) => p.superuser);
+      if (state.principals[name].superuser && superusers.length === 1) throw new WebkaError('INVALID_REQUEST', `"${name}" is the last superuser; create another one first`);
+    });
     return reply.code(204).send();
   });
 
@@ -96,7 +96,7 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
     '/principals/:principal/keys/:keyId',
     { schema: { ...tag, summary: 'Revoke an API key (effective at once)', params: Type.Object({ principal: Type.String({ maxLength: 128 }), keyId: Type.String({ maxLength: 64 }) }) } },
     async (request, reply) => {
-      store.revokeKey(request.params.principal, request.params.keyId);
+      await store.revokeKey(request.params.principal, request.params.keyId);
       return reply.code(204).send();
     },
   );
@@ -117,11 +117,11 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
         response: { 400: err, 403: err, 404: err },
       },
     },
-    async (request, reply) => reply.code(201).send(store.addAcl(request.body)),
+    async (request, reply) => reply.code(201).send(await store.addAcl(request.body)),
   );
 
   app.delete<{ Params: { aclId: string } }>('/acls/:aclId', { schema: { ...tag, summary: 'Remove an ACL', params: Type.Object({ aclId: Type.String({ maxLength: 64 }) }) } }, async (request, reply) => {
-    store.removeAcl(request.params.aclId);
+    await store.removeAcl(request.params.aclId);
     return reply.code(204).send();
   });
 
@@ -159,6 +159,20 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
         reply.header('set-cookie', `${TOKEN_COOKIE}=${minted.token}; Max-Age=${ttl}; Path=/; HttpOnly; SameSite=Strict${secure}`);
       }
       return reply.code(201).send({ token: minted.token, tokenType: 'Bearer', expiresAt: minted.expiresAt, grants });
+    },
+  );
+
+  // Between brokers (hidden): answers once this broker holds the shared auth state at revision
+  // atLeast or later, so that the broker that made a change can answer it knowing every live
+  // broker applies it (plugins/security.ts); 408 REQUEST_TIMEOUT if it does not within the wait.
+  app.get<{ Querystring: { atLeast: string } }>(
+    '/internal/auth/revision',
+    { schema: { hide: true, querystring: Type.Object({ atLeast: Type.String({ pattern: '^[0-9]{1,20}$' }) }) } },
+    async (request) => {
+      const home = app.security.authHome;
+      if (home === null) throw new WebkaError('NOT_FOUND', 'this broker is not part of a cluster');
+      if (!(await home.holds(BigInt(request.query.atLeast), AUTH_CONFIRM_MS))) throw new WebkaError('REQUEST_TIMEOUT', `this broker does not hold revision ${request.query.atLeast} of the principals, keys and ACLs yet`);
+      return { revision: String(home.revision) };
     },
   );
 }
