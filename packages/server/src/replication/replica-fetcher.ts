@@ -72,7 +72,8 @@ export class ReplicaFetcher implements ReplicaHooks {
           const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
           // past the leader's end: this copy holds batches the leader does not; reconcile again
           if (body?.error?.code === 'OFFSET_OUT_OF_RANGE') reconciled = false;
-          throw new Error(`leader ${this.leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}`);
+          const hint = res.status === 401 || res.status === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
+          throw new Error(`leader ${this.leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}${hint}`);
         }
         const highWatermark = Number(res.headers.get('x-webka-high-watermark'));
         const bytes = Buffer.from(await res.arrayBuffer());
