@@ -207,6 +207,13 @@ test('a client cannot assert another principal or pose as a broker', opts, async
   }
   // no principal may be named like a broker
   assert.equal((await call(url(2), 'POST', '/v1/principals', bearer(adminKey), { name: 'broker:1' })).status, 400);
+  // the secret reached no broker's log (the effective configuration shows it as ***), even after requests carrying it
+  for (const n of [1, 2, 3]) {
+    const b = cluster.brokers.get(n)!;
+    const logged = JSON.stringify(b.lines) + b.stderr();
+    assert.ok(!logged.includes(SECRET.slice(0, 20)), `broker ${n} logged the secret`);
+    assert.equal(b.lines.find((l) => l?.config !== undefined)?.config.interBrokerSecret, '***');
+  }
 });
 
 test('negative control: a broker that trusts x-webka-principal from anyone lets the forgery through', opts, async () => {
