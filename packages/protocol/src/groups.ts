@@ -128,6 +128,7 @@ export const GroupDescription = Type.Object({
   state: Type.Union(GROUP_STATES.map((s) => Type.Literal(s))),
   generation: Type.Integer(),
   assignmentStrategy: Type.Union([Type.String(), Type.Null()]),
+  protocolType: Type.Optional(Type.String({ description: 'Kafka\'s protocol type ("consumer") of a group whose members joined over the Kafka protocol; absent for HTTP groups' })),
   members: Type.Array(GroupMemberSchema),
   offsets: Type.Array(GroupOffsetSchema),
   totalLag: Type.Integer(),

@@ -18,8 +18,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebkaError } from '../errors.js';
-import type { GroupCoordinator } from './group-coordinator.js';
+import type { ForeignGroup, GroupCoordinator } from './group-coordinator.js';
 import type { OffsetCommit } from './offset-store.js';
+import { assignedPartitions, subscribedTopics } from './consumer-protocol.js';
 
 export type ClassicState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable';
 
@@ -65,6 +66,8 @@ class ClassicMember {
   join: Waiter<JoinResult> | null = null;
   sync: Waiter<Buffer> | null = null;
   session: NodeJS.Timeout | null = null;
+  readonly joinedAt = Date.now();
+  lastSeenAt = Date.now();
 
   constructor(memberId: string, input: JoinInput) {
     this.memberId = memberId;
@@ -98,7 +101,14 @@ export class ClassicGroupCoordinator {
 
   constructor(http: GroupCoordinator) {
     this.#http = http;
-    http.setForeignGroupCheck((cluster, groupId) => (this.#groups.get(`${cluster}\u0000${groupId}`)?.members.size ?? 0) > 0);
+    http.setForeignGroups({
+      has: (cluster, groupId) => (this.find(cluster, groupId)?.members.size ?? 0) > 0,
+      find: (cluster, groupId) => {
+        const g = this.find(cluster, groupId);
+        return g === undefined || g.members.size === 0 ? undefined : view(g);
+      },
+      list: (cluster) => this.list(cluster).filter((g) => g.members.size > 0).map(view),
+    });
   }
 
   get offsets(): GroupCoordinator['offsets'] {
@@ -274,6 +284,7 @@ export class ClassicGroupCoordinator {
   }
 
   #touch(g: ClassicGroup, m: ClassicMember): void {
+    m.lastSeenAt = Date.now();
     if (m.session !== null) clearTimeout(m.session);
     m.session = setTimeout(() => {
       m.session = null;
@@ -307,4 +318,29 @@ export class ClassicGroupCoordinator {
   close(): void {
     for (const g of [...this.#groups.values()]) for (const m of [...g.members.values()]) this.#remove(g, m, false);
   }
+}
+
+/**
+ * A Kafka-protocol group as HTTP describes and lists it: its members' subscriptions and
+ * assignments decoded from the consumer protocol (protocol type "consumer"; others show none).
+ */
+function view(g: ClassicGroup): ForeignGroup {
+  const consumer = g.protocolType === 'consumer';
+  return {
+    groupId: g.groupId,
+    state: g.state,
+    generationId: g.generationId,
+    strategy: g.protocolName === '' ? null : g.protocolName,
+    protocolType: g.protocolType,
+    members: [...g.members.values()].map((m) => ({
+      memberId: m.memberId,
+      client: { clientId: m.input.clientId, clientHost: m.input.clientHost, principal: m.principal },
+      joinedAt: m.joinedAt,
+      lastSeenAt: m.lastSeenAt,
+      sessionTimeoutMs: m.input.sessionTimeoutMs,
+      generation: g.generationId,
+      topics: consumer ? subscribedTopics(m.input.protocols.find((p) => p.name === g.protocolName)?.metadata ?? m.input.protocols[0]?.metadata ?? Buffer.alloc(0)) : [],
+      assignment: consumer ? assignedPartitions(m.assignment) : [],
+    })),
+  };
 }

@@ -4,7 +4,7 @@
  */
 import type { GroupState, TopicPartition } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
-import type { GroupCoordinator } from './group-coordinator.js';
+import type { ForeignGroup, ForeignMember, GroupCoordinator } from './group-coordinator.js';
 import type { Group } from './group.js';
 import type { GroupMember } from './group-member.js';
 import { checkCommit, type CommittedOffset, type OffsetCommit } from './offset-store.js';
@@ -21,7 +21,7 @@ export interface GroupOffsetInfo {
 
 /** What a caller may see of a group (groups.ts groupView); absent: everything. */
 export interface GroupView {
-  member(m: GroupMember): boolean;
+  member(m: Pick<GroupMember, 'client'> | ForeignMember): boolean;
   topic(topic: string): boolean;
 }
 
@@ -40,11 +40,13 @@ export class GroupAdmin {
     this.#c = coordinator;
   }
 
+  /** HTTP groups, Kafka-protocol groups with members, and groups known only by committed offsets. */
   list(cluster: string): Array<{ group: string; state: GroupState; members: number; generation: number }> {
-    return this.#c
-      .knownGroups(cluster)
-      .map((g) => ({ group: g.groupId, state: g.state, members: g.members.size, generation: g.generationId }))
-      .sort((a, b) => (a.group < b.group ? -1 : 1));
+    const out = new Map<string, { group: string; state: GroupState; members: number; generation: number }>();
+    for (const g of this.#c.knownGroups(cluster)) out.set(g.groupId, { group: g.groupId, state: g.state, members: g.members.size, generation: g.generationId });
+    // a group's members are of one protocol: Kafka members leave any HTTP group of the id empty
+    for (const g of this.#c.foreignGroups(cluster)) out.set(g.groupId, { group: g.groupId, state: g.state, members: g.members.length, generation: g.generationId });
+    return [...out.values()].sort((a, b) => (a.group < b.group ? -1 : 1));
   }
 
   #known(cluster: string, groupId: string): Group {
@@ -55,6 +57,9 @@ export class GroupAdmin {
   }
 
   describe(cluster: string, groupId: string, view?: GroupView) {
+    this.#c.broker.catalog.getCluster(cluster);
+    const foreign = this.#c.findForeignGroup(cluster, groupId);
+    if (foreign !== undefined) return this.#describeForeign(cluster, foreign, view);
     const g = this.#known(cluster, groupId);
     const seen = (topic: string): boolean => view === undefined || view.topic(topic);
     const members = [...g.members.values()].filter((m) => view === undefined || view.member(m));
@@ -76,6 +81,40 @@ export class GroupAdmin {
         subscription: m.subscription.topics !== undefined ? { topics: m.subscription.topics.filter(seen) } : m.subscription,
         delivery: m.settings.delivery,
         autoCommit: m.settings.autoCommit,
+        assignment: m.assignment.filter((tp) => seen(tp.topic)),
+      })),
+      offsets,
+      totalLag: offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0),
+    };
+  }
+
+  /**
+   * A Kafka-protocol group, in the same shape: its members' subscriptions and assignments as the
+   * consumer protocol gives them; delivery "kafka" (the client reads and commits on its own, with
+   * settings the broker does not see, so autoCommit reads false) and no user agent.
+   */
+  #describeForeign(cluster: string, g: ForeignGroup, view?: GroupView) {
+    const seen = (topic: string): boolean => view === undefined || view.topic(topic);
+    const members = g.members.filter((m) => view === undefined || view.member(m));
+    const offsets = this.offsets(cluster, g.groupId, members.flatMap((m) => m.assignment)).filter((o) => seen(o.topic));
+    return {
+      group: g.groupId,
+      state: g.state,
+      generation: g.generationId,
+      assignmentStrategy: g.strategy,
+      protocolType: g.protocolType,
+      members: members.map((m) => ({
+        memberId: m.memberId,
+        clientId: m.client.clientId,
+        clientHost: m.client.clientHost,
+        userAgent: null,
+        joinedAt: m.joinedAt,
+        lastSeenAt: m.lastSeenAt,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        generation: m.generation,
+        subscription: { topics: m.topics.filter(seen) },
+        delivery: 'kafka',
+        autoCommit: false,
         assignment: m.assignment.filter((tp) => seen(tp.topic)),
       })),
       offsets,

@@ -13,7 +13,7 @@
  * and removes the members whose lease ran out (no polling of data or of clocks in between).
  */
 import { randomUUID } from 'node:crypto';
-import type { AssignmentStrategy, TopicPartition } from '@webka/protocol';
+import type { AssignmentStrategy, GroupState, TopicPartition } from '@webka/protocol';
 import { checkName } from '@webka/protocol';
 import type { Broker } from '../broker.js';
 import { WebkaError } from '../errors.js';
@@ -73,6 +73,37 @@ const ANONYMOUS = 'anonymous';
 /** The answer for a member that is not there, or that belongs to another principal. */
 export function memberNotFound(groupId: string, memberId: string): WebkaError {
   return new WebkaError('MEMBER_NOT_FOUND', `member "${memberId}" is not in group "${groupId}" (it left, its session expired, or the broker restarted): join again`);
+}
+
+/** A member of a group that another protocol's members hold (a Kafka-protocol consumer). */
+export interface ForeignMember {
+  memberId: string;
+  client: { clientId: string; clientHost: string; principal: string };
+  joinedAt: number;
+  lastSeenAt: number;
+  sessionTimeoutMs: number;
+  generation: number;
+  topics: string[];
+  assignment: TopicPartition[];
+}
+
+/** A group with members of another protocol, as an operator sees it (GroupAdmin). */
+export interface ForeignGroup {
+  groupId: string;
+  state: GroupState;
+  generationId: number;
+  /** The assignment strategy the members chose (Kafka's protocol name), null before one is. */
+  strategy: string | null;
+  /** Kafka's protocol type ("consumer" for consumers). */
+  protocolType: string;
+  members: ForeignMember[];
+}
+
+/** The groups another protocol's members hold: only while they have members. */
+export interface ForeignGroups {
+  has(cluster: string, groupId: string): boolean;
+  find(cluster: string, groupId: string): ForeignGroup | undefined;
+  list(cluster: string): ForeignGroup[];
 }
 
 export class GroupCoordinator {
@@ -163,16 +194,27 @@ export class GroupCoordinator {
 
   // ---- membership
 
-  #foreign: (cluster: string, groupId: string) => boolean = () => false;
+  #foreignGroups: ForeignGroups = { has: () => false, find: () => undefined, list: () => [] };
+  #foreign = (cluster: string, groupId: string): boolean => this.#foreignGroups.has(cluster, groupId);
 
   /** Tells the coordinator which groups another protocol's members hold (Kafka's classic groups). */
-  setForeignGroupCheck(fn: (cluster: string, groupId: string) => boolean): void {
-    this.#foreign = fn;
+  setForeignGroups(source: ForeignGroups): void {
+    this.#foreignGroups = source;
   }
 
   /** Whether another protocol's members hold the group (resets and deletes must wait for them). */
   hasForeignMembers(cluster: string, groupId: string): boolean {
     return this.#foreign(cluster, groupId);
+  }
+
+  /** The group as another protocol's members hold it, if they do (for describe and list). */
+  findForeignGroup(cluster: string, groupId: string): ForeignGroup | undefined {
+    return this.#foreignGroups.find(cluster, groupId);
+  }
+
+  /** Every group another protocol's members hold in the cluster. */
+  foreignGroups(cluster: string): ForeignGroup[] {
+    return this.#foreignGroups.list(cluster);
   }
 
   join(cluster: string, groupId: string, input: JoinInput): Membership {

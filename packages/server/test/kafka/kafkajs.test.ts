@@ -1,6 +1,7 @@
 /**
  * kafkajs 2.2.4 (a pure-JavaScript client, classic versions only) against the Kafka listener:
- * admin (create topics and partitions, list and describe groups, delete), keyed produce placed
+ * admin (create topics and partitions, list and describe groups, delete), a live group that
+ * committed nothing described over HTTP as over Kafka, keyed produce placed
  * as the HTTP API places it, a consumer group that commits and resumes, records crossing to
  * and from HTTP, transactions (commit, abort, sendOffsets), and topic configs described and
  * altered.
@@ -97,6 +98,40 @@ test('kafkajs produces keyed records where HTTP puts the same keys, and a group 
   assert.equal((await api.get('/v1/clusters/default/groups/js-group')).status, 404);
   await admin.disconnect();
   await producer.disconnect();
+});
+
+test('a live kafkajs group that has committed nothing is described and listed over HTTP as over Kafka: state, members, assignments', async () => {
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'js-live', partitions: 2 })).status, 201);
+  const consumer = kafka.consumer({ groupId: 'js-live-group', sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'js-live', fromBeginning: true });
+  await consumer.run({ eachMessage: async () => undefined });
+  try {
+    let d = await api.get('/v1/clusters/default/groups/js-live-group');
+    for (const deadline = Date.now() + 30_000; d.body.state !== 'Stable' || d.body.members[0]?.assignment.length !== 2; ) {
+      assert.ok(Date.now() < deadline, `the group never showed as Stable with its assignment over HTTP: ${d.text}`);
+      await new Promise((r) => setTimeout(r, 50));
+      d = await api.get('/v1/clusters/default/groups/js-live-group');
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    const [k] = (await admin.describeGroups(['js-live-group'])).groups;
+    await admin.disconnect();
+    assert.equal(d.body.state, k.state);
+    assert.equal(d.body.assignmentStrategy, k.protocol);
+    assert.equal(d.body.protocolType, 'consumer');
+    assert.deepEqual(d.body.members.map((m: { memberId: string }) => m.memberId), k.members.map((m) => m.memberId));
+    assert.deepEqual(d.body.members[0].subscription, { topics: ['js-live'] });
+    assert.deepEqual(d.body.members[0].assignment, [{ topic: 'js-live', partition: 0 }, { topic: 'js-live', partition: 1 }]);
+    assert.equal(d.body.members[0].clientId, 'kafkajs-test');
+    assert.deepEqual(d.body.offsets.map((o: { committed: number | null }) => o.committed), [null, null]);
+    const list = await api.get('/v1/clusters/default/groups');
+    assert.deepEqual(list.body.groups.find((g: { group: string }) => g.group === 'js-live-group'), { group: 'js-live-group', state: 'Stable', members: 1, generation: d.body.generation });
+  } finally {
+    await consumer.disconnect();
+  }
+  // gone with its last member, as over Kafka: it committed nothing
+  assert.equal((await api.get('/v1/clusters/default/groups/js-live-group')).status, 404);
 });
 
 test('kafkajs transactions: a committed one is read by read_committed consumers, an aborted one is not, and sendOffsets commits with it', async () => {
