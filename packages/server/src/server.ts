@@ -10,6 +10,7 @@ import { BrokerMetrics } from './metrics/broker-metrics.js';
 import { tlsFiles } from './http/server-options.js';
 import { watchTls } from './http/tls-reload.js';
 import { KafkaListener } from './kafka/listener.js';
+import { clusterView } from './kafka/cluster-view.js';
 import type { KafkaSecurity } from './kafka/context.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { ClassicGroupCoordinator } from './groups/classic-groups.js';
@@ -87,7 +88,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
         transactions: app.webka.transactions ?? null,
         security: kafkaSecurity(app),
         cluster: config.kafkaCluster,
-        nodeId: 0,
+        nodeId: config.coordinator === '' ? 0 : config.nodeId,
         advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
         maxWaitMs: config.maxLongPollMs,
         maxRequestBytes: config.kafkaMaxRequestBytes,
@@ -99,13 +100,16 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     }
     if (coordinator !== undefined) {
       const log = app.log;
-      member = await ClusterMember.join(coordinator, { nodeId: config.nodeId, url: config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '') }, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
+      const url = config.advertisedUrl === '' ? ownUrl(app, config) : config.advertisedUrl.replace(/\/$/, '');
+      const registration = { nodeId: config.nodeId, url, ...(kafka === undefined ? {} : { kafka: { host: kafkaHost(config, url), port: kafka.port } }) };
+      member = await ClusterMember.join(coordinator, registration, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
       app.webka.cluster = member;
       replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
       const repl = replication;
       const m = member;
       metrics.setReplicationSource({ stats: () => repl.stats(), controller: () => m.term !== null, lastCoordinatorContactMs: () => m.coordinator.lastContactMs() });
       app.webka.replication = replication;
+      kafka?.setClusterView(clusterView(replication));
       replication.start();
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');
     }
@@ -146,6 +150,16 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     },
   };
   return running;
+}
+
+/**
+ * The host Kafka clients of a cluster are told to reach this broker at: kafkaAdvertisedHost, else
+ * the address the listener listens on, else (a wildcard) the host of the advertised URL.
+ */
+function kafkaHost(config: Config, advertisedUrl: string): string {
+  if (config.kafkaAdvertisedHost !== '') return config.kafkaAdvertisedHost;
+  const host = config.kafkaHost === '' ? config.host : config.kafkaHost;
+  return host === '0.0.0.0' || host === '::' ? new URL(advertisedUrl).hostname.replace(/^\[|\]$/g, '') : host;
 }
 
 /** The URL the broker listens on (localhost for a wildcard address). */

@@ -3,7 +3,7 @@
  * whenever the office is free (onTerm is called each time it wins), and able to say who the live
  * brokers and the controller are.
  */
-import type { Coordinator, ControllerTerm } from './coordinator.js';
+import type { BrokerRegistration, Coordinator, ControllerTerm } from './coordinator.js';
 
 /** A broker as `GET /v1/brokers` reports it. */
 export interface ClusterBroker {
@@ -30,7 +30,7 @@ export class ClusterMember {
   }
 
   /** Registers `nodeId` at `url` and starts campaigning; a taken node id rejects. */
-  static async join(coordinator: Coordinator, broker: { nodeId: number; url: string }, onError: (err: unknown) => void, onTerm: () => void = () => {}): Promise<ClusterMember> {
+  static async join(coordinator: Coordinator, broker: BrokerRegistration, onError: (err: unknown) => void, onTerm: () => void = () => {}): Promise<ClusterMember> {
     await coordinator.registerBroker(broker);
     return new ClusterMember(coordinator, broker.nodeId, onError, onTerm);
   }

@@ -7,10 +7,14 @@
  * its election (a zombie) cannot change anything.
  */
 
-/** A broker as registered: its node id and the URL that other brokers and clients reach it at. */
+/**
+ * A broker as registered: its node id, the URL that other brokers and clients reach it at, and
+ * its Kafka listener as Kafka clients should reach it (absent when the listener is off).
+ */
 export interface BrokerRegistration {
   nodeId: number;
   url: string;
+  kafka?: { host: string; port: number };
 }
 
 /** A partition's replicated state, written by the controller. */

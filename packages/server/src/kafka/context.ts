@@ -10,6 +10,9 @@ import type { Operation, RequestPrincipal, Resource } from '../auth/types.js';
 import type { ScramCredentials } from '../auth/auth-store.js';
 import type { ScramServerState } from '../auth/scram.js';
 import type { FetchSessionCache } from './fetch-sessions.js';
+import type { Partition } from '../partitions/partition.js';
+import type { TopicRecord } from '../catalog/catalog-store.js';
+import { KafkaError } from './error-codes.js';
 
 /**
  * Authentication and ACLs for the listener, the HTTP API's own (null: auth is off and every
@@ -24,11 +27,44 @@ export interface KafkaSecurity {
   authorize(principal: RequestPrincipal, op: Operation, resource: Resource): boolean;
 }
 
+/** A partition's replication as Metadata reports it. */
+export interface KafkaPartitionReplicas {
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+}
+
+/**
+ * In a cluster of brokers: what Kafka clients are told of it, so that they go to each
+ * partition's leader directly (kafka/cluster-view.ts builds it from the replica manager).
+ */
+export interface KafkaClusterView {
+  /** The live brokers that run a Kafka listener, as clients should reach them. */
+  brokers(): { nodeId: number; host: string; port: number }[];
+  /** The controller's node id, or -1 while the office is vacant or etcd does not answer. */
+  controllerId(): Promise<number>;
+  /** A partition's leader, epoch, replicas and ISR; undefined for a topic this broker alone holds. */
+  partition(topicId: string, index: number): KafkaPartitionReplicas | undefined;
+  /** Defines a topic in the cluster: on the controller only (elsewhere NOT_CONTROLLER, which clients send on to the controller). */
+  createTopic(cluster: string, input: TopicInput): Promise<TopicRecord>;
+}
+
+/** A topic to create, as CreateTopics gives it (absent: the cluster's default). */
+export interface TopicInput {
+  name: string;
+  partitions?: number;
+  replicationFactor?: number;
+  configs: Record<string, unknown>;
+}
+
 export interface KafkaListenerSettings {
   /** The Webka cluster whose topics are this listener's topics (`--kafka-cluster`). */
   cluster: string;
-  /** Node id reported in Metadata (one broker: 0). */
+  /** Node id reported in Metadata (one broker: 0; in a cluster, the broker's node id). */
   nodeId: number;
+  /** Set once the broker has joined a cluster (null: a single broker, the only one Metadata names). */
+  clusterView?: KafkaClusterView | null;
   /** Host clients are told to connect to; null: the address the client reached us on. */
   advertisedHost: string | null;
   /** Longest Fetch wait honoured (maxLongPollMs, as over HTTP). */
@@ -65,6 +101,17 @@ export interface KafkaContext {
   require(op: Operation, type: 'topic' | 'group' | 'cluster', name?: string): void;
   /** Whether the principal may (for listings filtered to what it may see). */
   may(op: Operation, type: 'topic' | 'group' | 'cluster', name?: string): boolean;
+}
+
+/**
+ * The partition, for a read that only its leader may answer (Fetch, ListOffsets): in a cluster a
+ * broker that does not lead it answers NOT_LEADER_OR_FOLLOWER, and the client asks for Metadata
+ * again, rather than being served what a follower holds.
+ */
+export function ledPartition(ctx: KafkaContext, topic: string, index: number): Partition {
+  const p = ctx.broker.partition(ctx.settings.cluster, topic, index);
+  if (p.replica !== null && !p.replica.leads) throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `broker ${ctx.settings.nodeId} does not lead partition ${index} of topic "${topic}"; ask Metadata for its leader`);
+  return p;
 }
 
 /** The name group members joined over this connection belong to ("anonymous" with auth off). */

@@ -12,7 +12,7 @@ import type { TransactionCoordinator } from '../transactions/transaction-coordin
 import { KafkaConnection } from './connection.js';
 import { API_HANDLERS } from './apis/index.js';
 import { FetchSessionCache } from './fetch-sessions.js';
-import type { KafkaListenerSettings, KafkaSecurity } from './context.js';
+import type { KafkaClusterView, KafkaListenerSettings, KafkaSecurity } from './context.js';
 
 export interface KafkaListenerOptions extends KafkaListenerSettings {
   /** Kafka's classic consumer groups, over the same committed offsets as HTTP groups. */
@@ -33,10 +33,12 @@ export interface KafkaListenerOptions extends KafkaListenerSettings {
 export class KafkaListener {
   readonly #server: net.Server;
   readonly #connections = new Set<KafkaConnection>();
+  readonly #settings: KafkaListenerSettings;
   #port = 0;
 
   private constructor(broker: Broker, opts: KafkaListenerOptions) {
-    const settings: KafkaListenerSettings = { cluster: opts.cluster, nodeId: opts.nodeId, advertisedHost: opts.advertisedHost, maxWaitMs: opts.maxWaitMs };
+    const settings: KafkaListenerSettings = { cluster: opts.cluster, nodeId: opts.nodeId, advertisedHost: opts.advertisedHost, maxWaitMs: opts.maxWaitMs, clusterView: null };
+    this.#settings = settings;
     const fetchSessions = new FetchSessionCache();
     const accept = (socket: net.Socket): void => {
       if (this.#connections.size >= opts.maxConnections) {
@@ -66,6 +68,11 @@ export class KafkaListener {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** Once the broker has joined a cluster: Metadata and the routing answers follow its view. */
+  setClusterView(view: KafkaClusterView): void {
+    this.#settings.clusterView = view;
   }
 
   get connectionCount(): number {

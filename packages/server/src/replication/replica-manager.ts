@@ -11,7 +11,7 @@
 import type { Broker } from '../broker.js';
 import type { TopicRecord } from '../catalog/catalog-store.js';
 import type { ClusterMember } from '../cluster/cluster-member.js';
-import type { ClusterMetadata, ClusterTopic, PartitionState } from '../cluster/coordinator.js';
+import type { BrokerRegistration, ClusterMetadata, ClusterTopic, PartitionState } from '../cluster/coordinator.js';
 import { ReplicationFactorError, defineTopic } from '../cluster/replica-assignment.js';
 import { electLeader } from '../cluster/leader-election.js';
 import { WebkaError } from '../errors.js';
@@ -72,8 +72,9 @@ export class ReplicaManager {
   #isrWrites = new Set<string>();
   #lagTimer: NodeJS.Timeout | null = null;
   #stopWatchingBrokers: (() => void) | null = null;
-  /** The live brokers as last reported (null until the first report). */
+  /** The live brokers as last reported (null until the first report), and their registrations. */
   #live: Set<number> | null = null;
+  #liveBrokers: BrokerRegistration[] = [];
   #electing = false;
   #electAgain = false;
   #electionTimer: NodeJS.Timeout | null = null;
@@ -99,6 +100,7 @@ export class ReplicaManager {
     this.#lagTimer.unref();
     this.#stopWatchingBrokers = this.member.coordinator.watchBrokers((brokers) => {
       this.#live = new Set(brokers.map((b) => b.nodeId));
+      this.#liveBrokers = brokers;
       void this.#electLeaders();
     });
     // a broker that has just become controller finds the partitions that lost their leader
@@ -330,6 +332,11 @@ export class ReplicaManager {
     const s = this.partitionState(topicId, partition);
     if (s === undefined) return { leader: -1, leaderEpoch: -1, replicas: [], isr: [] };
     return { leader: s.leader, leaderEpoch: s.leaderEpoch, replicas: s.replicas, isr: s.isr };
+  }
+
+  /** The live brokers' registrations as the coordinator last reported them, by node id. */
+  liveBrokers(): readonly BrokerRegistration[] {
+    return this.#liveBrokers;
   }
 
   /** Replication's state for the metrics, read from the partition states and the partitions led. */

@@ -14,6 +14,8 @@ export interface TestCluster {
   prefix: string;
   brokers: Map<number, CliBroker>;
   dirs: Map<number, string>;
+  /** With kafka: each running node's Kafka listener port. */
+  kafkaPorts: Map<number, number>;
   /** Starts node `nodeId` (on the same data directory as before, if it ran before), with `env` (WEBKA_* settings). */
   start(nodeId: number, extra?: string[]): Promise<CliBroker>;
   /** kill -9 of a node; resolves once it has exited. */
@@ -22,20 +24,25 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}): Promise<TestCluster> {
+/** With `kafka`, every broker also runs a Kafka listener (on a free port, in kafkaPorts). */
+export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, opts: { kafka?: boolean } = {}): Promise<TestCluster> {
   const etcd = await startEtcd();
   const brokers = new Map<number, CliBroker>();
   const dirs = new Map<number, string>();
+  const kafkaPorts = new Map<number, number>();
   const cluster: TestCluster = {
     etcd,
     prefix,
     brokers,
     dirs,
+    kafkaPorts,
     async start(nodeId, extra = []) {
       const dir = dirs.get(nodeId) ?? tempDir();
       dirs.set(nodeId, dir);
-      const b = await startCliBroker(['--port', '0', '--kafka-port', '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.url.replace('http://', 'etcd://')}${prefix}`, ...extra], env);
+      const b = await startCliBroker(['--port', '0', '--kafka-port', opts.kafka === true ? '0' : '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.url.replace('http://', 'etcd://')}${prefix}`, ...extra], env);
       brokers.set(nodeId, b);
+      const kafka = b.lines.find((l) => l?.msg === 'kafka listener started');
+      if (kafka !== undefined) kafkaPorts.set(nodeId, kafka.port as number);
       return b;
     },
     async kill(nodeId) {
@@ -44,6 +51,7 @@ export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}):
       b.child.kill('SIGKILL');
       await b.exited;
       brokers.delete(nodeId);
+      kafkaPorts.delete(nodeId);
     },
     async stop() {
       for (const b of brokers.values()) b.child.kill('SIGKILL');

@@ -1,22 +1,28 @@
 /**
  * CreateTopics, DeleteTopics and CreatePartitions: the catalog's own calls, as the HTTP topic
  * routes make them. -1 partitions or replication factor take the cluster's defaults; manual
- * replica assignments are refused (one broker holds every replica). validateOnly checks without
- * creating.
+ * replica assignments are refused (replicas are assigned by Webka). validateOnly checks without
+ * creating. In a cluster of brokers the controller defines topics (replica assignment, partition
+ * states in etcd); another broker answers NOT_CONTROLLER, and clients send CreateTopics to the
+ * controller that Metadata names, as with Kafka.
  */
 import { CreateTopics, DeleteTopics, CreatePartitions } from '../messages-admin.js';
 import { KafkaError, kafkaErrorCode } from '../error-codes.js';
 import type { ApiHandler } from '../context.js';
 import type { Message } from '../schema.js';
 import { topicUuid } from './metadata.js';
+import type { TopicRecord } from '../../catalog/catalog-store.js';
+import type { TopicInput } from '../context.js';
 
 const failure = (err: unknown): { errorCode: number; errorMessage: string } => ({ errorCode: kafkaErrorCode(err), errorMessage: (err as Error).message });
 
 export const createTopicsHandler: ApiHandler = {
   def: CreateTopics,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const cluster = ctx.settings.cluster;
-    const topics = (req.topics as Message[]).map((t) => {
+    const view = ctx.settings.clusterView;
+    const create = async (input: TopicInput): Promise<TopicRecord> => (view == null ? ctx.broker.createTopic(cluster, input) : view.createTopic(cluster, input));
+    const topics = await Promise.all((req.topics as Message[]).map(async (t) => {
       const base = { name: t.name, errorCode: 0, errorMessage: null, numPartitions: -1, replicationFactor: -1, configs: null };
       try {
         ctx.require('create', 'topic', t.name);
@@ -31,12 +37,12 @@ export const createTopicsHandler: ApiHandler = {
           if (ctx.broker.listTopics(cluster).some((x) => x.name === t.name)) throw new KafkaError('TOPIC_ALREADY_EXISTS', `topic "${t.name}" already exists`);
           return base;
         }
-        const r = ctx.broker.createTopic(cluster, input);
+        const r = await create(input);
         return { ...base, topicId: topicUuid(r.id), numPartitions: r.partitions, replicationFactor: r.replicationFactor };
       } catch (err) {
         return { ...base, ...failure(err) };
       }
-    });
+    }));
     return { throttleTimeMs: 0, topics };
   },
 };

@@ -16,7 +16,7 @@ import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
 import type { ApiHandler, KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import type { Partition } from '../../partitions/partition.js';
-import { memberOwner } from '../context.js';
+import { ledPartition, memberOwner } from '../context.js';
 import { topicUuid } from './metadata.js';
 import { nextEpoch, partitionKey, type FetchSession, type SessionPartition } from '../fetch-sessions.js';
 
@@ -76,7 +76,7 @@ function resolveSlots(ctx: KafkaContext, wanted: Iterable<Wanted>): Slot[] {
     }
     try {
       ctx.require('read', 'topic', w.topic);
-      slot.p = ctx.broker.partition(ctx.settings.cluster, w.topic, w.partition);
+      slot.p = ledPartition(ctx, w.topic, w.partition);
     } catch (err) {
       slot.errorCode = kafkaErrorCode(err);
     }

@@ -5,7 +5,7 @@
  */
 import { ListOffsets } from '../messages-core.js';
 import { kafkaErrorCode } from '../error-codes.js';
-import type { ApiHandler, KafkaContext } from '../context.js';
+import { ledPartition, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import { lastOffsetAt, maxTimestampAt } from '../../storage/batch-fields.js';
 
@@ -15,6 +15,7 @@ const MAX_TIMESTAMP = -3;
 
 function listOne(ctx: KafkaContext, topic: string, partition: number, timestamp: number, readCommitted: boolean): { offset: number; timestamp: number } {
   const cluster = ctx.settings.cluster;
+  ledPartition(ctx, topic, partition);
   if (timestamp === EARLIEST || timestamp === LATEST) {
     const o = ctx.broker.listOffsets(cluster, topic, partition);
     if (timestamp === LATEST && readCommitted) return { offset: ctx.broker.partition(cluster, topic, partition).lastStableOffset, timestamp: -1 };

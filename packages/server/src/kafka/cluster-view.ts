@@ -1,0 +1,20 @@
+/**
+ * The Kafka listener's view of a cluster of brokers, read from the replica manager: the live
+ * brokers' Kafka listeners as they registered them in etcd, the controller, and each partition's
+ * leader, leader epoch, replicas and ISR as the controller last wrote them.
+ */
+import type { ReplicaManager } from '../replication/replica-manager.js';
+import type { KafkaClusterView } from './context.js';
+
+export function clusterView(replication: ReplicaManager): KafkaClusterView {
+  return {
+    brokers: () => replication.liveBrokers().flatMap((b) => (b.kafka === undefined ? [] : [{ nodeId: b.nodeId, host: b.kafka.host, port: b.kafka.port }])),
+    controllerId: async () => {
+      if (replication.member.term !== null) return replication.nodeId;
+      const c = await replication.member.coordinator.controller().catch(() => null);
+      return c?.nodeId ?? -1;
+    },
+    partition: (topicId, index) => replication.partitionState(topicId, index),
+    createTopic: (cluster, input) => replication.createTopic(cluster, input),
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The Kafka listener in a cluster of three brokers (a private etcd, real broker processes, each
+ * with a Kafka listener): kafkajs creates a topic with replication factor 3 through the
+ * controller, Metadata names every broker and each partition's leader, replicas, ISR and leader
+ * epoch, and a broker that does not lead a partition answers Produce and Fetch with
+ * NOT_LEADER_OR_FOLLOWER instead of serving it. kafkajs produces with acks=-1 (min.insync.replicas
+ * 2), the leader of a partition is killed with kill -9, kafkajs carries on once its metadata
+ * names the new leader, and a consumer then reads every acknowledged record.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { needEtcd } from '../support/etcd.js';
+import { startCluster, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { RawKafka } from '../support/raw-kafka.js';
+import { Fetch, Metadata, Produce } from '../../src/kafka/messages-core.js';
+import { encodeBatch } from '../../src/storage/record-batch.js';
+
+const missing = needEtcd();
+if (missing !== null) console.log(`# skipping Kafka cluster tests: ${missing}`);
+
+let cluster: TestCluster | undefined;
+after(async () => cluster?.stop());
+
+const NOT_LEADER_OR_FOLLOWER = 6;
+const TOPIC = 'orders';
+
+/** Partition 0 as Metadata version 7 (the first with leader epochs, which kafkajs does not read) gives it. */
+async function partition0(port: number): Promise<{ leaderId: number; leaderEpoch: number; replicaNodes: number[]; isrNodes: number[] }> {
+  const raw = await RawKafka.connect(port);
+  try {
+    const m = await raw.call(Metadata, 7, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false });
+    return m.topics[0].partitions.find((p: { partitionIndex: number }) => p.partitionIndex === 0);
+  } finally {
+    raw.close();
+  }
+}
+
+test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER elsewhere, no acknowledged record lost when a leader is killed', { skip: missing ?? false, timeout: 240_000 }, async () => {
+  cluster = await startCluster('/kafka-cluster', { WEBKA_COORDINATOR_LEASE_SECONDS: '4' }, { kafka: true });
+  await Promise.all([1, 2, 3].map((n) => cluster!.start(n)));
+  await untilBrokers(cluster.brokers.get(1)!, 3);
+  const ports = cluster.kafkaPorts;
+  const kafka = new Kafka({ clientId: 'kafka-cluster-test', brokers: [...ports.values()].map((p) => `127.0.0.1:${p}`), logLevel: logLevel.NOTHING, retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 3_000 } });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  assert.equal(await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 2, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] }), true);
+  const described = await admin.describeCluster();
+  assert.deepEqual(described.brokers.map((b) => [b.nodeId, b.port]).sort(), [...ports].sort());
+  assert.ok([1, 2, 3].includes(described.controller!), `controller ${described.controller}`);
+  // each partition: a live leader among three replicas, all in sync, leader epoch 0
+  const meta = await until(async () => {
+    const m = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions;
+    return m.every((p) => p.isr.length === 3) ? m : undefined;
+  }, 'every partition with three in-sync replicas');
+  for (const p of meta) {
+    assert.deepEqual([...p.replicas].sort(), [1, 2, 3]);
+    assert.ok(p.replicas.includes(p.leader));
+  }
+  // every broker names the same leader, in leader epoch 0
+  for (const port of ports.values()) {
+    const p = await partition0(port);
+    assert.deepEqual([p.leaderId, p.leaderEpoch, p.isrNodes.length], [meta.find((x) => x.partitionId === 0)!.leader, 0, 3]);
+  }
+
+  // a broker that does not lead partition 0 does not take or serve it
+  const leader0 = meta.find((p) => p.partitionId === 0)!.leader;
+  const follower = [1, 2, 3].find((n) => n !== leader0)!;
+  const raw = await RawKafka.connect(ports.get(follower)!);
+  try {
+    const batch = encodeBatch([{ key: null, value: Buffer.from('to a follower'), timestamp: Date.now(), headers: [] }], 0);
+    const produced = await raw.call(Produce, 3, { transactionalId: null, acks: -1, timeoutMs: 5_000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch }] }] });
+    assert.equal(produced.responses[0].partitionResponses[0].errorCode, NOT_LEADER_OR_FOLLOWER);
+    const fetched = await raw.call(Fetch, 4, { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] });
+    assert.equal(fetched.responses[0].partitions[0].errorCode, NOT_LEADER_OR_FOLLOWER);
+  } finally {
+    raw.close();
+  }
+
+  // acks=-1 producing, a kill -9 of partition 0's leader in the middle
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const acked: string[] = [];
+  let n = 0;
+  const produceUntil = async (count: number): Promise<void> => {
+    const deadline = Date.now() + 120_000;
+    while (acked.length < count) {
+      assert.ok(Date.now() < deadline, `only ${acked.length} of ${count} records acknowledged in 120 s`);
+      const values = [0, 1, 2, 3].map(() => `v${n++}`);
+      try {
+        // keyed so that both partitions get records every round
+        await producer.send({ topic: TOPIC, acks: -1, messages: values.map((value, i) => ({ key: `k${i}`, value })) });
+        acked.push(...values);
+      } catch {
+        // not acknowledged: the next round carries on with new values
+      }
+    }
+  };
+  await produceUntil(40);
+  await cluster.kill(leader0);
+  const killedAt = acked.length;
+  await produceUntil(killedAt + 40);
+  await producer.disconnect();
+
+  await admin.disconnect();
+  const moved = await partition0(ports.get(follower)!);
+  assert.ok(![leader0, -1].includes(moved.leaderId), `leader ${moved.leaderId}`);
+  assert.ok(moved.leaderEpoch > 0, `leader epoch ${moved.leaderEpoch}`);
+  assert.ok(!moved.isrNodes.includes(leader0), `ISR ${moved.isrNodes}`);
+
+  // every acknowledged record is there
+  const consumer = kafka.consumer({ groupId: 'kafka-cluster-readers', sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  const seen = new Set<string>();
+  const wanted = new Set(acked);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${[...wanted].filter((v) => seen.has(v)).length} of ${wanted.size} acknowledged records in 90 s; missing e.g. ${[...wanted].filter((v) => !seen.has(v)).slice(0, 5).join(', ')}`)), 90_000);
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          seen.add(message.value!.toString());
+          if ([...wanted].every((v) => seen.has(v))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+});
