@@ -11,7 +11,9 @@
  *   3 lz4     lz4-napi (Rust's lz4_flex, prebuilt per platform inside npm packages): the LZ4 frame
  *             format (Kafka 0.10+, KIP-57), checksums verified
  *   4 zstd    fzstd (pure JS): zstd frames
- * Webka never compresses with snappy, lz4 or zstd itself (compression.type offers gzip).
+ * Webka compresses with gzip where a topic asks for it (compression.type); the log cleaner keeps
+ * a rewritten batch's codec (compress()), gzip for zstd, which has no compressor here (fzstd
+ * only decompresses; Node's zlib has zstd from 22.15 on, not on Node 20).
  *
  * Memory stays bounded: no batch decompresses to more than MAX_DECOMPRESSED_BYTES. gzip stops
  * there; for the others an upper bound of the output is read from the data's own framing before
@@ -20,11 +22,11 @@
  * one byte), and a batch over the bound throws DecompressedTooLarge.
  */
 /// <reference path="./snappyjs.d.ts" />
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { decompress as zstdDecompress } from 'fzstd';
 // imported, not required on first use: the single executable bundles what is imported (build-sea.ts)
-import { uncompress as snappyUncompress } from 'snappyjs';
+import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappyjs';
 
 const require = createRequire(import.meta.url);
 
@@ -144,7 +146,7 @@ function zstdBound(data: Buffer): number {
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER = 16;
 
-let lz4: { decompressFrameSync(data: Buffer): Buffer } | undefined;
+let lz4: { decompressFrameSync(data: Buffer): Buffer; compressFrameSync(data: Buffer): Buffer } | undefined;
 
 function snappyBlock(data: Buffer, room: number): Buffer {
   const length = snappyLength(data);
@@ -225,5 +227,35 @@ export function decompress(codec: number, data: Buffer): Buffer {
   } catch (err) {
     if (err instanceof DecompressedTooLarge) throw err;
     throw new Error(`the records of a ${name} (codec ${codec}) batch cannot be decompressed: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The codec a batch rewritten here (by the log cleaner) is compressed with, when it was written
+ * with `codec`: the same one, except zstd (no compressor here) and lz4 where it is not available,
+ * which become gzip.
+ */
+export function rewriteCodec(codec: number): number {
+  if (codec === 4) return 1;
+  if (codec === 3) {
+    loadLz4();
+    if (lz4Missing !== null) return 1;
+  }
+  return codec;
+}
+
+/** A batch's record region compressed with codec 1 (gzip), 2 (snappy, one raw block, as librdkafka writes) or 3 (an LZ4 frame). */
+export function compress(codec: number, data: Buffer): Buffer {
+  switch (codec) {
+    case 1:
+      return gzipSync(data);
+    case 2:
+      return Buffer.from(snappyCompress(data));
+    case 3:
+      loadLz4();
+      if (lz4Missing !== null) throw new Error(lz4Missing);
+      return lz4!.compressFrameSync(data);
+    default:
+      throw new RangeError(`cannot compress with codec ${codec}`);
   }
 }

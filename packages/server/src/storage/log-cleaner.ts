@@ -18,7 +18,8 @@
  *   after its own timestamp, so that consumers reading behind can still see the deletion.
  * - A batch keeps its baseOffset and lastOffsetDelta; survivors keep their offsetDelta (so the
  *   deltas can have gaps, which decodeRecords handles); it is re-encoded with its producer fields,
- *   timestamp type and codec. The last batch of an idempotent producer stays even when emptied
+ *   timestamp type and codec (zstd, which cannot be written here, as gzip: codecs.ts
+ *   rewriteCodec). The last batch of an idempotent producer stays even when emptied
  *   (recordsCount 0), so that the producer's sequence state survives a restart (Kafka does the
  *   same). Other batches with no survivors are replaced, run by run, by one empty filler batch
  *   spanning their offsets, because storage reads expect dense batches (where Kafka leaves holes).
@@ -30,7 +31,8 @@
  */
 import type { Log } from './log.js';
 import type { LogSegment } from './log-segment.js';
-import { encodeBatch, decodeRecords, readBatchHeader, type DecodedRecord, type RecordInput } from './record-batch.js';
+import { encodeBatch, decodeRecords, readBatchHeader, type Compression, type DecodedRecord, type RecordInput } from './record-batch.js';
+import { CODEC_NAMES, rewriteCodec } from './codecs.js';
 import {
   ATTRIBUTES,
   BASE_OFFSET,
@@ -201,7 +203,7 @@ function reencode(h: ReturnType<typeof readBatchHeader>, survivors: DecodedRecor
       timestampType: h.timestampType === 1 ? 1 : 0,
       lastOffsetDelta: h.lastOffsetDelta,
     },
-    h.compression === 1 ? 'gzip' : 'none',
+    CODEC_NAMES[rewriteCodec(h.compression)] as Compression,
   );
 }
 

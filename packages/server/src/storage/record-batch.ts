@@ -51,8 +51,7 @@
  * (batchSizeAt says so) or the CRC fails (validateBatch says so); the log truncates there.
  */
 
-import { gzipSync } from 'node:zlib';
-import { decompress } from './codecs.js';
+import { CODEC_NAMES, compress, decompress } from './codecs.js';
 import { crc32c } from './crc32c.js';
 import {
   ATTRIBUTES,
@@ -118,7 +117,7 @@ export const VALUE_FORMAT_UNKNOWN = 0;
 export const VALUE_FORMAT_JSON = VALUE_FORMAT_TAGS.json;
 export const VALUE_FORMAT_TEXT = VALUE_FORMAT_TAGS.text;
 export const VALUE_FORMAT_BINARY = VALUE_FORMAT_TAGS.binary;
-export type Compression = 'none' | 'gzip';
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4';
 
 export { BATCH_HEADER_SIZE, LOG_OVERHEAD };
 
@@ -130,7 +129,6 @@ const MAGIC_OFFSET = MAGIC;
 const CRC_OFFSET = CRC;
 const ATTRIBUTES_OFFSET = ATTRIBUTES;
 const CODEC_MASK = 0x07;
-const CODEC_GZIP = 1;
 const TIMESTAMP_TYPE_BIT = 0x08;
 const TRANSACTIONAL_BIT = 0x10;
 const CONTROL_BIT = 0x20;
@@ -229,14 +227,13 @@ function encode(records: RecordInput[], baseOffset: number, meta: Partial<BatchM
   }
 
   let codec = 0;
-  if (compression === 'gzip') {
-    codec = CODEC_GZIP;
-    const compressed = gzipSync(buf.subarray(BATCH_HEADER_SIZE));
+  if (compression !== 'none') {
+    codec = CODEC_NAMES.indexOf(compression);
+    if (codec < 1 || codec > 3) throw new RangeError(`unsupported compression '${String(compression)}'; use 'none', 'gzip', 'snappy' or 'lz4'`);
+    const compressed = compress(codec, buf.subarray(BATCH_HEADER_SIZE));
     const out = Buffer.allocUnsafe(BATCH_HEADER_SIZE + compressed.length);
     compressed.copy(out, BATCH_HEADER_SIZE);
     buf = out;
-  } else if (compression !== 'none') {
-    throw new RangeError(`unsupported compression '${String(compression)}'; use 'none' or 'gzip'`);
   }
 
   let attributes = codec;

@@ -8,11 +8,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Log, type LogConfig } from '../../src/storage/log.js';
 import { LogCleaner } from '../../src/storage/log-cleaner.js';
 import { nodeFileSystem } from '../../src/storage/file-system.js';
-import { encodeBatch, decodeRecords, readBatchHeader, type DecodedRecord } from '../../src/storage/record-batch.js';
+import { createRequire } from 'node:module';
+import { encodeBatch, decodeRecords, readBatchHeader, BATCH_HEADER_SIZE, type DecodedRecord } from '../../src/storage/record-batch.js';
 import { LOG_OVERHEAD } from '../../src/storage/batch-fields.js';
+import { crc32c } from '../../src/storage/crc32c.js';
+
+const require = createRequire(import.meta.url);
 
 const config: LogConfig = { segmentBytes: 400, segmentMs: 1e12, indexIntervalBytes: 100, retentionMs: -1, retentionBytes: -1, maxBatchBytes: 1 << 20 };
 const DAY = 86_400_000;
@@ -65,6 +70,41 @@ function decoded(log: Log): DecodedRecord[] {
   return out;
 }
 
+/** The codec of each batch of the log, with the keys of its records. */
+function codecs(log: Log): Array<[number, string[]]> {
+  const out: Array<[number, string[]]> = [];
+  let offset = log.logStartOffset;
+  while (offset < log.nextOffset) {
+    const data = log.read(offset, 1 << 20);
+    if (data.length === 0) break;
+    for (let pos = 0; pos < data.length; ) {
+      const h = readBatchHeader(data, pos);
+      const recs: DecodedRecord[] = [];
+      decodeRecords(data, pos, recs);
+      out.push([h.compression, recs.map((r) => r.key!.toString())]);
+      offset = h.baseOffset + h.lastOffsetDelta + 1;
+      pos += LOG_OVERHEAD + h.batchLength;
+    }
+  }
+  return out;
+}
+
+/** A batch of `records` whose record region is compressed by `compress` under `codec`, as a Kafka client sends one. */
+function compressedBatch(records: Rec[], codec: number, compress: (plain: Buffer) => Buffer): Buffer {
+  const plain = encodeBatch(records.map((r) => ({ key: Buffer.from(r.key!), value: Buffer.from(r.value!), headers: [], timestamp: Date.now() - 10 * DAY })), 0);
+  const out = Buffer.concat([plain.subarray(0, BATCH_HEADER_SIZE), compress(plain.subarray(BATCH_HEADER_SIZE))]);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, 8);
+  out.writeInt16BE((out.readInt16BE(21) & ~7) | codec, 21);
+  out.writeUInt32BE(crc32c(out, 21, out.length), 17);
+  return out;
+}
+
+/** A zstd frame holding `plain` in one raw block (no zstd compressor is installed here). */
+function zstdRaw(plain: Buffer): Buffer {
+  const header = (plain.length << 3) | 1; // raw, last block
+  return Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3, header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff]), plain]);
+}
+
 const opts = (over: Partial<{ now: number; deleteRetentionMs: number; minCompactionLagMs: number }> = {}) => ({ now: Date.now(), deleteRetentionMs: DAY, minCompactionLagMs: 0, ...over });
 
 describe('log cleaner', () => {
@@ -76,6 +116,22 @@ describe('log cleaner', () => {
     const kept = decoded(log).filter((r) => ['a', 'b', 'c'].includes(r.key!.toString()));
     assert.deepEqual(kept.map((r) => [r.key!.toString(), r.value!.toString(), r.attributes]), [['b', '10001', 2], ['c', '"j"', 1], ['a', 'AAE=', 3]]);
   }));
+
+  test('a rewritten batch keeps its snappy or lz4 codec; zstd, with no compressor here, becomes gzip', async () => {
+    const snappy = require('snappyjs') as { compress(b: Buffer): Buffer };
+    const lz4 = require('lz4-napi') as { compressFrameSync(b: Buffer): Buffer };
+    for (const [codec, fn, kept] of [[2, (b: Buffer) => Buffer.from(snappy.compress(b)), 2], [3, (b: Buffer) => lz4.compressFrameSync(b), 3], [4, zstdRaw, 1], [1, (b: Buffer) => gzipSync(b), 1]] as const) {
+      await withLog(async (log) => {
+        const batch = compressedBatch([{ key: 'a', value: 'old' }, { key: 'b', value: 'kept' }], codec, fn);
+        log.append(batch, 2, Date.now() - 10 * DAY);
+        for (let i = 0; i < 12; i++) append(log, [{ key: i === 0 ? 'a' : `other${i % 3}`, value: `v${i}` }]);
+        await log.flush();
+        await new LogCleaner().clean(log, opts());
+        assert.deepEqual(codecs(log)[0], [kept, ['b']], `codec ${codec}`);
+        assert.deepEqual(contents(log)[0], [1, 'b', 'kept']);
+      })();
+    }
+  });
 
   test('keeps the latest record per key, offsets unchanged, the active segment untouched', withLog(async (log) => {
     // a batch holding several keys, so that a batch is re-encoded with gaps in its offsets
