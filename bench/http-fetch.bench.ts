@@ -9,7 +9,7 @@
 import { startBare, startBroker, startLoadGenerator, api } from './lib/children.js';
 import type { ClosedLoopResult } from './lib/http-client.js';
 import type { LatencyResult } from './lib/load-jobs.js';
-import { alternate, compare } from './lib/measure.js';
+import { alternate, compare, CpuPerRequest } from './lib/measure.js';
 import { valueOf } from './lib/records.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
@@ -34,18 +34,19 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const bodyBytes = (await sample.arrayBuffer()).byteLength;
 
   ctx.log('(d) fetch over HTTP');
+  const cpu = new CpuPerRequest();
   const [webkaD, bareD] = await alternate(
     ctx,
     async () => {
-      const r = await load.run<ClosedLoopResult & { records: number }>({
+      const r = await cpu.time(broker, 'd', () => load.run<ClosedLoopResult & { records: number }>({
         kind: 'consume', port: broker.port, connections: PARTITIONS, seconds: ctx.seconds, warmupSeconds,
         partitionsPath: '/v1/clusters/default/topics/fetch/partitions/', partitions: PARTITIONS, endOffset: perPartition, maxRecords: FETCH_RECORDS,
-      });
+      }));
       if (r.failures > 0) throw new Error(`fetch failed: ${r.firstFailure}`);
       return r.records / r.seconds;
     },
     async () => {
-      const r = await load.run<ClosedLoopResult>({ kind: 'closed', port: bare.port, connections: PARTITIONS, seconds: ctx.seconds, warmupSeconds, method: 'GET', path: `/body/${bodyBytes}`, expectStatus: 200 });
+      const r = await cpu.time(bare, 'd-bare', () => load.run<ClosedLoopResult>({ kind: 'closed', port: bare.port, connections: PARTITIONS, seconds: ctx.seconds, warmupSeconds, method: 'GET', path: `/body/${bodyBytes}`, expectStatus: 200 }));
       return (r.requests * FETCH_RECORDS) / r.seconds;
     },
   );
@@ -55,7 +56,9 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     runs: webkaD,
     baselineName: `bare Fastify: same-size body (${Math.round(bodyBytes / 1024)} KiB)`,
     baselineRuns: bareD,
+    minRatio: 0.5,
   }));
+  rows.push(compare({ name: `  server CPU per ${FETCH_RECORDS}-record fetch`, unit: 'µs', better: 'lower', runs: cpu.runs('d'), baselineName: 'bare server CPU per request', baselineRuns: cpu.runs('d-bare') }));
 
   ctx.log('(e) produce-to-long-poll latency at 10,000 records/s');
   await api(broker.port, 'POST', '/v1/clusters/default/topics', { name: 'latency', partitions: 1 });

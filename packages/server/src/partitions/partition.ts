@@ -398,7 +398,7 @@ export class Partition {
     const highWatermark = this.log.highWatermark;
     const committed = opts.isolation === 'read_committed';
     const limit = committed ? this.txns.lastStableOffset(highWatermark) : highWatermark;
-    const data = this.log.read(offset, opts.maxBytes, limit);
+    const data = this.log.read(offset, opts.maxBytes, limit, opts.maxRecords);
     const aborted = committed && data.length > 0 ? this.txns.abortedIn(offset, limit) : [];
     const records: DecodedRecord[] = [];
     let nextOffset = offset;

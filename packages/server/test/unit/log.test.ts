@@ -84,6 +84,42 @@ describe('append and read', () => {
     assert.deepEqual(values(decodeChecked(both)), ['x'.repeat(5000), 'small']);
   });
 
+  test('a read bounded by maxRecords reads about that many records\' bytes, and reads on to maxBytes when later batches are larger', () => {
+    let bytesRead = 0;
+    const counting: FileSystem = new Proxy(nodeFileSystem, {
+      get: (target, prop, receiver) =>
+        prop === 'read'
+          ? (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => {
+              bytesRead += len;
+              return target.read(fd, buf, off, len, pos);
+            }
+          : Reflect.get(target, prop, receiver),
+    });
+    const log = openLog({}, false, counting);
+    const small = Array.from({ length: 200 }, (_, i) => ({ values: Array.from({ length: 10 }, (_, j) => `s${i}-${j}`.padEnd(100, '.')), timestamp: T0 }));
+    for (const s of small) appendSpec(log, s);
+    const big = Array.from({ length: 4 }, (_, i) => ({ values: [`big${i}`.padEnd(40_000, '#')], timestamp: T0 }));
+    for (const s of big) appendSpec(log, s);
+    const all = expectedValues([...small, ...big]);
+
+    // 25 records: the three batches that hold offsets 0 to 29; from 30 (where the first read
+    // left the segment a hint of the position), read in far less than 1 MiB
+    assert.deepEqual(values(decodeChecked(log.read(0, 1 << 20, log.nextOffset, 25))), all.slice(0, 30));
+    bytesRead = 0;
+    assert.deepEqual(values(decodeChecked(log.read(30, 1 << 20, log.nextOffset, 25))), all.slice(30, 60));
+    assert.ok(bytesRead < 64 * 1024, `read ${bytesRead} bytes for 25 records`);
+    // from the middle of a batch: whole batches up to the one that reaches offset + maxRecords
+    assert.deepEqual(values(decodeChecked(log.read(15, 1 << 20, log.nextOffset, 10))), all.slice(10, 30));
+
+    // the segment's average says ~1 KB for 3 records; the batches are 40 KB each: it reads on
+    const at = 2000;
+    const three = log.read(at, 1 << 20, log.nextOffset, 3);
+    assert.deepEqual(values(decodeChecked(three)), all.slice(at, at + 3));
+    // maxBytes still bounds it (at least one batch), and without maxRecords nothing changes
+    assert.deepEqual(values(decodeChecked(log.read(at, 50_000, log.nextOffset, 3))), all.slice(at, at + 1));
+    assert.deepEqual(values(decodeChecked(log.read(1990, 1 << 20))), all.slice(1990));
+  });
+
   test('reading at nextOffset returns nothing; outside [logStartOffset, nextOffset] is OFFSET_OUT_OF_RANGE naming the range', () => {
     const log = openLog();
     for (const s of specs(3)) appendSpec(log, s);
