@@ -245,3 +245,118 @@ export function renderRecord(r: DecodedRecord, keyFormat: KeyFormat, valueFormat
   }
   return out + '}' + extra + '}';
 }
+
+/**
+ * JSON text built straight into bytes: a fetch or poll answer of a thousand records is one Buffer
+ * that goes to the socket as it is, with each stored JSON value copied in as its bytes, rather
+ * than a string of concatenated pieces that is then measured and encoded as UTF-8 again.
+ */
+export class JsonBytes {
+  #buf: Buffer;
+  #len = 0;
+
+  constructor(sizeHint: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(256, sizeHint));
+  }
+
+  #room(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+
+  /** Text of ASCII characters only (punctuation, field names, numbers, base64). */
+  ascii(s: string): void {
+    this.#room(s.length);
+    this.#len += this.#buf.write(s, this.#len, 'latin1');
+  }
+
+  /** Any text, as UTF-8. */
+  text(s: string): void {
+    this.#room(s.length * 3);
+    this.#len += this.#buf.write(s, this.#len, 'utf8');
+  }
+
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+
+  /**
+   * Bytes as a JSON string, quoted, when they are printable ASCII without '"' or '\\' (then
+   * JSON.stringify of their text is the same bytes in quotes); false, with nothing written, else.
+   */
+  plainString(b: Buffer): boolean {
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i];
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+    }
+    this.#room(b.length + 2);
+    const buf = this.#buf;
+    buf[this.#len] = 0x22;
+    buf.set(b, this.#len + 1);
+    buf[this.#len + b.length + 1] = 0x22;
+    this.#len += b.length + 2;
+    return true;
+  }
+
+  /** The text so far (a view of the writer's memory: write no more once it is taken). */
+  finish(): Buffer {
+    return this.#buf.subarray(0, this.#len);
+  }
+}
+
+/** A size to start a JsonBytes of these records with: their keys and values and some per record. */
+export function renderedSizeHint(records: readonly DecodedRecord[], perRecord = 96): number {
+  let n = 128;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    n += perRecord + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  }
+  return n;
+}
+
+/**
+ * renderRecord's text written into `out`: the same JSON, byte for byte. A JSON value (and a text
+ * key or value that needs no escaping) is copied in as stored; anything else goes through
+ * renderRecord's own rendering.
+ */
+export function writeRecord(out: JsonBytes, r: DecodedRecord, keyFormat: KeyFormat, valueFormat: ReadValueFormat, prefix = ''): void {
+  if (prefix === '') out.ascii(`{"offset":${r.offset},"timestamp":${r.timestamp},"key":`);
+  else {
+    out.text(`{${prefix}`);
+    out.ascii(`"offset":${r.offset},"timestamp":${r.timestamp},"key":`);
+  }
+  let extra = '';
+  if (r.key === null) out.ascii('null');
+  else if (keyFormat !== 'text' || !out.plainString(r.key)) {
+    const [text, b64] = renderBytes(r.key, keyFormat === 'text');
+    out.text(text);
+    if (b64) extra += ',"keyEncoding":"base64"';
+  }
+  out.ascii(',"value":');
+  const v = r.value;
+  if (v === null) out.ascii('null');
+  else {
+    const tag = (r.attributes ?? 0) & VALUE_FORMAT_MASK;
+    if (valueFormat === 'as-produced' && tag === VALUE_FORMAT_JSON) out.bytes(v);
+    else if (!(valueFormat === 'as-produced' && tag === VALUE_FORMAT_TEXT && out.plainString(v))) {
+      const [text, b64] = renderValue(v, valueFormat, r.attributes ?? 0);
+      out.text(text);
+      if (b64) extra += ',"valueEncoding":"base64"';
+    }
+  }
+  if (r.headers.length === 0) {
+    out.ascii(`,"headers":{}${extra}}`);
+    return;
+  }
+  out.ascii(',"headers":{');
+  for (let i = 0; i < r.headers.length; i++) {
+    const h = r.headers[i];
+    if (i > 0) out.ascii(',');
+    out.text(quote(h.key) + ':' + (h.value === null ? 'null' : quote(h.value.toString('utf8'))));
+  }
+  out.ascii(`}${extra}}`);
+}

@@ -1,12 +1,14 @@
 /**
  * parseRecords (a produce request's records, JSON string values encoded together) must give what
  * parseRecord gives record by record: the same value bytes, keys, headers, partitions and
- * timestamps, and the same first error.
+ * timestamps, and the same first error. writeRecord (fetch answers written as bytes) must give
+ * renderRecord's text byte for byte.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseRecord, parseRecords, type KeyFormat, type ValueFormat } from '../../src/http/record-json.js';
+import { JsonBytes, parseRecord, parseRecords, renderRecord, writeRecord, type KeyFormat, type ReadValueFormat, type ValueFormat } from '../../src/http/record-json.js';
+import { VALUE_FORMAT_JSON, VALUE_FORMAT_MASK, type DecodedRecord } from '../../src/storage/record-batch.js';
 import type { ProduceInput } from '../../src/broker.js';
 
 function oneByOne(list: unknown[], keyFormat: KeyFormat, valueFormat: ValueFormat): ProduceInput[] {
@@ -63,5 +65,38 @@ test('requests whose string values need no escaping (the joined path) give what 
       assert.deepEqual(outcome(() => parseRecords(list, 'text', 'json')), outcome(() => oneByOne(list, 'text', 'json')));
     }),
     { numRuns: 2000 },
+  );
+});
+
+test('writeRecord writes renderRecord\'s text as UTF-8, for stored keys, values, tags, headers and every read format', () => {
+  // stored bytes: text (escaped or not, non-ASCII), JSON text, and bytes that are not UTF-8
+  const bytes = fc.oneof(text.map((t) => Buffer.from(t, 'utf8')), fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null', 'utf8')), fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)));
+  const stored = fc.record({
+    offset: fc.nat(),
+    timestamp: fc.nat(),
+    key: fc.option(bytes),
+    value: fc.option(bytes),
+    headers: fc.array(fc.record({ key: text, value: fc.option(bytes) }), { maxLength: 3 }),
+    attributes: fc.nat(VALUE_FORMAT_MASK),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(stored, { maxLength: 8 }),
+      fc.constantFrom<KeyFormat>('text', 'binary'),
+      fc.constantFrom<ReadValueFormat>('as-produced', 'json', 'text', 'binary'),
+      fc.constantFrom('', '"topic":"té","partition":3,'),
+      (records: DecodedRecord[], keyFormat, valueFormat, prefix) => {
+        const out = new JsonBytes(1); // grows as it goes
+        let expected = '';
+        for (const r of records) {
+          // a JSON tag is only ever set on JSON text: the bytes are then spliced in unchecked
+          if (((r.attributes ?? 0) & VALUE_FORMAT_MASK) === VALUE_FORMAT_JSON && r.value !== null) r.value = Buffer.from(JSON.stringify(r.value.toString('base64')));
+          writeRecord(out, r, keyFormat, valueFormat, prefix);
+          expected += renderRecord(r, keyFormat, valueFormat, prefix);
+        }
+        assert.deepEqual(out.finish(), Buffer.from(expected, 'utf8'));
+      },
+    ),
+    { numRuns: 500 },
   );
 });

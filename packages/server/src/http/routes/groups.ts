@@ -12,7 +12,7 @@ import {
 import { WebkaError } from '../../errors.js';
 import { GroupCoordinator } from '../../groups/group-coordinator.js';
 import { GroupAdmin, type GroupView } from '../../groups/group-admin.js';
-import { readFormat, renderRecord, type KeyFormat } from '../record-json.js';
+import { JsonBytes, readFormat, renderedSizeHint, writeRecord, type KeyFormat } from '../record-json.js';
 import { authorizedOperations } from '../authorized-operations.js';
 import { topicReader } from '../topic-reader.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
@@ -133,13 +133,15 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
         });
         const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
         const valueFormat = readFormat(q.valueFormat);
-        let body = '{"records":[';
+        const out = new JsonBytes(renderedSizeHint(r.records.map((x) => x.record), 128));
+        out.ascii('{"records":[');
         for (let i = 0; i < r.records.length; i++) {
           const { topic, partition, record } = r.records[i];
-          if (i > 0) body += ',';
-          body += renderRecord(record, keyFormat, valueFormat, `"topic":${JSON.stringify(topic)},"partition":${partition},`);
+          if (i > 0) out.ascii(',');
+          writeRecord(out, record, keyFormat, valueFormat, `"topic":${JSON.stringify(topic)},"partition":${partition},`);
         }
-        body += `],"generation":${r.generation},"assignment":${JSON.stringify(r.assignment)}}`;
+        out.text(`],"generation":${r.generation},"assignment":${JSON.stringify(r.assignment)}}`);
+        const body = out.finish();
         if (r.records.length > 0) {
           // an answer that did not reach the client (its connection closed first) is not a
           // delivery: the member reads those records again on its next poll

@@ -1,14 +1,15 @@
 /**
  * Produce and fetch. Produce bodies are checked by hand (produce-body.ts) rather than by the JSON
  * schema validator: a body can hold thousands of records and this is the hottest route; the
- * schema still documents it in /openapi.json. Fetch answers are written as JSON text directly.
+ * schema still documents it in /openapi.json. Fetch answers are written as JSON bytes directly
+ * (record-json.ts JsonBytes), stored JSON values copied in as they are.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, ProduceBatchResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
 import type { Acks, ProducedRecord } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
-import { readFormat, renderRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
+import { JsonBytes, readFormat, renderedSizeHint, writeRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { parseProduceBody, scanProduceBody, ScannedProduce } from '../produce-body.js';
 import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
@@ -237,13 +238,14 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: abort.signal, isolation });
       const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
       const valueFormat = readFormat(q.valueFormat);
-      let body = '{"records":[';
+      const out = new JsonBytes(renderedSizeHint(r.records));
+      out.ascii('{"records":[');
       for (let i = 0; i < r.records.length; i++) {
-        if (i > 0) body += ',';
-        body += renderRecord(r.records[i], keyFormat, valueFormat);
+        if (i > 0) out.ascii(',');
+        writeRecord(out, r.records[i], keyFormat, valueFormat);
       }
-      body += `],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"lastStableOffset":${r.lastStableOffset},"logStartOffset":${r.logStartOffset}}`;
-      return reply.type('application/json; charset=utf-8').send(body);
+      out.ascii(`],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"lastStableOffset":${r.lastStableOffset},"logStartOffset":${r.logStartOffset}}`);
+      return reply.type('application/json; charset=utf-8').send(out.finish());
     } finally {
       reply.raw.off('close', onClose);
       shutdown.removeEventListener('abort', onShutdown);
