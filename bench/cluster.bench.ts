@@ -1,0 +1,149 @@
+/**
+ * Replication, with three brokers (each its own process) and a private etcd on this machine:
+ *   (a) acks=all produce to a topic with replication factor 3 (min.insync.replicas 2) vs acks=all
+ *       to a topic with replication factor 1, same run, each sent to its partition's leader:
+ *       1000 x 100 B records per request over 16 connections (target >= 50%);
+ *   (b) produce-to-consume latency at 10,000 records/s on the RF=3 topic: a producer sends the
+ *       records due about every millisecond to the leader, a consumer long-polls the leader; the
+ *       producer uses acks=1 (its answer does not wait for the followers), yet a record reaches
+ *       the consumer only once every in-sync replica holds it durably (target p99 <= 10 ms);
+ *   (c) failover: kill -9 of the partition's leader, then the time to the first write
+ *       acknowledged (acks=all) by the new leader, writes tried every 20 ms through the surviving
+ *       brokers (target median <= 2 s over 10 kills). The killed broker is started again on its
+ *       data directory and rejoins the ISR before the next kill.
+ * The brokers' etcd lease is 2 s (coordinatorLeaseSeconds, renewed every third of it), the
+ * shortest etcd 3.4 grants with its default election timeout; WEBKA_BENCH_LEASE_SECONDS sets
+ * another (the broker's default is 10 s).
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { api, startChild, startLoadGenerator, type Child } from './lib/children.js';
+import type { ClosedLoopResult } from './lib/http-client.js';
+import type { LatencyResult } from './lib/load-jobs.js';
+import { alternate, compare, percentile, sleep } from './lib/measure.js';
+import { produceBody } from './lib/records.js';
+import type { BenchContext, BenchRow } from './lib/types.js';
+import { needEtcd, startEtcd } from '../packages/server/test/support/etcd.js';
+
+const RATE = 10_000;
+const NODES = [1, 2, 3];
+
+interface PartitionInfo {
+  leader: number;
+  isr: number[];
+}
+
+export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const missing = needEtcd();
+  if (missing !== null) {
+    ctx.note(`cluster: skipped: ${missing}`);
+    return [];
+  }
+  const lease = Number(process.env.WEBKA_BENCH_LEASE_SECONDS ?? 2);
+  const etcd = await startEtcd();
+  ctx.onCleanup(() => etcd.stop());
+  const dirs = new Map(NODES.map((n) => [n, ctx.tempDir(`node${n}`)]));
+  const brokers = new Map<number, Child>();
+  const start = async (n: number): Promise<void> => {
+    const config = { nodeId: n, coordinator: `${etcd.url.replace('http://', 'etcd://')}/bench`, coordinatorLeaseSeconds: lease, kafkaPort: -1 };
+    brokers.set(n, await startChild(ctx, 'broker-child.ts', [JSON.stringify({ dataDir: dirs.get(n), config })]));
+  };
+  await Promise.all(NODES.map(start));
+  const port = (n: number): number => brokers.get(n)!.port;
+  await until(async () => ((await api(port(1), 'GET', '/v1/brokers')) as { brokers: unknown[] }).brokers.length === 3, 'three live brokers', 60_000);
+  const partition = async (via: number, topic: string): Promise<PartitionInfo> =>
+    ((await api(port(via), 'GET', `/v1/clusters/default/topics/${topic}`)) as { partitionInfo: PartitionInfo[] }).partitionInfo[0];
+  const create = async (name: string, replicationFactor: number): Promise<number> => {
+    await api(port(1), 'POST', '/v1/clusters/default/topics', { name, partitions: 1, replicationFactor, configs: { 'min.insync.replicas': String(Math.min(2, replicationFactor)) } });
+    const info = await until(async () => {
+      const p = await partition(1, name).catch(() => undefined);
+      return p !== undefined && p.isr.length === replicationFactor ? p : undefined;
+    }, `topic ${name} with ${replicationFactor} in-sync replicas`, 60_000);
+    return info.leader;
+  };
+  const load = await startLoadGenerator(ctx);
+  const rows: BenchRow[] = [];
+
+  ctx.log('(a) acks=all produce, RF=3 vs RF=1');
+  const rf3Leader = await create('rf3', 3);
+  const rf1Leader = await create('rf1', 1);
+  const body = produceBody(1000);
+  const produce = (leader: number, topic: string) => async (): Promise<number> => {
+    const r = await load.run<ClosedLoopResult>({ kind: 'closed', port: port(leader), connections: 16, seconds: ctx.seconds, warmupSeconds: 0.5, method: 'POST', path: `/v1/clusters/default/topics/${topic}/records?acks=all`, body, expectStatus: 200 });
+    if (r.failures > 0) throw new Error(`produce to ${topic} failed: ${r.firstFailure}`);
+    return (r.requests * 1000) / r.seconds;
+  };
+  const [rf3, rf1] = await alternate(ctx, produce(rf3Leader, 'rf3'), produce(rf1Leader, 'rf1'));
+  rows.push(compare({ name: 'acks=all produce, RF=3 (min.insync 2), 1000 x 100 B/req, 16 conns', unit: 'records/s', runs: rf3, baselineName: 'acks=all produce, RF=1, same load', baselineRuns: rf1, minRatio: 0.5 }));
+
+  ctx.log('(b) produce-to-consume latency at 10,000 records/s, RF=3');
+  const latLeader = await create('latency', 3);
+  const seconds = ctx.quick ? 1.5 : Math.max(3, ctx.seconds * 1.5);
+  const lat: LatencyResult[] = [];
+  await alternate(ctx, async () => {
+    lat.push(await load.run<LatencyResult>({
+      kind: 'latency', port: port(latLeader), seconds, warmupSeconds: 0.5, rate: RATE, valueBytes: 100,
+      producePath: '/v1/clusters/default/topics/latency/records?acks=1', fetchPath: '/v1/clusters/default/topics/latency/partitions/0/records',
+    }));
+    return 0;
+  });
+  const delivered = Math.min(...lat.map((r) => r.count / r.sent));
+  if (delivered < 0.99) ctx.note(`cluster: (b) the consumer fell behind: in the worst trial it received ${(delivered * 100).toFixed(1)} % of the records sent by the end of the run (200 ms after the last send); the percentiles are of the records it received.`);
+  rows.push(compare({ name: 'produce-to-consume latency p50 @ 10k rec/s, RF=3', unit: 'ms', better: 'lower', runs: lat.map((r) => r.p50) }));
+  rows.push(compare({ name: 'produce-to-consume latency p99 @ 10k rec/s, RF=3', unit: 'ms', better: 'lower', runs: lat.map((r) => r.p99), max: 10 }));
+
+  const kills = ctx.quick ? 2 : 10;
+  ctx.log(`(c) failover: ${kills} kills of the leader`);
+  await create('failover', 3);
+  const times: number[] = [];
+  for (let k = 0; k < kills; k++) {
+    const { leader } = await partition(1, 'failover');
+    const survivors = NODES.filter((n) => n !== leader);
+    // the leader takes writes now
+    await write(port(leader), 5_000);
+    const victim = brokers.get(leader)!;
+    const exited = new Promise((r) => victim.process.once('exit', r));
+    const killedAt = performance.now();
+    victim.process.kill('SIGKILL');
+    let i = 0;
+    for (;;) {
+      if (await write(port(survivors[i++ % 2]), 2_000)) break;
+      if (performance.now() - killedAt > 60_000) throw new Error('no write acknowledged within 60 s of the kill');
+      await sleep(20);
+    }
+    times.push(performance.now() - killedAt);
+    ctx.log(`  kill ${k + 1}: leader ${leader}, ${Math.round(times[k])} ms`);
+    await exited;
+    await start(leader);
+    await until(async () => ((await partition(survivors[0], 'failover')).isr.length === 3 ? true : undefined), `broker ${leader} back in the ISR`, 120_000);
+  }
+  const sorted = Float64Array.from(times).sort();
+  rows.push(compare({ name: `failover: kill -9 of the leader to the first acks=all write on the new one, median of ${kills}`, unit: 'ms', better: 'lower', runs: [percentile(sorted, 50)], max: 2_000 }));
+  ctx.note(`cluster: three brokers and etcd 3.4 on this machine, coordinatorLeaseSeconds ${lease} (lease renewed every ${(lease / 3).toFixed(2)} s), replicaLagTimeMaxMs default; failover times ${times.map((t) => Math.round(t)).join(', ')} ms (min ${Math.round(sorted[0])}, max ${Math.round(sorted[sorted.length - 1])}); load average at the end ${loadAverage()}.`);
+  return rows;
+}
+
+/** One acks=all record through the broker on `port`; whether it was acknowledged. */
+async function write(port: number, timeoutMs: number): Promise<boolean> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/clusters/default/topics/failover/records?acks=all`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"records":[{"value":"x"}]}', signal: AbortSignal.timeout(timeoutMs) });
+    await r.arrayBuffer();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    await sleep(100);
+  }
+  throw new Error(`${what}: not reached in ${timeoutMs} ms`);
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(1)).join(', ');
+}
