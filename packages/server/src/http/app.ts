@@ -38,6 +38,7 @@ import { consoleRoutes } from './routes/console.js';
 import { installJsonParser } from './json-body.js';
 import { clientErrorHandler } from './client-errors.js';
 import type { Coordinator } from '../cluster/coordinator.js';
+import { lazySerializers, lazyValidators } from './lazy-compilers.js';
 
 export interface AppContext {
   broker: Broker;
@@ -93,6 +94,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidators() as never, buildSerializer: lazySerializers() as never } },
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkErrorHandler,
     // requests Node's parser or timeouts refuse answer in Webka's error shape too
