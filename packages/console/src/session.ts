@@ -3,9 +3,9 @@
  * whoami without credentials and the console needs none. With auth on, the user signs in with an
  * API key, which the console exchanges at once for a short-lived browser token (POST /v1/tokens):
  * the token, never the key, is kept in sessionStorage so a reload stays signed in until it
- * expires. The key stays in memory only, and only for a superuser, because managing principals
- * and ACLs needs a key (the broker refuses tokens there); after a reload the Security page asks
- * for it again.
+ * expires. The key stays in memory only, because managing principals, ACLs and API keys (a
+ * principal's own keys, for one that is not a superuser) needs a key (the broker refuses tokens
+ * there); after a reload the Security page asks for it again.
  */
 import { Webka, SecurityAdmin, HttpClient, WebkaError, type WhoAmI, type Acl } from '@webka/client';
 import { signal } from './signal.js';
@@ -24,7 +24,7 @@ export interface Session {
   me: WhoAmI;
   /** Credentials for requests: a token, or none with auth off. */
   token: string | undefined;
-  /** The API key, in memory only, for a superuser's Security page. */
+  /** The API key signed in with, in memory only, for the Security page's management. */
   key: string | undefined;
   authEnabled: boolean;
   webka(cluster?: string): Webka;
@@ -92,18 +92,19 @@ export async function resume(): Promise<'signed-in' | 'needs-sign-in'> {
   return 'needs-sign-in';
 }
 
-/** Exchanges an API key for a browser token; keeps the key in memory for a superuser. */
+/** Exchanges an API key for a browser token; keeps the key in memory for the Security page. */
 export async function signIn(key: string): Promise<void> {
-  const viaKey = new SecurityAdmin(new HttpClient({ url: origin(), token: key }));
-  const meByKey = await viaKey.whoami();
   const minted = await new HttpClient({ url: origin(), token: key }).json<{ token: string }>('POST', '/v1/tokens', {
     body: { grants: GRANTS, ttlSeconds: TOKEN_TTL_SECONDS },
   });
   sessionStorage.setItem(TOKEN_KEY, minted.token);
   const me = await whoami(minted.token);
   signInReason.value = '';
-  session.value = makeSession(me, minted.token, meByKey.superuser ? key : undefined, true);
+  session.value = makeSession(me, minted.token, key, true);
 }
+
+/** The id of an API key (`wk_<id>_<secret>`), or undefined for anything else. */
+export const keyIdOf = (key: string | undefined): string | undefined => /^wk_([0-9a-f]{16})_/.exec(key ?? '')?.[1];
 
 export function signOut(): void {
   sessionStorage.removeItem(TOKEN_KEY);
@@ -111,8 +112,8 @@ export function signOut(): void {
   session.value = null;
 }
 
-/** Gives the in-memory key back to a session that lost it in a reload (Security page). */
-export function rememberKey(key: string): void {
+/** Gives the in-memory key back to a session that lost it in a reload, or forgets a revoked one (Security page). */
+export function rememberKey(key: string | undefined): void {
   const s = session.value;
   if (s !== null) session.value = makeSession(s.me, s.token, key, s.authEnabled);
 }

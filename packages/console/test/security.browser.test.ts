@@ -2,9 +2,10 @@
  * The Security page driven as a user would, with auth on: a superuser creates a principal with a
  * key (shown once, and it works), grants it an ACL, makes and revokes a second key, removes the
  * ACL and deletes the principal; after a reload the page asks for the superuser's key again (only
- * the token survives). A principal who is not a superuser sees its own access and no management,
- * and the broker refuses its token's attempts to manage principals or ACLs anyway, changing
- * nothing (while the same request with the superuser's key is accepted).
+ * the token survives). A principal who is not a superuser sees its own access, manages its own API
+ * keys (create, list, revoke; after a reload the page asks for its key again) and nothing else, and
+ * the broker refuses its token's attempts to manage principals or ACLs anyway, changing nothing
+ * (while the same request with the superuser's key is accepted).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,18 @@ import { consoleForFile } from './support.js';
 const { unavailable, get } = consoleForFile('security browser tests', async () => {});
 
 const whoami = async (key: string): Promise<number> => (await get().cast.call('GET', '/v1/whoami', { key })).status;
+
+/** Reloads the page (the key in memory is gone), offers another principal's key (refused), then the right one. */
+async function reloadAndGiveKey(form: string, wrong: string, principal: string, right: string): Promise<void> {
+  const { page } = get();
+  await page.reload();
+  const ask = page.getByRole('form', { name: form });
+  await ask.getByLabel('API key').fill(wrong);
+  await ask.getByRole('button', { name: 'Use key' }).click();
+  await ask.getByRole('alert').filter({ hasText: `API key of ${principal}` }).waitFor();
+  await ask.getByLabel('API key').fill(right);
+  await ask.getByRole('button', { name: 'Use key' }).click();
+}
 
 describe('the Security page', { skip: unavailable }, () => {
   test('a superuser manages principals, keys and ACLs', async () => {
@@ -71,18 +84,12 @@ describe('the Security page', { skip: unavailable }, () => {
     assert.equal(await principals.getByRole('row', { name: /admin/ }).getByRole('button', { name: 'Delete principal' }).count(), 0, 'the signed-in superuser is not offered its own deletion');
 
     // a reload keeps the token but not the key: the page asks for the key before managing again
-    await page.reload();
-    const ask = page.getByRole('form', { name: 'Superuser key' });
-    await ask.getByLabel('API key').fill(cast.alice);
-    await ask.getByRole('button', { name: 'Use key' }).click();
-    await ask.getByRole('alert').filter({ hasText: 'API key of admin' }).waitFor();
-    await ask.getByLabel('API key').fill(cast.admin);
-    await ask.getByRole('button', { name: 'Use key' }).click();
+    await reloadAndGiveKey('Superuser key', cast.alice, 'admin', cast.admin);
     await principals.getByRole('row', { name: /carol/ }).waitFor();
     assert.deepEqual(problems, []);
   });
 
-  test('a principal who is not a superuser sees its own access only, and the broker refuses its attempts', async () => {
+  test('a principal who is not a superuser sees its own access and manages its own keys only, and the broker refuses its attempts', async () => {
     const { page, cast, problems } = get();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await get().signIn(cast.alice, '#/security');
@@ -93,6 +100,27 @@ describe('the Security page', { skip: unavailable }, () => {
     assert.equal(await page.getByRole('form', { name: 'Create principal' }).count(), 0);
     assert.equal(await page.getByRole('form', { name: 'Add ACL' }).count(), 0);
     assert.equal(await page.getByRole('form', { name: 'Superuser key' }).count(), 0);
+
+    // its own keys: the one it signed in with is listed; it makes a second, which works, and revokes it
+    const keys = page.getByRole('region', { name: 'Keys of alice' });
+    await keys.getByRole('heading', { name: 'Your API keys' }).waitFor();
+    const rows = keys.getByRole('table', { name: 'API keys' }).locator('tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
+    assert.match((await rows.first().textContent())!, /the key you signed in with/);
+    await keys.getByLabel('Key description').fill('ci job');
+    await keys.getByRole('button', { name: 'Create key' }).click();
+    const made = (await keys.getByTestId('new-key').textContent())!;
+    assert.deepEqual(await cast.call('GET', '/v1/whoami', { key: made }).then((r) => [r.status, r.body.principal]), [200, 'alice']);
+    const row = keys.getByRole('row', { name: /ci job/ });
+    await row.getByRole('button', { name: /^Revoke key/ }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await whoami(made), 401, 'the revoked key is refused at once');
+    assert.equal(await whoami(cast.alice), 200, 'the key signed in with still works');
+    // a reload forgets the key: the page asks for alice's own (not another principal's)
+    await reloadAndGiveKey('Your key', cast.bob, 'alice', cast.alice);
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
 
     // what the page does not offer, the broker refuses: alice's browser token tries it directly
     const before = cast.snapshot();

@@ -1,13 +1,13 @@
 /**
- * Security: every signed-in principal sees who it is and the ACLs that apply to it (whoami). A
- * superuser also manages principals, their API keys and ACLs; those routes take a superuser's API
- * key, never a token, so the page uses the key kept in memory since sign-in, or asks for it again
- * after a reload. A principal who is not a superuser is offered nothing it may not do, and the
- * broker refuses such calls anyway (403 FORBIDDEN).
+ * Security: every signed-in principal sees who it is and the ACLs that apply to it (whoami), and
+ * manages its own API keys. A superuser also manages principals, their API keys and ACLs. Those
+ * routes take an API key, never a token, so the page uses the key kept in memory since sign-in,
+ * or asks for it again after a reload. A principal who is not a superuser is offered nothing else,
+ * and the broker refuses such calls anyway (403 FORBIDDEN).
  */
 import { useState } from 'preact/hooks';
 import { HttpClient, SecurityAdmin, type Acl, type AclOperation, type NewApiKey } from '@webka/client';
-import { session, rememberKey, origin, type Session } from '../session.js';
+import { session, rememberKey, keyIdOf, origin, type Session } from '../session.js';
 import { useLoad } from '../use-load.js';
 import { time } from '../format.js';
 import { ConfirmDelete, ErrorNote, Loading, Title } from '../components/ui.js';
@@ -74,36 +74,32 @@ function MyAccess({ s }: { s: Session }) {
         {s.me.expiresAt !== undefined ? `; the browser token expires at ${time(s.me.expiresAt)} UTC` : ''}.
       </p>
       {!s.me.superuser && <AclTable acls={s.me.acls} label="Your ACLs" />}
-      {!s.me.superuser && (
-        <p class="muted">
-          Managing principals and ACLs needs a superuser. Your own API keys are managed with your key from the command line (<code>webka keys</code>).
-        </p>
-      )}
+      {!s.me.superuser && <p class="muted">Managing principals and ACLs needs a superuser; you manage your own API keys below.</p>}
     </>
   );
 }
 
-/** A superuser after a reload: the token survived, the key did not. */
-function AskForKey() {
+/** After a reload (or a revoke of the key in use) the token survived, the key did not. */
+function AskForKey({ superuser }: { superuser: boolean }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<unknown>();
   return (
     <form
       class="inline-form"
-      aria-label="Superuser key"
+      aria-label={superuser ? 'Superuser key' : 'Your key'}
       onSubmit={async (e) => {
         e.preventDefault();
         setError(undefined);
         try {
           const me = await new SecurityAdmin(new HttpClient({ url: origin(), token: key.trim() })).whoami();
-          if (!me.superuser || me.principal !== session.value?.me.principal) throw new Error(`Give the API key of ${session.value?.me.principal} (this one is ${me.principal}'s)`);
+          if ((superuser && !me.superuser) || me.principal !== session.value?.me.principal) throw new Error(`Give the API key of ${session.value?.me.principal} (this one is ${me.principal}'s)`);
           rememberKey(key.trim());
         } catch (err) {
           setError(err);
         }
       }}
     >
-      <p class="full muted">Managing principals, keys and ACLs needs your API key (the browser token cannot); it is kept in memory only, until a reload.</p>
+      <p class="full muted">Managing {superuser ? 'principals, keys and ACLs' : 'your API keys'} needs your API key (the browser token cannot); it is kept in memory only, until a reload.</p>
       <label>
         API key
         <input type="password" name="apiKey" autoComplete="off" value={key} onInput={(e) => setKey(e.currentTarget.value)} required />
@@ -171,14 +167,14 @@ function CreatePrincipal({ sec, onCreated }: { sec: SecurityAdmin; onCreated: ()
   );
 }
 
-function Keys({ sec, principal }: { sec: SecurityAdmin; principal: string }) {
+function Keys({ sec, principal, inUse }: { sec: SecurityAdmin; principal: string; inUse: string | undefined }) {
   const keys = useLoad(() => sec.listKeys(principal), [sec, principal]);
   const [description, setDescription] = useState('');
   const [made, setMade] = useState<NewApiKey | undefined>();
   const [error, setError] = useState<unknown>();
   return (
     <section aria-label={`Keys of ${principal}`}>
-      <h2>API keys of {principal}</h2>
+      <h2>{principal === session.value?.me.principal ? 'Your API keys' : `API keys of ${principal}`}</h2>
       <ErrorNote error={keys.error ?? error} />
       <Loading when={keys.loading && keys.data === undefined} />
       {keys.data !== undefined && keys.data.length === 0 && <p class="muted">No keys.</p>}
@@ -198,7 +194,10 @@ function Keys({ sec, principal }: { sec: SecurityAdmin; principal: string }) {
                 <td>
                   <code>{k.id}</code>
                 </td>
-                <td>{k.description}</td>
+                <td>
+                  {k.description}
+                  {k.id === inUse && <span class="muted"> (the key you signed in with)</span>}
+                </td>
                 <td>{time(k.createdAt)}</td>
                 <td>
                   <button
@@ -209,7 +208,9 @@ function Keys({ sec, principal }: { sec: SecurityAdmin; principal: string }) {
                       setError(undefined);
                       try {
                         await sec.revokeKey(principal, k.id);
-                        keys.reload();
+                        // the key in memory no longer works: ask for another before the next change
+                        if (k.id === inUse) rememberKey(undefined);
+                        else keys.reload();
                       } catch (err) {
                         setError(err);
                       }
@@ -336,7 +337,7 @@ function AddAcl({ sec, principals, onAdded }: { sec: SecurityAdmin; principals: 
   );
 }
 
-function Manage({ sec, me }: { sec: SecurityAdmin; me: string }) {
+function Manage({ sec, me, inUse }: { sec: SecurityAdmin; me: string; inUse: string | undefined }) {
   const principals = useLoad(() => sec.listPrincipals(), [sec]);
   const acls = useLoad(() => sec.listAcls(), [sec]);
   const [keysOf, setKeysOf] = useState<string | undefined>();
@@ -395,7 +396,7 @@ function Manage({ sec, me }: { sec: SecurityAdmin; me: string }) {
         </table>
       )}
       <CreatePrincipal sec={sec} onCreated={principals.reload} />
-      {keysOf !== undefined && <Keys key={keysOf} sec={sec} principal={keysOf} />}
+      {keysOf !== undefined && <Keys key={keysOf} sec={sec} principal={keysOf} inUse={inUse} />}
       <h2>ACLs</h2>
       <div class="toolbar">
         <label class="row-label">
@@ -433,13 +434,20 @@ function Manage({ sec, me }: { sec: SecurityAdmin; me: string }) {
 
 export function SecurityPage() {
   const s = session.value!;
-  const sec = s.me.superuser ? s.security() : undefined;
+  const sec = s.security();
+  const inUse = keyIdOf(s.key);
   return (
     <>
       <Title>Security</Title>
       {!s.authEnabled && <p class="note">Authentication is off on this broker: every request acts as a superuser, and principals, keys and ACLs take effect once it is on.</p>}
       <MyAccess s={s} />
-      {s.me.superuser && (sec === undefined ? <AskForKey /> : <Manage sec={sec} me={s.me.principal} />)}
+      {sec === undefined ? (
+        <AskForKey superuser={s.me.superuser} />
+      ) : s.me.superuser ? (
+        <Manage sec={sec} me={s.me.principal} inUse={inUse} />
+      ) : (
+        <Keys sec={sec} principal={s.me.principal} inUse={inUse} />
+      )}
     </>
   );
 }
