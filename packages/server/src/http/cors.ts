@@ -79,6 +79,54 @@ export function installPreflight(app: FastifyInstance, config: Config): void {
   });
 }
 
+const ALLOW_HEADERS: Record<string, { description: string; schema: { type: string } }> = {
+  'Access-Control-Allow-Origin': { description: 'The Origin asked about, or * when corsOrigins is * without corsCredentials', schema: { type: 'string' } },
+  'Access-Control-Allow-Methods': { description: METHODS.join(', '), schema: { type: 'string' } },
+  'Access-Control-Allow-Headers': { description: 'The headers the preflight asked for (Access-Control-Request-Headers), all allowed', schema: { type: 'string' } },
+  'Access-Control-Max-Age': { description: `How long the browser may keep this answer: ${PREFLIGHT_MAX_AGE} seconds`, schema: { type: 'integer' } },
+  'Access-Control-Allow-Credentials': { description: 'true, only when corsCredentials is on', schema: { type: 'string' } },
+  Vary: { description: 'Origin', schema: { type: 'string' } },
+};
+
+/**
+ * Adds the preflight that installPreflight answers, as an OPTIONS operation, to every path of an
+ * OpenAPI document (Durable Streams, which answer their own, are not in it). Each keeps the path
+ * parameters of the path's other operations.
+ */
+export function describePreflights<T extends { paths?: Record<string, Record<string, any>>; components?: { schemas?: Record<string, any> } }>(openapi: T): T {
+  const errorRef = Object.entries(openapi.components?.schemas ?? {}).find(([, s]) => s?.title === 'Error')?.[0];
+  const errorSchema = errorRef === undefined ? { type: 'object' } : { $ref: `#/components/schemas/${errorRef}` };
+  for (const item of Object.values(openapi.paths ?? {})) {
+    const pathParams = new Map<string, unknown>();
+    for (const op of Object.values(item)) for (const p of op?.parameters ?? []) if (p.in === 'path') pathParams.set(p.name, p);
+    const header = (name: string, required: boolean, description: string): object => ({ in: 'header', name, required, description, schema: { type: 'string' } });
+    item.options = {
+      summary: 'CORS preflight: may a page of another origin make this call?',
+      description:
+        'What a browser sends by itself before a cross-origin call. Answered before authentication (a preflight carries no credentials): 204 with the CORS headers when corsOrigins allows the origin ' +
+        '(a page the broker serves itself always is), else 403 FORBIDDEN naming the setting. An OPTIONS request without Origin and Access-Control-Request-Method is not a preflight: it gets 404 as a method with no route (401 first when authentication is on and it carries no credentials).',
+      tags: ['ops'],
+      security: [],
+      parameters: [
+        ...pathParams.values(),
+        header('Origin', true, 'The origin of the calling page, e.g. https://app.example.com'),
+        header('Access-Control-Request-Method', true, 'The method of the call to come'),
+        header('Access-Control-Request-Headers', false, 'The headers the call will send, e.g. authorization, content-type'),
+      ],
+      responses: {
+        204: { description: 'The origin is allowed: the browser goes on with the call', headers: ALLOW_HEADERS },
+        403: {
+          description: 'corsOrigins does not allow the origin (code FORBIDDEN; setting is corsOrigins, origin the origin refused; the message says what to set)',
+          content: { 'application/json': { schema: { allOf: [errorSchema, { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['setting', 'origin'], properties: { setting: { const: 'corsOrigins' }, origin: { type: 'string' } } } } }] } } },
+        },
+        401: { description: 'Not a preflight (no Origin or no Access-Control-Request-Method), authentication on and no credentials', content: { 'application/json': { schema: errorSchema } } },
+        404: { description: 'Not a preflight (no Origin or no Access-Control-Request-Method): code NOT_FOUND', content: { 'application/json': { schema: errorSchema } } },
+      },
+    };
+  }
+  return openapi;
+}
+
 /**
  * Whether a browser page of `origin` may open a WebSocket here. Browsers apply no CORS to
  * WebSockets and send cookies with them, so the upgrade checks Origin itself (cross-site

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { SERVER_VERSION } from '../version.js';
+import { describePreflights } from './cors.js';
 
 /** Where `GET /` redirects (302): the one place to change when another page becomes the front door. */
 export const HOME_PAGE = '/console';
@@ -35,6 +36,8 @@ export async function registerDocsPage(app: FastifyInstance): Promise<void> {
         { name: 'streams', description: 'Durable Streams (the protocol lives at /v1/stream/*)' },
       ],
     },
+    // every documented path answers CORS preflights (cors.ts): say so, with what they answer
+    transformObject: (doc) => ('openapiObject' in doc ? describePreflights(doc.openapiObject as Parameters<typeof describePreflights>[0]) : doc.swaggerObject),
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

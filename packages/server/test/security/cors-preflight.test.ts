@@ -47,3 +47,51 @@ describe('CORS preflight', () => {
     assert.match(refused.body.error.message, /corsOrigins/);
   });
 });
+
+test('the OpenAPI describes the preflight of every path, and each real answer is the one described', async () => {
+  const b = await startBroker({ config: { auth: 'true', corsOrigins: 'https://app.example', corsCredentials: true } });
+  brokers.push(b);
+  const spec = await (await fetch(`${b.url}/openapi.json`)).json();
+  const paths = Object.entries<Record<string, any>>(spec.paths);
+  assert.ok(paths.length > 20);
+  const errorSchema = (s: any): any => (s.$ref === undefined ? s : spec.components.schemas[s.$ref.split('/').pop()]);
+  for (const [template, item] of paths) {
+    const op = item.options;
+    assert.ok(op !== undefined, `OPTIONS ${template} is described`);
+    assert.deepEqual(op.security, [], `OPTIONS ${template} needs no credentials`);
+    const required = op.parameters.filter((p: any) => p.in === 'header' && p.required).map((p: any) => p.name).sort();
+    assert.deepEqual(required, ['Access-Control-Request-Method', 'Origin']);
+    const url = b.url + template.replace(/\{(\w+)\}/g, (_m: string, name: string) => {
+      const p = op.parameters.find((x: any) => x.in === 'path' && x.name === name);
+      assert.ok(p !== undefined, `OPTIONS ${template} declares {${name}}`);
+      return String(p.example ?? 'x');
+    });
+    const methods = Object.keys(item).filter((m) => m !== 'options').map((m) => m.toUpperCase());
+    const headers = { origin: 'https://app.example', 'access-control-request-method': methods[0], 'access-control-request-headers': 'authorization, content-type' };
+
+    const ok = await fetch(url, { method: 'OPTIONS', headers });
+    assert.equal(ok.status, 204, `OPTIONS ${template} from an allowed origin`);
+    assert.equal(await ok.text(), '');
+    const described = Object.keys(op.responses['204'].headers).map((h) => h.toLowerCase()).sort();
+    const sent = [...ok.headers.keys()].filter((h) => h.startsWith('access-control-') || h === 'vary').sort();
+    assert.deepEqual(sent, described, `OPTIONS ${template}: the headers answered are the ones described`);
+    const allowed = ok.headers.get('access-control-allow-methods')!.split(/,\s*/);
+    for (const m of methods) assert.ok(allowed.includes(m), `OPTIONS ${template} allows ${m}, which the path offers`);
+    assert.equal(ok.headers.get('access-control-max-age'), String(Number(ok.headers.get('access-control-max-age'))));
+
+    const refused = await fetch(url, { method: 'OPTIONS', headers: { ...headers, origin: 'https://evil.example' } });
+    assert.equal(refused.status, 403, `OPTIONS ${template} from another origin`);
+    const body = await refused.json();
+    const [base, ext] = op.responses['403'].content['application/json'].schema.allOf.map(errorSchema);
+    for (const k of [...base.properties.error.required, ...ext.properties.error.required]) assert.ok(body.error[k] !== undefined, `OPTIONS ${template}: 403 has error.${k}`);
+    assert.equal(body.error.code, 'FORBIDDEN');
+    assert.equal(body.error.setting, ext.properties.error.properties.setting.const);
+    assert.equal(body.error.origin, 'https://evil.example');
+
+    const notPreflight = await fetch(url, { method: 'OPTIONS', headers: { origin: 'https://app.example' } });
+    // with authentication on, an OPTIONS that is not a preflight is refused before it meets no route
+    assert.equal(notPreflight.status, 401, `OPTIONS ${template} without Access-Control-Request-Method`);
+    assert.ok(op.responses['401'] !== undefined && op.responses['404'] !== undefined);
+    await notPreflight.arrayBuffer();
+  }
+});
