@@ -81,8 +81,9 @@ export interface CompareSpec {
 export function compare(spec: CompareSpec): BenchRow {
   const better = spec.better ?? 'higher';
   const s = summarize(spec.runs, better);
-  const row: BenchRow = { name: spec.name, value: s.value, unit: spec.unit, spread: s.spread, trials: s.trials };
+  const row: BenchRow = { name: spec.name, value: s.value, unit: spec.unit, spread: s.spread, trials: s.trials, runs: spec.runs };
   if (spec.baselineRuns !== undefined && spec.baselineRuns.length > 0) {
+    row.baselineRuns = spec.baselineRuns;
     row.baselineName = spec.baselineName;
     row.baselineValue = summarize(spec.baselineRuns, better).value;
     row.ratio = row.value / row.baselineValue;

@@ -23,6 +23,9 @@ export interface BenchRow {
   spread?: [number, number];
   /** How many trials `value` is the best of. */
   trials?: number;
+  /** Every trial's figure, and the baseline's, in the order measured (results.json: medians, before/after comparisons). */
+  runs?: number[];
+  baselineRuns?: number[];
 }
 
 export interface BenchContext {

@@ -97,8 +97,9 @@ export class ScannedProduce {
   }
 }
 
-// Field ids: a record's fields first (also the single-record body's), then the envelope's.
-const NAMES = ['key', 'value', 'headers', 'partition', 'timestamp', 'records', 'keyFormat', 'valueFormat', 'producerId', 'producerEpoch', 'sequence', 'transactionalId'];
+// Field ids: a record's fields first (also the single-record body's), then the envelope's, then
+// those only a WebSocket produce frame has.
+const NAMES = ['key', 'value', 'headers', 'partition', 'timestamp', 'records', 'keyFormat', 'valueFormat', 'producerId', 'producerEpoch', 'sequence', 'transactionalId', 'type', 'id', 'cluster', 'topic', 'acks'];
 const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'));
 const KEY = 0;
 const VALUE = 1;
@@ -107,7 +108,15 @@ const PARTITION = 3;
 const TIMESTAMP = 4;
 const RECORD_FIELD_COUNT = 5;
 const RECORDS = 5;
+const TRANSACTIONAL_ID = 11;
 const FIELD_COUNT = NAMES.length;
+const bit = (f: number): number => 1 << f;
+/** The top-level fields of a produce request body: a record's and the envelope's. */
+const BODY_FIELDS = bit(TRANSACTIONAL_ID + 1) - 1;
+/** The top-level fields of a WebSocket produce frame: the envelope's but transactionalId, and the frame's own. */
+const FRAME_FIELDS = (bit(FIELD_COUNT) - 1) & ~(bit(RECORDS) - 1) & ~bit(TRANSACTIONAL_ID);
+/** What a WebSocket frame's fields other than records are taken as: the frame's head fields. */
+const FRAME_HEAD = NAMES.map((_, f) => f).filter((f) => f !== RECORDS && (FRAME_FIELDS & bit(f)) !== 0);
 
 /**
  * Where a record's fields lie in the body, STRIDE ints per record: start and end of each of
@@ -157,12 +166,14 @@ function fieldOf(b: Uint8Array, start: number, end: number): number {
 }
 
 /**
- * Scans the object at s.pos (a record, or the top level when `top`), noting its fields in
- * `slots` at `at`. False when the scan declines: not JSON, too deep, a field the body does not
- * take or takes once, records that are not objects, more than maxRecords of them.
+ * Scans the object at s.pos (a record, or the top level when `topFields` names the fields it
+ * takes, a bit per field id), noting its fields in `slots` at `at`. False when the scan
+ * declines: not JSON, too deep, a field the body does not take or takes once, records that are
+ * not objects, more than maxRecords of them.
  */
-function scanObject(s: JsonScanner, layout: Layout, slots: Int32Array, at: number, top: boolean, maxRecords: number): boolean {
+function scanObject(s: JsonScanner, layout: Layout, slots: Int32Array, at: number, topFields: number, maxRecords: number): boolean {
   const b = s.bytes;
+  const top = topFields !== 0;
   const depth = top ? 1 : 3;
   s.pos++;
   s.ws();
@@ -182,7 +193,7 @@ function scanObject(s: JsonScanner, layout: Layout, slots: Int32Array, at: numbe
     if (f === RECORDS && top) {
       if (layout.hasRecords || s.peek() !== 0x5b || !scanRecords(s, layout, maxRecords)) return false;
       layout.hasRecords = true;
-    } else if (f >= 0 && (f < RECORD_FIELD_COUNT || top)) {
+    } else if (f >= 0 && (top ? (topFields & bit(f)) !== 0 : f < RECORD_FIELD_COUNT)) {
       const o = f < RECORD_FIELD_COUNT ? at + 2 * f : STRIDE + 2 * f;
       if (slots[o + 1] !== 0) return false; // given twice
       const start = s.pos;
@@ -215,7 +226,7 @@ function scanRecords(s: JsonScanner, layout: Layout, maxRecords: number): boolea
   for (;;) {
     if (s.peek() !== 0x7b || layout.count >= maxRecords) return false;
     const at = layout.add();
-    if (!scanObject(s, layout, layout.records, at, false, maxRecords)) return false;
+    if (!scanObject(s, layout, layout.records, at, 0, maxRecords)) return false;
     s.ws();
     const c = s.peek();
     s.pos++;
@@ -234,8 +245,11 @@ function valueAt(b: Buffer, start: number, end: number, kind: number): unknown {
   return kind === STRING ? b.toString('utf8', start + 1, end - 1) : jsonAt(b, start, end);
 }
 
-/** Record i from its slot, as parseRecord would give it (which throws what this throws). */
-function recordAt(b: Buffer, r: Int32Array, at: number, i: number, keyFormat: KeyFormat, valueFormat: ValueFormat): ProduceInput | null {
+/**
+ * Record i from its slot, as parseRecord would give it (which throws what this throws). Null
+ * when it has no value, or when `headersOk` (given) refuses its headers.
+ */
+function recordAt(b: Buffer, r: Int32Array, at: number, i: number, keyFormat: KeyFormat, valueFormat: ValueFormat, headersOk?: (h: unknown) => boolean): ProduceInput | null {
   const valueEnd = r[at + 2 * VALUE + 1];
   if (valueEnd === 0) return null;
   const valueStart = r[at + 2 * VALUE];
@@ -256,10 +270,47 @@ function recordAt(b: Buffer, r: Int32Array, at: number, i: number, keyFormat: Ke
   }
   const partition = r[at + 2 * PARTITION + 1] === 0 ? undefined : convertPartition(jsonAt(b, r[at + 2 * PARTITION], r[at + 2 * PARTITION + 1]), i);
   const timestamp = r[at + 2 * TIMESTAMP + 1] === 0 ? undefined : convertTimestamp(jsonAt(b, r[at + 2 * TIMESTAMP], r[at + 2 * TIMESTAMP + 1]), i);
-  const h = r[at + 2 * HEADERS + 1] === 0 ? null : jsonAt(b, r[at + 2 * HEADERS], r[at + 2 * HEADERS + 1]);
+  const hasHeaders = r[at + 2 * HEADERS + 1] !== 0;
+  const h = hasHeaders ? jsonAt(b, r[at + 2 * HEADERS], r[at + 2 * HEADERS + 1]) : null;
+  if (hasHeaders && headersOk !== undefined && !headersOk(h)) return null;
   const headers = h === null ? [] : parseHeaders(h, `records[${i}].headers`);
   return { key, value, headers, partition, timestamp, attributes: FORMAT_TAG[valueFormat] };
 }
+
+/** The first pass over a body or frame from `start`: its layout, or null when the scan declines. */
+function scanLayout(bytes: Buffer, start: number, topFields: number, maxRecords: number): Layout | null {
+  if (!isUtf8(bytes)) return null;
+  const s = new JsonScanner(bytes, start);
+  s.ws();
+  if (s.peek() !== 0x7b) return null;
+  const layout = new Layout();
+  if (!scanObject(s, layout, layout.top, 0, topFields, maxRecords)) return null;
+  s.ws();
+  return s.pos === s.end ? layout : null;
+}
+
+/** The top-level fields `ids` that are present, parsed by JSON.parse. */
+function topValues(bytes: Buffer, layout: Layout, ids: Iterable<number>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of ids) {
+    const o = STRIDE + 2 * f;
+    if (layout.top[o + 1] !== 0) out[NAMES[f]] = jsonAt(bytes, layout.top[o], layout.top[o + 1]);
+  }
+  return out;
+}
+
+/** Every record from its slot (recordAt), or null when one declines. */
+function recordsAt(bytes: Buffer, slots: Int32Array, count: number, keyFormat: KeyFormat, valueFormat: ValueFormat, headersOk?: (h: unknown) => boolean): ProduceInput[] | null {
+  const records = new Array<ProduceInput>(count);
+  for (let i = 0; i < count; i++) {
+    const record = recordAt(bytes, slots, i * STRIDE, i, keyFormat, valueFormat, headersOk);
+    if (record === null) return null;
+    records[i] = record;
+  }
+  return records;
+}
+
+const ENVELOPE = Array.from({ length: TRANSACTIONAL_ID - RECORDS }, (_, j) => RECORDS + 1 + j);
 
 /**
  * The records of a JSON produce body read in one pass over its bytes, or null when the scan
@@ -268,37 +319,52 @@ function recordAt(b: Buffer, r: Int32Array, at: number, i: number, keyFormat: Ke
  * past MAX_JSON_DEPTH, and anything parseProduceBody would refuse.
  */
 export function scanProduceBody(bytes: Buffer, maxRecords: number): ScannedProduce | null {
-  if (!isUtf8(bytes)) return null;
   // a byte order mark is dropped, as by the JSON body parser
   const start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  const s = new JsonScanner(bytes, start);
-  s.ws();
-  if (s.peek() !== 0x7b) return null;
-  const layout = new Layout();
-  if (!scanObject(s, layout, layout.top, 0, true, maxRecords)) return null;
-  s.ws();
-  if (s.pos !== s.end) return null;
+  const layout = scanLayout(bytes, start, BODY_FIELDS, maxRecords);
+  if (layout === null) return null;
   const single = !layout.hasRecords;
   // parseProduceBody refuses a record's fields beside "records", and envelope fields in a single record
   if (single ? layout.hasEnvelopeFields : layout.hasRecordFields || layout.count === 0) return null;
   try {
-    const envelope: Record<string, unknown> = {};
-    for (let f = RECORDS + 1; f < FIELD_COUNT; f++) {
-      const o = STRIDE + 2 * f;
-      if (layout.top[o + 1] !== 0) envelope[NAMES[f]] = jsonAt(bytes, layout.top[o], layout.top[o + 1]);
-    }
+    const envelope = topValues(bytes, layout, ENVELOPE);
     const [keyFormat, valueFormat] = formats(envelope, single);
-    const count = single ? 1 : layout.count;
-    const slots = single ? layout.top : layout.records;
-    const records = new Array<ProduceInput>(count);
-    for (let i = 0; i < count; i++) {
-      const record = recordAt(bytes, slots, i * STRIDE, i, keyFormat, valueFormat);
-      if (record === null) return null;
-      records[i] = record;
-    }
+    const records = recordsAt(bytes, single ? layout.top : layout.records, single ? 1 : layout.count, keyFormat, valueFormat);
+    if (records === null) return null;
     const out: ParsedProduce = { records };
     producerFields(envelope, single, out);
     return new ScannedProduce(out, bytes, start);
+  } catch (e) {
+    if (e instanceof WebkaError) return null;
+    throw e;
+  }
+}
+
+/** A WebSocket produce frame read by scanProduceFrame: its fields but records, and its records. */
+export interface ScannedFrame {
+  head: Record<string, unknown>;
+  records: ProduceInput[];
+}
+
+/**
+ * A WebSocket produce frame ({"type":"produce","id":..,"cluster":..,"topic":..,"records":[...],
+ * ...}) read in the same one pass as a produce body: its records as the JSON.parse path
+ * (ws-frames.ts) gives them, or null when the scan declines. The frame schema asks more of a
+ * frame than parseRecords does, so the caller judges what the scan cannot: `headOk` the fields
+ * but records (parsed), `headersOk` each record's headers. Declines as scanProduceBody does, and
+ * also a byte order mark (a frame is JSON text, which has none), a single record without
+ * "records", no records, and a negative timestamp.
+ */
+export function scanProduceFrame(bytes: Buffer, maxRecords: number, headOk: (head: Record<string, unknown>) => boolean, headersOk: (h: unknown) => boolean): ScannedFrame | null {
+  const layout = scanLayout(bytes, 0, FRAME_FIELDS, maxRecords);
+  if (layout === null || !layout.hasRecords || layout.count === 0) return null;
+  try {
+    const head = topValues(bytes, layout, FRAME_HEAD);
+    if (!headOk(head)) return null;
+    const records = recordsAt(bytes, layout.records, layout.count, (head.keyFormat ?? 'text') as KeyFormat, (head.valueFormat ?? 'json') as ValueFormat, headersOk);
+    if (records === null) return null;
+    for (const r of records) if (r.timestamp !== undefined && r.timestamp < 0) return null;
+    return { head, records };
   } catch (e) {
     if (e instanceof WebkaError) return null;
     throw e;

@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { parseProduceBody, scanProduceBody, type ParsedProduce } from '../../src/http/produce-body.js';
 import { jsonDeeperThan, tooDeep } from '../../src/limits/json-depth.js';
 import { WebkaError } from '../../src/errors.js';
+import { parseFrame, produceRecords, readProduceFrame, type ProduceRequest } from '../../src/http/streaming/ws-frames.js';
 
 const MAX_RECORDS = 50;
 
@@ -33,7 +34,7 @@ function reference(bytes: Buffer): ParsedProduce {
 }
 
 /** Records as plain data (bytes as arrays), or the error's code and message. */
-function outcome(fn: () => ParsedProduce): unknown {
+function outcome(fn: () => Pick<ParsedProduce, 'records' | 'producer'> & { transactionalId?: string }): unknown {
   try {
     const p = fn();
     const records = p.records.map((r) => ({ ...r, key: r.key && [...r.key], value: r.value && [...r.value], headers: r.headers.map((h) => ({ key: h.key, value: h.value && [...h.value] })) }));
@@ -132,13 +133,16 @@ const envelope = fc.tuple(fc.array(envelopeField, { maxLength: 3 }), recordsText
 const body = fc.oneof({ weight: 4, arbitrary: envelope }, { weight: 1, arbitrary: record }, { weight: 1, arbitrary: value });
 
 /** Byte-level damage: bytes that are not UTF-8, UTF-8 surrogates, a BOM, a cut, a stray byte. */
-const damaged = fc.tuple(body, fc.nat(), fc.constantFrom('ff', 'c3', 'eda080', 'c0af', 'f4908080', 'efbbbf', 'cut', '00', '7b', 'bom')).map(([text, at, what]) => {
-  const bytes = Buffer.from(text, 'utf8');
-  const i = bytes.length === 0 ? 0 : at % bytes.length;
-  if (what === 'cut') return bytes.subarray(0, i);
-  if (what === 'bom') return Buffer.concat([Buffer.from('efbbbf', 'hex'), bytes]);
-  return Buffer.concat([bytes.subarray(0, i), Buffer.from(what, 'hex'), bytes.subarray(i)]);
-});
+function damage(texts: fc.Arbitrary<string>, kinds: string[]): fc.Arbitrary<Buffer> {
+  return fc.tuple(texts, fc.nat(), fc.constantFrom(...kinds)).map(([text, at, what]) => {
+    const bytes = Buffer.from(text, 'utf8');
+    const i = bytes.length === 0 ? 0 : at % bytes.length;
+    if (what === 'cut') return bytes.subarray(0, i);
+    if (what === 'bom') return Buffer.concat([Buffer.from('efbbbf', 'hex'), bytes]);
+    return Buffer.concat([bytes.subarray(0, i), Buffer.from(what, 'hex'), bytes.subarray(i)]);
+  });
+}
+const damaged = damage(body, ['ff', 'c3', 'eda080', 'c0af', 'f4908080', 'efbbbf', 'cut', '00', '7b', 'bom']);
 
 test('any body the scan accepts gives the records JSON.parse gives; any body it cannot, goes the JSON.parse way', () => {
   let accepted = 0;
@@ -201,5 +205,86 @@ test('the bodies clients send most are read by the scan, not by JSON.parse', () 
   for (const text of [strings, objects, pretty, single, '\ufeff' + single]) {
     assert.notEqual(scanProduceBody(Buffer.from(text), MAX_RECORDS), null, text);
     checkSame(Buffer.from(text));
+  }
+});
+
+// ---- WebSocket produce frames: the same scan, with the frame's own fields ----------------------
+
+/** The JSON.parse path of a WebSocket produce frame: parseFrame (JSON, depth, schema), then produceRecords. */
+function frameReference(bytes: Buffer): ProduceRequest {
+  const parsed = parseFrame(bytes.toString('utf8'));
+  if (!parsed.ok) throw parsed.error;
+  if (parsed.frame.type !== 'produce') throw new WebkaError('INVALID_REQUEST', `a ${parsed.frame.type} frame`);
+  return produceRecords(parsed.frame, MAX_RECORDS);
+}
+
+function frameOutcome(fn: () => ProduceRequest): unknown {
+  const out = outcome(() => fn());
+  if ('error' in (out as object)) return out;
+  const { records: _records, ...head } = fn().frame;
+  return { ...(out as object), head };
+}
+
+function checkSameFrame(bytes: Buffer): boolean {
+  const scanned = readProduceFrame(bytes, MAX_RECORDS);
+  if (scanned === null) return false;
+  const want = frameOutcome(() => frameReference(bytes));
+  assert.ok(!('error' in (want as object)), `the scan accepted a frame the JSON.parse path refuses: ${JSON.stringify(want)}\n${bytes.toString('utf8').slice(0, 500)}`);
+  assert.deepEqual(frameOutcome(() => scanned), want, bytes.toString('utf8').slice(0, 500));
+  return true;
+}
+
+const frameField = fc.oneof(
+  fc.tuple(fc.constant('"type"'), fc.constantFrom('"produce"', '"produce"', '"ping"', '"Produce"', '1')),
+  fc.tuple(fc.constant('"id"'), fc.constantFrom('1', '"a"', '""', '1.5', 'null', '-3', `"${'x'.repeat(129)}"`)),
+  fc.tuple(fc.constant('"cluster"'), fc.constantFrom('"default"', '"bad name"', '""')),
+  fc.tuple(fc.constant('"topic"'), fc.constantFrom('"t"', '"t.1"', '5', '"a/b"')),
+  fc.tuple(fc.constant('"acks"'), fc.constantFrom('1', '0', '"all"', '2', '"1"')),
+  envelopeField,
+);
+const HEAD = ['"type":"produce"', '"id":7', '"cluster":"default"', '"topic":"t"'];
+/** Records of a frame: mostly good ones, so that most frames are taken and compared. */
+const frameRecord = fc.oneof({ weight: 6, arbitrary: fc.tuple(fc.oneof(plainString, plainString, value), fc.option(plainString)).map(([v, k]) => (k === null ? `{"value":${v}}` : `{"key":${k},"value":${v}}`)) }, { weight: 1, arbitrary: record });
+const frameRecords = fc.tuple(fc.array(fc.tuple(ws, frameRecord, ws), { minLength: 0, maxLength: 5 }), ws).map(([rs, w]) => `[${rs.map(([a, r, b]) => a + r + b).join(',') || w}]`);
+const frame = fc.tuple(fc.array(fc.nat(9), { minLength: 4, maxLength: 4 }), fc.array(frameField, { maxLength: 2 }), frameRecords, fc.nat(7), ws).map(([keep, fs, records, at, w]) => {
+  const members = [...HEAD.filter((_, i) => keep[i] > 0), ...fs.map(([k, v]) => `${k}:${v}`)];
+  members.splice(Math.min(at, members.length), 0, `"records"${w}:${w}${records}`);
+  return `${w}{${members.join(',')}}${w}`;
+});
+const damagedFrame = damage(frame, ['ff', 'c3', 'eda080', 'efbbbf', 'cut', '00', 'bom']);
+
+test('any WebSocket produce frame the scan accepts gives the records, producer and fields the JSON.parse path gives', () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.oneof({ weight: 4, arbitrary: frame }, { weight: 1, arbitrary: body }), (text) => {
+      if (checkSameFrame(Buffer.from(text, 'utf8'))) accepted++;
+    }),
+    { numRuns: 5000 },
+  );
+  assert.ok(accepted > 200, `the scan took only ${accepted} frames of 5000`);
+});
+
+test('WebSocket produce frames with bytes that are not UTF-8, a byte order mark, cut or nested too deep: the scan declines what JSON.parse refuses', () => {
+  fc.assert(fc.property(damagedFrame, (bytes) => void checkSameFrame(bytes)), { numRuns: 3000 });
+  const nest = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  for (const n of [996, 997, 998, 1001]) {
+    checkSameFrame(Buffer.from(`{"type":"produce","id":1,"cluster":"default","topic":"t","records":[{"value":${nest(n)}}]}`));
+    checkSameFrame(Buffer.from(`{"type":"produce","id":${nest(n)},"cluster":"default","topic":"t","records":[{"value":1}]}`));
+  }
+});
+
+test('the WebSocket produce frames clients send most are read by the scan, with the schema\'s rules the scan alone would miss', () => {
+  const head = '"type":"produce","id":"r1","cluster":"default","topic":"t","acks":1';
+  const strings = `{${head},"records":[${Array.from({ length: 20 }, (_, i) => `{"value":"v${i}"}`).join(',')}]}`;
+  const objects = `{${head},"records":[${Array.from({ length: 20 }, (_, i) => JSON.stringify({ key: `user-${i}`, value: { page: `/p/${i}`, ok: true } })).join(',')}],"producerId":3,"producerEpoch":0,"sequence":9}`;
+  for (const text of [strings, objects]) assert.ok(checkSameFrame(Buffer.from(text)), text);
+  // accepted by parseRecords but not by the frame schema: declined, so the schema's error is answered
+  for (const record of ['{"value":1,"timestamp":-5}', '{"value":1,"headers":null}', '{"value":1,"headers":[{"key":"h"}]}']) {
+    const text = `{${head},"records":[${record}]}`;
+    assert.equal(readProduceFrame(Buffer.from(text), MAX_RECORDS), null, text);
+    assert.throws(() => frameReference(Buffer.from(text)), WebkaError);
+  }
+  for (const text of [`{${head},"records":[]}`, `{${head},"records":[{"value":1}],"transactionalId":"x"}`, `{${head},"value":1}`, `{"id":1,"cluster":"default","topic":"t","records":[{"value":1}]}`]) {
+    assert.equal(readProduceFrame(Buffer.from(text), MAX_RECORDS), null, text);
   }
 });

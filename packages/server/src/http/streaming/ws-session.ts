@@ -18,7 +18,6 @@ import {
   type ClientFrame,
   type CommitFrame,
   type AckFrame,
-  type ProduceFrame,
   type RequestId,
   type SubscribeGroupFrame,
   type SubscribeTopicFrame,
@@ -28,8 +27,7 @@ import type { Acks } from '../../broker.js';
 import { WebkaError } from '../../errors.js';
 import { toWebkaError } from '../error-handler.js';
 import { redactSecrets } from '../../auth/secrets.js';
-import { parseRecords, type KeyFormat, type ValueFormat } from '../record-json.js';
-import { parseFrame } from './ws-frames.js';
+import { parseFrame, produceRecords, readProduceFrame, type ProduceRequest } from './ws-frames.js';
 import { subscribeTopic, type Subscription, type SubscriptionOutlet } from './ws-subscription.js';
 import type { StreamingHub } from './streaming-hub.js';
 import type { FrameAccess } from '../plugins/frame-access.js';
@@ -180,16 +178,22 @@ export class WsSession implements SubscriptionOutlet {
       this.#answer(errorFrame(null, new WebkaError('INVALID_REQUEST', 'frames are JSON text; binary frames are not accepted')));
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-    const parsed = parseFrame(text);
-    if (!parsed.ok) {
-      this.#answer(errorFrame(parsed.id, parsed.error));
-      return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    // a produce frame is read in one pass over its bytes where it can be (ws-frames.ts)
+    const scanned = readProduceFrame(bytes, this.#ctx.config.maxRecordsPerRequest);
+    let frame: ClientFrame;
+    if (scanned !== null) frame = scanned.frame;
+    else {
+      const parsed = parseFrame(bytes.toString('utf8'));
+      if (!parsed.ok) {
+        this.#answer(errorFrame(parsed.id, parsed.error));
+        return;
+      }
+      frame = parsed.frame;
     }
-    const frame = parsed.frame;
     this.#inFlight++;
     this.#updateReading();
-    this.#handle(frame)
+    this.#handle(frame, scanned ?? undefined)
       .then(
         (answer) => answer,
         (e: unknown) => {
@@ -205,7 +209,7 @@ export class WsSession implements SubscriptionOutlet {
   }
 
   /** Runs one request; resolves to the answer frame's text, or rejects with the error to send. */
-  async #handle(frame: ClientFrame): Promise<string> {
+  async #handle(frame: ClientFrame, scanned?: ProduceRequest): Promise<string> {
     if (this.#hub.stopping) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
     // Each frame names its own topic or group: authorised like the REST route that does the same.
     this.#access?.check(frame as Parameters<FrameAccess['check']>[0]);
@@ -213,7 +217,7 @@ export class WsSession implements SubscriptionOutlet {
       case 'ping':
         return JSON.stringify({ type: 'pong', id: frame.id });
       case 'produce':
-        return this.#produce(frame);
+        return this.#produce(scanned ?? produceRecords(frame, this.#ctx.config.maxRecordsPerRequest));
       case 'subscribe':
         return 'group' in frame ? this.#subscribeGroup(frame) : this.#subscribeTopic(frame);
       case 'unsubscribe': {
@@ -232,20 +236,8 @@ export class WsSession implements SubscriptionOutlet {
     }
   }
 
-  async #produce(frame: ProduceFrame): Promise<string> {
-    const { config, broker } = this.#ctx;
-    if (frame.records.length > config.maxRecordsPerRequest) {
-      throw new WebkaError('TOO_MANY_RECORDS', `${frame.records.length} records in one frame; the limit is ${config.maxRecordsPerRequest} (maxRecordsPerRequest)`);
-    }
-    const keyFormat = (frame.keyFormat ?? 'text') as KeyFormat;
-    const valueFormat = (frame.valueFormat ?? 'json') as ValueFormat;
-    const records = parseRecords(frame.records, keyFormat, valueFormat);
-    const ids = [frame.producerId, frame.producerEpoch, frame.sequence];
-    if (ids.some((v) => v !== undefined) && ids.some((v) => v === undefined)) {
-      throw new WebkaError('INVALID_REQUEST', 'idempotent produce frames carry producerId, producerEpoch and sequence together');
-    }
-    const producer = frame.producerId === undefined ? undefined : { producerId: frame.producerId, producerEpoch: frame.producerEpoch!, sequence: frame.sequence! };
-    const results = await broker.produce(frame.cluster, frame.topic, records, { acks: (frame.acks ?? 'all') as Acks, producer, caller: this.#access?.caller });
+  async #produce({ frame, records, producer }: ProduceRequest): Promise<string> {
+    const results = await this.#ctx.broker.produce(frame.cluster, frame.topic, records, { acks: (frame.acks ?? 'all') as Acks, producer, caller: this.#access?.caller });
     return JSON.stringify({ type: 'produced', id: frame.id, records: results });
   }
 
