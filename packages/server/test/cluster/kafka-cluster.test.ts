@@ -3,7 +3,8 @@
  * with a Kafka listener): kafkajs creates a topic with replication factor 3 through the
  * controller, Metadata names every broker and each partition's leader, replicas, ISR and leader
  * epoch, and a broker that does not lead a partition answers Produce and Fetch with
- * NOT_LEADER_OR_FOLLOWER instead of serving it. kafkajs produces with acks=-1 (min.insync.replicas
+ * NOT_LEADER_OR_FOLLOWER instead of serving it; a kafkajs producer bootstrapped from that broker
+ * alone writes to the partition through its leader. kafkajs produces with acks=-1 (min.insync.replicas
  * 2), the leader of a partition is killed with kill -9, kafkajs carries on once its metadata
  * names the new leader, and a consumer then reads every acknowledged record.
  */
@@ -97,6 +98,15 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
       }
     }
   };
+  // a client that knows only a broker that does not lead partition 0 is sent to the leader by Metadata
+  const viaFollower = new Kafka({ clientId: 'via-follower', brokers: [`127.0.0.1:${ports.get(follower)}`], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
+  const followerOnly = viaFollower.producer({ allowAutoTopicCreation: false });
+  await followerOnly.connect();
+  const [sentViaFollower] = await followerOnly.send({ topic: TOPIC, acks: -1, messages: [{ partition: 0, value: 'bootstrapped from a follower' }] });
+  await followerOnly.disconnect();
+  assert.equal(sentViaFollower.errorCode, 0);
+  acked.push('bootstrapped from a follower');
+
   await produceUntil(40);
   await cluster.kill(leader0);
   const killedAt = acked.length;
