@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { api, rssOf, startBroker } from './lib/children.js';
+import { api, brokerNodeFlags, rssOf, startBroker } from './lib/children.js';
 import { compare, sleep } from './lib/measure.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 
@@ -25,7 +25,7 @@ interface Running {
 /** Starts the built CLI and waits for its "webka is ready" log line. */
 async function startCli(ctx: BenchContext, cli: string): Promise<Running> {
   const dataDir = ctx.tempDir('rss');
-  const proc = spawn(process.execPath, [cli, 'start', '--port', '0', '--kafka-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...brokerNodeFlags(), cli, 'start', '--port', '0', '--kafka-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -76,7 +76,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   await sleep(idle);
   const withTopics = rssOf(b.pid) / MB;
   await b.stop();
-  ctx.note(`memory: RSS after ${idle / 1000} s idle; the broker is ${cli !== null ? 'the built CLI (webka start)' : 'the source under tsx'}.`);
+  const flags = brokerNodeFlags().join(' ');
+  ctx.note(`memory: RSS after ${idle / 1000} s idle; the broker is ${cli !== null ? 'the built CLI (webka start)' : 'the source under tsx'}${flags === '' ? '' : `, run with ${flags}`}.`);
   return [
     compare({ name: `broker RSS idle, ${TOPICS} topics x ${PARTITIONS} partitions`, unit: 'MB', better: 'lower', runs: [withTopics], baselineName: 'the same broker before the topics', baselineRuns: [emptyIdle], max: 150 }),
   ];

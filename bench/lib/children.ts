@@ -78,7 +78,16 @@ export function startBroker(ctx: BenchContext, config: Record<string, unknown> =
   const profDir = process.env.WEBKA_BENCH_CPU_PROF;
   const prof = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
   const dataDir = ctx.tempDir('broker');
-  return startChild(ctx, 'broker-child.ts', [JSON.stringify({ dataDir, config })], [...prof, ...execArgv]).then((child) => ({ ...child, dataDir }));
+  return startChild(ctx, 'broker-child.ts', [JSON.stringify({ dataDir, config })], [...prof, ...brokerNodeFlags(), ...execArgv]).then((child) => ({ ...child, dataDir }));
+}
+
+/**
+ * Node flags for every broker child (and the memory module's `webka start`) from
+ * WEBKA_BENCH_BROKER_FLAGS, space-separated: a V8 setting measured against the default, e.g.
+ * WEBKA_BENCH_BROKER_FLAGS=--max-semi-space-size=2.
+ */
+export function brokerNodeFlags(): string[] {
+  return (process.env.WEBKA_BENCH_BROKER_FLAGS ?? '').split(' ').filter(Boolean);
 }
 
 /**
