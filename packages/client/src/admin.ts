@@ -4,13 +4,13 @@
  * answers the broker's JSON as documented in docs/http-api.md.
  */
 import type { TransactionDescription } from './transactional-producer.js';
-import type { PartitionInfoSchema, Static, BrokerInfo, TopicConfigDoc, OPERATION_NAMES } from '@webka/protocol';
+import type { PartitionInfoSchema, Static, BrokerInfo, TopicConfigDoc, OPERATION_NAMES, Reassignment, PreferredLeaderResult, DrainStatus } from '@webka/protocol';
 import type { HttpClient } from './http-client.js';
 import { seg } from './http-client.js';
 
 export type ConfigValue = number | string;
 
-export type { BrokerInfo, TopicConfigDoc };
+export type { BrokerInfo, TopicConfigDoc, Reassignment, PreferredLeaderResult, DrainStatus };
 
 /** A Durable Stream as GET /v1/streams lists it (docs/durable-streams.md). */
 export interface StreamInfo {
@@ -147,6 +147,37 @@ export class Admin {
   /** Every Durable Stream the caller may see (its path, content type, TTL and tail offset). */
   async listStreams(): Promise<StreamInfo[]> {
     return (await this.#http.json<{ streams: StreamInfo[] }>('GET', '/v1/streams')).streams;
+  }
+
+  // ---- a cluster's partition moves (brokers started with a coordinator)
+
+  /** Starts moving a partition's replicas to `replicas` (the first is the preferred leader). */
+  reassignPartition(topic: string, partition: number, replicas: number[]): Promise<Reassignment> {
+    return this.#http.json('POST', `${this.#c()}/topics/${seg(topic)}/partitions/${partition}/reassignment`, { body: { replicas } });
+  }
+  /** A partition's reassignment: its target, which added replicas are in sync, what is left to remove. */
+  reassignment(topic: string, partition: number): Promise<Reassignment> {
+    return this.#http.json('GET', `${this.#c()}/topics/${seg(topic)}/partitions/${partition}/reassignment`);
+  }
+  /** Every reassignment in progress, in every cluster. */
+  async listReassignments(): Promise<Reassignment[]> {
+    return (await this.#http.json<{ reassignments: Reassignment[] }>('GET', '/v1/reassignments')).reassignments;
+  }
+  /** Leadership back to each partition's first replica where it is alive and in sync (all partitions, a topic's, or one). */
+  async electPreferredLeaders(filter: { topic?: string; partition?: number } = {}): Promise<PreferredLeaderResult[]> {
+    const body = filter.topic === undefined ? {} : { cluster: this.#cluster, ...filter };
+    return (await this.#http.json<{ partitions: PreferredLeaderResult[] }>('POST', '/v1/preferred-leader-election', { body })).partitions;
+  }
+  /** Drains a broker before it is stopped: its leaderships (and with replicas, its replicas) move elsewhere. */
+  drainBroker(nodeId: number, opts: { replicas?: boolean } = {}): Promise<DrainStatus> {
+    return this.#http.json('POST', `/v1/brokers/${nodeId}/drain`, { body: opts });
+  }
+  drainStatus(nodeId: number): Promise<DrainStatus> {
+    return this.#http.json('GET', `/v1/brokers/${nodeId}/drain`);
+  }
+  /** Cancels a drain: the broker may lead and join ISRs again. */
+  cancelDrain(nodeId: number): Promise<DrainStatus> {
+    return this.#http.json('DELETE', `/v1/brokers/${nodeId}/drain`);
   }
 
   // ---- clusters

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   PRODUCER_NOT_FOUND: { status: 404, retriable: false, hint: 'Obtain a producer id from POST /v1/clusters/{cluster}/producers.' },
   TRANSACTION_NOT_FOUND: { status: 404, retriable: false, hint: 'Initialise the transactional id first: POST /v1/clusters/{cluster}/transactions.' },
   GROUP_NOT_FOUND: { status: 404, retriable: false, hint: 'Check the group id (GET /v1/clusters/{cluster}/groups).' },
+  BROKER_NOT_FOUND: { status: 404, retriable: false, hint: 'Name a live broker of the cluster by its node id (GET /v1/brokers lists them).' },
   MEMBER_NOT_FOUND: { status: 404, retriable: false, hint: 'The member left or its session expired: join the group again.' },
   // 405
   METHOD_NOT_ALLOWED: { status: 405, retriable: false, hint: 'Use one of the methods listed in the Allow header.' },
@@ -55,6 +56,7 @@ export const ERROR_CODES = {
   NOT_ASSIGNED: { status: 409, retriable: true, hint: 'This member does not own that partition in the current generation.' },
   INCONSISTENT_GROUP_PROTOCOL: { status: 409, retriable: false, hint: 'Join with the assignment strategy the group already uses (describe the group to see it), or wait until the group is empty.' },
   NO_OFFSET_FOR_PARTITION: { status: 409, retriable: false, hint: 'The group has no committed offset for the partition and autoOffsetReset is none: commit or reset an offset, or join with earliest or latest.' },
+  REASSIGNMENT_IN_PROGRESS: { status: 409, retriable: true, hint: 'The partition is being reassigned to another replica set: wait until it has finished (GET its reassignment), then ask again.' },
   // 410
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false, hint: 'Read from an offset between the log start offset and the high watermark (both are in the message).' },
   // 413/415/422
@@ -64,6 +66,7 @@ export const ERROR_CODES = {
   TOO_MANY_RECORDS: { status: 413, retriable: false, hint: 'Send at most maxRecordsPerRequest records per request (split the batch).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, hint: 'Send Content-Type: application/json (or, to produce, application/vnd.webka.recordbatch).' },
   INVALID_REPLICATION_FACTOR: { status: 422, retriable: false, hint: 'The replication factor cannot exceed the number of brokers.' },
+  INVALID_REPLICAS: { status: 422, retriable: false, hint: 'Name each broker of a replica list once (the first is the preferred leader).' },
   INVALID_PARTITIONS: { status: 422, retriable: false, hint: 'Partition counts are between 1 and the broker\'s maxPartitionsPerTopic, and can only grow.' },
   INVALID_TIMESTAMP: { status: 422, retriable: false, hint: 'Timestamps are milliseconds since the epoch, 0 to 8640000000000000.' },
   // 429

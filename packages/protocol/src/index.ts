@@ -10,3 +10,4 @@ export * from './crc32c.js';
 export * from './varint.js';
 export * from './murmur2.js';
 export * from './record-batch.js';
+export * from './partition-moves.js';

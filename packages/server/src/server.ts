@@ -104,7 +104,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const registration = { nodeId: config.nodeId, url, ...(kafka === undefined ? {} : { kafka: { host: kafkaHost(config, url), port: kafka.port } }) };
       member = await ClusterMember.join(coordinator, registration, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, autoLeaderRebalance: config.autoLeaderRebalance, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
       const repl = replication;
       const m = member;
       metrics.setReplicationSource({ stats: () => repl.stats(), controller: () => m.term !== null, lastCoordinatorContactMs: () => m.coordinator.lastContactMs() });

@@ -29,6 +29,13 @@ export interface PartitionState {
   isr: number[];
   /** The controller epoch of the write that produced this state. */
   controllerEpoch: number;
+  /**
+   * While a reassignment runs (cluster/partition-moves.ts): the replicas being added, which catch
+   * up and join the ISR, and the ones removed once they all have. `replicas` then holds the
+   * target first and the replicas being removed after it. Absent otherwise.
+   */
+  adding?: number[];
+  removing?: number[];
 }
 
 /**

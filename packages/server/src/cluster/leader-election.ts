@@ -9,16 +9,19 @@
  *   leader 1, ISR [1,2,3], broker 1 gone  ->  leader 2, epoch +1, ISR [2,3]
  *   leader 1, ISR [1],     broker 1 gone  ->  leader -1, epoch +1, ISR [1]   (offline)
  *   leader -1, ISR [1],    broker 1 back  ->  leader 1, epoch +1, ISR [1]
+ *
+ * Brokers in `avoid` (being drained) lead only when no other ISR member is alive.
  */
 import type { PartitionState } from './coordinator.js';
 
 /** The state to write for a partition given the live brokers, or null when it needs no change. */
-export function electLeader(state: PartitionState, live: ReadonlySet<number>, controllerEpoch: number): PartitionState | null {
+export function electLeader(state: PartitionState, live: ReadonlySet<number>, controllerEpoch: number, avoid: ReadonlySet<number> = new Set()): PartitionState | null {
   if (state.leader >= 0 && live.has(state.leader)) return null;
   const candidates = state.isr.filter((n) => live.has(n));
   if (candidates.length === 0) {
     if (state.leader === -1) return null;
     return { ...state, leader: -1, leaderEpoch: state.leaderEpoch + 1, controllerEpoch };
   }
-  return { ...state, leader: candidates[0], leaderEpoch: state.leaderEpoch + 1, isr: candidates, controllerEpoch };
+  const leader = candidates.find((n) => !avoid.has(n)) ?? candidates[0];
+  return { ...state, leader, leaderEpoch: state.leaderEpoch + 1, isr: candidates, controllerEpoch };
 }

@@ -14,6 +14,7 @@ import { IdempotencyCache } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { replicationRoutes } from './routes/replication.js';
+import { clusterAdminRoutes } from './routes/cluster-admin.js';
 import { topicRoutes } from './routes/topics.js';
 import { recordRoutes } from './routes/records.js';
 import { producerRoutes } from './routes/producers.js';
@@ -154,6 +155,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   await app.register(securityRoutes, { prefix: '/v1' });
   await app.register(brokerInfoRoutes, { prefix: '/v1' });
   await app.register(replicationRoutes, { prefix: '/v1' });
+  await app.register(clusterAdminRoutes, { prefix: '/v1' });
   await app.register(metricsRoutes);
   await app.register(durableStreamsRoutes);
   await app.register(streamingRoutes, { prefix: '/v1' });

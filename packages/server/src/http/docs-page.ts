@@ -33,6 +33,7 @@ export async function registerDocsPage(app: FastifyInstance): Promise<void> {
         { name: 'producers', description: 'Idempotent producer identities' },
         { name: 'groups', description: 'Consumer groups: members, polls, committed offsets' },
         { name: 'ops', description: 'Health, readiness, docs and the broker itself' },
+        { name: 'replication', description: 'A cluster\'s partition moves: reassignment, preferred-leader election, draining a broker' },
         { name: 'streams', description: 'Durable Streams (the protocol lives at /v1/stream/*)' },
       ],
     },

@@ -185,6 +185,15 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // ---- the broker itself (src/http/routes/broker-info.ts): totals count only what the caller sees
   'GET /v1/broker': {},
   'GET /v1/brokers': {},
+  // ---- a cluster's partition moves (src/http/routes/cluster-admin.ts): Kafka asks Alter on the
+  // cluster for reassignments and leader elections; here alter on the whole broker
+  'POST /v1/clusters/:cluster/topics/:topic/partitions/:partition/reassignment': { ops: ['alter'], resource: broker, audit: 'partition.reassign' },
+  'GET /v1/clusters/:cluster/topics/:topic/partitions/:partition/reassignment': { ops: ['describe'], resource: broker },
+  'GET /v1/reassignments': { ops: ['describe'], resource: broker },
+  'POST /v1/preferred-leader-election': { ops: ['alter'], resource: broker, audit: 'leader.elect-preferred' },
+  'POST /v1/brokers/:nodeId/drain': { ops: ['alter'], resource: broker, audit: 'broker.drain' },
+  'GET /v1/brokers/:nodeId/drain': { ops: ['describe'], resource: broker },
+  'DELETE /v1/brokers/:nodeId/drain': { ops: ['alter'], resource: broker, audit: 'broker.undrain' },
   // between brokers only (the inter-broker credential): a follower's fetch from its leader, the
   // leader's epoch ends, a broker confirming it holds a change of the shared auth state
   'GET /v1/internal/replicas/:topicId/:partition/fetch': { broker: true },

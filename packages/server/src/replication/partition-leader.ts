@@ -47,6 +47,8 @@ export interface LeaderContext {
   hwFromLeaderAlone?: boolean;
   /** Asks for the ISR to become `isr` (written to the coordinator; the state changes when it is). */
   proposeIsr(isr: number[]): void;
+  /** Whether a caught-up replica may join the ISR (not one being drained). */
+  mayJoinIsr?(replica: number): boolean;
 }
 
 export class PartitionLeader implements ReplicaHooks {
@@ -127,7 +129,7 @@ export class PartitionLeader implements ReplicaHooks {
     const isr = this.#isr();
     // a replica outside the ISR joins once it holds everything below the high watermark durably
     const state = this.ctx.state();
-    if (state !== undefined && state.replicas.includes(replica) && !isr.includes(replica) && f.durableEnd >= this.partition.log.highWatermark) {
+    if (state !== undefined && state.replicas.includes(replica) && !isr.includes(replica) && f.durableEnd >= this.partition.log.highWatermark && this.ctx.mayJoinIsr?.(replica) !== false) {
       this.ctx.proposeIsr([...isr, replica]);
     }
     this.#applyLimit();

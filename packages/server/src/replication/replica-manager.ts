@@ -11,9 +11,11 @@
 import type { Broker } from '../broker.js';
 import type { TopicRecord } from '../catalog/catalog-store.js';
 import type { ClusterMember } from '../cluster/cluster-member.js';
-import type { BrokerRegistration, ClusterMetadata, ClusterTopic, PartitionState } from '../cluster/coordinator.js';
+import type { BrokerRegistration, ClusterMetadata, ClusterTopic, PartitionState, Versioned } from '../cluster/coordinator.js';
 import { ReplicationFactorError, defineTopic } from '../cluster/replica-assignment.js';
 import { electLeader } from '../cluster/leader-election.js';
+import { MoveInputError, advanceReassignment, checkReplicas, drainStep, preferredLeader, reassigning, startReassignment, targetReplicas } from '../cluster/partition-moves.js';
+import type { DrainStatus, PreferredLeaderResult, Reassignment } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 import { configValue } from '../catalog/topic-config.js';
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
@@ -31,6 +33,22 @@ export interface ReplicaManagerOptions {
   authorization?: string;
   /** Called after each ISR change this broker wrote (shrunk: it lost members). */
   onIsrChange?: (shrunk: boolean) => void;
+  /** On the controller: leadership returns to each partition's first replica whenever it can (autoLeaderRebalance). */
+  autoLeaderRebalance?: boolean;
+}
+
+/** The etcd document of the brokers being drained, by node id (any broker writes it, by compare-and-swap). */
+export const DRAINS_DOCUMENT = 'drains';
+interface DrainEntry {
+  replicas: boolean;
+  since: number;
+}
+
+/** A partition, by name, as the admin operations report it. */
+interface PartitionRef {
+  cluster: string;
+  topic: string;
+  partition: number;
 }
 
 /** What the broker's metrics read of replication at scrape time. */
@@ -77,6 +95,9 @@ export class ReplicaManager {
   #liveBrokers: BrokerRegistration[] = [];
   #electing = false;
   #electAgain = false;
+  /** The brokers being drained (the etcd document). */
+  #drains = new Map<number, DrainEntry>();
+  #stopWatchingDrains: (() => void) | null = null;
   #electionTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -106,11 +127,19 @@ export class ReplicaManager {
     // a broker that has just become controller finds the partitions that lost their leader
     this.#electionTimer = setInterval(() => void this.#electLeaders(), 1000);
     this.#electionTimer.unref();
+    this.#stopWatchingDrains = this.member.coordinator.watchDocument(DRAINS_DOCUMENT, (doc) => {
+      const entries = Object.entries(((doc?.value ?? {}) as { brokers?: Record<string, DrainEntry> }).brokers ?? {});
+      this.#drains = new Map(entries.map(([k, v]) => [Number(k), v]));
+      void this.#electLeaders();
+    });
   }
 
   /**
-   * On the controller: a new leader, from the ISR, for every partition whose leader is not live
-   * (cluster/leader-election.ts), each written by compare-and-swap fenced by the controller epoch.
+   * On the controller, after every change and each second: a new leader, from the ISR, for every
+   * partition whose leader is not live (cluster/leader-election.ts); else the next step of a
+   * reassignment or of a drain, or (autoLeaderRebalance) the preferred leader back
+   * (cluster/partition-moves.ts). Each write is a compare-and-swap on the state's revision fenced
+   * by the controller epoch; a refused one is tried again from the new state on the next pass.
    */
   async #electLeaders(): Promise<void> {
     const term = this.member.term;
@@ -124,22 +153,51 @@ export class ReplicaManager {
     try {
       do {
         this.#electAgain = false;
+        const draining = new Set(this.#drains.keys());
+        const hosted = this.#hostedCounts();
+        const spare = (state: PartitionState): number | undefined => {
+          const free = [...live].filter((n) => !draining.has(n) && !state.replicas.includes(n)).sort((a, b) => (hosted.get(a) ?? 0) - (hosted.get(b) ?? 0) || a - b);
+          if (free[0] !== undefined) hosted.set(free[0], (hosted.get(free[0]) ?? 0) + 1);
+          return free[0];
+        };
         for (const [key, current] of this.#metadata.partitions) {
-          const next = electLeader(current.value, live, term.epoch);
+          const s = current.value;
+          const next =
+            electLeader(s, live, term.epoch, draining) ??
+            advanceReassignment(s, live, draining, term.epoch) ??
+            drainStep(s, draining, live, (n) => this.#drains.get(n)?.replicas === true, spare, term.epoch) ??
+            (this.options.autoLeaderRebalance === true ? preferredLeader(s, live, draining, term.epoch) : null);
           if (next === null) continue;
-          const slash = key.lastIndexOf('/');
-          try {
-            const r = await this.member.coordinator.writePartitionState(key.slice(0, slash), Number(key.slice(slash + 1)), next, current.revision);
-            if (r.ok && next.isr.length !== current.value.isr.length) this.options.onIsrChange?.(next.isr.length < current.value.isr.length);
-            if (r.ok) this.options.onWarning(next.leader < 0 ? 'partition offline: no in-sync replica is alive' : 'elected a partition leader', { partition: key, leader: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr, was: current.value.leader });
-          } catch (err) {
-            this.options.onWarning('leader election write failed; the next pass tries again', { partition: key, error: (err as Error).message });
-          }
+          await this.#writeState(key, current, next);
         }
       } while (this.#electAgain && this.member.term === term);
     } finally {
       this.#electing = false;
     }
+  }
+
+  /** The controller's write of a partition's next state (compare-and-swap, fenced); true when stored. */
+  async #writeState(key: string, current: Versioned<PartitionState>, next: PartitionState): Promise<boolean> {
+    const slash = key.lastIndexOf('/');
+    try {
+      const r = await this.member.coordinator.writePartitionState(key.slice(0, slash), Number(key.slice(slash + 1)), next, current.revision);
+      if (!r.ok) return false;
+      if (next.isr.length !== current.value.isr.length) this.options.onIsrChange?.(next.isr.length < current.value.isr.length);
+      const was = current.value;
+      const what = next.leader < 0 ? 'partition offline: no in-sync replica is alive' : next.leader !== was.leader ? 'elected a partition leader' : reassigning(next) && !reassigning(was) ? 'reassignment started' : reassigning(was) && !reassigning(next) ? 'reassignment finished' : 'partition state changed';
+      this.options.onWarning(what, { partition: key, leader: next.leader, leaderEpoch: next.leaderEpoch, replicas: next.replicas, isr: next.isr, was: { leader: was.leader, replicas: was.replicas, isr: was.isr } });
+      return true;
+    } catch (err) {
+      this.options.onWarning('a partition state write failed; the next pass tries again', { partition: key, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** How many partitions' replicas each broker holds. */
+  #hostedCounts(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const { value } of this.#metadata.partitions.values()) for (const n of value.replicas) counts.set(n, (counts.get(n) ?? 0) + 1);
+    return counts;
   }
 
   #apply(metadata: ClusterMetadata): void {
@@ -149,6 +207,7 @@ export class ReplicaManager {
       for (let i = 0; i < t.partitions; i++) this.#assumeRole(t, i);
     }
     for (const fn of [...this.#changed]) fn();
+    if (this.member.term !== null) void this.#electLeaders();
   }
 
   /** Makes this broker's copy of a partition the leader, a follower, or neither, as its state says. */
@@ -173,6 +232,8 @@ export class ReplicaManager {
         lagTimeMaxMs: this.options.replicaLagTimeMaxMs,
         hwFromLeaderAlone: this.options.debugHwFromLeader === true,
         proposeIsr: (isr) => void this.#writeIsr(t.id, index, state.leaderEpoch, isr),
+        // a broker being drained leaves the ISR and stays out (it is about to stop)
+        mayJoinIsr: (n) => !this.#drains.has(n),
       });
       this.#leaders.set(key, next);
       partition.replica = next;
@@ -183,8 +244,10 @@ export class ReplicaManager {
       this.#leaders.delete(key);
     }
     if (!state.replicas.includes(this.nodeId) || state.leader < 0) {
-      this.#stopFollowing(key);
+      const stopped = this.#stopFollowing(key);
       partition.replica = notLeader(this.nodeId, index, state.leader);
+      // a replica reassigned away drops its copy once it has stopped following
+      if (!state.replicas.includes(this.nodeId) && state.leader >= 0) void stopped.then(() => this.#dropCopy(partition, key));
       return;
     }
     if (fetcher !== undefined && fetcher.leader === state.leader && fetcher.leaderEpoch === state.leaderEpoch && fetcher.partition === partition) return;
@@ -195,11 +258,25 @@ export class ReplicaManager {
     next.start();
   }
 
-  #stopFollowing(key: string): void {
+  #stopFollowing(key: string): Promise<void> {
     const f = this.#fetchers.get(key);
-    if (f === undefined) return;
+    if (f === undefined) return Promise.resolve();
     this.#fetchers.delete(key);
-    void f.stop();
+    return f.stop();
+  }
+
+  /** Deletes the records of a copy this broker no longer holds a replica of (its log is cut to empty). */
+  async #dropCopy(partition: Partition, key: string): Promise<void> {
+    const state = this.#metadata.partitions.get(key)?.value;
+    if (state === undefined || state.replicas.includes(this.nodeId) || partition.closed || this.#fetchers.has(key) || this.#leaders.has(key)) return;
+    const log = partition.log;
+    if (log.nextOffset === log.logStartOffset) return;
+    try {
+      this.options.onWarning('deleting the copy of a partition this broker no longer holds a replica of', { partition: key, records: log.nextOffset - log.logStartOffset });
+      await partition.truncateTo(log.logStartOffset);
+    } catch (err) {
+      this.options.onWarning('deleting a copy of a partition reassigned away failed', { partition: key, error: (err as Error).message });
+    }
   }
 
   #minInsync(t: ClusterTopic): number {
@@ -334,6 +411,154 @@ export class ReplicaManager {
     return { leader: s.leader, leaderEpoch: s.leaderEpoch, replicas: s.replicas, isr: s.isr };
   }
 
+  /** A cluster topic's partition and its state, by name: TOPIC_NOT_FOUND or PARTITION_NOT_FOUND. */
+  #partitionNamed(cluster: string, topic: string, partition: number): { key: string; current: Versioned<PartitionState> } {
+    const t = this.#metadata.topics.find((x) => x.cluster === cluster && x.name === topic);
+    if (t === undefined) throw new WebkaError('TOPIC_NOT_FOUND', `topic "${topic}" does not exist in cluster "${cluster}"`);
+    const key = `${t.id}/${partition}`;
+    const current = this.#metadata.partitions.get(key);
+    if (current === undefined || partition >= t.partitions) throw new WebkaError('PARTITION_NOT_FOUND', `topic "${topic}" has partitions 0 to ${t.partitions - 1}, not ${partition}`);
+    return { key, current };
+  }
+
+  #refOf(key: string): PartitionRef | undefined {
+    const slash = key.lastIndexOf('/');
+    const t = this.#metadata.topics.find((x) => x.id === key.slice(0, slash));
+    return t === undefined ? undefined : { cluster: t.cluster, topic: t.name, partition: Number(key.slice(slash + 1)) };
+  }
+
+  #term(what: string): { epoch: number } {
+    const term = this.member.term;
+    if (term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${this.nodeId} is not the controller; send ${what} to the controller or to any broker, which forwards it`);
+    return term;
+  }
+
+  /**
+   * Starts moving a partition's replicas to `replicas` (the first is the preferred leader); only
+   * the controller may. Bad input (more replicas than live brokers, a broker twice, a broker that
+   * is not live) is refused with nothing written; so is a partition already being reassigned to
+   * another set. The controller's passes do the rest (cluster/partition-moves.ts).
+   */
+  async reassign(cluster: string, topic: string, partition: number, replicas: number[]): Promise<Reassignment> {
+    const term = this.#term('reassignments');
+    for (let attempt = 0; ; attempt++) {
+      const { key, current } = this.#partitionNamed(cluster, topic, partition);
+      try {
+        checkReplicas(replicas, this.#live ?? new Set());
+      } catch (err) {
+        if (err instanceof MoveInputError) throw new WebkaError(err.code, err.message, { liveBrokers: [...(this.#live ?? [])].sort((a, b) => a - b) });
+        throw err;
+      }
+      const s = current.value;
+      if (reassigning(s) || s.replicas.join() === replicas.join()) {
+        if (targetReplicas(s).join() === replicas.join()) return this.#reassignmentView(key, s);
+        throw new WebkaError('REASSIGNMENT_IN_PROGRESS', `partition ${partition} of topic "${topic}" is being reassigned to ${JSON.stringify(targetReplicas(s))}; wait until it has finished (GET its reassignment), then ask again`, { targetReplicas: targetReplicas(s) });
+      }
+      const next = startReassignment(s, replicas, term.epoch);
+      if (await this.#writeState(key, current, next)) {
+        this.#metadata.partitions.set(key, { value: next, revision: current.revision });
+        void this.#electLeaders();
+        return this.#reassignmentView(key, next);
+      }
+      if (attempt >= 4 || this.member.term === null) throw new WebkaError('NOT_CONTROLLER', 'the partition state kept changing (or this broker stopped being the controller) while the reassignment was being written; retry');
+      const fresh = await this.member.coordinator.partitionState(key.slice(0, key.lastIndexOf('/')), partition);
+      if (fresh !== null) this.#metadata.partitions.set(key, fresh);
+    }
+  }
+
+  /** A partition's reassignment (or its replicas when none runs). */
+  reassignment(cluster: string, topic: string, partition: number): Reassignment {
+    const { key, current } = this.#partitionNamed(cluster, topic, partition);
+    return this.#reassignmentView(key, current.value);
+  }
+
+  /** Every reassignment in progress. */
+  reassignments(): Reassignment[] {
+    const out: Reassignment[] = [];
+    for (const [key, { value }] of this.#metadata.partitions) if (reassigning(value) && this.#refOf(key) !== undefined) out.push(this.#reassignmentView(key, value));
+    return out;
+  }
+
+  #reassignmentView(key: string, s: PartitionState): Reassignment {
+    const ref = this.#refOf(key)!;
+    return { ...ref, inProgress: reassigning(s), targetReplicas: targetReplicas(s), adding: (s.adding ?? []).map((n) => ({ nodeId: n, inSync: s.isr.includes(n) })), removing: s.removing ?? [], replicas: s.replicas, isr: s.isr, leader: s.leader, leaderEpoch: s.leaderEpoch };
+  }
+
+  /**
+   * Preferred-leader election, on the controller: every partition (or those of `filter`) whose
+   * first replica is alive and in the ISR but does not lead gets it as leader (leader epoch +1).
+   */
+  async electPreferredLeaders(filter: { cluster?: string; topic?: string; partition?: number } = {}): Promise<PreferredLeaderResult[]> {
+    const term = this.#term('preferred-leader elections');
+    if (filter.topic !== undefined) this.#partitionNamed(filter.cluster ?? 'default', filter.topic, filter.partition ?? 0);
+    const live = this.#live ?? new Set<number>();
+    const draining = new Set(this.#drains.keys());
+    const out = [];
+    for (const [key, current] of [...this.#metadata.partitions]) {
+      const ref = this.#refOf(key);
+      if (ref === undefined || (filter.cluster !== undefined && ref.cluster !== filter.cluster) || (filter.topic !== undefined && ref.topic !== filter.topic) || (filter.partition !== undefined && ref.partition !== filter.partition)) continue;
+      const s = current.value;
+      const next = preferredLeader(s, live, draining, term.epoch);
+      const result = next === null ? (s.leader === s.replicas[0] ? 'already-leader' : 'not-available') : (await this.#writeState(key, current, next)) ? 'elected' : 'failed';
+      out.push({ ...ref, preferredLeader: s.replicas[0], leader: next !== null && result === 'elected' ? next.leader : s.leader, result } as const);
+    }
+    return out;
+  }
+
+  /** Starts draining a live broker (any broker may write the drains document, by compare-and-swap). */
+  async drain(nodeId: number, replicas: boolean): Promise<DrainStatus> {
+    if (!(this.#live ?? new Set()).has(nodeId) && !this.#drains.has(nodeId)) throw new WebkaError('BROKER_NOT_FOUND', `broker ${nodeId} is not a live broker of this cluster (live: ${[...(this.#live ?? [])].sort((a, b) => a - b).join(', ')}): name a live broker (GET /v1/brokers)`);
+    await this.#changeDrains((d) => {
+      d[String(nodeId)] = { replicas, since: d[String(nodeId)]?.since ?? Date.now() };
+    });
+    return this.drainStatus(nodeId);
+  }
+
+  /** Ends a drain: the broker may lead and join ISRs again. */
+  async undrain(nodeId: number): Promise<DrainStatus> {
+    if (!this.#drains.has(nodeId)) return this.drainStatus(nodeId);
+    await this.#changeDrains((d) => {
+      delete d[String(nodeId)];
+    });
+    return this.drainStatus(nodeId);
+  }
+
+  async #changeDrains(change: (brokers: Record<string, DrainEntry>) => void): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const doc = await this.member.coordinator.readDocument(DRAINS_DOCUMENT);
+      const brokers = { ...(((doc?.value ?? {}) as { brokers?: Record<string, DrainEntry> }).brokers ?? {}) };
+      change(brokers);
+      const r = await this.member.coordinator.writeDocument(DRAINS_DOCUMENT, { brokers }, doc?.revision ?? null);
+      if (r.ok) {
+        this.#drains = new Map(Object.entries(brokers).map(([k, v]) => [Number(k), v]));
+        return;
+      }
+    }
+    throw new WebkaError('CONCURRENT_REQUEST', 'the list of brokers being drained kept changing while this change was written; retry');
+  }
+
+  /** How far a broker's drain has come (also for a broker not being drained: what it holds). */
+  drainStatus(nodeId: number): DrainStatus {
+    const entry = this.#drains.get(nodeId);
+    if (entry === undefined && !(this.#live ?? new Set()).has(nodeId)) throw new WebkaError('BROKER_NOT_FOUND', `broker ${nodeId} is neither live nor being drained (live: ${[...(this.#live ?? [])].sort((a, b) => a - b).join(', ')})`);
+    const live = this.#live ?? new Set<number>();
+    let leaderships = 0;
+    let inSyncReplicas = 0;
+    let hostedReplicas = 0;
+    const blocked: PartitionRef[] = [];
+    for (const [key, { value: s }] of this.#metadata.partitions) {
+      if (this.#refOf(key) === undefined) continue;
+      if (s.leader === nodeId) {
+        leaderships++;
+        if (!s.isr.some((n) => n !== nodeId && live.has(n) && !this.#drains.has(n))) blocked.push(this.#refOf(key)!);
+      }
+      if (s.isr.includes(nodeId)) inSyncReplicas++;
+      if (s.replicas.includes(nodeId)) hostedReplicas++;
+    }
+    const replicas = entry?.replicas === true;
+    return { nodeId, draining: entry !== undefined, replicas, since: entry?.since ?? null, leaderships, inSyncReplicas, hostedReplicas, done: entry !== undefined && leaderships === 0 && inSyncReplicas === 0 && (!replicas || hostedReplicas === 0), blocked };
+  }
+
   /** The live brokers' registrations as the coordinator last reported them, by node id. */
   liveBrokers(): readonly BrokerRegistration[] {
     return this.#liveBrokers;
@@ -373,6 +598,7 @@ export class ReplicaManager {
     if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
     if (this.#electionTimer !== null) clearInterval(this.#electionTimer);
     this.#stopWatchingBrokers?.();
+    this.#stopWatchingDrains?.();
     for (const key of [...this.#fetchers.keys()]) this.#stopFollowing(key);
   }
 }

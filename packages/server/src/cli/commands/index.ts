@@ -9,6 +9,7 @@ import { consumeCommand } from './consume.js';
 import { contextCommand } from './context.js';
 import { groupsCommand } from './groups.js';
 import { produceCommand } from './produce.js';
+import { replicationCommands } from './replication.js';
 import { topicsCommand } from './topics.js';
 import { txnCommand } from './txn.js';
 
@@ -42,5 +43,6 @@ Exit codes: 0 ok, 1 broker error, 2 usage, 3 not found, 4 conflict (exists, in u
   consumeCommand(program);
   groupsCommand(program);
   txnCommand(program);
+  replicationCommands(program);
   authCommands(program);
 }
