@@ -203,6 +203,14 @@ export class Admin {
   async listTopics(): Promise<TopicInfo[]> {
     return (await this.#http.json<{ topics: TopicInfo[] }>('GET', `${this.#c()}/topics`)).topics;
   }
+  /**
+   * One page of the topics the caller may describe, sorted by name: those whose name contains
+   * `search` (ignoring case), from `offset`, at most `limit` (1 to 1000); `total` counts every
+   * match, so a caller can page without loading them all.
+   */
+  topicPage(q: { search?: string; offset?: number; limit?: number } = {}): Promise<{ topics: TopicInfo[]; total: number }> {
+    return this.#http.json('GET', `${this.#c()}/topics`, { query: { search: q.search === '' ? undefined : q.search, offset: q.offset, limit: q.limit } });
+  }
   createTopic(topic: CreateTopic): Promise<TopicDescription> {
     return this.#http.json('POST', `${this.#c()}/topics`, { body: topic });
   }

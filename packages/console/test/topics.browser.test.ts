@@ -1,6 +1,6 @@
 /**
  * The Topics page driven as a user would, with auth on: pages of 50 with search over many
- * topics, creating a topic from the form and landing on its partitions, offsets that follow what
+ * topics, each page and search asked of the broker (?search&offset&limit=50, never the whole list), creating a topic from the form and landing on its partitions, offsets that follow what
  * was produced; a replication factor and configs in the create form, changing and resetting a
  * config and adding partitions, with the broker's refusals shown on the form and nothing changed;
  * and a read-only principal who is offered none of these forms.
@@ -27,6 +27,12 @@ describe('the Topics page', { skip: unavailable }, () => {
     const admin = new Webka({ url: c.cast.url, token: c.cast.admin }).admin();
     for (let i = 0; i < 60; i++) await admin.createTopic({ name: `many-${String(i).padStart(2, '0')}` });
     const { page } = c;
+    const asked: URL[] = [];
+    const onRequest = (r: { url(): string; method(): string }) => {
+      const u = new URL(r.url());
+      if (r.method() === 'GET' && u.pathname === '/v1/clusters/default/topics') asked.push(u);
+    };
+    page.on('request', onRequest);
     await c.signIn(c.cast.admin, TOPICS);
     await page.getByRole('link', { name: 'many-00' }).waitFor();
     assert.equal((await topicNames(page)).length, 50);
@@ -38,6 +44,12 @@ describe('the Topics page', { skip: unavailable }, () => {
     await page.getByLabel('Search topics').fill('many-5');
     await page.getByTestId('topic-count').filter({ hasText: '10 topics' }).waitFor();
     assert.deepEqual(await topicNames(page), Array.from({ length: 10 }, (_, i) => `many-5${i}`));
+    page.off('request', onRequest);
+    // the broker searched and paged: every list request asked for one page of 50
+    assert.ok(asked.length >= 3, `list requests: ${asked.join(' ')}`);
+    assert.deepEqual(asked.filter((u) => u.searchParams.get('limit') !== '50').map(String), []);
+    assert.ok(asked.some((u) => u.searchParams.get('offset') === '50'), 'page 2 asked from offset 50');
+    assert.ok(asked.some((u) => u.searchParams.get('search') === 'many-5'), 'the search was sent');
   });
 
   test('creating a topic from the form shows its partitions, whose offsets follow produced records', async () => {

@@ -1,10 +1,10 @@
 /**
- * Topics: the list with search and paging (a page of PAGE_SIZE rows, so 1,000 topics cost the
- * same DOM as 50), a create form (partitions, replication factor, configs with their docs and
+ * Topics: the list with search and paging done by the broker (GET .../topics?search&offset&limit:
+ * a page of PAGE_SIZE rows and the total, so 1,000 topics cost the same transfer and DOM as 50), a create form (partitions, replication factor, configs with their docs and
  * defaults), and one topic's partitions with their offsets and sizes, its configs (changed or
  * reset one key at a time) and adding partitions.
  */
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { TopicConfigDoc, TopicDescription } from '@webka/client';
 import { session, mayCreateTopics } from '../session.js';
 import { href, go } from '../router.js';
@@ -124,18 +124,19 @@ function CreateTopic({ cluster, onCreated }: { cluster: string; onCreated: (name
 }
 
 export function TopicsPage({ cluster }: { cluster: string }) {
-  const topics = useLoad(() => session.value!.webka(cluster).admin().listTopics(), [cluster], 10_000);
   const [query, setQuery] = useState('');
   const [page, setPage] = useState(0);
   const [creating, setCreating] = useState(false);
-  const matching = useMemo(() => {
-    const q = query.trim().toLowerCase();
-    const all = [...(topics.data ?? [])].sort((a, b) => a.name.localeCompare(b.name));
-    return q === '' ? all : all.filter((t) => t.name.toLowerCase().includes(q));
-  }, [topics.data, query]);
-  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  const search = query.trim();
+  const topics = useLoad(() => session.value!.webka(cluster).admin().topicPage({ search, offset: page * PAGE_SIZE, limit: PAGE_SIZE }), [cluster, search, page], 10_000);
+  const total = topics.data?.total ?? 0;
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const shown = Math.min(page, pages - 1);
-  const rows = matching.slice(shown * PAGE_SIZE, (shown + 1) * PAGE_SIZE);
+  const rows = topics.data?.topics ?? [];
+  // topics deleted since: the page asked for is past the end, so show the last one
+  useEffect(() => {
+    if (topics.data !== undefined && page > pages - 1) setPage(pages - 1);
+  }, [topics.data, page, pages]);
   return (
     <>
       <Title
@@ -170,7 +171,7 @@ export function TopicsPage({ cluster }: { cluster: string }) {
           }}
         />
         <span class="muted" data-testid="topic-count">
-          {count(matching.length)} {matching.length === 1 ? 'topic' : 'topics'}
+          {count(total)} {total === 1 ? 'topic' : 'topics'}
         </span>
       </div>
       <ErrorNote error={topics.error} />

@@ -9,6 +9,17 @@ import { forward, isForwarded } from '../forward.js';
 const ClusterParams = Type.Object({ cluster: Type.String() });
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
 const err = { $ref: 'Error#' };
+const MAX_PAGE = 1000;
+const ListQuery = Type.Object(
+  {
+    search: Type.Optional(Type.String({ maxLength: 249, description: 'Only topics whose name contains this text, ignoring case' })),
+    // query values are strings (no type coercion): the handler reads these as integers and says
+    // what is wrong with one (a schema pattern on "offset" would answer a record offset's error)
+    offset: Type.Optional(Type.String({ maxLength: 16, description: 'Skip this many of the matching topics (sorted by name); 0 by default' })),
+    limit: Type.Optional(Type.String({ maxLength: 16, description: `At most this many topics (1 to ${MAX_PAGE}); all of them by default` })),
+  },
+  { additionalProperties: false },
+);
 
 const TopicDescription = Type.Object({
   ...TopicSchema.properties,
@@ -17,12 +28,21 @@ const TopicDescription = Type.Object({
   authorizedOperations: AuthorizedOperationsSchema,
 });
 
+/** A paging parameter as an integer in [min, max], undefined when absent; else 400 saying what to send. */
+function pageNumber(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) throw new WebkaError('INVALID_REQUEST', `querystring/${name} must be an integer from ${min}${max === MAX_PAGE ? ` to ${max}` : ' up'} (got "${text}")`);
+  return n;
+}
+
 function show(t: TopicRecord) {
   return { name: t.name, cluster: t.cluster, partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs, createdAt: t.createdAt };
 }
 
 export async function topicRoutes(app: FastifyInstance): Promise<void> {
   const { broker } = app.webka;
+  const { authorize, isAdmin } = app.security;
   const collidingTopic = (cluster: string, name: string): string | undefined => broker.listTopics(cluster).find((t) => collisionKey(t.name) === collisionKey(name))?.name;
   const describe = (request: FastifyRequest, cluster: string, topic: string) => {
     const d = broker.describeTopic(cluster, topic);
@@ -32,10 +52,32 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     return { ...show(d.topic), effectiveConfigs: d.configs, partitionInfo: partitions, authorizedOperations: authorized };
   };
 
-  app.get<{ Params: { cluster: string } }>(
+  app.get<{ Params: { cluster: string }; Querystring: { search?: string; offset?: string; limit?: string } }>(
     '/clusters/:cluster/topics',
-    { schema: { tags: ['topics'], summary: 'List topics', params: ClusterParams, response: { 200: Type.Object({ topics: Type.Array(TopicSchema) }), 404: err } } },
-    async (request) => ({ topics: broker.listTopics(request.params.cluster).filter((t) => !t.internal).map(show) }),
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'List topics, sorted by name: the ones the caller may describe, optionally only those matching a search, a page at a time',
+        params: ClusterParams,
+        querystring: ListQuery,
+        response: { 200: Type.Object({ topics: Type.Array(TopicSchema), total: Type.Integer({ description: 'How many topics match (the caller may describe, and the search), over every page' }) }), 400: err, 404: err },
+      },
+    },
+    async (request) => {
+      const { cluster } = request.params;
+      const { search } = request.query;
+      const offset = pageNumber('offset', request.query.offset, 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      const limit = pageNumber('limit', request.query.limit, 1, MAX_PAGE);
+      const p = request.principal;
+      const needle = search?.toLowerCase() ?? '';
+      // Filtered here, before paging, so that pages are full and total counts only what the
+      // caller may see (the permission table's list filter then has nothing left to remove).
+      const matching = broker
+        .listTopics(cluster)
+        .filter((t) => !t.internal && (needle === '' || t.name.toLowerCase().includes(needle)) && (isAdmin(p) || authorize(p, 'describe', { type: 'topic', cluster, name: t.name })));
+      const page = limit === undefined ? matching.slice(offset) : matching.slice(offset, offset + limit);
+      return { topics: page.map(show), total: matching.length };
+    },
   );
 
   app.post<{ Params: { cluster: string }; Body: CreateTopicBody }>(
