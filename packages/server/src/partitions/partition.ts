@@ -164,9 +164,13 @@ export class Partition {
    * Writes a commit or abort marker (a control batch) ending producerId's transaction here, and
    * returns its offset; -1 (nothing written) when the producer has no open transaction here,
    * so a coordinator that completes a transaction again after a crash writes each marker once.
+   * With firstOffset (where the transaction's first batch here is, -1 for none), the marker is
+   * written only when the open transaction starts there: one that starts elsewhere is a later
+   * transaction of the same producer, which this marker must not end.
    */
-  writeMarker(producerId: number, producerEpoch: number, type: MarkerType, coordinatorEpoch = 0): number {
-    if (!this.txns.hasOngoing(producerId)) return -1;
+  writeMarker(producerId: number, producerEpoch: number, type: MarkerType, coordinatorEpoch = 0, firstOffset?: number): number {
+    const open = this.txns.firstOffset(producerId);
+    if (open < 0 || (firstOffset !== undefined && firstOffset !== open)) return -1;
     const now = Date.now();
     const offset = this.log.append(encodeMarkerBatch(producerId, producerEpoch, type, coordinatorEpoch, now), 1, now);
     this.txns.onMarker(producerId, offset, type);

@@ -36,10 +36,17 @@ export interface ProduceOptions {
   /**
    * A transactional produce (producer.transactional): called with the partitions this request
    * writes to, after validation and before anything is appended; resolves once they are part of
-   * the open transaction (durably, so that its markers reach them whatever happens), with a
-   * release to call when the appends are done (the transaction cannot end while they run).
+   * the open transaction (TransactionCoordinator.join).
    */
-  joinTransaction?: (partitions: number[]) => Promise<() => void>;
+  joinTransaction?: (partitions: number[]) => Promise<TxnJoin>;
+}
+
+/** A produce's place in its transaction: see TransactionCoordinator.join. */
+export interface TxnJoin {
+  /** Called when the appends are done: the transaction cannot end while they run. */
+  release: () => void;
+  /** Resolves once the join is durable; the answer waits for it as for the records' fsync (same commit round). */
+  durable: () => Promise<void>;
 }
 
 export interface ProducedRecord {
@@ -170,12 +177,12 @@ export class ProducePath {
     const out = new Map<number, AppendResult>();
     const flushes: Array<[Partition, number]> = [];
     let wrote = false;
-    let releaseTransaction: (() => void) | undefined;
+    let join: TxnJoin | undefined;
     try {
       // in a cluster: only the leader appends, and acks=all needs enough replicas in sync
       for (const p of shares.keys()) target.partitions[p].replica?.checkAppend(options.acks);
       if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares);
-      if (options.joinTransaction !== undefined) releaseTransaction = await options.joinTransaction([...shares.keys()]);
+      if (options.joinTransaction !== undefined) join = await options.joinTransaction([...shares.keys()]);
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
       // so does a large share, which a write of its own already amortises, unless appends to its
       // partition wait in this turn's group (they arrived first). The others join the group.
@@ -206,11 +213,11 @@ export class ProducePath {
         flushes.push([target.partitions[p], result.baseOffset + share.count]);
       }
       if (failure !== undefined) throw failure;
-      if (options.acks === 'all' && this.#memory === null) {
-        await Promise.all(flushes.map(([partition, upTo]) => partition.flush(upTo)));
-      }
+      const waits = options.acks === 'all' && this.#memory === null ? flushes.map(([partition, upTo]) => partition.flush(upTo)) : [];
+      if (join !== undefined && options.acks !== 0) waits.push(join.durable());
+      if (waits.length > 0) await Promise.all(waits);
     } finally {
-      releaseTransaction?.();
+      join?.release();
       if (producer !== undefined) this.#sequences.release(target.id, producer.producerId, producer.sequence, !wrote && verdict === 'new');
     }
     return out;

@@ -50,6 +50,11 @@ export class TxnIndex {
     return this.#ongoing.has(producerId);
   }
 
+  /** The first offset of the producer's open transaction here, or -1 when none is open. */
+  firstOffset(producerId: number): number {
+    return this.#ongoing.get(producerId) ?? -1;
+  }
+
   /** A marker at markerOffset ends the producer's open transaction (no-op when none is open). */
   onMarker(producerId: number, markerOffset: number, type: MarkerType): void {
     const firstOffset = this.#ongoing.get(producerId);

@@ -22,8 +22,9 @@ import type { Broker } from '../broker.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { OffsetCommit } from '../groups/offset-store.js';
 import type { MarkerType } from '../storage/control-record.js';
+import type { TxnJoin } from '../partitions/produce-path.js';
 import { WebkaError } from '../errors.js';
-import { TxnStateLog, type TxnMetadata, type TxnPartition } from './txn-state-log.js';
+import { TxnStateLog, TXN_TOPIC, type TxnMetadata, type TxnPartition } from './txn-state-log.js';
 
 const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 export const MIN_TIMEOUT_MS = 1_000;
@@ -67,6 +68,8 @@ export class TransactionCoordinator {
   #txns = new Map<string, Map<string, TxnMetadata>>();
   #chains = new Map<string, Promise<unknown>>();
   #inflight = new Map<string, Inflight>();
+  /** The fsync of an id's latest state record appended without waiting for it (#append). */
+  #unsynced = new Map<string, () => Promise<void>>();
   /** Transactions whose ending has begun: no produce may join them any more. */
   #ending = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
@@ -103,7 +106,57 @@ export class TransactionCoordinator {
           });
         }
       }
+      await this.#adoptOrphans(c.name).catch((err: unknown) => {
+        this.#broker.options.onWarning?.('open transactions could not be matched to their transactional ids at start', { cluster: c.name, error: (err as Error).message });
+      });
     }
+  }
+
+  /**
+   * After a crash: a partition may hold an open transaction whose join the crash lost (the join
+   * and the data are fsynced in the same round, each in its own file: see join). Each such
+   * transaction of a producer this coordinator knows is made part of its transactional id's
+   * state as a durable join would have made it: added to the open transaction, or opening one
+   * when the last durable state ended the previous one (its data lies after that ending's
+   * markers: #finish never marks it). The producer may then carry on (a retry of the lost
+   * produce is a duplicate, answered with the stored offsets), commit or abort; a producer
+   * that is gone is aborted by the timeout. Data of an epoch the id no longer holds is aborted
+   * (that epoch can never commit). Replicated partitions are left alone: their joins are durable first.
+   */
+  async #adoptOrphans(cluster: string): Promise<void> {
+    const byProducer = new Map<number, TxnMetadata>();
+    for (const m of this.#cluster(cluster).values()) byProducer.set(m.producerId, m);
+    const joins = new Map<string, TxnPartition[]>();
+    const flushes: Array<Promise<void>> = [];
+    for (const t of this.#broker.listTopics(cluster)) {
+      if (t.name === TXN_TOPIC) continue;
+      const partitions = this.#broker.topicPartitions(cluster, t.name);
+      for (let index = 0; index < partitions.length; index++) {
+        const p = partitions[index];
+        if (p.replica !== null) continue;
+        for (const [producerId] of p.txns.ongoing()) {
+          const m = byProducer.get(producerId);
+          const epoch = p.producers.get(producerId)?.epoch;
+          if (m === undefined || epoch === undefined || epoch > m.producerEpoch) continue;
+          if (epoch < m.producerEpoch) {
+            const offset = p.writeMarker(producerId, epoch, 'abort');
+            if (offset >= 0) flushes.push(p.flush(offset + 1));
+          } else if (m.state === 'Ongoing' || m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort') {
+            if (m.state === 'Ongoing' && has(m.partitions, t.name, index)) continue;
+            let list = joins.get(m.transactionalId);
+            if (list === undefined) joins.set(m.transactionalId, (list = []));
+            list.push({ topic: t.name, partition: index });
+          }
+        }
+      }
+    }
+    for (const [id, added] of joins) {
+      await this.#serial(cluster, id, async () => {
+        const next = this.#begin(this.#cluster(cluster).get(id)!);
+        await this.#write(cluster, { ...next, partitions: [...next.partitions, ...added] });
+      });
+    }
+    await Promise.all(flushes);
   }
 
   /** Runs fn after every earlier call for the same transactional id. */
@@ -145,6 +198,26 @@ export class TransactionCoordinator {
     m.updatedAt = Date.now();
     await this.#log.write(cluster, m);
     this.#cluster(cluster).set(m.transactionalId, m);
+    this.#unsynced.delete(`${cluster}\u0000${m.transactionalId}`);
+  }
+
+  /**
+   * Appends a state without waiting for its fsync; #durable gives the wait to whoever must not
+   * answer before it. An id's records share one partition, whose durable part is a prefix, so
+   * any later record of the id that is waited for covers this one too.
+   */
+  #append(cluster: string, m: TxnMetadata): void {
+    if (this.#closed) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
+    m.updatedAt = Date.now();
+    const flush = this.#log.append(cluster, m);
+    this.#cluster(cluster).set(m.transactionalId, m);
+    this.#unsynced.set(`${cluster}\u0000${m.transactionalId}`, flush);
+  }
+
+  /** Waits until the id's latest state record is durable. */
+  #durable(cluster: string, id: string): () => Promise<void> {
+    const flush = this.#unsynced.get(`${cluster}\u0000${id}`);
+    return flush ?? (() => Promise.resolve());
   }
 
   /**
@@ -155,10 +228,7 @@ export class TransactionCoordinator {
    * with the same values.
    */
   #complete(cluster: string, m: TxnMetadata): void {
-    if (this.#closed) throw new WebkaError('SHUTTING_DOWN', 'the broker is shutting down');
-    m.updatedAt = Date.now();
-    this.#log.append(cluster, m);
-    this.#cluster(cluster).set(m.transactionalId, m);
+    this.#append(cluster, m);
   }
 
   // ---- InitProducerId
@@ -202,29 +272,38 @@ export class TransactionCoordinator {
 
   /**
    * A produce joins the transaction with the partitions it writes to (Kafka's
-   * AddPartitionsToTxn, implicit here): new partitions are written to the state log before the
-   * data. Returns the release the produce calls when its appends are done.
+   * AddPartitionsToTxn, implicit here): new partitions are appended to the state log before the
+   * data, and made durable in the same commit round as the data (the produce's answer waits for
+   * both: TxnJoin.durable). A crash may keep the data and lose the join; recover() then finds
+   * the open transaction in the partition and joins it as if the join had been durable
+   * (#adoptOrphans). In a cluster (replicated partitions) the join is durable before the data,
+   * as replicas of the data may outlive this broker's state log. Returns the release the
+   * produce calls when its appends are done.
    */
-  async join(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, topic: string, partitions: number[]): Promise<() => void> {
+  async join(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, topic: string, partitions: number[]): Promise<TxnJoin> {
     const m0 = this.#current(cluster, transactionalId, caller, producer);
     // the common case, partitions already in the open transaction: no await before the hold
-    if (m0.state === 'Ongoing' && partitions.every((p) => has(m0.partitions, topic, p))) return this.#hold(cluster, transactionalId);
+    if (m0.state === 'Ongoing' && partitions.every((p) => has(m0.partitions, topic, p))) {
+      return { release: this.#hold(cluster, transactionalId), durable: this.#durable(cluster, transactionalId) };
+    }
     return this.#serial(cluster, transactionalId, async () => {
       const m = this.#current(cluster, transactionalId, caller, producer);
       const added = partitions.filter((p) => !has(m.partitions, topic, p)).map((p) => ({ topic, partition: p }));
       if (m.state !== 'Ongoing' || added.length > 0) {
         const next = this.#begin(m);
-        await this.#write(cluster, { ...next, partitions: [...next.partitions, ...added] });
+        const joined = { ...next, partitions: [...next.partitions, ...added] };
+        if (partitions.some((p) => this.#broker.partition(cluster, topic, p).replica !== null)) await this.#write(cluster, joined);
+        else this.#append(cluster, joined);
       }
       // taken inside the serial section: an ending waits for it, never the other way round
-      return this.#hold(cluster, transactionalId);
+      return { release: this.#hold(cluster, transactionalId), durable: this.#durable(cluster, transactionalId) };
     });
   }
 
   /** The transaction's state when new work arrives: an Ongoing one as it is, else a new one. */
   #begin(m: TxnMetadata): TxnMetadata {
     if (m.state === 'Ongoing') return m;
-    return { ...m, state: 'Ongoing', partitions: [], offsets: [], startedAt: Date.now() };
+    return { ...m, state: 'Ongoing', partitions: [], firstOffsets: undefined, offsets: [], startedAt: Date.now() };
   }
 
   /**
@@ -298,7 +377,8 @@ export class TransactionCoordinator {
     try {
       await this.#idle(cluster, m.transactionalId);
       const current = this.#cluster(cluster).get(m.transactionalId) ?? m;
-      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort' };
+      const firstOffsets = current.partitions.map((tp) => this.#firstOffset(cluster, tp, current.producerId));
+      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets };
       await this.#write(cluster, prepared);
       return await this.#finish(cluster, prepared);
     } finally {
@@ -306,22 +386,35 @@ export class TransactionCoordinator {
     }
   }
 
+  /** Where the producer's open transaction starts in a partition (-1: none, or the topic is gone). */
+  #firstOffset(cluster: string, tp: TxnPartition, producerId: number): number {
+    try {
+      return this.#broker.partition(cluster, tp.topic, tp.partition).txns.firstOffset(producerId);
+    } catch {
+      return -1;
+    }
+  }
+
   /**
    * Phase 2: the markers and the offsets of a commit, appended together and fsynced in one
    * commit round (the decision is durable, so their order among themselves does not matter);
-   * then the Complete state, appended without waiting for its fsync (#complete).
+   * then the Complete state, appended without waiting for its fsync (#complete). A marker goes
+   * only to a partition whose open transaction starts where the Prepare state says: repeated
+   * after a crash, the ending must not mark the producer's next transaction, whose join the crash
+   * may have lost while keeping its data.
    */
   async #finish(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
     const type: MarkerType = m.state === 'PrepareCommit' ? 'commit' : 'abort';
     const flushes: Array<Promise<void>> = [];
-    for (const tp of m.partitions) {
+    for (let i = 0; i < m.partitions.length; i++) {
+      const tp = m.partitions[i];
       let p;
       try {
         p = this.#broker.partition(cluster, tp.topic, tp.partition);
       } catch {
         continue; // the topic was deleted: nothing is left to mark
       }
-      const offset = p.writeMarker(m.producerId, m.producerEpoch, type);
+      const offset = p.writeMarker(m.producerId, m.producerEpoch, type, 0, m.firstOffsets?.[i]);
       if (offset >= 0) flushes.push(p.flush(offset + 1));
     }
     if (type === 'commit') {
@@ -334,7 +427,7 @@ export class TransactionCoordinator {
       for (const [groupId, offsets] of byGroup) flushes.push(this.#groups.offsets.commit(cluster, groupId, offsets));
     }
     await Promise.all(flushes);
-    const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], offsets: [], startedAt: -1 };
+    const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsets: [], startedAt: -1 };
     this.#complete(cluster, complete);
     return complete;
   }

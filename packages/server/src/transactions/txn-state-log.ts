@@ -54,6 +54,12 @@ export interface TxnMetadata {
   state: TxnState;
   /** Partitions the open transaction wrote to: each gets a marker when it ends. */
   partitions: TxnPartition[];
+  /**
+   * In a Prepare state: where the transaction's first batch is in each of `partitions` (same
+   * order; -1 for none), so that an ending repeated after a crash marks this transaction and
+   * never a later one of the same producer. Absent in records written before it was kept.
+   */
+  firstOffsets?: number[];
   /** Consumer offsets committed with the transaction: written to __consumer_offsets on commit. */
   offsets: TxnOffset[];
   /** When the open transaction began (ms), -1 when none is open. */

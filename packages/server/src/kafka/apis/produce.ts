@@ -15,6 +15,7 @@ import { txnAccess } from './transactions.js';
 import type { Message } from '../schema.js';
 import { BatchCheckError, checkProducedBatch } from '../../storage/batch-check.js';
 import type { Acks } from '../../broker.js';
+import type { TxnJoin } from '../../partitions/produce-path.js';
 
 /** Kafka's error code for each kind of batch the shared check refuses. */
 const PROBLEM_CODES = {
@@ -55,10 +56,12 @@ export function checkedBatches(records: Buffer): KafkaBatch[] {
   return out;
 }
 
-/** Joins the transaction of the record set's transactional batches; the release to call once they are appended. */
-async function joinTransaction(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, batches: KafkaBatch[]): Promise<() => void> {
+const NO_TRANSACTION: TxnJoin = { release: () => undefined, durable: () => Promise.resolve() };
+
+/** Joins the transaction of the record set's transactional batches (TransactionCoordinator.join). */
+async function joinTransaction(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, batches: KafkaBatch[]): Promise<TxnJoin> {
   const producer = batches.find((b) => b.txnProducer !== null)?.txnProducer ?? null;
-  if (producer === null) return () => undefined;
+  if (producer === null) return NO_TRANSACTION;
   if (batches.some((b) => b.txnProducer === null || b.txnProducer.producerId !== producer.producerId || b.txnProducer.producerEpoch !== producer.producerEpoch)) {
     throw new KafkaError('INVALID_RECORD', 'a record set mixes transactional batches with others, or batches of several producers');
   }
@@ -73,15 +76,16 @@ async function producePartition(ctx: KafkaContext, transactionalId: string | nul
     ctx.require('write', 'topic', topic);
     if (records === null) throw new KafkaError('INVALID_RECORD', 'the record set is null');
     const batches = checkedBatches(records);
-    const release = await joinTransaction(ctx, transactionalId, topic, index, batches);
+    const join = await joinTransaction(ctx, transactionalId, topic, index, batches);
     let first: { baseOffset: number; logAppendTime: number; logStartOffset: number } | undefined;
     try {
       for (const { batch, count, txnProducer } of batches) {
         const r = await ctx.broker.appendEncoded(ctx.settings.cluster, topic, index, batch, count, acks, ctx.conn.principal ?? undefined, txnProducer !== null);
         first ??= r;
       }
+      if (acks !== 0) await join.durable();
     } finally {
-      release();
+      join.release();
     }
     return { ...base, baseOffset: first!.baseOffset, logAppendTimeMs: first!.logAppendTime, logStartOffset: first!.logStartOffset };
   } catch (err) {

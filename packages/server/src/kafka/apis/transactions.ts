@@ -41,8 +41,8 @@ async function addPartitions(ctx: KafkaContext, txn: Message, verifyOnly: boolea
         txns.verify(cluster, txn.transactionalId, producer, caller);
         joined = new Set(txns.describe(cluster, txn.transactionalId, caller).partitions.filter((p) => p.topic === t.name).map((p) => p.partition));
       } else {
-        const release = await txns.join(cluster, txn.transactionalId, producer, caller, t.name, partitions);
-        release();
+        // answered before the join is durable: the Produce that follows waits for it (TransactionCoordinator.join)
+        (await txns.join(cluster, txn.transactionalId, producer, caller, t.name, partitions)).release();
       }
     } catch (err) {
       errorCode = txnErrorCode(err);
