@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: { status: 503, retriable: true, hint: 'The broker is stopping; retry against a running broker.' },
   NOT_CONTROLLER: { status: 503, retriable: true, hint: 'The cluster is electing its controller (or the controller moved while the request was forwarded); retry in a moment.' },
   NOT_LEADER: { status: 503, retriable: true, hint: 'This broker does not lead the partition, or leads it with another leader epoch: send the request to the leader named in the answer (leaderUrl), or to any broker, which forwards it.' },
+  NOT_COORDINATOR: { status: 503, retriable: true, hint: 'The group\'s coordinator (the leader of its __consumer_offsets partition) is moving or was not reached: retry in a moment; any broker forwards group calls to the coordinator.' },
   NOT_ENOUGH_REPLICAS: { status: 503, retriable: true, hint: 'Fewer in-sync replicas than the topic\'s min.insync.replicas: nothing was written. Bring the missing brokers back (or produce with acks=1); the message names the ISR.' },
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: { status: 503, retriable: true, hint: 'The leader wrote the batch but the in-sync replicas fell below min.insync.replicas before they all held it: it is not acknowledged and may or may not be kept. Retry with an idempotent producer, which writes it once.' },
   REQUEST_TIMEOUT: { status: 408, retriable: true, hint: 'The request took too long; retry.' },

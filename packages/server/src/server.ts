@@ -14,6 +14,7 @@ import { clusterView } from './kafka/cluster-view.js';
 import type { KafkaSecurity } from './kafka/context.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { ClassicGroupCoordinator } from './groups/classic-groups.js';
+import { OFFSETS_TOPIC } from './groups/offset-store.js';
 import fs from 'node:fs';
 import { ClusterMember } from './cluster/cluster-member.js';
 import { EtcdCoordinator } from './cluster/etcd-coordinator.js';
@@ -66,6 +67,8 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     // one group coordinator for both listeners: committed offsets are shared, and a group is
     // either an HTTP group or a Kafka-protocol group
     const groups = new GroupCoordinator(broker);
+    // in a cluster __consumer_offsets is the controller's to define, replicated (http/group-routing.ts)
+    groups.offsets.clustered = coordinator !== undefined;
     classicGroups = new ClassicGroupCoordinator(groups);
     app = await buildApp(broker, config, { logger: opts.logger, metrics, groups, coordinator });
     const tls = tlsFiles(config);
@@ -104,7 +107,12 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const registration = { nodeId: config.nodeId, url, ...(kafka === undefined ? {} : { kafka: { host: kafkaHost(config, url), port: kafka.port } }) };
       member = await ClusterMember.join(coordinator, registration, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, autoLeaderRebalance: config.autoLeaderRebalance, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc() });
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, autoLeaderRebalance: config.autoLeaderRebalance, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc(),
+        // leading an offsets partition is coordinating its groups
+        onLeadership: (t, index) => {
+          if (t.internal === true && t.name === OFFSETS_TOPIC) void groups.takeOver(t.cluster, index);
+        },
+      });
       const repl = replication;
       const m = member;
       metrics.setReplicationSource({ stats: () => repl.stats(), controller: () => m.term !== null, lastCoordinatorContactMs: () => m.coordinator.lastContactMs() });

@@ -50,6 +50,8 @@ export interface ClusterTopic {
   replicationFactor: number;
   configs: Record<string, string | number>;
   createdAt: number;
+  /** An internal topic (`__consumer_offsets`): created by the brokers themselves, hidden from listings. */
+  internal?: boolean;
 }
 
 /** What every broker follows: the cluster's topics and each partition's state, by `<topicId>/<partition>`. */

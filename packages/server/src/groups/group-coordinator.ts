@@ -19,7 +19,7 @@ import type { Broker } from '../broker.js';
 import { WebkaError } from '../errors.js';
 import { Group } from './group.js';
 import { GroupMember, compileSubscription, DEFAULT_SETTINGS, type ClientDetails, type MemberSettings, type Subscription } from './group-member.js';
-import { OffsetStore, checkCommit, type OffsetCommit } from './offset-store.js';
+import { OffsetStore, checkCommit, groupPartition, OFFSETS_TOPIC_PARTITIONS, type OffsetCommit } from './offset-store.js';
 import { readAssigned, type PolledRecord, type ReadLimits } from './member-reader.js';
 import { DEFAULT_ASSIGNOR } from './assignors.js';
 import { tpKey } from './assignor.js';
@@ -339,6 +339,22 @@ export class GroupCoordinator {
     for (const group of this.#groups.get(cluster)?.values() ?? []) {
       if (group.members.size > 0 && group.topicsChanged(topics)) this.#rebalance(group);
     }
+  }
+
+  /**
+   * In a cluster: this broker has become the leader of `__consumer_offsets` partition `index`,
+   * so the coordinator of the groups that hash to it. Members it may still hold from an earlier
+   * term are gone (their polls end; they join again), and the committed offsets are read again
+   * from the replicated partition (offsets.reload; group calls wait for it).
+   */
+  takeOver(cluster: string, index: number): Promise<void> {
+    for (const g of [...(this.#groups.get(cluster)?.values() ?? [])]) {
+      if (groupPartition(g.groupId, OFFSETS_TOPIC_PARTITIONS) !== index) continue;
+      this.#clearTimer(g);
+      g.kill();
+      this.#groups.get(cluster)?.delete(g.groupId);
+    }
+    return this.offsets.reload(cluster, index);
   }
 
   // ---- poll

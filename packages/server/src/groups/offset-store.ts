@@ -31,7 +31,7 @@ import { tpKey } from './assignor.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 export const OFFSETS_TOPIC_PARTITIONS = 8;
-const OFFSETS_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'segment.bytes': 104_857_600 };
+export const OFFSETS_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'segment.bytes': 104_857_600 };
 const KEY_VERSION = 1;
 const VALUE_VERSION = 3;
 const REPLAY_BYTES = 4 << 20;
@@ -59,6 +59,13 @@ export class OffsetStore {
   #clusters = new Map<string, Map<string, GroupOffsets>>();
   /** cluster -> offsets partition -> why its groups' offsets cannot be served */
   #unavailable = new Map<string, Map<number, string>>();
+  /** `<cluster>/<offsets partition>` -> the reload under way after this broker became its leader */
+  #loading = new Map<string, Promise<void>>();
+  /**
+   * In a cluster `__consumer_offsets` is a replicated topic that the controller defines (the
+   * caller makes sure it exists before a group call reaches this store), never a local one.
+   */
+  clustered = false;
 
   constructor(broker: Broker) {
     this.#broker = broker;
@@ -104,6 +111,48 @@ export class OffsetStore {
     return groups.get(group);
   }
 
+  /**
+   * Reads one offsets partition again into memory, replacing what this store held of its groups:
+   * called when this broker becomes the partition's leader (and so its groups' coordinator).
+   * Waits until everything in the new leader's log is committed (no record it replays can be
+   * taken back), then replays up to the high watermark. Group calls wait for it (ready()).
+   */
+  reload(cluster: string, index: number): Promise<void> {
+    const key = `${cluster}/${index}`;
+    const previous = this.#loading.get(key) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const p = this.#broker.topicPartitions(cluster, OFFSETS_TOPIC)[index];
+      if (p === undefined) return;
+      await p.flush(p.log.nextOffset);
+      const groups = this.#cluster(cluster);
+      const mine = new Map<string, GroupOffsets>();
+      try {
+        replay(p, mine);
+        this.#unavailable.get(cluster)?.delete(index);
+      } catch (err) {
+        const reason = `${OFFSETS_TOPIC} partition ${index} of cluster "${cluster}" cannot be read: ${(err as Error).message}`;
+        this.#unavailable.get(cluster)?.set(index, reason);
+        this.#broker.options.onWarning?.('committed offsets unavailable', { cluster, partition: index, reason });
+        return;
+      }
+      for (const g of [...groups.keys()]) if (groupPartition(g, OFFSETS_TOPIC_PARTITIONS) === index) groups.delete(g);
+      for (const [g, offsets] of mine) groups.set(g, offsets);
+    });
+    const settled = run.catch((err: unknown) => {
+      this.#broker.options.onWarning?.('reloading committed offsets failed (the partition moved again?)', { cluster, partition: index, error: (err as Error).message });
+    });
+    this.#loading.set(key, settled);
+    void settled.then(() => {
+      if (this.#loading.get(key) === settled) this.#loading.delete(key);
+    });
+    return settled;
+  }
+
+  /** Resolves once the group's offsets partition is not being reloaded. */
+  async ready(cluster: string, group: string): Promise<void> {
+    await this.#loading.get(`${cluster}/${groupPartition(group, OFFSETS_TOPIC_PARTITIONS)}`);
+  }
+
   /** Drops what is known of a cluster (it was deleted, with its internal topics). */
   forgetCluster(cluster: string): void {
     this.#clusters.delete(cluster);
@@ -145,6 +194,8 @@ export class OffsetStore {
     if (entries.length === 0) return;
     this.#groupOffsets(cluster, group);
     const partition = this.#partitionFor(cluster, group);
+    // in a cluster only the partition's leader (the group's coordinator) writes it
+    partition.replica?.checkAppend('all');
     const now = Date.now();
     const records = entries.map((e) => ({ key: encodeKey(group, e.topic, e.partition), value: e.value === null ? null : encodeValue(e.value), headers: [], timestamp: now }));
     const { baseOffset } = partition.append(records, { compression: 'none', logAppendTime: false });
@@ -161,6 +212,7 @@ export class OffsetStore {
 
   #partitionFor(cluster: string, group: string): Partition {
     if (this.#broker.catalog.findTopic(cluster, OFFSETS_TOPIC) === undefined) {
+      if (this.clustered) throw new WebkaError('NOT_COORDINATOR', `the cluster's ${OFFSETS_TOPIC} topic has not reached this broker yet; retry in a moment`);
       this.#broker.createTopic(cluster, { name: OFFSETS_TOPIC, partitions: OFFSETS_TOPIC_PARTITIONS, configs: OFFSETS_TOPIC_CONFIGS }, true);
     }
     const partitions = this.#broker.topicPartitions(cluster, OFFSETS_TOPIC);

@@ -9,6 +9,7 @@
  * (x-webka-principal), never the caller's own credentials, and the receiving broker authorises it
  * again as that principal (auth/inter-broker.ts, docs/decisions/0010).
  */
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebkaError } from '../errors.js';
 import { ScannedProduce } from './produce-body.js';
@@ -31,7 +32,8 @@ function forwardedBody(request: FastifyRequest): string | Buffer | undefined {
   return JSON.stringify(body);
 }
 
-export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number): Promise<FastifyReply> {
+/** The headers a forwarded request carries: the passed ones, FORWARDED_BY and the inter-broker credential with the caller's principal. */
+export function forwardHeaders(request: FastifyRequest, fromNodeId: number): Record<string, string> {
   const headers: Record<string, string> = { [FORWARDED_BY]: String(fromNodeId) };
   for (const h of PASSED_HEADERS) {
     const v = request.headers[h];
@@ -45,15 +47,49 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
   } else if (security.interBroker !== null) {
     headers.authorization = security.interBroker.header();
   }
+  return headers;
+}
+
+/** How long a forwarded request may take to be answered (an event stream: to begin). */
+const FORWARD_TIMEOUT_MS = 60_000;
+
+/**
+ * Sends the request on and relays the answer. An event stream (text/event-stream) is relayed as
+ * it comes, event by event, until either side closes it; every other answer as a whole.
+ */
+export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number): Promise<FastifyReply> {
+  const headers = forwardHeaders(request, fromNodeId);
   const body = forwardedBody(request);
+  const abort = new AbortController();
+  const onClose = (): void => abort.abort();
+  reply.raw.once('close', onClose);
+  const timer = setTimeout(() => abort.abort(new Error(`no answer in ${FORWARD_TIMEOUT_MS} ms`)), FORWARD_TIMEOUT_MS);
   let res: Response;
   try {
-    res = await fetch(`${baseUrl}${request.url}`, { method: request.method, headers, body, signal: AbortSignal.timeout(60_000) });
+    res = await fetch(`${baseUrl}${request.url}`, { method: request.method, headers, body, signal: abort.signal });
   } catch (err) {
-    throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} could not be reached to forward the request: ${(err as Error).message}; retry`);
+    clearTimeout(timer);
+    reply.raw.off('close', onClose);
+    const reason = abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
+    throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} could not be reached to forward the request: ${reason}; retry`);
   }
   reply.code(res.status);
   const type = res.headers.get('content-type');
   if (type !== null) reply.header('content-type', type);
-  return reply.send(Buffer.from(await res.arrayBuffer()));
+  if (type !== null && type.startsWith('text/event-stream') && res.body !== null) {
+    clearTimeout(timer);
+    reply.header('cache-control', 'no-cache');
+    const stream = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // the other broker stopping mid-stream ends this stream too: the client resumes by offset
+    stream.on('error', () => stream.destroy());
+    return reply.send(stream);
+  }
+  try {
+    return reply.send(Buffer.from(await res.arrayBuffer()));
+  } catch (err) {
+    throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} stopped answering the forwarded request: ${(err as Error).message}; retry`);
+  } finally {
+    clearTimeout(timer);
+    reply.raw.off('close', onClose);
+  }
 }

@@ -195,10 +195,12 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/brokers/:nodeId/drain': { ops: ['describe'], resource: broker },
   'DELETE /v1/brokers/:nodeId/drain': { ops: ['alter'], resource: broker, audit: 'broker.undrain' },
   // between brokers only (the inter-broker credential): a follower's fetch from its leader, the
-  // leader's epoch ends, a broker confirming it holds a change of the shared auth state
+  // leader's epoch ends, a broker confirming it holds a change of the shared auth state, a broker
+  // asking the controller to define __consumer_offsets
   'GET /v1/internal/replicas/:topicId/:partition/fetch': { broker: true },
   'GET /v1/internal/replicas/:topicId/:partition/epoch-end': { broker: true },
   'GET /v1/internal/auth/revision': { broker: true },
+  'POST /v1/internal/clusters/:cluster/internal-topics/:name': { broker: true },
   'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },
   'POST /v1/principals': { admin: true, audit: 'principal.create' },

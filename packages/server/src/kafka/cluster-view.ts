@@ -5,6 +5,7 @@
  */
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { KafkaClusterView } from './context.js';
+import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OFFSETS_TOPIC_PARTITIONS, groupPartition } from '../groups/offset-store.js';
 
 export function clusterView(replication: ReplicaManager): KafkaClusterView {
   return {
@@ -16,5 +17,9 @@ export function clusterView(replication: ReplicaManager): KafkaClusterView {
     },
     partition: (topicId, index) => replication.partitionState(topicId, index),
     createTopic: (cluster, input) => replication.createTopic(cluster, input),
+    groupCoordinator: async (cluster, group) => {
+      await replication.ensureInternalTopic(cluster, OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_CONFIGS);
+      return replication.leaderOf(cluster, OFFSETS_TOPIC, groupPartition(group, OFFSETS_TOPIC_PARTITIONS)) ?? -1;
+    },
   };
 }

@@ -46,6 +46,8 @@ export interface KafkaClusterView {
   controllerId(): Promise<number>;
   /** A partition's leader, epoch, replicas and ISR; undefined for a topic this broker alone holds. */
   partition(topicId: string, index: number): KafkaPartitionReplicas | undefined;
+  /** The node id of a group's coordinator (the leader of its __consumer_offsets partition; -1: none now), defining that topic first if need be. */
+  groupCoordinator(cluster: string, group: string): Promise<number>;
   /** Defines a topic in the cluster: on the controller only (elsewhere NOT_CONTROLLER, which clients send on to the controller). */
   createTopic(cluster: string, input: TopicInput): Promise<TopicRecord>;
 }

@@ -8,6 +8,7 @@
  * metadata, close() stops. Runs on the event loop; the metadata is replaced as a whole on every
  * change the coordinator reports.
  */
+import { randomBytes } from 'node:crypto';
 import type { Broker } from '../broker.js';
 import type { TopicRecord } from '../catalog/catalog-store.js';
 import type { ClusterMember } from '../cluster/cluster-member.js';
@@ -33,6 +34,8 @@ export interface ReplicaManagerOptions {
   authorization?: string;
   /** Called after each ISR change this broker wrote (shrunk: it lost members). */
   onIsrChange?: (shrunk: boolean) => void;
+  /** Called when this broker becomes a partition's leader (a new leader epoch), before it answers for it. */
+  onLeadership?: (topic: ClusterTopic, partition: number) => void;
   /** On the controller: leadership returns to each partition's first replica whenever it can (autoLeaderRebalance). */
   autoLeaderRebalance?: boolean;
 }
@@ -50,6 +53,11 @@ interface PartitionRef {
   topic: string;
   partition: number;
 }
+
+/** Replicas of an internal topic at most (Kafka's offsets.topic.replication.factor), fewer when fewer brokers are live. */
+export const INTERNAL_TOPIC_REPLICAS = 3;
+/** How long a broker waits for an internal topic it asked the controller for to reach it. */
+const INTERNAL_TOPIC_WAIT_MS = 15_000;
 
 /** What the broker's metrics read of replication at scrape time. */
 export interface ReplicationStats {
@@ -237,6 +245,7 @@ export class ReplicaManager {
       });
       this.#leaders.set(key, next);
       partition.replica = next;
+      this.options.onLeadership?.(t, index);
       return;
     }
     if (leader !== undefined) {
@@ -355,7 +364,7 @@ export class ReplicaManager {
       return;
     }
     try {
-      this.broker.createTopic(t.cluster, { name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs }, false, { id: t.id, createdAt: t.createdAt });
+      this.broker.createTopic(t.cluster, { name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs }, t.internal === true, { id: t.id, createdAt: t.createdAt });
     } catch (err) {
       this.options.onWarning('creating the local copy of a cluster topic failed', { cluster: t.cluster, topic: t.name, error: (err as Error).message });
     }
@@ -391,6 +400,68 @@ export class ReplicaManager {
     } finally {
       this.#defining.delete(key);
     }
+  }
+
+  /**
+   * Makes sure the cluster has an internal topic (`__consumer_offsets`) and this broker its copy:
+   * the controller defines it (replicated on up to INTERNAL_TOPIC_REPLICAS live brokers), another
+   * broker asks the controller to (an inter-broker route) and waits for the topic to reach it.
+   */
+  async ensureInternalTopic(cluster: string, name: string, partitions: number, configs: Record<string, string | number>): Promise<void> {
+    if (this.#hasTopic(cluster, name)) return;
+    const term = this.member.term;
+    if (term !== null) {
+      const key = `${cluster}/${name}`;
+      if (this.#defining.has(key)) return this.#waitForTopic(cluster, name);
+      this.broker.catalog.getCluster(cluster);
+      this.#defining.add(key);
+      try {
+        const live = this.#live?.size ?? (await this.member.coordinator.brokers()).length;
+        const topic: ClusterTopic = { id: randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor: Math.max(1, Math.min(INTERNAL_TOPIC_REPLICAS, live)), configs, createdAt: Date.now(), internal: true };
+        await defineTopic(this.member.coordinator, term.epoch, topic);
+        this.options.onWarning('defined an internal topic', { cluster, topic: name, replicationFactor: topic.replicationFactor });
+      } finally {
+        this.#defining.delete(key);
+      }
+      return this.#waitForTopic(cluster, name);
+    }
+    const controller = await this.member.controller();
+    if (controller === null) throw new WebkaError('NOT_COORDINATOR', `the cluster has no controller to create ${name} right now (an election is under way); retry in a moment`);
+    let res: Response;
+    try {
+      res = await fetch(`${controller.url}/v1/internal/clusters/${encodeURIComponent(cluster)}/internal-topics/${encodeURIComponent(name)}`, { method: 'POST', headers: this.options.authorization === undefined ? {} : { authorization: this.options.authorization }, signal: AbortSignal.timeout(INTERNAL_TOPIC_WAIT_MS) });
+      await res.arrayBuffer();
+    } catch (err) {
+      throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not be asked to create ${name}: ${(err as Error).message}; retry`);
+    }
+    if (res.status >= 300) throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not create ${name} (HTTP ${res.status}); retry`);
+    return this.#waitForTopic(cluster, name);
+  }
+
+  #hasTopic(cluster: string, name: string): boolean {
+    const t = this.#metadata.topics.find((x) => x.cluster === cluster && x.name === name);
+    return t !== undefined && this.broker.catalog.findTopic(cluster, name)?.id === t.id;
+  }
+
+  #waitForTopic(cluster: string, name: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#hasTopic(cluster, name)) return resolve();
+      const timer = setTimeout(() => {
+        off();
+        reject(new WebkaError('NOT_COORDINATOR', `${name} of cluster "${cluster}" has not reached broker ${this.nodeId} yet; retry in a moment`));
+      }, INTERNAL_TOPIC_WAIT_MS);
+      const off = this.onChange(() => {
+        if (!this.#hasTopic(cluster, name)) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Whether this broker leads the partition now. */
+  leads(topicId: string, partition: number): boolean {
+    return this.#leaders.get(`${topicId}/${partition}`)?.leads === true && this.partitionState(topicId, partition)?.leader === this.nodeId;
   }
 
   /** The partition's state as the controller last wrote it, or undefined when it has none. */

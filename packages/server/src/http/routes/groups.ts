@@ -15,6 +15,7 @@ import { GroupAdmin, type GroupView } from '../../groups/group-admin.js';
 import { JsonBytes, readFormat, renderedSizeHint, writeRecord, type KeyFormat } from '../record-json.js';
 import { authorizedOperations } from '../authorized-operations.js';
 import { topicReader } from '../topic-reader.js';
+import { coordinatesGroup, fromOtherBrokers, routeToGroupCoordinator } from '../group-routing.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
@@ -40,6 +41,9 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
   const admin = new GroupAdmin(coordinator);
   app.addHook('onClose', async () => coordinator.close());
 
+  // In a cluster a group's calls are the coordinator's: another broker forwards them there.
+  app.addHook('preHandler', routeToGroupCoordinator(app, coordinator));
+
   // A member belongs to the principal that joined it: every route that names a member id is
   // refused to other principals as if the member did not exist, before it can renew a lease,
   // read, commit or rebalance anything. Removing another principal's member is an admin action
@@ -54,7 +58,13 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { cluster: string } }>(
     '/clusters/:cluster/groups',
     { schema: { tags, summary: 'List consumer groups (with members or committed offsets)', params: ClusterParams, response: { 200: Type.Object({ groups: Type.Array(GroupSummary) }), 404: err } } },
-    async (request) => ({ groups: admin.list(request.params.cluster) }),
+    async (request) => {
+      const cluster = request.params.cluster;
+      // in a cluster each broker lists the groups it coordinates, and the one asked gathers them
+      const mine = admin.list(cluster).filter((g) => coordinatesGroup(app, cluster, g.group));
+      const others = await fromOtherBrokers(app, request, (body) => (body as { groups: typeof mine }).groups);
+      return { groups: [...mine, ...others].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0)) };
+    },
   );
 
   app.get<{ Params: G }>(

@@ -2,17 +2,32 @@
  * Routes between brokers of a cluster (not for clients; hidden from the API docs):
  *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader
  *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
+ *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`)
  * The answer is the leader's stored batches from `offset`, as bytes
  * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../../errors.js';
+import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OFFSETS_TOPIC_PARTITIONS } from '../../groups/offset-store.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
 const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
 
 export async function replicationRoutes(app: FastifyInstance): Promise<void> {
+  app.post<{ Params: { cluster: string; name: string } }>(
+    '/internal/clusters/:cluster/internal-topics/:name',
+    { schema: { hide: true, params: Type.Object({ cluster: Type.String(), name: Type.String() }) } },
+    async (request, reply) => {
+      const { replication, cluster: member } = app.webka;
+      if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
+      if (request.params.name !== OFFSETS_TOPIC) throw new WebkaError('INVALID_NAME', `the only internal topic brokers define this way is ${OFFSETS_TOPIC}`);
+      if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
+      await replication.ensureInternalTopic(request.params.cluster, OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_CONFIGS);
+      return reply.code(204).send();
+    },
+  );
+
   app.get<{ Params: { topicId: string; partition: string }; Querystring: { epoch: string; leaderEpoch: string } }>(
     '/internal/replicas/:topicId/:partition/epoch-end',
     { schema: { hide: true, params: Type.Object({ topicId: Type.String(), partition: Count }), querystring: Type.Object({ epoch: Type.String({ pattern: '^-?[0-9]{1,10}$' }), leaderEpoch: Count }) } },

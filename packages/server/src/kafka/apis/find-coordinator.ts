@@ -1,8 +1,9 @@
 /**
  * FindCoordinator: a single broker coordinates every group (and transaction) itself. In a
- * cluster every broker names the same one, the controller, so that all members of a group meet
- * on one broker (groups live in the memory of the broker that coordinates them); while the
- * office is vacant the answer is COORDINATOR_NOT_AVAILABLE, which clients retry.
+ * cluster a group's coordinator is the leader of its __consumer_offsets partition (where its
+ * offsets are committed, replicated), as in Kafka; transactions are coordinated by the
+ * controller, which every broker names. While there is none the answer is
+ * COORDINATOR_NOT_AVAILABLE, which clients retry.
  */
 import { FindCoordinator } from '../messages-groups.js';
 import type { ApiHandler, KafkaContext } from '../context.js';
@@ -15,24 +16,26 @@ function allowed(ctx: KafkaContext, keyType: number, key: string): { errorCode: 
   return { errorCode: KafkaErrors.GROUP_AUTHORIZATION_FAILED, errorMessage: `may not describe group ${key}` };
 }
 
-/** The coordinating broker, or null while a cluster has no controller reachable over Kafka. */
-async function coordinator(ctx: KafkaContext): Promise<KafkaNode | null> {
+/** The coordinating broker, or null while a cluster has none reachable over Kafka. */
+async function coordinator(ctx: KafkaContext, keyType: number, key: string): Promise<KafkaNode | null> {
   const { brokers, controllerId } = await kafkaNodes(ctx);
-  return brokers.find((b) => b.nodeId === controllerId) ?? null;
+  const view = ctx.settings.clusterView;
+  const id = view == null || keyType !== 0 ? controllerId : await view.groupCoordinator(ctx.settings.cluster, key).catch(() => -1);
+  return brokers.find((b) => b.nodeId === id) ?? null;
 }
 
-const VACANT = { errorCode: KafkaErrors.COORDINATOR_NOT_AVAILABLE, errorMessage: 'the cluster has no controller right now (an election is under way); retry', nodeId: -1, host: '', port: -1 };
+const VACANT = { errorCode: KafkaErrors.COORDINATOR_NOT_AVAILABLE, errorMessage: 'the cluster has no coordinator for this key right now (an election is under way); retry', nodeId: -1, host: '', port: -1 };
 
 export const findCoordinatorHandler: ApiHandler = {
   def: FindCoordinator,
   async handle(ctx, req, version) {
-    const node = await coordinator(ctx);
-    const one = (key: string): Record<string, unknown> => {
+    const one = async (key: string): Promise<Record<string, unknown>> => {
       const access = allowed(ctx, req.keyType, key);
-      const found = node === null ? VACANT : { nodeId: node.nodeId, host: node.host, port: node.port, ...access };
-      return access.errorCode !== 0 ? { ...found, ...access } : found;
+      if (access.errorCode !== 0) return { ...VACANT, ...access };
+      const node = await coordinator(ctx, req.keyType, key);
+      return node === null ? VACANT : { nodeId: node.nodeId, host: node.host, port: node.port, ...access };
     };
-    if (version >= 4) return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys as string[]).map((key) => ({ key, ...one(key) })) };
-    return { throttleTimeMs: 0, ...one(req.key) };
+    if (version >= 4) return { throttleTimeMs: 0, coordinators: await Promise.all((req.coordinatorKeys as string[]).map(async (key) => ({ key, ...(await one(key)) }))) };
+    return { throttleTimeMs: 0, ...(await one(req.key)) };
   },
 };
