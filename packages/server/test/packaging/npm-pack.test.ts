@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { runCommand, waitForReady, type CliBroker } from '../support/cli-broker.js';
+import { runCommand, stopGroup, waitForReady, type CliBroker } from '../support/cli-broker.js';
 
 const run = promisify(execFile);
 const PACKAGES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -54,11 +54,9 @@ describe('npm pack, install into an empty directory, run', () => {
   });
 
   after(async () => {
-    if (broker !== undefined && broker.child.exitCode === null) {
-      process.kill(-broker.child.pid!, 'SIGTERM');
-      await broker.exited;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    // npx can exit before the broker under it has stopped writing to its data directory
+    if (broker !== undefined) await stopGroup(broker);
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('packs only what users need: built code, no sources or tests', () => {

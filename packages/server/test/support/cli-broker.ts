@@ -43,6 +43,35 @@ export function runCommand(command: string, args: string[], env: NodeJS.ProcessE
   return { child, exited, stdout: () => out, stderr: () => err };
 }
 
+/**
+ * Stops a process group started by runCommand(..., group = true) and waits until none of its
+ * processes is left: a wrapper such as npx can exit before the broker it started has finished
+ * shutting down (and writing to its data directory). SIGKILL after timeoutMs.
+ */
+export async function stopGroup(run: { child: ChildProcess }, timeoutMs = 15_000): Promise<void> {
+  const pgid = run.child.pid!;
+  const alive = (): boolean => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(-pgid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  let killed = false;
+  // a zombie left unreaped still answers signal 0: give up 5 s after SIGKILL
+  while (alive() && Date.now() < deadline + 5_000) {
+    if (!killed && Date.now() > deadline) {
+      process.kill(-pgid, 'SIGKILL');
+      killed = true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Starts `webka start` with args and waits for the ready line (or fails with its output). */
 export async function startCliBroker(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliBroker> {
   return waitForReady(runCli(['start', '--host', '127.0.0.1', ...args], env), timeoutMs);
