@@ -63,7 +63,7 @@ export interface ClusterMetadata {
 /** A value with the revision it was stored at; give the revision back to change it. */
 export interface Versioned<T> {
   value: T;
-  /** Opaque: the coordination service's revision of the key (etcd's mod_revision). */
+  /** The coordination service's revision of the key (etcd's mod_revision): decimal digits, greater for every later write. */
   revision: string;
 }
 

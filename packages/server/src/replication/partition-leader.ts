@@ -55,7 +55,7 @@ export class PartitionLeader implements ReplicaHooks {
   readonly #followers = new Map<number, FollowerState>();
   readonly #waiters = new Set<Waiter>();
   #unsubscribe: (() => void) | null = null;
-  #fenced: Error | null = null;
+  #fenced: WebkaError | null = null;
   readonly #since = Date.now();
 
   constructor(
@@ -86,7 +86,7 @@ export class PartitionLeader implements ReplicaHooks {
   }
 
   awaitCommitted(upTo: number): Promise<void> {
-    if (this.#fenced !== null) return Promise.reject(this.#fenced);
+    if (this.#fenced !== null) return Promise.reject(writtenNotCommitted(this.ctx.nodeId, this.partition.index, this.#fenced.details?.leader as number));
     if (this.partition.log.highWatermark >= upTo) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#waiters.add({ upTo, resolve, reject });
@@ -170,9 +170,24 @@ export class PartitionLeader implements ReplicaHooks {
   /** This broker no longer leads in this epoch: appends and waiters fail with NOT_LEADER. */
   fence(leader: number): void {
     this.#fenced = new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} no longer leads partition ${this.partition.index} (leader now ${leader})`, { leader });
-    this.#rejectAll(this.#fenced);
+    this.#rejectAll(writtenNotCommitted(this.ctx.nodeId, this.partition.index, leader));
     this.partition.log.leaderEpoch = null;
     // readers see no more than what was committed in this epoch until the next leader says more
     this.partition.log.setReplicaLimit(this.partition.log.highWatermark);
   }
+}
+
+/**
+ * The answer to a write that was appended to this broker's copy but not yet held by every in-sync
+ * replica when the broker stopped leading: it may or may not survive, so it is neither
+ * acknowledged nor sent on to the new leader by the broker (that would store it twice); the
+ * client decides whether to retry. `written: true` tells the HTTP layer not to forward it.
+ */
+export function writtenNotCommitted(nodeId: number, index: number, leader: number | undefined): WebkaError {
+  const now = leader === undefined || leader < 0 ? 'no leader yet' : `leader now broker ${leader}`;
+  return new WebkaError(
+    'NOT_LEADER',
+    `broker ${nodeId} stopped leading partition ${index} (${now}) before every in-sync replica held the batch: it was written to this broker's copy but is not acknowledged and may be lost; retry (a retry of an idempotent producer is never stored twice)`,
+    { leader: leader ?? -1, written: true },
+  );
 }

@@ -13,6 +13,7 @@
  */
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { WebkaError } from '../errors.js';
+import { writtenNotCommitted } from './partition-leader.js';
 
 export const REPLICA_FETCH_MAX_WAIT_MS = 500;
 const RETRY_MS = 200;
@@ -44,8 +45,9 @@ export class ReplicaFetcher implements ReplicaHooks {
     throw new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} follows partition ${this.partition.index}; its leader is broker ${this.leader}`, { leader: this.leader });
   }
 
+  /** Only asked after an append that this broker took while it led: it now follows. */
   awaitCommitted(): Promise<void> {
-    return Promise.reject(new WebkaError('NOT_LEADER', `broker ${this.ctx.nodeId} follows partition ${this.partition.index}; its leader is broker ${this.leader}`, { leader: this.leader }));
+    return Promise.reject(writtenNotCommitted(this.ctx.nodeId, this.partition.index, this.leader));
   }
 
   start(): void {

@@ -20,7 +20,7 @@ import type { DrainStatus, PreferredLeaderResult, Reassignment } from '@webka/pr
 import { WebkaError } from '../errors.js';
 import { configValue } from '../catalog/topic-config.js';
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
-import { PartitionLeader } from './partition-leader.js';
+import { PartitionLeader, writtenNotCommitted } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 
 export interface ReplicaManagerOptions {
@@ -190,6 +190,7 @@ export class ReplicaManager {
     try {
       const r = await this.member.coordinator.writePartitionState(key.slice(0, slash), Number(key.slice(slash + 1)), next, current.revision);
       if (!r.ok) return false;
+      this.#remember(key, { value: next, revision: r.revision });
       if (next.isr.length !== current.value.isr.length) this.options.onIsrChange?.(next.isr.length < current.value.isr.length);
       const was = current.value;
       const what = next.leader < 0 ? 'partition offline: no in-sync replica is alive' : next.leader !== was.leader ? 'elected a partition leader' : reassigning(next) && !reassigning(was) ? 'reassignment started' : reassigning(was) && !reassigning(next) ? 'reassignment finished' : 'partition state changed';
@@ -199,6 +200,17 @@ export class ReplicaManager {
       this.options.onWarning('a partition state write failed; the next pass tries again', { partition: key, error: (err as Error).message });
       return false;
     }
+  }
+
+  /**
+   * Takes a state this broker wrote before the watch reports it, unless the watch already gave a
+   * later one: a copy with an older revision would make every later compare-and-swap of this
+   * broker on the partition fail, and nothing else would ever correct it.
+   */
+  #remember(key: string, written: Versioned<PartitionState>): void {
+    const known = this.#metadata.partitions.get(key);
+    if (known !== undefined && BigInt(known.revision || '0') >= BigInt(written.revision || '0')) return;
+    this.#metadata.partitions.set(key, written);
   }
 
   /** How many partitions' replicas each broker holds. */
@@ -314,7 +326,7 @@ export class ReplicaManager {
         this.options.onWarning(shrunk ? 'ISR shrank' : 'ISR expanded', { topicId, partition: index, from: current.value.isr, to: isr });
         // the watch reports it too; take it now so the high watermark follows without waiting
         if (this.#metadata.partitions.get(key)?.revision === current.revision) {
-          this.#metadata.partitions.set(key, { value: next, revision: r.revision });
+          this.#remember(key, { value: next, revision: r.revision });
           this.#leaders.get(key)?.stateChanged();
         }
       }
@@ -527,13 +539,12 @@ export class ReplicaManager {
       }
       const next = startReassignment(s, replicas, term.epoch);
       if (await this.#writeState(key, current, next)) {
-        this.#metadata.partitions.set(key, { value: next, revision: current.revision });
         void this.#electLeaders();
         return this.#reassignmentView(key, next);
       }
       if (attempt >= 4 || this.member.term === null) throw new WebkaError('NOT_CONTROLLER', 'the partition state kept changing (or this broker stopped being the controller) while the reassignment was being written; retry');
       const fresh = await this.member.coordinator.partitionState(key.slice(0, key.lastIndexOf('/')), partition);
-      if (fresh !== null) this.#metadata.partitions.set(key, fresh);
+      if (fresh !== null) this.#remember(key, fresh);
     }
   }
 
@@ -682,6 +693,7 @@ function notLeader(nodeId: number, index: number, leader: number): ReplicaHooks 
     checkAppend: () => {
       throw err();
     },
-    awaitCommitted: () => Promise.reject(err()),
+    // only asked after an append this broker took while it held a replica
+    awaitCommitted: () => Promise.reject(writtenNotCommitted(nodeId, index, leader)),
   };
 }

@@ -29,14 +29,19 @@ export async function clusterAdminRoutes(app: FastifyInstance): Promise<void> {
     return r;
   }
 
-  /** On a broker that is not the controller: the request goes to the controller (one hop). */
-  async function toController(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  /**
+   * On a broker that is not the controller: the request goes to the controller (one hop) and
+   * true says it was answered. (A boolean, not the reply: a FastifyReply is a thenable, so an
+   * awaited one reads as undefined.)
+   */
+  async function toController(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const member = app.webka.cluster;
     replication();
-    if (member === undefined || member.term !== null) return undefined;
+    if (member === undefined || member.term !== null) return false;
     const controller = isForwarded(request) ? null : await member.controller();
     if (controller === null) throw new WebkaError('NOT_CONTROLLER', 'the cluster has no controller to take this right now (an election is under way); retry in a moment');
-    return forward(request, reply, controller.url, member.nodeId);
+    await forward(request, reply, controller.url, member.nodeId);
+    return true;
   }
 
   app.post<{ Params: { cluster: string; topic: string; partition: string }; Body: { replicas: number[] } }>(
@@ -51,8 +56,7 @@ export async function clusterAdminRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const forwarded = await toController(request, reply);
-      if (forwarded !== undefined) return forwarded;
+      if (await toController(request, reply)) return reply;
       const p = request.params;
       return reply.code(202).send(await replication().reassign(p.cluster, p.topic, Number(p.partition), request.body.replicas));
     },
@@ -81,8 +85,7 @@ export async function clusterAdminRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const forwarded = await toController(request, reply);
-      if (forwarded !== undefined) return forwarded;
+      if (await toController(request, reply)) return reply;
       const body = request.body ?? {};
       if (body.partition !== undefined && body.topic === undefined) throw new WebkaError('INVALID_REQUEST', 'partition needs topic: name the topic whose partition to elect');
       return { partitions: await replication().electPreferredLeaders(body) };

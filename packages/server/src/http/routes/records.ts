@@ -96,7 +96,9 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       const w = toWebkaError(e);
       if (w.code === 'INTERNAL') request.log.error({ err: e }, 'produce failed');
-      const leader = w.code === 'NOT_LEADER' && typeof w.details?.leader === 'number' && w.details.leader >= 0 ? w.details.leader : undefined;
+      // forwarded only when nothing was written here (a batch written before this broker lost the
+      // leadership is not stored a second time on the new leader: the client decides)
+      const leader = w.code === 'NOT_LEADER' && w.details?.written !== true && typeof w.details?.leader === 'number' && w.details.leader >= 0 ? w.details.leader : undefined;
       return { status: w.status, body: errorBody(w.code, w.message, w.details), leader };
     }
   }
