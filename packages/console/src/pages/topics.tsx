@@ -128,10 +128,15 @@ export function TopicsPage({ cluster }: { cluster: string }) {
   const [page, setPage] = useState(0);
   const [creating, setCreating] = useState(false);
   const search = query.trim();
-  const topics = useLoad(() => session.value!.webka(cluster).admin().topicPage({ search, offset: page * PAGE_SIZE, limit: PAGE_SIZE }), [cluster, search, page], 10_000);
+  // the answer carries the page it is of: the pager names the rows shown, not the page still loading
+  const topics = useLoad(
+    () => session.value!.webka(cluster).admin().topicPage({ search, offset: page * PAGE_SIZE, limit: PAGE_SIZE }).then((r) => ({ ...r, page })),
+    [cluster, search, page],
+    10_000,
+  );
   const total = topics.data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const shown = Math.min(page, pages - 1);
+  const shown = Math.min(topics.data?.page ?? page, pages - 1);
   const rows = topics.data?.topics ?? [];
   // topics deleted since: the page asked for is past the end, so show the last one
   useEffect(() => {
