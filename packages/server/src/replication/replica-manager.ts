@@ -325,10 +325,8 @@ export class ReplicaManager {
         this.options.onIsrChange?.(shrunk);
         this.options.onWarning(shrunk ? 'ISR shrank' : 'ISR expanded', { topicId, partition: index, from: current.value.isr, to: isr });
         // the watch reports it too; take it now so the high watermark follows without waiting
-        if (this.#metadata.partitions.get(key)?.revision === current.revision) {
-          this.#remember(key, { value: next, revision: r.revision });
-          this.#leaders.get(key)?.stateChanged();
-        }
+        this.#remember(key, { value: next, revision: r.revision });
+        this.#leaders.get(key)?.stateChanged();
       }
     } catch (err) {
       this.options.onWarning('writing the ISR failed; the next check tries again', { topicId, partition: index, error: (err as Error).message });

@@ -30,6 +30,18 @@ async function follow<T>(read: () => Promise<T>, line: (v: T) => string, finishe
   }
 }
 
+/**
+ * What a command that starts something long (a reassignment, a drain) prints: with wait, its
+ * progress until `finished`, else its first answer's line, on stderr; with --json, the last
+ * answer on stdout.
+ */
+async function report<T>(cmd: Command, answer: T, wait: boolean, read: () => Promise<T>, line: (v: T) => string, finished: (v: T) => boolean): Promise<void> {
+  const json = globals(cmd).json === true;
+  const last = wait ? await follow(read, line, finished, json) : answer;
+  if (json) return printJson(last);
+  if (!wait) process.stderr.write(`${line(last)}\n`);
+}
+
 const reassignmentLine = (r: Reassignment): string =>
   r.inProgress
     ? `reassigning ${r.topic}/${r.partition} to [${r.targetReplicas.join(',')}]: adding ${r.adding.map((a) => `${a.nodeId}${a.inSync ? ' (in sync)' : ' (catching up)'}`).join(', ') || 'none'}; removing ${r.removing.join(',') || 'none'}; leader ${r.leader}`
@@ -53,11 +65,8 @@ export function replicationCommands(program: Command): void {
       action(async (topic: string, partition: string, replicas: string, o: { wait?: boolean }, cmd: Command) => {
         const admin = connect(cmd).admin();
         const p = nonNegativeInt(partition);
-        const json = globals(cmd).json === true;
-        let r = await admin.reassignPartition(topic, p, nodeIds(replicas));
-        if (o.wait === true) r = await follow(() => admin.reassignment(topic, p), reassignmentLine, (v) => !v.inProgress, json);
-        if (json) return printJson(r);
-        if (o.wait !== true) process.stderr.write(`${reassignmentLine(r)}\n`);
+        const r = await admin.reassignPartition(topic, p, nodeIds(replicas));
+        await report(cmd, r, o.wait === true, () => admin.reassignment(topic, p), reassignmentLine, (v) => !v.inProgress);
       }),
     );
 
@@ -122,11 +131,8 @@ export function replicationCommands(program: Command): void {
       action(async (nodeId: string, o: { replicas?: boolean; wait?: boolean }, cmd: Command) => {
         const admin = connect(cmd).admin();
         const id = nonNegativeInt(nodeId);
-        const json = globals(cmd).json === true;
-        let d = await admin.drainBroker(id, { replicas: o.replicas === true });
-        if (o.wait === true) d = await follow(() => admin.drainStatus(id), drainLine, (v) => v.done, json);
-        if (json) return printJson(d);
-        if (o.wait !== true) process.stderr.write(`${drainLine(d)}\n`);
+        const d = await admin.drainBroker(id, { replicas: o.replicas === true });
+        await report(cmd, d, o.wait === true, () => admin.drainStatus(id), drainLine, (v) => v.done);
       }),
     );
 
