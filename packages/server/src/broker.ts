@@ -12,6 +12,7 @@ import type { LogConfig, LogProbe } from './storage/log.js';
 import { stampLogAppendTime, type DecodedRecord } from './storage/record-batch.js';
 import { BASE_SEQUENCE, PRODUCER_EPOCH, PRODUCER_ID, readInt64 } from './storage/batch-fields.js';
 import { Catalog, type ClusterDefaultsInput } from './catalog/catalog.js';
+import type { ClusterProducerIds } from './cluster/cluster-producer-ids.js';
 import { FileCatalogStore, type CatalogStore, type ClusterRecord, type TopicRecord } from './catalog/catalog-store.js';
 import { DEFAULT_OPEN_SEGMENT_FILES, openFileLimit, partitionBudget } from './limits/partition-budget.js';
 import { FdPool } from './storage/fd-pool.js';
@@ -122,6 +123,8 @@ export class Broker {
   #timers: NodeJS.Timeout[] = [];
   #lock: DataDirLock;
   #closed = false;
+  /** In a cluster: the cluster's producer ids (useClusterProducerIds); alone, the catalog issues them. */
+  #clusterProducers: ClusterProducerIds | null = null;
 
   private constructor(options: BrokerOptions, fs: FileSystem, lock: DataDirLock) {
     this.options = options;
@@ -451,6 +454,7 @@ export class Broker {
    */
   async produce(cluster: string, topic: string, records: ProduceInput[], options: ProduceOptions & { caller?: ProducerCaller }): Promise<ProducedRecord[]> {
     this.#checkOpen();
+    if (options.producer !== undefined && options.clientEpochs !== true) await this.#knowProducer(options.producer.producerId, options.producer.producerEpoch);
     // a transactional produce is checked by its transaction (the id's principal, its producer)
     if (options.producer !== undefined && options.joinTransaction === undefined) this.checkProducerOwner(options.producer.producerId, options.caller);
     const rt = this.#runtime(cluster, topic);
@@ -477,6 +481,7 @@ export class Broker {
    */
   async produceEncoded(cluster: string, topic: string, batches: ReadonlyMap<number, EncodedShare & { largestRecord: number }>, options: ProduceOptions & { caller?: ProducerCaller }): Promise<Map<number, AppendResult>> {
     this.#checkOpen();
+    if (options.producer !== undefined && options.clientEpochs !== true) await this.#knowProducer(options.producer.producerId, options.producer.producerEpoch);
     if (options.producer !== undefined && options.joinTransaction === undefined) this.checkProducerOwner(options.producer.producerId, options.caller);
     const rt = this.#runtime(cluster, topic);
     const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
@@ -518,6 +523,7 @@ export class Broker {
       throw new WebkaError('RECORD_TOO_LARGE', `a batch of ${batch.length} bytes; topic "${topic}" accepts at most ${maxBytes} (max.message.bytes)`);
     }
     const producerId = readInt64(batch, PRODUCER_ID);
+    if (producerId >= 0) await this.#knowProducer(producerId, batch.readInt16BE(PRODUCER_EPOCH));
     if (producerId >= 0) this.checkProducerOwner(producerId, caller);
     if (producerId >= 0) this.#checkProducerEpoch({ producerId, producerEpoch: batch.readInt16BE(PRODUCER_EPOCH), sequence: batch.readInt32BE(BASE_SEQUENCE) });
     if (configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime') stampLogAppendTime(batch, Date.now());
@@ -529,8 +535,14 @@ export class Broker {
     return { baseOffset: result.baseOffset, logAppendTime: result.logAppendTime, logStartOffset: p.log.logStartOffset };
   }
 
+  /** In a cluster, waits until what this broker knows of a producer id is current enough to judge a batch of `epoch`. */
+  async #knowProducer(producerId: number, epoch: number): Promise<void> {
+    const pending = this.#clusterProducers?.ensure(producerId, epoch);
+    if (pending !== undefined) await pending;
+  }
+
   #checkProducerEpoch(producer: ProducerRef): void {
-    const current = this.catalog.producerEpoch(producer.producerId);
+    const current = this.#clusterProducers !== null ? this.#clusterProducers.epoch(producer.producerId) : this.catalog.producerEpoch(producer.producerId);
     if (current === undefined) throw producerNotIssued(producer.producerId);
     if (producer.producerEpoch < current) {
       throw new WebkaError('PRODUCER_FENCED', `producer ${producer.producerId} epoch ${producer.producerEpoch} is fenced: epoch ${current} is current`, { producerEpoch: current });
@@ -540,10 +552,29 @@ export class Broker {
     }
   }
 
-  /** A producer id (and epoch); with owner, only that principal may write with it (checkProducerOwner). */
-  allocateProducer(cluster: string, name?: string, owner?: string): { producerId: number; producerEpoch: number } {
+  /**
+   * A producer id (and epoch); with owner, only that principal may write with it (checkProducerOwner).
+   * In a cluster the id is the cluster's (cluster/cluster-producer-ids.ts).
+   */
+  async allocateProducer(cluster: string, name?: string, owner?: string): Promise<{ producerId: number; producerEpoch: number }> {
     this.catalog.getCluster(cluster);
-    return this.catalog.allocateProducer(name === undefined ? undefined : `${cluster}/${name}`, owner);
+    const key = name === undefined ? undefined : `${cluster}/${name}`;
+    if (this.#clusterProducers !== null) return this.#clusterProducers.allocate(key, owner);
+    return this.catalog.allocateProducer(key, owner);
+  }
+
+  /**
+   * In a cluster, when this broker becomes a leader of one of the topic's partitions: its
+   * producers' sequences are judged again from the partitions' producer tables (which replication
+   * kept current), not from what this broker saw while it did not lead.
+   */
+  leadershipGained(topicId: string): void {
+    this.#produce.forgetIdleProducers(topicId);
+  }
+
+  /** From now on producer ids, epochs and owners are the cluster's (called once, on joining it, before serving). */
+  useClusterProducerIds(ids: ClusterProducerIds): void {
+    this.#clusterProducers = ids;
   }
 
   /**
@@ -553,7 +584,7 @@ export class Broker {
    */
   checkProducerOwner(producerId: number, caller: ProducerCaller | undefined): void {
     if (caller === undefined || caller.superuser) return;
-    const owner = this.catalog.producerOwner(producerId);
+    const owner = this.#clusterProducers !== null ? this.#clusterProducers.owner(producerId) : this.catalog.producerOwner(producerId);
     if (owner !== undefined && owner !== caller.name) throw producerNotIssued(producerId);
   }
 

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import { ClusterMember } from './cluster/cluster-member.js';
 import { EtcdCoordinator } from './cluster/etcd-coordinator.js';
 import { parseCoordinatorUrl } from './cluster/coordinator-url.js';
+import { ClusterProducerIds } from './cluster/cluster-producer-ids.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 
 export interface RunningServer {
@@ -64,6 +65,8 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
   }
   try {
     await broker.ready();
+    // in a cluster producer ids are the cluster's, from the first request on
+    if (coordinator !== undefined) broker.useClusterProducerIds(await ClusterProducerIds.attach(coordinator, broker.catalog.nextProducerId));
     // one group coordinator for both listeners: committed offsets are shared, and a group is
     // either an HTTP group or a Kafka-protocol group
     const groups = new GroupCoordinator(broker);

@@ -334,6 +334,11 @@ export class Catalog {
     return result!;
   }
 
+  /** The id allocateProducer would issue next. */
+  get nextProducerId(): number {
+    return this.#state.nextProducerId;
+  }
+
   /** The principal a producer id was issued to, or undefined (issued with authentication off, or by an older version). */
   producerOwner(producerId: number): string | undefined {
     const owners = this.#state.producerOwners;

@@ -152,6 +152,13 @@ export interface Coordinator {
   writeDocument(name: string, value: unknown, expectedRevision: string | null): Promise<{ ok: true; revision: string } | { ok: false; current: Versioned<unknown> | null }>;
   /** Calls `onChange` with the document now and after every change, until the returned function is called. */
   watchDocument(name: string, onChange: (doc: Versioned<unknown> | null) => void): () => void;
+  /**
+   * Calls `onChange` with each document whose name starts with `prefix` as it changes from now on
+   * (null: deleted), until the returned function is called; not with the documents as they are.
+   * `onReset` is called before the first change and whenever changes may have been missed
+   * (the watch was lost and starts again): what the caller knew of them may then be stale.
+   */
+  watchDocumentChanges(prefix: string, onChange: (name: string, doc: Versioned<unknown> | null) => void, onReset: () => void): () => void;
   /** When (Date.now()) the coordination service last answered a request, or null before it has. */
   lastContactMs(): number | null;
   /** Stops renewing the lease and revokes it (this broker's registration and term end now). */

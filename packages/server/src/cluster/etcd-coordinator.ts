@@ -9,7 +9,8 @@
  *   P/controller_epoch             the current controller epoch, in decimal
  *   P/topics/<topicId>             ClusterTopic as JSON, written once by the controller
  *   P/partitions/<topicId>/<n>     PartitionState as JSON
- *   P/documents/<name>             a document every broker shares (principals, keys, ACLs: "auth")
+ *   P/documents/<name>             a document every broker shares (principals, keys, ACLs: "auth";
+ *                                  producer ids: cluster/cluster-producer-ids.ts), name URI-encoded
  * One lease per Coordinator (a session), renewed every third of its TTL.
  */
 import {
@@ -257,31 +258,38 @@ export class EtcdCoordinator implements Coordinator {
       if (!signal.aborted && loaded.every(Boolean)) onChange(live);
     };
     prefixes.forEach((prefix, i) => {
-      void (async () => {
-        while (!signal.aborted) {
-          try {
-            const { kvs, revision } = await this.#rangePrefix(prefix);
-            live[i].clear();
-            for (const kv of kvs) live[i].set(kv.key, kv);
-            loaded[i] = true;
-            report();
-            await this.#watch(prefix, prefixEnd(prefix), String(BigInt(revision) + 1n), (events) => {
-              for (const e of events) {
-                if (e.type === 'DELETE') live[i].delete(e.kv.key);
-                else live[i].set(e.kv.key, e.kv);
-              }
-              report();
-              return false;
-            }, signal);
-          } catch {
-            if (signal.aborted) return;
-            // etcd unreachable: try again shortly; the next pass reports the state afresh
-            await new Promise((r) => setTimeout(r, 500).unref());
+      // each pass reports the state afresh
+      this.#repeat(signal, async () => {
+        const { kvs, revision } = await this.#rangePrefix(prefix);
+        live[i].clear();
+        for (const kv of kvs) live[i].set(kv.key, kv);
+        loaded[i] = true;
+        report();
+        await this.#watch(prefix, prefixEnd(prefix), String(BigInt(revision) + 1n), (events) => {
+          for (const e of events) {
+            if (e.type === 'DELETE') live[i].delete(e.kv.key);
+            else live[i].set(e.kv.key, e.kv);
           }
-        }
-      })();
+          report();
+          return false;
+        }, signal);
+      });
     });
     return () => stop.abort();
+  }
+
+  /** Runs `pass` again and again until `signal` aborts; after a failure (etcd unreachable), 500 ms later. */
+  #repeat(signal: AbortSignal, pass: () => Promise<void>): void {
+    void (async () => {
+      while (!signal.aborted) {
+        try {
+          await pass();
+        } catch {
+          if (signal.aborted) return;
+          await new Promise((r) => setTimeout(r, 500).unref());
+        }
+      }
+    })();
   }
 
   async campaign(nodeId: number): Promise<ControllerTerm> {
@@ -404,6 +412,26 @@ export class EtcdCoordinator implements Coordinator {
     const key = this.#documentKey(name);
     // a prefix watch over exactly this key (the key with no suffix is the only one)
     return this.#watchPrefix([key], ([live]) => onChange(this.#decodeDocument(live.get(b64(key)))));
+  }
+
+  watchDocumentChanges(prefix: string, onChange: (name: string, doc: Versioned<unknown> | null) => void, onReset: () => void): () => void {
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, this.#closing.signal]);
+    const keys = this.#documentKey(prefix);
+    const names = this.#documentKey('');
+    this.#repeat(signal, async () => {
+      // the revision now, without reading the documents themselves
+      const now = await this.#call<{ header: EtcdHeader }>('/v3/kv/range', { key: b64(keys), range_end: prefixEnd(keys), count_only: true });
+      onReset();
+      await this.#watch(keys, prefixEnd(keys), String(BigInt(now.header.revision ?? '0') + 1n), (events) => {
+        for (const e of events) {
+          const name = decodeURIComponent(unb64(e.kv.key).slice(names.length));
+          onChange(name, e.type === 'DELETE' ? null : this.#decodeDocument(e.kv));
+        }
+        return false;
+      }, signal);
+    });
+    return () => stop.abort();
   }
 
   async controllerEpoch(): Promise<number> {

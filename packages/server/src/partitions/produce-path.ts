@@ -168,6 +168,10 @@ export class ProducePath {
   /** The common part: sequence order, retry check, transaction join, append, fsync for acks=all. */
   async #write(target: ProduceTarget, settings: TopicSettings, shares: Map<number, Share>, options: ProduceOptions): Promise<Map<number, AppendResult>> {
     const producer = options.producer;
+    // in a cluster: only the leader appends (a broker that does not lead answers NOT_LEADER before
+    // its sequence state is touched: the leader judges sequences), and acks=all needs enough
+    // replicas in sync
+    for (const p of shares.keys()) target.partitions[p].replica?.checkAppend(options.acks);
     let verdict: 'new' | 'retry' | undefined;
     if (producer !== undefined) {
       if (options.clientEpochs !== true) this.#checkEpoch(producer);
@@ -179,8 +183,6 @@ export class ProducePath {
     let wrote = false;
     let join: TxnJoin | undefined;
     try {
-      // in a cluster: only the leader appends, and acks=all needs enough replicas in sync
-      for (const p of shares.keys()) target.partitions[p].replica?.checkAppend(options.acks);
       if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares);
       if (options.joinTransaction !== undefined) join = await options.joinTransaction([...shares.keys()]);
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
@@ -256,6 +258,15 @@ export class ProducePath {
       for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);
     }
   };
+
+  /**
+   * Forgets the sequence state of a topic's producers that have no request in flight, to derive it
+   * again from the partitions' producer tables: on becoming a partition's leader, whose table
+   * replication kept current while this broker's sequence state was not.
+   */
+  forgetIdleProducers(topicId: string): void {
+    this.#sequences.forgetTopic(topicId, true);
+  }
 
   forgetTopic(topicId: string): void {
     this.#sequences.forgetTopic(topicId);

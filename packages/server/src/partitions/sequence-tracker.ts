@@ -113,7 +113,8 @@ export class SequenceTracker {
     return true;
   }
 
-  forgetTopic(topicId: string): void {
-    for (const key of this.#state.keys()) if (key.startsWith(`${topicId}:`)) this.#state.delete(key);
+  /** Forgets a topic's producers (with idleOnly, those with no request in flight). */
+  forgetTopic(topicId: string, idleOnly = false): void {
+    for (const [key, s] of this.#state) if (key.startsWith(`${topicId}:`) && !(idleOnly && s.inFlight.size > 0)) this.#state.delete(key);
   }
 }

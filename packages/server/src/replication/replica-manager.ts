@@ -257,6 +257,7 @@ export class ReplicaManager {
       });
       this.#leaders.set(key, next);
       partition.replica = next;
+      this.broker.leadershipGained(t.id);
       this.options.onLeadership?.(t, index);
       return;
     }

@@ -246,7 +246,7 @@ export class TransactionCoordinator {
     return this.#serial(cluster, id, async () => {
       const { m } = this.#check(cluster, id, caller);
       // the producer id is the transactional id's principal's: no one else may write with it
-      const fresh = this.#broker.allocateProducer(cluster, id, m?.principal ?? caller.name);
+      const fresh = await this.#broker.allocateProducer(cluster, id, m?.principal ?? caller.name);
       if (m !== undefined && m.state === 'Ongoing') {
         await this.#end(cluster, m, 'abort');
       } else if (m !== undefined && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) {
@@ -463,7 +463,7 @@ export class TransactionCoordinator {
   }
 
   async #fenceAndAbort(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
-    const fresh = this.#broker.allocateProducer(cluster, m.transactionalId);
+    const fresh = await this.#broker.allocateProducer(cluster, m.transactionalId);
     // markers carry the id that wrote the data; the new epoch (or id, past epoch 32767) is kept
     const ended = await this.#end(cluster, m, 'abort');
     const fenced: TxnMetadata = { ...ended, producerId: fresh.producerId, producerEpoch: fresh.producerEpoch };

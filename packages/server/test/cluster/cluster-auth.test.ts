@@ -168,6 +168,34 @@ test('produce and fetch through a non-leader, replicated, and authorised as the 
   assert.deepEqual(all.body.records.map((x: { value: string }) => x.value), ['a1', 'a2']);
 });
 
+test('a producer id issued on one broker is its principal\'s on every leader: another principal presenting it is refused as if it were never issued', opts, async () => {
+  const owner = await principal(1, 'pid-owner');
+  const thief = await principal(2, 'pid-thief');
+  for (const who of ['pid-owner', 'pid-thief']) {
+    assert.equal((await call(url(1), 'POST', '/v1/acls', bearer(adminKey), { principal: who, operations: ['read', 'write'], resource: { type: 'topic', name: 'ledger' } })).status, 201);
+    assert.equal((await call(url(1), 'POST', '/v1/acls', bearer(adminKey), { principal: who, operations: ['write'], resource: { type: 'cluster', name: '*' } })).status, 201);
+  }
+  const created = await call(url(1), 'POST', '/v1/clusters/default/topics', bearer(adminKey), { name: 'ledger', partitions: 1, replicationFactor: 3 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const leader = await leaderOf('ledger');
+  const other = [1, 2, 3].find((n) => n !== leader)!;
+  // the owner's id, issued by a broker that does not lead the partition
+  const issued = await call(url(other), 'POST', '/v1/clusters/default/producers', bearer(owner.key), {});
+  assert.equal(issued.status, 201, JSON.stringify(issued.body));
+  const { producerId, producerEpoch } = issued.body;
+  // another principal presents it, at the leader and through every broker: refused, nothing written
+  for (const n of [1, 2, 3]) {
+    const r = await call(url(n), 'POST', '/v1/clusters/default/topics/ledger/records', bearer(thief.key), { producerId, producerEpoch, sequence: 0, records: [{ value: 'dave' }] });
+    assert.equal(r.status, 404, `the thief with the owner's id through broker ${n}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.code, 'PRODUCER_NOT_FOUND');
+  }
+  // the owner writes with it on the leader: its sequence 0 was not taken by the refused attempts
+  const ok = await call(url(leader), 'POST', '/v1/clusters/default/topics/ledger/records', bearer(owner.key), { producerId, producerEpoch, sequence: 0, records: [{ value: 'carol' }] });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const all = await call(url(leader), 'GET', '/v1/clusters/default/topics/ledger/partitions/0/records?offset=0', bearer(adminKey));
+  assert.deepEqual(all.body.records.map((x: { value: string }) => x.value), ['carol']);
+});
+
 test('clients cannot call the inter-broker routes; a broker credential alone calls nothing else', opts, async () => {
   const fetchPath = '/v1/internal/replicas/0123456789abcdef/0/fetch?offset=0&replica=1&durableEnd=0&leaderEpoch=0&maxWaitMs=0';
   for (const n of [1, 2, 3]) {

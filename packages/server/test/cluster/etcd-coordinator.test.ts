@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { needEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
+import { until } from '../support/cluster.js';
 import { EtcdCoordinator } from '../../src/cluster/etcd-coordinator.js';
 import { CoordinatorError, FencedError, type BrokerRegistration, type PartitionState } from '../../src/cluster/coordinator.js';
 
@@ -156,6 +157,32 @@ test('compare-and-swap conflicts surface with the current state', opts, async ()
 
   assert.equal(await c.partitionState('t/with spaces', 4), null);
   assert.equal(await c.partitionState('t', 3), null); // topic names are escaped: no prefix clash
+});
+
+test('a watch of document changes reports each write under its prefix by name, and nothing written before it or elsewhere', opts, async () => {
+  const c = coordinator();
+  const other = coordinator(); // another cluster on the same etcd
+  assert.ok((await c.writeDocument('thing/before', { n: 0 }, null)).ok);
+  const seen: Array<[string, unknown]> = [];
+  let resets = 0;
+  const seenAll = new Promise<void>((resolve) => {
+    const stop = c.watchDocumentChanges('thing/', (name, doc) => {
+      seen.push([name, doc?.value]);
+      if (seen.length === 2) {
+        stop();
+        resolve();
+      }
+    }, () => resets++);
+  });
+  await until(async () => (resets > 0 ? true : undefined), 'the watch started');
+  assert.ok((await other.writeDocument('thing/a', { n: 9 }, null)).ok);
+  assert.ok((await c.writeDocument('things', { n: 9 }, null)).ok);
+  const a = await c.writeDocument('thing/a b', { n: 1 }, null);
+  assert.ok(a.ok);
+  assert.ok((await c.writeDocument('thing/a b', { n: 2 }, a.revision)).ok);
+  await seenAll;
+  assert.deepEqual(seen, [['thing/a b', { n: 1 }], ['thing/a b', { n: 2 }]]);
+  assert.equal(resets, 1);
 });
 
 test('an unreachable etcd is a CoordinatorError naming the endpoints', opts, async () => {

@@ -16,7 +16,7 @@ for (const stop of ['clean', 'unclean'] as const) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-ps-'));
     let broker = Broker.open(options(dir));
     broker.createTopic('default', { name: 'payments', partitions: 3 });
-    const producer = broker.allocateProducer('default');
+    const producer = await broker.allocateProducer('default');
     const first = await broker.produce('default', 'payments', [rec('a'), rec('b')], { acks: 'all', producer: { ...producer, sequence: 0 } });
     await broker.produce('default', 'payments', [rec('c')], { acks: 'all', producer: { ...producer, sequence: 1 } });
     if (stop === 'clean') await broker.close();

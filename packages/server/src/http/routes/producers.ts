@@ -32,7 +32,7 @@ export async function producerRoutes(app: FastifyInstance): Promise<void> {
       const owned = p.via !== 'anonymous';
       const name = request.body?.name;
       const key = name === undefined || !owned ? name : `principal:${p.name}/${name}`;
-      return reply.code(201).send(broker.allocateProducer(request.params.cluster, key, owned ? p.name : undefined));
+      return reply.code(201).send(await broker.allocateProducer(request.params.cluster, key, owned ? p.name : undefined));
     },
   );
 }

@@ -33,7 +33,7 @@ export const initProducerIdHandler: ApiHandler = {
       ctx.require('write', 'cluster');
       // The id belongs to the connection's principal (docs/security.md, "Ownership").
       const owner = ctx.conn.principal !== null && ctx.conn.principal.via !== 'anonymous' ? ctx.conn.principal.name : undefined;
-      const p = ctx.broker.allocateProducer(ctx.settings.cluster, undefined, owner);
+      const p = await ctx.broker.allocateProducer(ctx.settings.cluster, undefined, owner);
       return { throttleTimeMs: 0, errorCode: 0, producerId: p.producerId, producerEpoch: p.producerEpoch };
     } catch (err) {
       return failed(kafkaErrorCode(err));
