@@ -18,7 +18,7 @@ import { DEFAULT_OPEN_SEGMENT_FILES, openFileLimit, partitionBudget } from './li
 import { FdPool } from './storage/fd-pool.js';
 import { configValue, effectiveConfigs } from './catalog/topic-config.js';
 import { Partition, type AppendResult, type EncodedShare, type Isolation, type ProducerRef } from './partitions/partition.js';
-import { ProducePath, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
+import { ProducePath, checkRecord, routeRecords, type Acks, type ProduceInput, type ProduceOptions, type ProducedRecord, type TopicSettings, type ProduceTarget } from './partitions/produce-path.js';
 import { WebkaError } from './errors.js';
 import { acquireLock, type DataDirLock } from './storage/data-dir-lock.js';
 import { LogCleaner } from './storage/log-cleaner.js';
@@ -458,19 +458,47 @@ export class Broker {
     // a transactional produce is checked by its transaction (the id's principal, its producer)
     if (options.producer !== undefined && options.joinTransaction === undefined) this.checkProducerOwner(options.producer.producerId, options.caller);
     const rt = this.#runtime(cluster, topic);
-    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
-    const settings: TopicSettings = {
-      maxRecordBytes: Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes')),
-      compression: configValue(rt.record.configs, clusterConfigs, 'compression.type') === 'gzip' ? 'gzip' : 'none',
-      logAppendTime: configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime',
-    };
-    const out = await this.#produce.produce(rt, settings, records, options);
+    const out = await this.#produce.produce(rt, this.#settings(cluster, rt), records, options);
     if (this.options.traffic !== undefined) {
       let bytes = 0;
       for (const r of records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
       this.options.traffic.produced(cluster, topic, records.length, bytes);
     }
     return out;
+  }
+
+  #settings(cluster: string, rt: TopicRuntime): TopicSettings {
+    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
+    return {
+      maxRecordBytes: Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes')),
+      compression: configValue(rt.record.configs, clusterConfigs, 'compression.type') === 'gzip' ? 'gzip' : 'none',
+      logAppendTime: configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime',
+    };
+  }
+
+  /**
+   * In a cluster, to split a request by leader before any of it is written: the partition of
+   * each record, as produce() routes them, after the checks produce() makes of every record
+   * (timestamp, size), so that a record another leader would refuse fails the whole request here.
+   */
+  routeRecords(cluster: string, topic: string, records: readonly ProduceInput[], producer: ProducerRef | undefined, now: number): number[] {
+    const rt = this.#runtime(cluster, topic);
+    const settings = this.#settings(cluster, rt);
+    for (let i = 0; i < records.length; i++) checkRecord(rt, settings, records[i], i, records[i].timestamp ?? now);
+    return routeRecords(rt, records, producer);
+  }
+
+  /** Refuses a binary produce body's batch for a partition the topic lacks, or with a record above max.message.bytes. */
+  checkEncoded(cluster: string, topic: string, batches: ReadonlyMap<number, { largestRecord: number }>): void {
+    const rt = this.#runtime(cluster, topic);
+    const { maxRecordBytes } = this.#settings(cluster, rt);
+    const n = rt.partitions.length;
+    for (const [p, b] of batches) {
+      if (p < 0 || p >= n) throw new WebkaError('PARTITION_NOT_FOUND', `the body has a batch for partition ${p}, but topic "${topic}" has partitions 0 to ${n - 1}`);
+      if (b.largestRecord > maxRecordBytes) {
+        throw new WebkaError('RECORD_TOO_LARGE', `partition ${p}'s batch has a record of ${b.largestRecord} bytes; topic "${topic}" accepts at most ${maxRecordBytes} (max.message.bytes)`);
+      }
+    }
   }
 
   /**
@@ -484,20 +512,11 @@ export class Broker {
     if (options.producer !== undefined && options.clientEpochs !== true) await this.#knowProducer(options.producer.producerId, options.producer.producerEpoch);
     if (options.producer !== undefined && options.joinTransaction === undefined) this.checkProducerOwner(options.producer.producerId, options.caller);
     const rt = this.#runtime(cluster, topic);
-    const clusterConfigs = this.catalog.getCluster(cluster).defaults.configs;
-    const settings: TopicSettings = {
-      maxRecordBytes: Number(configValue(rt.record.configs, clusterConfigs, 'max.message.bytes')),
-      compression: 'none',
-      logAppendTime: configValue(rt.record.configs, clusterConfigs, 'message.timestamp.type') === 'LogAppendTime',
-    };
-    const n = rt.partitions.length;
+    const settings = { ...this.#settings(cluster, rt), compression: 'none' as const };
+    this.checkEncoded(cluster, topic, batches);
     let records = 0;
     let bytes = 0;
-    for (const [p, b] of batches) {
-      if (p < 0 || p >= n) throw new WebkaError('PARTITION_NOT_FOUND', `the body has a batch for partition ${p}, but topic "${topic}" has partitions 0 to ${n - 1}`);
-      if (b.largestRecord > settings.maxRecordBytes) {
-        throw new WebkaError('RECORD_TOO_LARGE', `partition ${p}'s batch has a record of ${b.largestRecord} bytes; topic "${topic}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
-      }
+    for (const b of batches.values()) {
       records += b.count;
       bytes += b.batch.length;
     }

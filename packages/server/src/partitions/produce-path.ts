@@ -101,34 +101,13 @@ export class ProducePath {
     const now = Date.now();
 
     // Route every record; validate everything before anything is written.
-    // in a cluster the sticky partition is one this broker leads, when it leads any
-    if (producer === undefined && target.partitions[target.sticky].replica?.leads === false) {
-      const led = target.partitions.findIndex((p) => p.replica === null || p.replica.leads);
-      if (led >= 0) target.sticky = led;
-    }
-    const keyless = producer !== undefined ? (producer.producerId + producer.sequence) % n : target.sticky;
+    const keyless = keylessPartition(target, producer);
     const shares = new Map<number, Share>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      let p: number;
-      if (r.partition !== undefined) {
-        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
-          throw new WebkaError('PARTITION_NOT_FOUND', `records[${i}].partition is ${r.partition}, but topic "${target.name}" has partitions 0 to ${n - 1}`);
-        }
-        p = r.partition;
-      } else if (r.key !== null) {
-        p = partitionForKey(r.key, n);
-      } else {
-        p = keyless;
-      }
+      const p = routeRecord(target, r, i, keyless);
       const ts = r.timestamp ?? now;
-      if (!Number.isInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP) {
-        throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds from 0 to ${MAX_TIMESTAMP}`);
-      }
-      const size = recordSize(r);
-      if (size > settings.maxRecordBytes) {
-        throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${target.name}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
-      }
+      const size = checkRecord(target, settings, r, i, ts);
       let share = shares.get(p);
       if (share === undefined) shares.set(p, (share = { records: [], count: 0, indexes: [], bytes: 0 }));
       share.bytes += size;
@@ -175,7 +154,10 @@ export class ProducePath {
     let verdict: 'new' | 'retry' | undefined;
     if (producer !== undefined) {
       if (options.clientEpochs !== true) this.#checkEpoch(producer);
-      verdict = this.#sequences.begin(target.id, producer.producerId, producer.producerEpoch, producer.sequence, target.partitions);
+      // in a cluster a topic whose other partitions other brokers lead: sequences sent to those
+      // never reach this broker, so a gap is no sign of a lost request (docs/decisions/0002)
+      const gapsAllowed = target.partitions.some((p) => p.replica !== null && !p.replica.leads);
+      verdict = this.#sequences.begin(target.id, producer.producerId, producer.producerEpoch, producer.sequence, target.partitions, gapsAllowed);
     }
     const appendOptions = { compression: settings.compression, logAppendTime: settings.logAppendTime };
     const out = new Map<number, AppendResult>();
@@ -284,6 +266,40 @@ export class ProducePath {
 }
 
 /**
+ * The partition of each record, as produce() routes them: its own partition, else by its key
+ * (murmur2), else the keyless partition (keylessPartition). Refuses a partition the topic lacks.
+ */
+export function routeRecords(target: ProduceTarget, records: readonly ProduceInput[], producer: ProducerRef | undefined): number[] {
+  const keyless = keylessPartition(target, producer);
+  return records.map((r, i) => routeRecord(target, r, i, keyless));
+}
+
+/**
+ * Where a request's records without key or partition go: for an idempotent producer
+ * `(producerId + sequence) mod partitions` (a retry routes them as its first attempt did), else
+ * the topic's sticky partition, which in a cluster is one this broker leads, when it leads any.
+ */
+function keylessPartition(target: ProduceTarget, producer: ProducerRef | undefined): number {
+  if (producer !== undefined) return (producer.producerId + producer.sequence) % target.partitions.length;
+  if (target.partitions[target.sticky].replica?.leads === false) {
+    const led = target.partitions.findIndex((p) => p.replica === null || p.replica.leads);
+    if (led >= 0) target.sticky = led;
+  }
+  return target.sticky;
+}
+
+function routeRecord(target: ProduceTarget, r: ProduceInput, i: number, keyless: number): number {
+  const n = target.partitions.length;
+  if (r.partition !== undefined) {
+    if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
+      throw new WebkaError('PARTITION_NOT_FOUND', `records[${i}].partition is ${r.partition}, but topic "${target.name}" has partitions 0 to ${n - 1}`);
+    }
+    return r.partition;
+  }
+  return r.key !== null ? partitionForKey(r.key, n) : keyless;
+}
+
+/**
  * A retry must be the request it repeats: where a share of that sequence is stored, the retry
  * has a share with as many records, and it has no share where none was stored unless it is the
  * latest request (which a crash may have cut short: its missing shares are written now). A
@@ -294,6 +310,9 @@ function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: Readon
   const latest = isLatest(target, producer);
   const what = `sequence ${producer.sequence} of producer ${producer.producerId}`;
   for (let p = 0; p < target.partitions.length; p++) {
+    // in a cluster, another broker's partitions are its to check (a request split by leader
+    // brings each leader only its own shares)
+    if (target.partitions[p].replica?.leads === false) continue;
     const cached = target.partitions[p].producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
     const count = shares.get(p)?.count ?? 0;
     if (cached === undefined) {
@@ -318,6 +337,18 @@ function isLatest(target: ProduceTarget, producer: ProducerRef): boolean {
     if (e !== undefined && e.epoch === producer.producerEpoch && e.lastSequence > last) last = e.lastSequence;
   }
   return producer.sequence >= last;
+}
+
+/** Refuses a record whose timestamp (`ts`) or size the topic does not take; answers its size. */
+export function checkRecord(target: Pick<ProduceTarget, 'name'>, settings: TopicSettings, r: ProduceInput, i: number, ts: number): number {
+  if (!Number.isInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP) {
+    throw new WebkaError('INVALID_TIMESTAMP', `records[${i}].timestamp must be an integer of milliseconds from 0 to ${MAX_TIMESTAMP}`);
+  }
+  const size = recordSize(r);
+  if (size > settings.maxRecordBytes) {
+    throw new WebkaError('RECORD_TOO_LARGE', `records[${i}] is about ${size} bytes; topic "${target.name}" accepts at most ${settings.maxRecordBytes} (max.message.bytes)`);
+  }
+  return size;
 }
 
 /** A record's size as stored, close enough to compare with max.message.bytes. */

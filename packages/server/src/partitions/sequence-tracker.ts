@@ -54,8 +54,10 @@ export class SequenceTracker {
   /**
    * Checks a request and reserves its sequence; call release() when it is answered. A new
    * request moves lastSequence at once, so that a pipelined next request is accepted in order.
+   * With gapsAllowed (a cluster leader of some of the topic's partitions only), any sequence
+   * above the last is new: the ones between went to partitions other brokers lead.
    */
-  begin(topicId: string, producerId: number, epoch: number, sequence: number, partitions: readonly Partition[]): SequenceVerdict {
+  begin(topicId: string, producerId: number, epoch: number, sequence: number, partitions: readonly Partition[], gapsAllowed = false): SequenceVerdict {
     const s = this.#get(topicId, producerId, epoch, partitions);
     if (epoch < s.epoch) {
       throw new WebkaError('PRODUCER_FENCED', `producer ${producerId} epoch ${epoch} is fenced by epoch ${s.epoch}`, { producerEpoch: s.epoch });
@@ -67,7 +69,7 @@ export class SequenceTracker {
       throw new WebkaError('INVALID_REQUEST', `sequence must be an integer from 0 to 2147483647, got ${sequence}`);
     }
     let verdict: SequenceVerdict;
-    if (sequence === s.lastSequence + 1) {
+    if (sequence === s.lastSequence + 1 || (gapsAllowed && sequence > s.lastSequence)) {
       verdict = 'new';
       s.lastSequence = sequence;
     } else if (sequence <= s.lastSequence && sequence > s.lastSequence - CACHED_BATCHES) {

@@ -4,9 +4,12 @@
  * an id and sequence would have the second one's records taken for retries of the first's and
  * dropped), any leader accepts an id that any broker issued, and a named producer has one id and
  * one epoch sequence on every broker, so asking for it on another broker fences the old holder.
+ * A request whose records go to partitions of different leaders is split by leader by the broker
+ * that receives it, and answered as one.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { RecordBatchBuilder, RECORD_BATCH_CONTENT_TYPE, produceBody } from '@webka/protocol';
 import { needEtcd } from '../support/etcd.js';
 import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 
@@ -175,4 +178,57 @@ test('a broker that leads a partition again judges its producers from the log it
   const next = await write(first);
   assert.equal(next.status, 200, JSON.stringify(next.body));
   assert.deepEqual(await values('moves', 0), ['seq-0', 'seq-1', 'seq-2', 'seq-3', 'seq-4', 'seq-5', 'seq-6']);
+});
+
+test('a request whose records go to partitions of different leaders is written on each leader and answered in its order', opts, async () => {
+  const leaders = await topic('spread', 3);
+  assert.ok(new Set(leaders).size > 1, `the partitions have different leaders: ${leaders.join(', ')}`);
+  const stored = async (): Promise<string[][]> => Promise.all([0, 1, 2].map((p) => values('spread', p)));
+
+  // keyed records through every broker: each answer names where its record is, and it is there
+  const sent: string[] = [];
+  for (const via of NODES) {
+    const records = Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: `via${via}-${i}` }));
+    const r = await postJson(`${url(via)}/v1/clusters/default/topics/spread/records?acks=all`, { records });
+    assert.equal(r.status, 200, `through broker ${via}: ${JSON.stringify(r.body)}`);
+    assert.equal(new Set(r.body.records.map((x: { partition: number }) => x.partition)).size, 3, 'the keys spread over every partition');
+    const now = await stored();
+    r.body.records.forEach((x: { partition: number; offset: number }, i: number) => assert.equal(now[x.partition][x.offset], records[i].value, `record ${i} through broker ${via}`));
+    sent.push(...records.map((x) => x.value));
+  }
+
+  // an idempotent producer spreading every request over the partitions: each retry, through
+  // another broker, is answered with the first offsets, and nothing is stored twice
+  const w = await producer(3);
+  for (let seq = 0; seq < 6; seq++) {
+    const records = [0, 1, 2].map((p) => ({ value: `idem-${seq}-${p}`, partition: p }));
+    const body = { ...w, sequence: seq, records };
+    const first = await postJson(`${url(NODES[seq % 3])}/v1/clusters/default/topics/spread/records?acks=all`, body);
+    assert.equal(first.status, 200, `sequence ${seq}: ${JSON.stringify(first.body)}`);
+    const retry = await postJson(`${url(NODES[(seq + 1) % 3])}/v1/clusters/default/topics/spread/records?acks=all`, body);
+    assert.equal(retry.status, 200, `retry of ${seq}: ${JSON.stringify(retry.body)}`);
+    assert.deepEqual(retry.body.records.map((x: { offset: number }) => x.offset), first.body.records.map((x: { offset: number }) => x.offset));
+    sent.push(...records.map((x) => x.value));
+  }
+
+  // a binary body, one batch per partition, split the same way
+  const frames = [0, 1, 2].map((p) => {
+    const b = new RecordBatchBuilder();
+    b.append(null, `bin-${p}`, Date.now());
+    return b.finish(p);
+  });
+  const bin = await fetch(`${url(NODES[0])}/v1/clusters/default/topics/spread/records?acks=all`, { method: 'POST', headers: { 'content-type': RECORD_BATCH_CONTENT_TYPE }, body: produceBody(frames) });
+  const binBody = (await bin.json()) as { partitions: Array<{ partition: number; baseOffset: number; count: number }> };
+  assert.equal(bin.status, 200, JSON.stringify(binBody));
+  const afterBin = await stored();
+  for (const x of binBody.partitions) assert.equal(afterBin[x.partition][x.baseOffset], `bin-${x.partition}`);
+  sent.push('bin-0', 'bin-1', 'bin-2');
+
+  // one record that its leader would refuse (a partition the topic lacks, a bad timestamp): nothing is written anywhere
+  for (const bad of [{ value: 'nowhere', partition: 7 }, { value: 'bad-time', partition: 2, timestamp: -5 }]) {
+    const r = await postJson(`${url(NODES[1])}/v1/clusters/default/topics/spread/records`, { records: [{ value: 'ok-0', partition: 0 }, { value: 'ok-1', partition: 1 }, bad] });
+    assert.ok(r.status === 404 || r.status === 422, JSON.stringify(r.body));
+  }
+  const all = (await stored()).flat();
+  assert.deepEqual([...all].sort(), [...sent].sort(), 'every record once, and none of the refused requests');
 });

@@ -15,6 +15,7 @@ import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
 import { forward, isForwarded } from '../forward.js';
+import { splitProduce, splitProduceEncoded, type SplitContext } from '../produce-split.js';
 import { installJsonParser } from '../json-body.js';
 import { parseBinaryProduce } from '../record-batch-body.js';
 import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
@@ -82,9 +83,11 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const { cluster, topic } = request.params;
       const tid = parsed.transactionalId;
       const txns = app.webka.transactions;
+      const split = tid === undefined ? splitContext(request, acks) : null;
       const results =
         tid === undefined || parsed.producer === undefined || txns === undefined
-          ? await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer, caller: request.principal })
+          ? ((split === null ? null : await splitProduce(split, parsed.records, parsed.producer)) ??
+            (await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer, caller: request.principal })))
           : await broker.produce(cluster, topic, parsed.records, {
               acks,
               caller: request.principal,
@@ -117,9 +120,11 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     if (parsed.transactional !== (tid !== undefined)) {
       throw new WebkaError('INVALID_REQUEST', parsed.transactional ? 'transactional batches need ?transactionalId= (from POST /v1/clusters/{cluster}/transactions)' : 'with ?transactionalId= the batches are transactional (attributes bit 4) and carry the transaction\'s producer');
     }
+    const split = tid === undefined ? splitContext(request, acks) : null;
     const results =
       tid === undefined || producer === undefined || txns === undefined
-        ? await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal })
+        ? ((split === null ? null : await splitProduceEncoded(split, parsed.batches, producer)) ??
+          (await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal })))
         : await broker.produceEncoded(cluster, topic, parsed.batches, {
             acks,
             caller: request.principal,
@@ -203,6 +208,13 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     // Accept: text/event-stream turns the fetch into a stream (streaming/sse-records.ts).
     async (request, reply) => (wantsEventStream(request) ? streamPartition(app.webka, request, reply, request.query) : fetchPartition(request, reply)),
   );
+
+  /** In a cluster, for a request not forwarded already: what splitting it by partition leader needs. */
+  function splitContext(request: FastifyRequest<{ Params: { cluster: string; topic: string } }>, acks: Acks): SplitContext | null {
+    const { cluster: member, replication } = app.webka;
+    if (member === undefined || replication === undefined || isForwarded(request)) return null;
+    return { broker, member, replication, request, cluster: request.params.cluster, topic: request.params.topic, acks };
+  }
 
   /** The leader's URL to forward a request to: in a cluster, for a request not forwarded already. */
   async function leaderUrl(leader: number, request: FastifyRequest): Promise<string | undefined> {
