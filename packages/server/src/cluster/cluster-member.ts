@@ -21,12 +21,10 @@ export class ClusterMember {
   private constructor(
     readonly coordinator: Coordinator,
     readonly nodeId: number,
-    onError: (err: unknown) => void,
+    readonly onError: (err: unknown) => void,
     readonly onTerm: () => void,
   ) {
-    this.#campaigning = this.#campaign().catch((err) => {
-      if (!this.#closed) onError(err);
-    });
+    this.#campaigning = this.#campaign();
   }
 
   /** Registers `nodeId` at `url` and starts campaigning; a taken node id rejects. */
@@ -35,9 +33,20 @@ export class ClusterMember {
     return new ClusterMember(coordinator, broker.nodeId, onError, onTerm);
   }
 
+  /**
+   * Campaigns for as long as the broker runs: a campaign that fails (etcd unreachable, restarted)
+   * is reported and tried again, so that the cluster has a controller again once etcd is back.
+   */
   async #campaign(): Promise<void> {
     while (!this.#closed) {
-      this.#term = await this.coordinator.campaign(this.nodeId);
+      try {
+        this.#term = await this.coordinator.campaign(this.nodeId);
+      } catch (err) {
+        if (this.#closed) return;
+        this.onError(err);
+        await new Promise((r) => setTimeout(r, 1000).unref());
+        continue;
+      }
       this.onTerm();
       await this.#term.ended;
       this.#term = null;

@@ -87,9 +87,15 @@ export class EtcdCoordinator implements Coordinator {
   #lease: Promise<string> | null = null;
   #keepAlive: NodeJS.Timeout | null = null;
   #lastContact: number | null = null;
+  /** The lease the keep-alive renews, once granted. */
+  #leaseId: string | null = null;
   #leaseLost: () => void = () => {};
-  /** Resolves when this session's lease is gone (lapsed or revoked). */
-  readonly #leaseGone: Promise<void>;
+  /** Resolves when this session's lease is gone (lapsed or revoked); a new session gets a new one. */
+  #leaseGone: Promise<void>;
+  /** What registerBroker registered: registered again under the next session's lease when one lapses. */
+  #registration: BrokerRegistration | null = null;
+  /** Called when a lapsed session was replaced and the broker registered again. */
+  onSessionRenewed: (() => void) | null = null;
   readonly #closing = new AbortController();
 
   constructor(options: EtcdCoordinatorOptions) {
@@ -162,12 +168,13 @@ export class EtcdCoordinator implements Coordinator {
   #session(): Promise<string> {
     this.#lease ??= this.#call<{ ID: string }>('/v3/lease/grant', { TTL: String(this.#ttl) }).then((r) => {
       const id = r.ID;
+      this.#leaseId = id;
       const renew = async (): Promise<void> => {
         try {
           const k = await this.#call<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: id });
-          if (Number(k.result?.TTL ?? 0) <= 0) this.#expire();
+          if (Number(k.result?.TTL ?? 0) <= 0) this.#expire(id);
         } catch (err) {
-          if (err instanceof CoordinatorError && /lease not found/.test(err.message)) this.#expire();
+          if (err instanceof CoordinatorError && /lease not found/.test(err.message)) this.#expire(id);
           // unreachable: keep trying; etcd lets the lease lapse on its own if this lasts
         }
       };
@@ -178,10 +185,34 @@ export class EtcdCoordinator implements Coordinator {
     return this.#lease;
   }
 
-  #expire(): void {
+  /**
+   * The lease `id` lapsed (the process was stopped, or etcd unreachable, for longer than its TTL):
+   * its registration and any controller term are gone. A new session is granted and the broker
+   * registers again, so that it rejoins the cluster instead of running on unseen by the others.
+   */
+  #expire(id: string): void {
+    if (this.#leaseId !== id) return; // a late answer about a lease already replaced
     if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
     this.#keepAlive = null;
-    this.#leaseLost();
+    this.#leaseId = null;
+    this.#lease = null;
+    const lost = this.#leaseLost;
+    this.#leaseGone = new Promise((resolve) => (this.#leaseLost = resolve));
+    lost();
+    const registration = this.#registration;
+    if (registration === null || this.#closing.signal.aborted) return;
+    void (async () => {
+      while (!this.#closing.signal.aborted) {
+        try {
+          await this.registerBroker(registration);
+          this.onSessionRenewed?.();
+          return;
+        } catch {
+          // etcd unreachable, or the old registration not yet gone: try again
+          await new Promise((r) => setTimeout(r, 500).unref());
+        }
+      }
+    })();
   }
 
   /**
@@ -213,6 +244,7 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   async registerBroker(broker: BrokerRegistration): Promise<void> {
+    this.#registration = broker;
     const lease = await this.#session();
     const key = b64(this.#key('brokers', String(broker.nodeId)));
     const put: Op = { request_put: { key, value: b64(JSON.stringify(broker)), lease } };
@@ -293,11 +325,12 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   async campaign(nodeId: number): Promise<ControllerTerm> {
-    const lease = await this.#session();
     const controllerKey = this.#key('controller');
     const epochKey = this.#key('controller_epoch');
     for (;;) {
       if (this.#closing.signal.aborted) throw new CoordinatorError('etcd coordinator closed while campaigning');
+      // the current session's lease (a new one after a lapse)
+      const lease = await this.#session();
       const current = await this.#range(epochKey);
       const epochKv = current.kvs[0];
       const epoch = Number(unb64(epochKv?.value) || '0') + 1;

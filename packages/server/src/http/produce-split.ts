@@ -22,6 +22,9 @@ import type { ReplicaManager } from '../replication/replica-manager.js';
 import { WebkaError } from '../errors.js';
 import { forwardHeaders } from './forward.js';
 
+/** Marks a request as one leader's share of a split request (ProduceOptions.splitShare). */
+export const SPLIT_SHARE = 'x-webka-split-share';
+
 /** How long a leader may take to answer its share. */
 const SHARE_TIMEOUT_MS = 60_000;
 
@@ -72,7 +75,7 @@ export async function splitProduce(ctx: SplitContext, records: ProduceInput[], p
   const results = await runShares(ctx, groups, producer, async (leader, partitions) => {
     const pinned = (p: number): ProduceInput[] => byPartition.get(p)!.map((i) => ({ ...records[i], partition: p, timestamp: records[i].timestamp ?? now }));
     if (leader === ctx.member.nodeId) {
-      const written = await ctx.broker.produce(ctx.cluster, ctx.topic, partitions.flatMap(pinned), { acks: ctx.acks, producer, caller: ctx.request.principal });
+      const written = await ctx.broker.produce(ctx.cluster, ctx.topic, partitions.flatMap(pinned), { acks: ctx.acks, producer, caller: ctx.request.principal, splitShare: true });
       const out: ShareResult = new Map();
       for (const r of written) {
         const e = out.get(r.partition);
@@ -113,7 +116,7 @@ export async function splitProduceEncoded(ctx: SplitContext, batches: ReadonlyMa
       return sendShare(ctx, leader, Buffer.concat(frames));
     }
     const mine = new Map(partitions.map((p) => [p, batches.get(p)!] as const));
-    const written = await ctx.broker.produceEncoded(ctx.cluster, ctx.topic, mine, { acks: ctx.acks, producer, caller: ctx.request.principal });
+    const written = await ctx.broker.produceEncoded(ctx.cluster, ctx.topic, mine, { acks: ctx.acks, producer, caller: ctx.request.principal, splitShare: true });
     return new Map([...written].map(([p, r]) => [p, { baseOffset: r.baseOffset, logAppendTime: r.logAppendTime }]));
   });
 }
@@ -143,6 +146,7 @@ async function sendShare(ctx: SplitContext, leader: number, body: Buffer): Promi
   delete headers['idempotency-key']; // the request's key is this broker's to answer for
   headers['content-type'] = RECORD_BATCH_CONTENT_TYPE;
   headers.accept = 'application/json';
+  headers[SPLIT_SHARE] = '1';
   const acks = ctx.acks === 'all' ? 'all' : String(ctx.acks);
   let res: Response;
   let text: string;

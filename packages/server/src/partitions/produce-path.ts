@@ -39,6 +39,13 @@ export interface ProduceOptions {
    * the open transaction (TransactionCoordinator.join).
    */
   joinTransaction?: (partitions: number[]) => Promise<TxnJoin>;
+  /**
+   * In a cluster: this request is one leader's share of a request split by leader
+   * (http/produce-split.ts), so the request's other shares are on other brokers (or on the one
+   * the splitting broker took for their leader): sequences are checked as a leader of part of the
+   * topic checks them, and a retry is compared with the stored batches only where it has a share.
+   */
+  splitShare?: boolean;
 }
 
 /** A produce's place in its transaction: see TransactionCoordinator.join. */
@@ -152,11 +159,12 @@ export class ProducePath {
     // replicas in sync
     for (const p of shares.keys()) target.partitions[p].replica?.checkAppend(options.acks);
     let verdict: 'new' | 'retry' | undefined;
+    let gapsAllowed = false;
     if (producer !== undefined) {
       if (options.clientEpochs !== true) this.#checkEpoch(producer);
       // in a cluster a topic whose other partitions other brokers lead: sequences sent to those
       // never reach this broker, so a gap is no sign of a lost request (docs/decisions/0002)
-      const gapsAllowed = target.partitions.some((p) => p.replica !== null && !p.replica.leads);
+      gapsAllowed = options.splitShare === true || target.partitions.some((p) => p.replica !== null && !p.replica.leads);
       verdict = this.#sequences.begin(target.id, producer.producerId, producer.producerEpoch, producer.sequence, target.partitions, gapsAllowed);
     }
     const appendOptions = { compression: settings.compression, logAppendTime: settings.logAppendTime };
@@ -165,7 +173,7 @@ export class ProducePath {
     let wrote = false;
     let join: TxnJoin | undefined;
     try {
-      if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares);
+      if (producer !== undefined && verdict === 'retry') checkRetry(target, producer, shares, gapsAllowed);
       if (options.joinTransaction !== undefined) join = await options.joinTransaction([...shares.keys()]);
       // acks=0 (nobody waits for the answer), `immediate` and the debug backlog append at once;
       // so does a large share, which a write of its own already amortises, unless appends to its
@@ -301,12 +309,13 @@ function routeRecord(target: ProduceTarget, r: ProduceInput, i: number, keyless:
 
 /**
  * A retry must be the request it repeats: where a share of that sequence is stored, the retry
- * has a share with as many records, and it has no share where none was stored unless it is the
+ * has a share with as many records (in a cluster, where requests are split by leader: where the
+ * retry has a share at all), and it has no share where none was stored unless it is the
  * latest request (which a crash may have cut short: its missing shares are written now). A
  * different body (or a topic whose partition count changed in between, routing keys elsewhere)
  * is refused before anything is written, never answered with offsets of other records.
  */
-function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: ReadonlyMap<number, { count: number }>): void {
+function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: ReadonlyMap<number, { count: number }>, split: boolean): void {
   const latest = isLatest(target, producer);
   const what = `sequence ${producer.sequence} of producer ${producer.producerId}`;
   for (let p = 0; p < target.partitions.length; p++) {
@@ -315,6 +324,9 @@ function checkRetry(target: ProduceTarget, producer: ProducerRef, shares: Readon
     if (target.partitions[p].replica?.leads === false) continue;
     const cached = target.partitions[p].producers.find(producer.producerId, producer.producerEpoch, producer.sequence);
     const count = shares.get(p)?.count ?? 0;
+    // a request split by leader brings its share of this partition to whichever broker the
+    // splitting one took for its leader: a share missing here may have gone there
+    if (count === 0 && split) continue;
     if (cached === undefined) {
       if (count > 0 && !latest) throw new WebkaError('OUT_OF_ORDER_SEQUENCE', `${what} was never written to partition ${p} and is not the latest request`);
       continue;

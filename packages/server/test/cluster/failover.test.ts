@@ -12,10 +12,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { needEtcd } from '../support/etcd.js';
 import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { checkHistory } from '../support/history.js';
 
 const missing = needEtcd();
 if (missing !== null) console.log(`# skipping failover tests: ${missing}`);
@@ -56,7 +55,6 @@ async function runFailover(prefix: string, debugHwFromLeader: boolean): Promise<
   await Promise.all([1, 2, 3].map((n) => cluster.start(n)));
   await untilBrokers(cluster.brokers.get(1)!, 3);
   const url = (n: number): string => cluster.brokers.get(n)!.url;
-  const before = new Set(fs.readdirSync(path.join(cluster.dirs.get(1)!, 'logs')));
   const created = await postJson(`${url(1)}/v1/clusters/default/topics`, { name: 'events', partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const oldLeader = (created.body.partitionInfo as PartitionView[])[0].leader;
@@ -125,30 +123,9 @@ async function runFailover(prefix: string, debugHwFromLeader: boolean): Promise<
     return ends.every((e) => e === p.logEndOffset) ? true : undefined;
   }, 'every replica holds the leader\'s log');
 
-  // the check: read everything from the new leader; compare the copies byte for byte
-  const seen: string[] = [];
-  for (let offset = 0; ; ) {
-    const r = await getJson(`${url(newLeader)}/v1/clusters/default/topics/events/partitions/0/records?offset=${offset}&maxRecords=10000`);
-    assert.equal(r.status, 200);
-    for (const rec of r.body.records as { value: string }[]) seen.push(rec.value);
-    if (r.body.nextOffset >= r.body.highWatermark || r.body.records.length === 0) break;
-    offset = r.body.nextOffset;
-  }
-  const present = new Set(seen);
-  const topicDir = fs.readdirSync(path.join(cluster.dirs.get(newLeader)!, 'logs')).find((d) => d.endsWith('-0') && !before.has(d))!;
-  const copy = (n: number): Buffer => {
-    const dir = path.join(cluster.dirs.get(n)!, 'logs', topicDir);
-    return Buffer.concat(fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort().map((f) => fs.readFileSync(path.join(dir, f))));
-  };
-  const leaderCopy = copy(newLeader);
-  return {
-    acked,
-    lost: [...acked].filter((v) => !present.has(v)),
-    duplicates: seen.length - present.size,
-    copiesDiffer: [1, 2, 3].some((n) => !copy(n).equals(leaderCopy)),
-    oldLeader,
-    newLeader,
-  };
+  // the check (support/history.ts, as faults.test.ts checks): everything read from the leader, the copies compared byte for byte
+  const h = await checkHistory(cluster, 'events', acked);
+  return { acked, lost: h.lost, duplicates: h.duplicates.length, copiesDiffer: h.differing.length > 0, oldLeader, newLeader };
 }
 
 test('kill -9 of the leader: a new leader from the ISR, no acknowledged record lost, the old leader truncated to the same log', opts, async (t) => {

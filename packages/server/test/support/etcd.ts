@@ -25,6 +25,8 @@ export interface TestEtcd {
   dataDir: string;
   /** Stops etcd (SIGTERM, then SIGKILL after 10 s) and removes its data directory. */
   stop(): Promise<void>;
+  /** kill -9 of etcd, then etcd again on the same ports and data directory; resolves once it is healthy. */
+  restart(): Promise<void>;
 }
 
 /** A TCP port free on 127.0.0.1 right now (another process may take it before it is used). */
@@ -56,6 +58,30 @@ async function healthy(url: string, child: ChildProcess, deadline: number): Prom
   return false;
 }
 
+/** etcd on `url` and `peer` with its data in `dataDir` (an existing one is taken up again). */
+function spawnEtcd(dataDir: string, url: string, peer: string): { child: ChildProcess; log: () => string } {
+  const child = spawn(
+    'etcd',
+    [
+      '--name', 'test',
+      '--data-dir', path.join(dataDir, 'data'),
+      '--listen-client-urls', url,
+      '--advertise-client-urls', url,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `test=${peer}`,
+      '--initial-cluster-state', 'new',
+      '--log-outputs', 'stderr',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4000);
+  });
+  return { child, log: () => log };
+}
+
 /** Starts a one-member etcd on loopback; retries with other ports if a port was taken meanwhile. */
 export async function startEtcd(): Promise<TestEtcd> {
   let lastLog = '';
@@ -64,39 +90,30 @@ export async function startEtcd(): Promise<TestEtcd> {
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
-    const child = spawn(
-      'etcd',
-      [
-        '--name', 'test',
-        '--data-dir', path.join(dataDir, 'data'),
-        '--listen-client-urls', url,
-        '--advertise-client-urls', url,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `test=${peer}`,
-        '--initial-cluster-state', 'new',
-        '--log-outputs', 'stderr',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const killOnExit = (): void => void child.kill('SIGKILL');
+    let running = spawnEtcd(dataDir, url, peer);
+    const killOnExit = (): void => void running.child.kill('SIGKILL');
     process.once('exit', killOnExit);
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      log = (log + d.toString()).slice(-4000);
-    });
-    const stop = async (): Promise<void> => {
+    const halt = async (signal: NodeJS.Signals): Promise<void> => {
+      const child = running.child;
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        child.kill(signal);
         const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited(child);
         clearTimeout(killer);
       }
+    };
+    const stop = async (): Promise<void> => {
+      await halt('SIGTERM');
       process.off('exit', killOnExit);
       fs.rmSync(dataDir, { recursive: true, force: true });
     };
-    if (await healthy(url, child, Date.now() + 30_000)) return { url, dataDir, stop };
-    lastLog = log;
+    const restart = async (): Promise<void> => {
+      await halt('SIGKILL');
+      running = spawnEtcd(dataDir, url, peer);
+      if (!(await healthy(url, running.child, Date.now() + 30_000))) throw new Error(`etcd did not come back on ${url}; its log:\n${running.log()}`);
+    };
+    if (await healthy(url, running.child, Date.now() + 30_000)) return { url, dataDir, stop, restart };
+    lastLog = running.log();
     await stop();
   }
   throw new Error(`etcd did not become healthy on loopback after 3 tries; last log:\n${lastLog}`);

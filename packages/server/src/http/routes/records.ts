@@ -15,7 +15,7 @@ import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
 import { forward, isForwarded } from '../forward.js';
-import { splitProduce, splitProduceEncoded, type SplitContext } from '../produce-split.js';
+import { SPLIT_SHARE, splitProduce, splitProduceEncoded, type SplitContext } from '../produce-split.js';
 import { installJsonParser } from '../json-body.js';
 import { parseBinaryProduce } from '../record-batch-body.js';
 import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
@@ -87,7 +87,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const results =
         tid === undefined || parsed.producer === undefined || txns === undefined
           ? ((split === null ? null : await splitProduce(split, parsed.records, parsed.producer)) ??
-            (await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer, caller: request.principal })))
+            (await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer, caller: request.principal, splitShare: isSplitShare(request) })))
           : await broker.produce(cluster, topic, parsed.records, {
               acks,
               caller: request.principal,
@@ -124,7 +124,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     const results =
       tid === undefined || producer === undefined || txns === undefined
         ? ((split === null ? null : await splitProduceEncoded(split, parsed.batches, producer)) ??
-          (await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal })))
+          (await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal, splitShare: isSplitShare(request) })))
         : await broker.produceEncoded(cluster, topic, parsed.batches, {
             acks,
             caller: request.principal,
@@ -208,6 +208,11 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     // Accept: text/event-stream turns the fetch into a stream (streaming/sse-records.ts).
     async (request, reply) => (wantsEventStream(request) ? streamPartition(app.webka, request, reply, request.query) : fetchPartition(request, reply)),
   );
+
+  /** A share of a request another broker split by leader (it weakens only checks of the caller's own producer). */
+  function isSplitShare(request: FastifyRequest): boolean {
+    return isForwarded(request) && request.headers[SPLIT_SHARE] === '1';
+  }
 
   /** In a cluster, for a request not forwarded already: what splitting it by partition leader needs. */
   function splitContext(request: FastifyRequest<{ Params: { cluster: string; topic: string } }>, acks: Acks): SplitContext | null {

@@ -1,0 +1,185 @@
+/**
+ * Faults under load, checked as Jepsen checks a queue: three `webka start` brokers on a private
+ * etcd, a topic of 3 partitions with 3 replicas and min.insync.replicas 2, and idempotent
+ * producers that write unique values (each request one record to every partition, so every
+ * request is split over the leaders) with acks=all through any live broker, retrying each
+ * request with its sequence until it is acknowledged. Meanwhile, one after another: kill -9 of a
+ * partition leader five times, kill -9 of a follower, a leader stopped (SIGSTOP) for longer than
+ * its lease and then resumed (a zombie that must not acknowledge anything once fenced, and must
+ * rejoin), etcd killed and restarted, and every broker killed at once and restarted. After each
+ * fault the producers must make progress again. Then the check (support/history.ts): no
+ * acknowledged value missing, none stored twice, every replica's log the same bytes as its
+ * leader's, and no producer refused for a reason a retry cannot mend.
+ *
+ * The checker's negative control is failover.test.ts's: with the high watermark taken from the
+ * leader alone, the same checker reports the records the leader acknowledged alone as lost.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { needEtcd } from '../support/etcd.js';
+import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { checkHistory, describePartitions } from '../support/history.js';
+
+const missing = needEtcd();
+if (missing !== null) console.log(`# skipping fault tests: ${missing}`);
+const opts = { skip: missing ?? false };
+
+let cluster: TestCluster | undefined;
+after(async () => {
+  await cluster?.stop();
+});
+
+const NODES = [1, 2, 3];
+const TOPIC = 'queue';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Answers a producer may retry: the cluster is moving (503, 408), or the request raced its own retry (409 CONCURRENT_REQUEST). */
+const RETRIABLE = new Set(['NOT_LEADER', 'NOT_CONTROLLER', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'SHUTTING_DOWN', 'REQUEST_TIMEOUT', 'COORDINATION_UNAVAILABLE', 'CONCURRENT_REQUEST', 'TOPIC_NOT_FOUND']);
+
+interface Workload {
+  acked: Set<string>;
+  /** Answers no retry can mend (a producer that only retries must never see one), by code. */
+  refused: Map<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Idempotent producers (3), each request one record per partition, retried with its sequence until acknowledged. */
+function workload(c: TestCluster): Workload {
+  const acked = new Set<string>();
+  const refused = new Map<string, string>();
+  let running = true;
+  let turn = 0;
+  const live = (): string => {
+    const urls = [...c.brokers.values()].map((b) => b.url);
+    return urls[turn++ % urls.length];
+  };
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: any } | null> => {
+    try {
+      const r = await fetch(live() + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const text = await r.text();
+      return { status: r.status, body: text === '' ? undefined : JSON.parse(text) };
+    } catch {
+      return null; // the broker died, or did not answer in time: not acknowledged
+    }
+  };
+  const loops = [0, 1, 2].map(async (w) => {
+    let producer: { producerId: number; producerEpoch: number } | undefined;
+    while (running && producer === undefined) {
+      const r = await post('/v1/clusters/default/producers', {});
+      if (r?.status === 201) producer = r.body;
+      else await sleep(100);
+    }
+    for (let sequence = 0; running; sequence++) {
+      const values = [0, 1, 2].map((p) => `w${w}-${sequence}-p${p}`);
+      const body = { ...producer, sequence, records: values.map((value, partition) => ({ value, partition })) };
+      while (running) {
+        const r = await post(`/v1/clusters/default/topics/${TOPIC}/records?acks=all`, body);
+        if (r?.status === 200) {
+          for (const v of values) acked.add(v);
+          break;
+        }
+        const code = r?.body?.error?.code as string | undefined;
+        if (r !== null && r.status < 500 && !RETRIABLE.has(code ?? '')) {
+          refused.set(code ?? String(r.status), `w${w} sequence ${sequence}: ${JSON.stringify(r.body)}`);
+          break;
+        }
+        await sleep(50);
+      }
+    }
+  });
+  return {
+    acked,
+    refused,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+test('kill -9 of leaders and followers, a zombie leader, an etcd restart and a whole-cluster restart lose no acknowledged record and store none twice', opts, async (t) => {
+  const c = (cluster = await startCluster('/faults', { WEBKA_COORDINATOR_LEASE_SECONDS: '2', WEBKA_REPLICA_LAG_TIME_MAX_MS: '3000' }));
+  await Promise.all(NODES.map((n) => c.start(n)));
+  await untilBrokers(c.brokers.get(1)!, 3);
+  const created = await postJson(`${c.brokers.get(1)!.url}/v1/clusters/default/topics`, { name: TOPIC, partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await until(async () => ((await describePartitions(c, TOPIC)).every((p) => p.isr.length === 3) ? true : undefined), 'every partition fully in sync');
+
+  const load = workload(c);
+  const faults: string[] = [];
+  /** Waits until the producers have had `n` more values acknowledged: the cluster serves again. */
+  const progress = async (what: string, n = 30): Promise<void> => {
+    const from = load.acked.size;
+    await until(async () => (load.acked.size >= from + n ? true : undefined), `producers make progress after ${what}`, 60_000);
+    faults.push(what);
+  };
+  const liveCount = async (n: number): Promise<void> => {
+    await until(async () => {
+      for (const b of c.brokers.values()) {
+        try {
+          const r = await getJson(`${b.url}/v1/brokers`);
+          if (r.status === 200 && r.body.brokers.length === n && r.body.brokers.some((x: { controller: boolean }) => x.controller)) return true;
+        } catch {
+          // that broker is stopped or going away
+        }
+      }
+      return undefined;
+    }, `${n} live brokers with a controller`);
+  };
+  /** kill -9 of a broker; once its lease has lapsed it is started again on its data directory. */
+  const killAndRestart = async (n: number): Promise<void> => {
+    await c.kill(n);
+    await liveCount(2);
+    await c.start(n);
+    await liveCount(3);
+  };
+  await progress('start');
+
+  // 1. the leader of partition 0 (whoever it is by then) is killed five times
+  for (let i = 0; i < 5; i++) {
+    const leader = (await describePartitions(c, TOPIC))[0].leader;
+    await killAndRestart(leader);
+    await progress(`kill -9 of leader ${leader} (${i + 1} of 5)`);
+  }
+
+  // 2. a follower of partition 0
+  const p0 = (await describePartitions(c, TOPIC))[0];
+  const follower = p0.replicas.find((n) => n !== p0.leader)!;
+  await killAndRestart(follower);
+  await progress(`kill -9 of follower ${follower}`);
+
+  // 3. a zombie: the leader of partition 1 stopped past its lease, then resumed; it must rejoin
+  const zombie = (await describePartitions(c, TOPIC))[1].leader;
+  const z = c.brokers.get(zombie)!;
+  z.child.kill('SIGSTOP');
+  await until(async () => {
+    const other = c.brokers.get(NODES.find((n) => n !== zombie)!)!;
+    const p = ((await getJson(`${other.url}/v1/clusters/default/topics/${TOPIC}`)).body.partitionInfo as Array<{ leader: number }>)[1];
+    return p.leader !== zombie && p.leader > 0 ? true : undefined;
+  }, 'partition 1 has another leader while its old one is stopped');
+  await sleep(1000);
+  z.child.kill('SIGCONT');
+  await liveCount(3);
+  await progress(`SIGSTOP of leader ${zombie} past its lease, then SIGCONT`);
+
+  // 4. etcd killed and restarted: the brokers carry on, elect a controller again and rejoin
+  await c.etcd.restart();
+  await liveCount(3);
+  await progress('etcd killed and restarted');
+
+  // 5. every broker killed at once, then started again
+  await Promise.all(NODES.map((n) => c.kill(n)));
+  await sleep(2500); // the leases lapse
+  await Promise.all(NODES.map((n) => c.start(n)));
+  await liveCount(3);
+  await progress('every broker killed and restarted');
+
+  await load.stop();
+  const h = await checkHistory(c, TOPIC, load.acked);
+  t.diagnostic(`faults: ${faults.join('; ')}`);
+  t.diagnostic(`acknowledged ${load.acked.size}, read ${h.read}, lost ${h.lost.length}, duplicates ${h.duplicates.length}, differing copies ${h.differing.length}`);
+  assert.deepEqual([...load.refused.values()], [], 'no producer was refused for a reason a retry cannot mend');
+  assert.deepEqual(h.lost, [], 'acknowledged but missing');
+  assert.deepEqual(h.duplicates, [], 'stored twice');
+  assert.deepEqual(h.differing, [], 'replicas whose log differs from the leader\'s');
+  assert.ok(load.acked.size >= 300, `the producers wrote through the faults (${load.acked.size} acknowledged)`);
+});
