@@ -79,10 +79,7 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
   if (type !== null && type.startsWith('text/event-stream') && res.body !== null) {
     clearTimeout(timer);
     reply.header('cache-control', 'no-cache');
-    const stream = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    // the other broker stopping mid-stream ends this stream too: the client resumes by offset
-    stream.on('error', () => stream.destroy());
-    return reply.send(stream);
+    return reply.send(relayEvents(res.body, abort, 2 * request.server.webka.config.heartbeatIntervalMs + 1000));
   }
   try {
     return reply.send(Buffer.from(await res.arrayBuffer()));
@@ -92,4 +89,47 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
     clearTimeout(timer);
     reply.raw.off('close', onClose);
   }
+}
+
+/**
+ * An event stream relayed as it comes. It ends, cleanly (so that an EventSource reconnects and
+ * resumes by Last-Event-ID), when the other broker ends it, when that broker dies (a killed
+ * process's connection ends mid-stream, an error a piped stream would leave hanging), and when
+ * nothing, not even its ": ping" heartbeat, has come for `idleMs` (the broker was cut off).
+ */
+function relayEvents(body: ReadableStream<Uint8Array>, abort: AbortController, idleMs: number): Readable {
+  const reader = body.getReader();
+  let idle: NodeJS.Timeout | undefined;
+  const out = new Readable({
+    read() {},
+    destroy(err, callback) {
+      clearTimeout(idle);
+      abort.abort();
+      reader.cancel().catch(() => undefined);
+      callback(err);
+    },
+  });
+  const quiet = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      abort.abort(new Error(`no event or heartbeat for ${idleMs} ms`));
+      reader.cancel().catch(() => undefined);
+    }, idleMs);
+  };
+  void (async () => {
+    quiet();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        quiet();
+        out.push(value);
+      }
+    } catch {
+      // the other broker went away mid-stream: end here too
+    }
+    clearTimeout(idle);
+    out.push(null);
+  })();
+  return out;
 }

@@ -59,10 +59,13 @@ async function healthy(url: string, child: ChildProcess, deadline: number): Prom
 }
 
 /** etcd on `url` and `peer` with its data in `dataDir` (an existing one is taken up again). */
-function spawnEtcd(dataDir: string, url: string, peer: string): { child: ChildProcess; log: () => string } {
+function spawnEtcd(dataDir: string, url: string, peer: string, electionTimeoutMs: number): { child: ChildProcess; log: () => string } {
   const child = spawn(
     'etcd',
     [
+      // etcd grants no lease shorter than 1.5 election timeouts (a 2 s lease at its default 1000 ms)
+      '--election-timeout', String(electionTimeoutMs),
+      '--heartbeat-interval', String(Math.max(10, Math.floor(electionTimeoutMs / 10))),
       '--name', 'test',
       '--data-dir', path.join(dataDir, 'data'),
       '--listen-client-urls', url,
@@ -82,15 +85,18 @@ function spawnEtcd(dataDir: string, url: string, peer: string): { child: ChildPr
   return { child, log: () => log };
 }
 
-/** Starts a one-member etcd on loopback; retries with other ports if a port was taken meanwhile. */
-export async function startEtcd(): Promise<TestEtcd> {
+/**
+ * Starts a one-member etcd on loopback; retries with other ports if a port was taken meanwhile.
+ * `electionTimeoutMs` (etcd's default 1000) bounds the shortest lease it grants: 500 allows 1 s.
+ */
+export async function startEtcd(electionTimeoutMs = 1000): Promise<TestEtcd> {
   let lastLog = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-etcd-'));
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
-    let running = spawnEtcd(dataDir, url, peer);
+    let running = spawnEtcd(dataDir, url, peer, electionTimeoutMs);
     const killOnExit = (): void => void running.child.kill('SIGKILL');
     process.once('exit', killOnExit);
     const halt = async (signal: NodeJS.Signals): Promise<void> => {
@@ -109,7 +115,7 @@ export async function startEtcd(): Promise<TestEtcd> {
     };
     const restart = async (): Promise<void> => {
       await halt('SIGKILL');
-      running = spawnEtcd(dataDir, url, peer);
+      running = spawnEtcd(dataDir, url, peer, electionTimeoutMs);
       if (!(await healthy(url, running.child, Date.now() + 30_000))) throw new Error(`etcd did not come back on ${url}; its log:\n${running.log()}`);
     };
     if (await healthy(url, running.child, Date.now() + 30_000)) return { url, dataDir, stop, restart };
