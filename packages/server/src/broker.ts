@@ -476,16 +476,16 @@ export class Broker {
     };
   }
 
-  /**
-   * In a cluster, to split a request by leader before any of it is written: the partition of
-   * each record, as produce() routes them, after the checks produce() makes of every record
-   * (timestamp, size), so that a record another leader would refuse fails the whole request here.
-   */
-  routeRecords(cluster: string, topic: string, records: readonly ProduceInput[], producer: ProducerRef | undefined, now: number): number[] {
+  /** In a cluster, to split a request by leader: the partition of each record, as produce() routes them. */
+  routeRecords(cluster: string, topic: string, records: readonly ProduceInput[], producer: ProducerRef | undefined): number[] {
+    return routeRecords(this.#runtime(cluster, topic), records, producer);
+  }
+
+  /** The checks produce() makes of every record (timestamp, size), without writing anything. */
+  checkRecords(cluster: string, topic: string, records: readonly ProduceInput[], now: number): void {
     const rt = this.#runtime(cluster, topic);
     const settings = this.#settings(cluster, rt);
     for (let i = 0; i < records.length; i++) checkRecord(rt, settings, records[i], i, records[i].timestamp ?? now);
-    return routeRecords(rt, records, producer);
   }
 
   /** Refuses a binary produce body's batch for a partition the topic lacks, or with a record above max.message.bytes. */

@@ -63,9 +63,11 @@ function byLeader(ctx: SplitContext, partitions: Iterable<number>): Map<number, 
 export async function splitProduce(ctx: SplitContext, records: ProduceInput[], producer: ProducerRef | undefined): Promise<ProducedRecord[] | null> {
   if (byLeader(ctx, ctx.broker.topicPartitions(ctx.cluster, ctx.topic).keys()) === null) return null;
   const now = Date.now();
-  const routed = ctx.broker.routeRecords(ctx.cluster, ctx.topic, records, producer, now);
+  const routed = ctx.broker.routeRecords(ctx.cluster, ctx.topic, records, producer);
   const groups = byLeader(ctx, new Set(routed));
   if (groups === null) return null;
+  // a record another leader would refuse fails the whole request here, before anything is written
+  ctx.broker.checkRecords(ctx.cluster, ctx.topic, records, now);
   const byPartition = new Map<number, number[]>();
   routed.forEach((p, i) => {
     let list = byPartition.get(p);
