@@ -116,6 +116,9 @@ function relayEvents(body: ReadableStream<Uint8Array>, abort: AbortController, i
       reader.cancel().catch(() => undefined);
     }, idleMs);
   };
+  // a comment at once, so that the client has the answer's headers before the first event (the
+  // other broker may have nothing to send for a while)
+  out.push(': relayed\n\n');
   void (async () => {
     quiet();
     try {

@@ -4,7 +4,8 @@
  * high watermark. When the leader is killed, a stream read through a follower carries on as that
  * follower copies from the new leader; a stream read through the leader ends with it, and the
  * client resumes with Last-Event-ID through another broker. Every record arrives once, in order,
- * on both. A long poll through a follower is answered once the new leader has the next record.
+ * on both. A long poll through a follower is answered once the new leader has the next record. A
+ * broker that holds no replica of a partition relays the leader's stream.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,4 +75,24 @@ test('event streams across the kill of the leader: through a follower it carries
   const answered = await poll;
   assert.equal(answered.status, 200, JSON.stringify(answered.body));
   assert.deepEqual(answered.body.records.map((r: { value: { n: number } }) => r.value.n), [100]);
+});
+
+test('an event stream through a broker that holds no replica of the partition relays the leader\'s', opts, async () => {
+  const c = cluster!;
+  const live = [...c.brokers.keys()];
+  const created = await postJson(`${c.brokers.get(live[0])!.url}/v1/clusters/default/topics`, { name: 'narrow', partitions: 1, replicationFactor: 1 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const leader = await until(async () => {
+    const p = (await getJson(`${c.brokers.get(live[0])!.url}/v1/clusters/default/topics/narrow`)).body.partitionInfo?.[0];
+    return p?.leader > 0 ? (p.leader as number) : undefined;
+  }, 'narrow has a leader');
+  const other = c.brokers.get(live.find((n) => n !== leader)!)!.url;
+  // its own copy of the partition stays empty: served from it, the stream would never show a record
+  const s = await SseClient.open(`${other}/v1/clusters/default/topics/narrow/partitions/0/records?offset=0`);
+  assert.equal(s.status, 200);
+  const sent = await postJson(`${other}/v1/clusters/default/topics/narrow/records?acks=all`, { records: [0, 1, 2].map((n) => ({ value: { n } })) });
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  await s.until((x) => x.records().length >= 3, 10_000, 'the three records');
+  s.close();
+  assert.deepEqual(s.records().map((r) => r.value.n), [0, 1, 2]);
 });

@@ -97,7 +97,7 @@ function workload(c: TestCluster): Workload {
 }
 
 test('kill -9 of leaders and followers, a zombie leader, an etcd restart and a whole-cluster restart lose no acknowledged record and store none twice', opts, async (t) => {
-  const c = (cluster = await startCluster('/faults', { WEBKA_COORDINATOR_LEASE_SECONDS: '2', WEBKA_REPLICA_LAG_TIME_MAX_MS: '3000' }));
+  const c = (cluster = await startCluster('/faults', { WEBKA_COORDINATOR_LEASE_SECONDS: '1', WEBKA_REPLICA_LAG_TIME_MAX_MS: '3000' }));
   await Promise.all(NODES.map((n) => c.start(n)));
   await untilBrokers(c.brokers.get(1)!, 3);
   const created = await postJson(`${c.brokers.get(1)!.url}/v1/clusters/default/topics`, { name: TOPIC, partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
@@ -168,7 +168,7 @@ test('kill -9 of leaders and followers, a zombie leader, an etcd restart and a w
 
   // 5. every broker killed at once, then started again
   await Promise.all(NODES.map((n) => c.kill(n)));
-  await sleep(2500); // the leases lapse
+  await sleep(1500); // the leases lapse
   await Promise.all(NODES.map((n) => c.start(n)));
   await liveCount(3);
   await progress('every broker killed and restarted');

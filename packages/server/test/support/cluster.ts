@@ -26,7 +26,8 @@ export interface TestCluster {
 
 /** With `kafka`, every broker also runs a Kafka listener (on a free port, in kafkaPorts). */
 export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, opts: { kafka?: boolean } = {}): Promise<TestCluster> {
-  const etcd = await startEtcd();
+  // a 1 s lease (WEBKA_COORDINATOR_LEASE_SECONDS=1) needs etcd's election timeout at 500 ms
+  const etcd = await startEtcd(env.WEBKA_COORDINATOR_LEASE_SECONDS === '1' ? 500 : 1000);
   const brokers = new Map<number, CliBroker>();
   const dirs = new Map<number, string>();
   const kafkaPorts = new Map<number, number>();

@@ -206,7 +206,12 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     // Accept: text/event-stream turns the fetch into a stream (streaming/sse-records.ts).
-    async (request, reply) => (wantsEventStream(request) ? streamPartition(app.webka, request, reply, request.query) : fetchPartition(request, reply)),
+    async (request, reply) => {
+      if (!wantsEventStream(request)) return fetchPartition(request, reply);
+      // in a cluster a stream is served from this broker's replica; one that holds none relays the leader's
+      const to = await noReplicaHere(request.params.cluster, request.params.topic, Number(request.params.partition), request);
+      return to !== undefined ? forward(request, reply, to, app.webka.cluster!.nodeId) : streamPartition(app.webka, request, reply, request.query);
+    },
   );
 
   /** A share of a request another broker split by leader (it weakens only checks of the caller's own producer). */
@@ -219,6 +224,15 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     const { cluster: member, replication } = app.webka;
     if (member === undefined || replication === undefined || isForwarded(request)) return null;
     return { broker, member, replication, request, cluster: request.params.cluster, topic: request.params.topic, acks };
+  }
+
+  /** In a cluster, the leader's URL when this broker holds no replica of the partition (its copy stays empty). */
+  async function noReplicaHere(cluster: string, topic: string, partition: number, request: FastifyRequest): Promise<string | undefined> {
+    const { replication, cluster: member } = app.webka;
+    const t = replication === undefined ? undefined : broker.catalog.findTopic(cluster, topic);
+    const state = t === undefined ? undefined : replication!.partitionState(t.id, partition);
+    if (state === undefined || state.replicas.includes(member!.nodeId) || state.leader < 0) return undefined;
+    return leaderUrl(state.leader, request);
   }
 
   /** The leader's URL to forward a request to: in a cluster, for a request not forwarded already. */
