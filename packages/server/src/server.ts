@@ -74,6 +74,10 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     groups.offsets.clustered = coordinator !== undefined;
     classicGroups = new ClassicGroupCoordinator(groups);
     app = await buildApp(broker, config, { logger: opts.logger, metrics, groups, coordinator });
+    if (coordinator !== undefined) {
+      const log = app.log;
+      coordinator.onSessionRenewed = () => log.warn('this broker\'s etcd lease lapsed (it was stopped or cut off from etcd for longer than coordinatorLeaseSeconds): it registered again under a new lease and rejoins the cluster');
+    }
     const tls = tlsFiles(config);
     if (tls !== null) {
       const unwatch = watchTls(app.server as unknown as import('node:https').Server, tls, app.log);

@@ -66,18 +66,17 @@ export class ClusterProducerIds {
   #refreshingClaimed: Promise<void> | null = null;
   #known = new Map<number, Known>();
   #reading = new Map<number, Promise<void>>();
-  #stopWatch: () => void = () => {};
 
   private constructor(readonly coordinator: Coordinator) {}
 
   /**
-   * Follows the cluster's producer ids. `localNext` is the next id this broker's own catalog
-   * would issue: the cluster's counter is raised to it, so ids the broker issued alone, before it
-   * joined, are never issued again.
+   * Follows the cluster's producer ids (until the coordinator is closed, which ends its watches).
+   * `localNext` is the next id this broker's own catalog would issue: the cluster's counter is
+   * raised to it, so ids the broker issued alone, before it joined, are never issued again.
    */
   static async attach(coordinator: Coordinator, localNext: number): Promise<ClusterProducerIds> {
     const ids = new ClusterProducerIds(coordinator);
-    ids.#stopWatch = coordinator.watchDocumentChanges(ID_PREFIX, (name, doc) => ids.#changed(name, doc), () => {
+    coordinator.watchDocumentChanges(ID_PREFIX, (name, doc) => ids.#changed(name, doc), () => {
       for (const k of ids.#known.values()) k.stale = true;
     });
     for (;;) {
@@ -93,10 +92,6 @@ export class ClusterProducerIds {
         return ids;
       }
     }
-  }
-
-  close(): void {
-    this.#stopWatch();
   }
 
   #changed(name: string, doc: Versioned<unknown> | null): void {
