@@ -6,6 +6,7 @@
  * only while the writer's controller epoch is still the current one, so a controller that lost
  * its election (a zombie) cannot change anything.
  */
+import { WebkaError } from '../errors.js';
 
 /**
  * A broker as registered: its node id, the URL that other brokers and clients reach it at, and
@@ -93,11 +94,15 @@ export class FencedError extends Error {
   }
 }
 
-/** Thrown when the coordination service cannot be reached or answers with an error. */
-export class CoordinatorError extends Error {
+/**
+ * Thrown when the coordination service cannot be reached or answers with an error. A request
+ * that meets it (a broker cut off from etcd) answers COORDINATION_UNAVAILABLE: 503, retry.
+ */
+export class CoordinatorError extends WebkaError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('COORDINATION_UNAVAILABLE', message);
     this.name = 'CoordinatorError';
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
 

@@ -17,8 +17,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { needEtcd } from '../support/etcd.js';
-import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { startCluster, getJson, postJson, until, untilBrokers, untilLive, type TestCluster } from '../support/cluster.js';
 import { checkHistory, describePartitions } from '../support/history.js';
+import { produceWorkload, type Workload } from '../support/workload.js';
 
 const missing = needEtcd();
 if (missing !== null) console.log(`# skipping fault tests: ${missing}`);
@@ -35,69 +36,6 @@ after(async () => {
 const NODES = [1, 2, 3];
 const TOPIC = 'queue';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** Answers a producer may retry: the cluster is moving (503, 408), or the request raced its own retry (409 CONCURRENT_REQUEST). */
-const RETRIABLE = new Set(['NOT_LEADER', 'NOT_CONTROLLER', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'SHUTTING_DOWN', 'REQUEST_TIMEOUT', 'COORDINATION_UNAVAILABLE', 'CONCURRENT_REQUEST', 'TOPIC_NOT_FOUND']);
-
-interface Workload {
-  acked: Set<string>;
-  /** Answers no retry can mend (a producer that only retries must never see one), by code. */
-  refused: Map<string, string>;
-  stop(): Promise<void>;
-}
-
-/** Idempotent producers (3), each request one record per partition, retried with its sequence until acknowledged. */
-function workload(c: TestCluster): Workload {
-  const acked = new Set<string>();
-  const refused = new Map<string, string>();
-  let running = true;
-  let turn = 0;
-  const live = (): string => {
-    const urls = [...c.brokers.values()].map((b) => b.url);
-    return urls[turn++ % urls.length];
-  };
-  const post = async (path: string, body: unknown): Promise<{ status: number; body: any } | null> => {
-    try {
-      const r = await fetch(live() + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-      const text = await r.text();
-      return { status: r.status, body: text === '' ? undefined : JSON.parse(text) };
-    } catch {
-      return null; // the broker died, or did not answer in time: not acknowledged
-    }
-  };
-  const loops = [0, 1, 2].map(async (w) => {
-    let producer: { producerId: number; producerEpoch: number } | undefined;
-    while (running && producer === undefined) {
-      const r = await post('/v1/clusters/default/producers', {});
-      if (r?.status === 201) producer = r.body;
-      else await sleep(100);
-    }
-    for (let sequence = 0; running; sequence++) {
-      const values = [0, 1, 2].map((p) => `w${w}-${sequence}-p${p}`);
-      const body = { ...producer, sequence, records: values.map((value, partition) => ({ value, partition })) };
-      while (running) {
-        const r = await post(`/v1/clusters/default/topics/${TOPIC}/records?acks=all`, body);
-        if (r?.status === 200) {
-          for (const v of values) acked.add(v);
-          break;
-        }
-        const code = r?.body?.error?.code as string | undefined;
-        if (r !== null && r.status < 500 && !RETRIABLE.has(code ?? '')) {
-          refused.set(code ?? String(r.status), `w${w} sequence ${sequence}: ${JSON.stringify(r.body)}`);
-          break;
-        }
-        await sleep(50);
-      }
-    }
-  });
-  return {
-    acked,
-    refused,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
 
 test('kill -9 of leaders and followers, a zombie leader, an etcd restart and a whole-cluster restart lose no acknowledged record and store none twice', opts, async (t) => {
   const c = (cluster = await startCluster('/faults', { WEBKA_COORDINATOR_LEASE_SECONDS: '1', WEBKA_REPLICA_LAG_TIME_MAX_MS: '3000' }));
@@ -107,7 +45,7 @@ test('kill -9 of leaders and followers, a zombie leader, an etcd restart and a w
   assert.equal(created.status, 201, JSON.stringify(created.body));
   await until(async () => ((await describePartitions(c, TOPIC)).every((p) => p.isr.length === 3) ? true : undefined), 'every partition fully in sync');
 
-  const running = (load = workload(c));
+  const running = (load = produceWorkload(c, TOPIC));
   const faults: string[] = [];
   /** Waits until the producers have had `n` more values acknowledged: the cluster serves again. */
   const progress = async (what: string, n = 30): Promise<void> => {
@@ -115,19 +53,7 @@ test('kill -9 of leaders and followers, a zombie leader, an etcd restart and a w
     await until(async () => (running.acked.size >= from + n ? true : undefined), `producers make progress after ${what}`, 60_000);
     faults.push(what);
   };
-  const liveCount = async (n: number): Promise<void> => {
-    await until(async () => {
-      for (const b of c.brokers.values()) {
-        try {
-          const r = await getJson(`${b.url}/v1/brokers`);
-          if (r.status === 200 && r.body.brokers.length === n && r.body.brokers.some((x: { controller: boolean }) => x.controller)) return true;
-        } catch {
-          // that broker is stopped or going away
-        }
-      }
-      return undefined;
-    }, `${n} live brokers with a controller`);
-  };
+  const liveCount = (n: number): Promise<unknown> => untilLive(c, n);
   /** kill -9 of a broker; once its lease has lapsed it is started again on its data directory. */
   const killAndRestart = async (n: number): Promise<void> => {
     await c.kill(n);

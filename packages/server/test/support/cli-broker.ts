@@ -25,8 +25,10 @@ export interface CliRun {
   stderr(): string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliRun {
-  return runCommand(process.execPath, [CLI, ...args], { PATH: process.env.PATH, WEBKA_KAFKA_PORT: '0', ...env }, cwd);
+/** Runs the built CLI with args; `exec` is a command prefix to run it under (a test host's). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string, exec: string[] = []): CliRun {
+  const [command, ...prefix] = [...exec, process.execPath];
+  return runCommand(command, [...prefix, CLI, ...args], { PATH: process.env.PATH, WEBKA_KAFKA_PORT: '0', ...env }, cwd);
 }
 
 /**
@@ -72,9 +74,9 @@ export async function stopGroup(run: { child: ChildProcess }, timeoutMs = 15_000
   }
 }
 
-/** Starts `webka start` with args and waits for the ready line (or fails with its output). */
-export async function startCliBroker(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliBroker> {
-  return waitForReady(runCli(['start', '--host', '127.0.0.1', ...args], env), timeoutMs);
+/** Starts `webka start` with args (on loopback unless args name a --host) and waits for the ready line (or fails with its output). */
+export async function startCliBroker(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000, exec: string[] = []): Promise<CliBroker> {
+  return waitForReady(runCli(['start', '--host', '127.0.0.1', ...args], env, undefined, exec), timeoutMs);
 }
 
 /** Waits for a starting broker's "webka is ready" line (or fails with its output). */

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { startEtcd, type TestEtcd } from './etcd.js';
 import { startCliBroker, type CliBroker } from './cli-broker.js';
 import { tempDir } from './start-broker.js';
+import type { TestHosts } from './test-hosts.js';
 
 export interface TestCluster {
   etcd: TestEtcd;
@@ -24,10 +25,17 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** With `kafka`, every broker also runs a Kafka listener (on a free port, in kafkaPorts). */
-export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, opts: { kafka?: boolean } = {}): Promise<TestCluster> {
+/**
+ * With `kafka`, every broker also runs a Kafka listener (on a free port, in kafkaPorts). With
+ * `hosts`, etcd runs on test host "etcd" and node n on test host "n<n>" (port 8080, advertised on
+ * the cluster net); a broker's url is then its client-net address.
+ */
+export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, opts: { kafka?: boolean; hosts?: TestHosts } = {}): Promise<TestCluster> {
+  const hosts = opts.hosts;
+  const on = (host: string): { exec: string[]; clusterAddress: string; clientAddress: string } | undefined =>
+    hosts === undefined ? undefined : { exec: hosts.exec(host), clusterAddress: hosts.clusterAddress(host), clientAddress: hosts.clientAddress(host) };
   // a 1 s lease (WEBKA_COORDINATOR_LEASE_SECONDS=1) needs etcd's election timeout at 500 ms
-  const etcd = await startEtcd(env.WEBKA_COORDINATOR_LEASE_SECONDS === '1' ? 500 : 1000);
+  const etcd = await startEtcd(env.WEBKA_COORDINATOR_LEASE_SECONDS === '1' ? 500 : 1000, on('etcd'));
   const brokers = new Map<number, CliBroker>();
   const dirs = new Map<number, string>();
   const kafkaPorts = new Map<number, number>();
@@ -40,7 +48,10 @@ export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, 
     async start(nodeId, extra = []) {
       const dir = dirs.get(nodeId) ?? tempDir();
       dirs.set(nodeId, dir);
-      const b = await startCliBroker(['--port', '0', '--kafka-port', opts.kafka === true ? '0' : '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.url.replace('http://', 'etcd://')}${prefix}`, ...extra], env);
+      const host = on(`n${nodeId}`);
+      const listen = host === undefined ? ['--port', '0'] : ['--host', '0.0.0.0', '--port', '8080', '--advertised-url', `http://${host.clusterAddress}:8080`];
+      const b = await startCliBroker([...listen, '--kafka-port', opts.kafka === true ? '0' : '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.brokerUrl.replace('http://', 'etcd://')}${prefix}`, ...extra], env, 30_000, host?.exec);
+      if (host !== undefined) b.url = `http://${host.clientAddress}:8080`;
       brokers.set(nodeId, b);
       const kafka = b.lines.find((l) => l?.msg === 'kafka listener started');
       if (kafka !== undefined) kafkaPorts.set(nodeId, kafka.port as number);
@@ -65,7 +76,7 @@ export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, 
 }
 
 export async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const r = await fetch(url);
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   return { status: r.status, body: await r.json().catch(() => null) };
 }
 
@@ -97,4 +108,19 @@ export async function untilBrokers(b: CliBroker, n: number): Promise<number> {
     const list = body.brokers as { nodeId: number; controller: boolean }[];
     return list.length === n && list.some((x) => x.controller) ? list.find((x) => x.controller)!.nodeId : undefined;
   }, `${n} brokers with a controller`);
+}
+
+/** Waits until some running broker of `c` lists `n` live brokers with a controller (any broker may be stopped or going away). */
+export async function untilLive(c: TestCluster, n: number): Promise<void> {
+  await until(async () => {
+    for (const b of c.brokers.values()) {
+      try {
+        const r = await getJson(`${b.url}/v1/brokers`);
+        if (r.status === 200 && r.body.brokers.length === n && r.body.brokers.some((x: { controller: boolean }) => x.controller)) return true;
+      } catch {
+        // that broker is stopped or going away
+      }
+    }
+    return undefined;
+  }, `${n} live brokers with a controller`);
 }

@@ -20,8 +20,10 @@ export function needEtcd(): string | null {
 }
 
 export interface TestEtcd {
-  /** Client URL, e.g. http://127.0.0.1:40123 */
+  /** Client URL the test uses, e.g. http://127.0.0.1:40123 */
   url: string;
+  /** Client URL the brokers are given (on a test host, its cluster-net address; else url). */
+  brokerUrl: string;
   dataDir: string;
   /** Stops etcd (SIGTERM, then SIGKILL after 10 s) and removes its data directory. */
   stop(): Promise<void>;
@@ -58,18 +60,27 @@ async function healthy(url: string, child: ChildProcess, deadline: number): Prom
   return false;
 }
 
-/** etcd on `url` and `peer` with its data in `dataDir` (an existing one is taken up again). */
-function spawnEtcd(dataDir: string, url: string, peer: string, electionTimeoutMs: number): { child: ChildProcess; log: () => string } {
+/** Where etcd runs: on a test host (a command prefix, its cluster-net and client-net addresses) or, without one, on loopback. */
+export interface EtcdHost {
+  exec: string[];
+  clusterAddress: string;
+  clientAddress: string;
+}
+
+/** etcd serving clients on `urls` (advertising the first) and `peer`, with its data in `dataDir` (an existing one is taken up again). */
+function spawnEtcd(dataDir: string, urls: string[], peer: string, electionTimeoutMs: number, exec: string[] = []): { child: ChildProcess; log: () => string } {
+  const [command, ...prefix] = [...exec, 'etcd'];
   const child = spawn(
-    'etcd',
+    command,
     [
+      ...prefix,
       // etcd grants no lease shorter than 1.5 election timeouts (a 2 s lease at its default 1000 ms)
       '--election-timeout', String(electionTimeoutMs),
       '--heartbeat-interval', String(Math.max(10, Math.floor(electionTimeoutMs / 10))),
       '--name', 'test',
       '--data-dir', path.join(dataDir, 'data'),
-      '--listen-client-urls', url,
-      '--advertise-client-urls', url,
+      '--listen-client-urls', urls.join(','),
+      '--advertise-client-urls', urls[0],
       '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `test=${peer}`,
@@ -86,17 +97,20 @@ function spawnEtcd(dataDir: string, url: string, peer: string, electionTimeoutMs
 }
 
 /**
- * Starts a one-member etcd on loopback; retries with other ports if a port was taken meanwhile.
- * `electionTimeoutMs` (etcd's default 1000) bounds the shortest lease it grants: 500 allows 1 s.
+ * Starts a one-member etcd on loopback (or on a test host, on its usual ports); retries with
+ * other ports if a port was taken meanwhile. `electionTimeoutMs` (etcd's default 1000) bounds the
+ * shortest lease it grants: 500 allows 1 s.
  */
-export async function startEtcd(electionTimeoutMs = 1000): Promise<TestEtcd> {
+export async function startEtcd(electionTimeoutMs = 1000, host?: EtcdHost): Promise<TestEtcd> {
   let lastLog = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webka-etcd-'));
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    const url = `http://127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    let running = spawnEtcd(dataDir, url, peer, electionTimeoutMs);
+    const [clientPort, peerPort] = host === undefined ? [await freePort(), await freePort()] : [2379, 2380];
+    const url = `http://${host?.clientAddress ?? '127.0.0.1'}:${clientPort}`;
+    const brokerUrl = `http://${host?.clusterAddress ?? '127.0.0.1'}:${clientPort}`;
+    const urls = host === undefined ? [url] : [brokerUrl, url];
+    const peer = `http://${host?.clusterAddress ?? '127.0.0.1'}:${peerPort}`;
+    let running = spawnEtcd(dataDir, urls, peer, electionTimeoutMs, host?.exec);
     const killOnExit = (): void => void running.child.kill('SIGKILL');
     process.once('exit', killOnExit);
     const halt = async (signal: NodeJS.Signals): Promise<void> => {
@@ -115,10 +129,10 @@ export async function startEtcd(electionTimeoutMs = 1000): Promise<TestEtcd> {
     };
     const restart = async (): Promise<void> => {
       await halt('SIGKILL');
-      running = spawnEtcd(dataDir, url, peer, electionTimeoutMs);
+      running = spawnEtcd(dataDir, urls, peer, electionTimeoutMs, host?.exec);
       if (!(await healthy(url, running.child, Date.now() + 30_000))) throw new Error(`etcd did not come back on ${url}; its log:\n${running.log()}`);
     };
-    if (await healthy(url, running.child, Date.now() + 30_000)) return { url, dataDir, stop, restart };
+    if (await healthy(url, running.child, Date.now() + 30_000)) return { url, brokerUrl, dataDir, stop, restart };
     lastLog = running.log();
     await stop();
   }

@@ -15,6 +15,8 @@ import { getJson, until, type TestCluster } from './cluster.js';
 export interface HistoryCheck {
   /** Records read, over every partition. */
   read: number;
+  /** Every value read. */
+  values: Set<string>;
   lost: string[];
   duplicates: string[];
   differing: Array<{ partition: number; replica: number }>;
@@ -96,6 +98,7 @@ export async function checkHistory(cluster: TestCluster, topic: string, acked: I
   }
   return {
     read,
+    values: new Set(seen.keys()),
     lost: [...acked].filter((v) => !seen.has(v)),
     duplicates: [...seen].filter(([, n]) => n > 1).map(([v]) => v),
     differing,
