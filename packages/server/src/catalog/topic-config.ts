@@ -44,6 +44,7 @@ export const TOPIC_CONFIGS: Record<string, ConfigDef> = {
   'delete.retention.ms': { type: 'long', default: DAY, min: 0, max: LONG_MAX, doc: 'How long a compacted topic keeps tombstones (null values).' },
   'min.compaction.lag.ms': { type: 'long', default: 0, min: 0, max: LONG_MAX, doc: 'Records younger than this are not compacted.' },
   'min.insync.replicas': { type: 'long', default: 1, min: 1, max: INT_MAX, doc: 'Replicas that must hold a record before acks=all answers; at most the topic\'s replication factor (a larger value is refused).' },
+  'unclean.leader.election.enable': { type: 'enum', default: 'false', values: ['false', 'true'], doc: 'In a cluster, when no in-sync replica of a partition is alive: false keeps the partition offline until one is back; true lets a live replica outside the ISR lead, losing what it lacks (acknowledged records included) for availability.' },
 };
 
 /**

@@ -18,7 +18,7 @@ import { electLeader } from '../cluster/leader-election.js';
 import { MoveInputError, advanceReassignment, checkReplicas, drainStep, preferredLeader, reassigning, startReassignment, targetReplicas } from '../cluster/partition-moves.js';
 import type { DrainStatus, PreferredLeaderResult, Reassignment } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
-import { configValue } from '../catalog/topic-config.js';
+import { configValue, type ConfigValue } from '../catalog/topic-config.js';
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { PartitionLeader, writtenNotCommitted } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
@@ -171,7 +171,7 @@ export class ReplicaManager {
         for (const [key, current] of this.#metadata.partitions) {
           const s = current.value;
           const next =
-            electLeader(s, live, term.epoch, draining) ??
+            electLeader(s, live, term.epoch, draining, this.#unclean(key)) ??
             advanceReassignment(s, live, draining, term.epoch) ??
             drainStep(s, draining, live, (n) => this.#drains.get(n)?.replicas === true, spare, term.epoch) ??
             (this.options.autoLeaderRebalance === true ? preferredLeader(s, live, draining, term.epoch) : null);
@@ -193,7 +193,8 @@ export class ReplicaManager {
       this.#remember(key, { value: next, revision: r.revision });
       if (next.isr.length !== current.value.isr.length) this.options.onIsrChange?.(next.isr.length < current.value.isr.length);
       const was = current.value;
-      const what = next.leader < 0 ? 'partition offline: no in-sync replica is alive' : next.leader !== was.leader ? 'elected a partition leader' : reassigning(next) && !reassigning(was) ? 'reassignment started' : reassigning(was) && !reassigning(next) ? 'reassignment finished' : 'partition state changed';
+      const unclean = next.leader >= 0 && !was.isr.includes(next.leader);
+      const what = next.leader < 0 ? 'partition offline: no in-sync replica is alive' : unclean ? 'unclean leader election: a replica outside the ISR leads, and what it lacks of the old leader\'s log (acknowledged records included) is lost' : next.leader !== was.leader ? 'elected a partition leader' : reassigning(next) && !reassigning(was) ? 'reassignment started' : reassigning(was) && !reassigning(next) ? 'reassignment finished' : 'partition state changed';
       this.options.onWarning(what, { partition: key, leader: next.leader, leaderEpoch: next.leaderEpoch, replicas: next.replicas, isr: next.isr, was: { leader: was.leader, replicas: was.replicas, isr: was.isr } });
       return true;
     } catch (err) {
@@ -302,8 +303,19 @@ export class ReplicaManager {
   }
 
   #minInsync(t: ClusterTopic): number {
+    return Number(this.#config(t, 'min.insync.replicas'));
+  }
+
+  /** Whether the topic of partition `key` (topic id/index) allows unclean leader election. */
+  #unclean(key: string): boolean {
+    const id = key.slice(0, key.lastIndexOf('/'));
+    const t = this.#metadata.topics.find((x) => x.id === id);
+    return t !== undefined && this.#config(t, 'unclean.leader.election.enable') === 'true';
+  }
+
+  #config(t: ClusterTopic, name: string): ConfigValue {
     const cluster = this.broker.catalog.listClusters().find((c) => c.name === t.cluster)?.defaults.configs ?? {};
-    return Number(configValue(t.configs, cluster, 'min.insync.replicas'));
+    return configValue(t.configs, cluster, name);
   }
 
   /**
