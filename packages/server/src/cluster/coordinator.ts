@@ -59,6 +59,8 @@ export interface ClusterTopic {
 export interface ClusterMetadata {
   topics: ClusterTopic[];
   partitions: Map<string, Versioned<PartitionState>>;
+  /** Ids of topics deleted from the cluster: a broker that still holds a copy deletes it. */
+  deletedTopics: ReadonlySet<string>;
 }
 
 /** A value with the revision it was stored at; give the revision back to change it. */
@@ -137,6 +139,17 @@ export interface Coordinator {
    * controller epoch (else FencedError). Returns false, writing nothing, when it exists already.
    */
   writeTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean>;
+  /**
+   * Replaces a topic's definition (its configs, a larger partition count) if it exists and
+   * `controllerEpoch` is still current (else FencedError). False when there is no such topic.
+   */
+  updateTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean>;
+  /**
+   * Deletes a topic and its partition states, leaving a tombstone of its id (so that a broker
+   * that was away when it happened deletes its copy on return), if it exists and
+   * `controllerEpoch` is still current (else FencedError). False when there is no such topic.
+   */
+  deleteTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean>;
   /** The current controller epoch (0 before any election). */
   controllerEpoch(): Promise<number>;
   /**

@@ -60,8 +60,8 @@ interface TxnResponse {
   responses?: { response_range?: { kvs?: EtcdKv[] } }[];
 }
 
-type Compare = { key: string; result: 'EQUAL'; target: 'CREATE' | 'MOD' | 'VALUE'; create_revision?: string; mod_revision?: string; value?: string };
-type Op = { request_put: { key: string; value: string; lease?: string } } | { request_range: { key: string } } | { request_delete_range: { key: string } };
+type Compare = { key: string; result: 'EQUAL' | 'GREATER'; target: 'CREATE' | 'MOD' | 'VALUE'; create_revision?: string; mod_revision?: string; value?: string };
+type Op = { request_put: { key: string; value: string; lease?: string } } | { request_range: { key: string } } | { request_delete_range: { key: string; range_end?: string } };
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
@@ -270,10 +270,12 @@ export class EtcdCoordinator implements Coordinator {
   watchMetadata(onChange: (metadata: ClusterMetadata) => void): () => void {
     const topics = this.#key('topics', '');
     const partitions = this.#key('partitions', '');
-    return this.#watchPrefix([topics, partitions], ([t, p]) => {
+    const deleted = this.#key('deleted_topics', '');
+    return this.#watchPrefix([topics, partitions, deleted], ([t, p, d]) => {
       const states = new Map<string, Versioned<PartitionState>>();
       for (const kv of p.values()) states.set(unb64(kv.key).slice(partitions.length), { value: JSON.parse(unb64(kv.value)) as PartitionState, revision: kv.mod_revision ?? '0' });
-      onChange({ topics: [...t.values()].map((kv) => JSON.parse(unb64(kv.value)) as ClusterTopic), partitions: states });
+      const deletedTopics = new Set([...d.values()].map((kv) => (JSON.parse(unb64(kv.value)) as ClusterTopic).id));
+      onChange({ topics: [...t.values()].map((kv) => JSON.parse(unb64(kv.value)) as ClusterTopic), partitions: states, deletedTopics });
     });
   }
 
@@ -401,17 +403,30 @@ export class EtcdCoordinator implements Coordinator {
     return { ok: false, reason: 'conflict', current: kv === undefined ? null : { value: JSON.parse(unb64(kv.value)) as PartitionState, revision: kv.mod_revision ?? '0' } };
   }
 
-  async writeTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean> {
+  writeTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean> {
     const key = b64(this.#key('topics', topic.id));
+    return this.#fenced(controllerEpoch, { key, result: 'EQUAL', target: 'CREATE', create_revision: '0' }, [{ request_put: { key, value: b64(JSON.stringify(topic)) } }]);
+  }
+
+  updateTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean> {
+    const key = b64(this.#key('topics', topic.id));
+    return this.#fenced(controllerEpoch, { key, result: 'GREATER', target: 'CREATE', create_revision: '0' }, [{ request_put: { key, value: b64(JSON.stringify(topic)) } }]);
+  }
+
+  deleteTopic(topic: ClusterTopic, controllerEpoch: number): Promise<boolean> {
+    const key = b64(this.#key('topics', topic.id));
+    const states = this.#key('partitions', encodeURIComponent(topic.id), '');
+    return this.#fenced(controllerEpoch, { key, result: 'GREATER', target: 'CREATE', create_revision: '0' }, [
+      { request_put: { key: b64(this.#key('deleted_topics', topic.id)), value: b64(JSON.stringify({ ...topic, deletedAt: Date.now() })) } },
+      { request_delete_range: { key } },
+      { request_delete_range: { key: b64(states), range_end: prefixEnd(states) } },
+    ]);
+  }
+
+  /** Runs `success` if `condition` holds and `controllerEpoch` is current: true when it ran, false when the condition failed, FencedError for a stale epoch. */
+  async #fenced(controllerEpoch: number, condition: Compare, success: Op[]): Promise<boolean> {
     const epochKey = b64(this.#key('controller_epoch'));
-    const r = await this.#txn(
-      [
-        { key: epochKey, result: 'EQUAL', target: 'VALUE', value: b64(String(controllerEpoch)) },
-        { key, result: 'EQUAL', target: 'CREATE', create_revision: '0' },
-      ],
-      [{ request_put: { key, value: b64(JSON.stringify(topic)) } }],
-      [{ request_range: { key: epochKey } }],
-    );
+    const r = await this.#txn([{ key: epochKey, result: 'EQUAL', target: 'VALUE', value: b64(String(controllerEpoch)) }, condition], success, [{ request_range: { key: epochKey } }]);
     if (r.succeeded) return true;
     const currentEpoch = Number(unb64(r.responses?.[0]?.response_range?.kvs?.[0]?.value) || '0');
     if (currentEpoch !== controllerEpoch) throw new FencedError(controllerEpoch, currentEpoch);

@@ -43,10 +43,12 @@ export function assignReplicas(brokers: number[], partitions: number, replicatio
  * replica, leader epoch 0, every replica in sync (none holds data yet). Fenced by `controllerEpoch`
  * (a FencedError propagates). A partition that already has the same replicas is left as it is, so
  * a controller that retries after a failure writes nothing twice; other replicas there reject.
+ * `assignment[i]` is partition `first + i`'s (partitions added to a topic start at its old count).
  */
-export async function createPartitionStates(coordinator: Coordinator, controllerEpoch: number, topic: string, assignment: number[][]): Promise<PartitionState[]> {
+export async function createPartitionStates(coordinator: Coordinator, controllerEpoch: number, topic: string, assignment: number[][], first = 0): Promise<PartitionState[]> {
   const states: PartitionState[] = [];
-  for (const [partition, replicas] of assignment.entries()) {
+  for (const [i, replicas] of assignment.entries()) {
+    const partition = first + i;
     const state: PartitionState = { leader: replicas[0], leaderEpoch: 0, replicas, isr: [...replicas], controllerEpoch };
     const r = await coordinator.writePartitionState(topic, partition, state, null);
     if (r.ok) states.push(state);

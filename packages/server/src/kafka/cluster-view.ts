@@ -17,6 +17,8 @@ export function clusterView(replication: ReplicaManager): KafkaClusterView {
     },
     partition: (topicId, index) => replication.partitionState(topicId, index),
     createTopic: (cluster, input) => replication.createTopic(cluster, input),
+    deleteTopic: (cluster, name) => replication.deleteTopic(cluster, name),
+    alterTopic: (cluster, name, changes) => replication.alterTopic(cluster, name, changes),
     groupCoordinator: async (cluster, group) => {
       await replication.ensureInternalTopic(cluster, OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_CONFIGS);
       return replication.leaderOf(cluster, OFFSETS_TOPIC, groupPartition(group, OFFSETS_TOPIC_PARTITIONS)) ?? -1;

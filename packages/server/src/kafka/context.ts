@@ -50,6 +50,10 @@ export interface KafkaClusterView {
   groupCoordinator(cluster: string, group: string): Promise<number>;
   /** Defines a topic in the cluster: on the controller only (elsewhere NOT_CONTROLLER, which clients send on to the controller). */
   createTopic(cluster: string, input: TopicInput): Promise<TopicRecord>;
+  /** Deletes a cluster topic: on the controller only (elsewhere NOT_CONTROLLER). */
+  deleteTopic(cluster: string, name: string): Promise<void>;
+  /** Changes a cluster topic's configs or partition count: on the controller only (elsewhere NOT_CONTROLLER). */
+  alterTopic(cluster: string, name: string, changes: { partitions?: unknown; configs?: unknown }): Promise<TopicRecord>;
 }
 
 /** A topic to create, as CreateTopics gives it (absent: the cluster's default). */

@@ -13,12 +13,12 @@ import type { Broker } from '../broker.js';
 import type { TopicRecord } from '../catalog/catalog-store.js';
 import type { ClusterMember } from '../cluster/cluster-member.js';
 import type { BrokerRegistration, ClusterMetadata, ClusterTopic, PartitionState, Versioned } from '../cluster/coordinator.js';
-import { ReplicationFactorError, defineTopic } from '../cluster/replica-assignment.js';
+import { ReplicationFactorError, assignReplicas, createPartitionStates, defineTopic } from '../cluster/replica-assignment.js';
 import { electLeader } from '../cluster/leader-election.js';
 import { MoveInputError, advanceReassignment, checkReplicas, drainStep, preferredLeader, reassigning, startReassignment, targetReplicas } from '../cluster/partition-moves.js';
 import type { DrainStatus, PreferredLeaderResult, Reassignment } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
-import { configValue, type ConfigValue } from '../catalog/topic-config.js';
+import { applyConfigChanges, configValue, normaliseConfigs, type ConfigValue } from '../catalog/topic-config.js';
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { PartitionLeader, writtenNotCommitted } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
@@ -86,10 +86,12 @@ export interface ReplicaView {
 }
 
 export class ReplicaManager {
-  #metadata: ClusterMetadata = { topics: [], partitions: new Map() };
+  #metadata: ClusterMetadata = { topics: [], partitions: new Map(), deletedTopics: new Set() };
   #stopWatching: (() => void) | null = null;
   /** Topic names the controller is defining now (a second create of the same name waits its turn). */
   #defining = new Set<string>();
+  /** The controller's changes to topics under way (delete, alter), by `cluster/name`: one at a time per topic. */
+  #topicChanges = new Map<string, Promise<unknown>>();
   #changed = new Set<() => void>();
   /** Partitions this broker leads, and follows, by `<topicId>/<partition>`. */
   #leaders = new Map<string, PartitionLeader>();
@@ -223,6 +225,7 @@ export class ReplicaManager {
 
   #apply(metadata: ClusterMetadata): void {
     this.#metadata = metadata;
+    for (const t of this.broker.catalog.allTopics()) if (metadata.deletedTopics.has(t.id)) void this.#removeLocal(t);
     for (const t of metadata.topics) {
       this.#createLocal(t);
       for (let i = 0; i < t.partitions; i++) this.#assumeRole(t, i);
@@ -379,11 +382,12 @@ export class ReplicaManager {
     return { data, highWatermark: p.log.highWatermark, logEndOffset: p.log.nextOffset, leaderEpoch: leader.leaderEpoch };
   }
 
-  /** Creates this broker's copy of a cluster topic unless it has it. */
+  /** Creates this broker's copy of a cluster topic unless it has it; brings a copy it has up to the topic's partition count and configs. */
   #createLocal(t: ClusterTopic): void {
     const local = this.broker.catalog.findTopic(t.cluster, t.name);
     if (local !== undefined) {
       if (local.id !== t.id) this.options.onWarning('a local topic has the name of a cluster topic; the cluster topic is not served here', { cluster: t.cluster, topic: t.name, localId: local.id, clusterId: t.id });
+      else this.#updateLocal(t, local);
       return;
     }
     try {
@@ -391,6 +395,103 @@ export class ReplicaManager {
     } catch (err) {
       this.options.onWarning('creating the local copy of a cluster topic failed', { cluster: t.cluster, topic: t.name, error: (err as Error).message });
     }
+  }
+
+  /** Makes this broker's copy of `t` have its partitions (a count only grows) and exactly its configs. */
+  #updateLocal(t: ClusterTopic, local: TopicRecord): void {
+    const configs: Record<string, ConfigValue | null> = {};
+    for (const k of Object.keys(local.configs)) if (!(k in t.configs)) configs[k] = null;
+    for (const [k, v] of Object.entries(t.configs)) if (local.configs[k] !== v) configs[k] = v;
+    const grow = t.partitions > local.partitions;
+    if (!grow && Object.keys(configs).length === 0) return;
+    try {
+      this.broker.alterTopic(t.cluster, t.name, { ...(grow ? { partitions: t.partitions } : {}), configs });
+    } catch (err) {
+      this.options.onWarning('updating the local copy of a cluster topic failed', { cluster: t.cluster, topic: t.name, error: (err as Error).message });
+    }
+  }
+
+  /** Stops replicating a deleted topic's partitions here and deletes this broker's copy. */
+  async #removeLocal(t: TopicRecord): Promise<void> {
+    for (let i = 0; i < t.partitions; i++) {
+      const key = `${t.id}/${i}`;
+      void this.#stopFollowing(key);
+      this.#leaders.get(key)?.fence(-1);
+      this.#leaders.delete(key);
+    }
+    try {
+      await this.broker.deleteTopic(t.cluster, t.name);
+      this.options.onWarning('deleted the copy of a topic deleted from the cluster', { cluster: t.cluster, topic: t.name, id: t.id });
+    } catch (err) {
+      this.options.onWarning('deleting the copy of a topic deleted from the cluster failed', { cluster: t.cluster, topic: t.name, error: (err as Error).message });
+    }
+  }
+
+  /** Runs the controller's changes to one topic one at a time. */
+  #serially<T>(cluster: string, name: string, change: () => Promise<T>): Promise<T> {
+    const key = `${cluster}/${name}`;
+    const run = (this.#topicChanges.get(key) ?? Promise.resolve()).then(change, change);
+    const tail = run.catch(() => undefined);
+    this.#topicChanges.set(key, tail);
+    void tail.then(() => {
+      if (this.#topicChanges.get(key) === tail) this.#topicChanges.delete(key);
+    });
+    return run;
+  }
+
+  #controllerTerm(what: string): { epoch: number } {
+    const term = this.member.term;
+    if (term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${this.nodeId} is not the controller; send ${what} to the controller or to any broker, which forwards it`);
+    return term;
+  }
+
+  /**
+   * Deletes a topic from the cluster; only the controller may (NOT_CONTROLLER elsewhere). The
+   * topic and its partition states go from etcd in one transaction that leaves a tombstone; this
+   * broker's copy is deleted before the answer, every other broker deletes its own as it sees the
+   * change (or, if away, when it returns). A topic the cluster does not define (this broker's own)
+   * is deleted here alone.
+   */
+  async deleteTopic(cluster: string, name: string): Promise<void> {
+    const term = this.#controllerTerm('a topic deletion');
+    return this.#serially(cluster, name, async () => {
+      const t = this.#metadata.topics.find((x) => x.cluster === cluster && x.name === name);
+      if (t === undefined) return this.broker.deleteTopic(cluster, name);
+      if (!(await this.member.coordinator.deleteTopic(t, term.epoch))) throw new WebkaError('TOPIC_NOT_FOUND', `topic "${name}" was deleted meanwhile`);
+      const local = this.broker.catalog.findTopic(cluster, name);
+      if (local?.id === t.id) await this.#removeLocal(local);
+    });
+  }
+
+  /**
+   * Changes a cluster topic's configs or adds partitions; only the controller may. Checked as a
+   * local change is; new partitions get replicas over the live brokers and their first state
+   * before the topic's new definition is written, so a partition that is visible has a state.
+   * This broker's copy changes before the answer, the others' as they see the new definition.
+   */
+  async alterTopic(cluster: string, name: string, changes: { partitions?: unknown; configs?: unknown }): Promise<TopicRecord> {
+    const term = this.#controllerTerm('a topic change');
+    return this.#serially(cluster, name, async () => {
+      const t = this.#metadata.topics.find((x) => x.cluster === cluster && x.name === name);
+      if (t === undefined) return this.broker.alterTopic(cluster, name, changes);
+      const { after } = this.broker.catalog.checkAlterTopic(cluster, name, changes);
+      const next: ClusterTopic = { ...t, partitions: Math.max(t.partitions, after.partitions), configs: applyConfigChanges(t.configs, normaliseConfigs(changes.configs, 'configs')) };
+      if (next.partitions > t.partitions) {
+        const live = (await this.member.coordinator.brokers()).map((b) => b.nodeId);
+        let assignment: number[][];
+        try {
+          assignment = assignReplicas(live, next.partitions, t.replicationFactor).slice(t.partitions);
+        } catch (err) {
+          if (err instanceof ReplicationFactorError) throw new WebkaError('INVALID_REPLICATION_FACTOR', `new partitions need ${err.message}`, { liveBrokers: err.liveBrokers });
+          throw err;
+        }
+        await createPartitionStates(this.member.coordinator, term.epoch, t.id, assignment, t.partitions);
+      }
+      if (!(await this.member.coordinator.updateTopic(next, term.epoch))) throw new WebkaError('TOPIC_NOT_FOUND', `topic "${name}" was deleted meanwhile`);
+      const local = this.broker.catalog.findTopic(cluster, name);
+      if (local?.id === t.id) this.#updateLocal(next, local);
+      return this.broker.catalog.getTopic(cluster, name);
+    });
   }
 
   /**

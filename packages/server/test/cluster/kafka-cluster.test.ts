@@ -6,13 +6,15 @@
  * NOT_LEADER_OR_FOLLOWER instead of serving it; a kafkajs producer bootstrapped from that broker
  * alone writes to the partition through its leader. kafkajs produces with acks=-1 (min.insync.replicas
  * 2), the leader of a partition is killed with kill -9, kafkajs carries on once its metadata
- * names the new leader, and a consumer then reads every acknowledged record.
+ * names the new leader, and a consumer then reads every acknowledged record. Then kafkajs adds
+ * partitions, changes a config and deletes the topic (through the controller), and every broker
+ * follows.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type Producer } from 'kafkajs';
 import { needEtcd } from '../support/etcd.js';
-import { startCluster, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { startCluster, getJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 import { RawKafka } from '../support/raw-kafka.js';
 import { Fetch, Metadata, Produce } from '../../src/kafka/messages-core.js';
 import { encodeBatch } from '../../src/storage/record-batch.js';
@@ -140,4 +142,25 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
       .catch(reject);
   });
   await consumer.disconnect();
+
+  // topics change through the controller (kafkajs sends these there), and every broker follows;
+  // new partitions need three live brokers for their three replicas
+  await cluster.start(leader0);
+  await untilBrokers(cluster.brokers.get(leader0)!, 3);
+  const changer = kafka.admin();
+  await changer.connect();
+  try {
+    await changer.createPartitions({ topicPartitions: [{ topic: TOPIC, count: 3 }] });
+    await changer.alterConfigs({ validateOnly: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: TOPIC, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
+    for (const b of cluster.brokers.values()) {
+      await until(async () => {
+        const r = await getJson(`${b.url}/v1/clusters/default/topics/${TOPIC}`);
+        return r.body.partitions === 3 && r.body.configs['retention.ms'] === 3_600_000 && r.body.partitionInfo.every((p: { leader: number }) => p.leader > 0) ? true : undefined;
+      }, `${b.url} has three partitions and the new retention`);
+    }
+    await changer.deleteTopics({ topics: [TOPIC] });
+    for (const b of cluster.brokers.values()) await until(async () => ((await getJson(`${b.url}/v1/clusters/default/topics/${TOPIC}`)).status === 404 ? true : undefined), `${b.url} has deleted the topic`);
+  } finally {
+    await changer.disconnect();
+  }
 });

@@ -213,3 +213,68 @@ test('any broker serves any produce and fetch: a broker that does not lead the p
   for (const p of parts) keyless += ((await getJson(`${url(p.leader)}/v1/clusters/default/topics/routed/partitions/${p.partition}/records?offset=0`)).body.records as { value: string }[]).filter((r) => r.value.startsWith('keyless-')).length;
   assert.equal(keyless, 3);
 });
+
+/** The ids of topic `name` in node n's catalog (on disk), and the partition directories of id there. */
+function onDisk(n: number, id: string): string[] {
+  const logs = path.join(cluster.dirs.get(n)!, 'logs');
+  return fs.existsSync(logs) ? fs.readdirSync(logs).filter((d) => d.startsWith(`${id}-`)) : [];
+}
+
+function catalogId(n: number, name: string): string | undefined {
+  const catalog = JSON.parse(fs.readFileSync(path.join(cluster.dirs.get(n)!, 'catalog.json'), 'utf8')) as { topics: Record<string, { name: string; cluster: string }> };
+  return Object.entries(catalog.topics).find(([, t]) => t.name === name && t.cluster === 'default')?.[0];
+}
+
+test('a topic changed or deleted through any broker changes on every broker: configs, added partitions (replicated), deletion (data gone, the name free again), a broker away meanwhile included', opts, async () => {
+  const controller = await untilBrokers(cluster.brokers.get(1)!, 3);
+  const [other, away] = [1, 2, 3].filter((n) => n !== controller);
+  const created = await postJson(`${url(other)}/v1/clusters/default/topics`, { name: 'shifting', partitions: 1, replicationFactor: 3 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal((await produce(other, 'shifting', ['before'], 'all')).status, 200);
+
+  // configs and two more partitions, sent to a broker that is not the controller
+  const altered = await fetch(`${url(other)}/v1/clusters/default/topics/shifting`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ partitions: 3, configs: { 'retention.ms': '60000' } }) });
+  const body = (await altered.json()) as any;
+  assert.equal(altered.status, 200, JSON.stringify(body));
+  assert.equal(body.partitions, 3);
+  for (const n of [1, 2, 3]) {
+    await until(async () => {
+      const r = await getJson(`${url(n)}/v1/clusters/default/topics/shifting`);
+      const parts = r.body.partitionInfo as PartitionView[];
+      return r.body.configs['retention.ms'] === 60000 && parts.length === 3 && parts.every((p) => p.leader > 0 && p.isr.length === 3) ? true : undefined;
+    }, `broker ${n} sees the new configs and three replicated partitions`);
+  }
+  const grown = await postJson(`${url(other)}/v1/clusters/default/topics/shifting/records?acks=all`, { records: [{ value: 'in a new partition', partition: 2 }] });
+  assert.equal(grown.status, 200, JSON.stringify(grown.body));
+  // a bad change is refused, and changes nothing
+  const bad = await fetch(`${url(other)}/v1/clusters/default/topics/shifting`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ partitions: 2 }) });
+  assert.equal(bad.status, 422);
+  assert.equal(((await bad.json()) as any).error.code, 'INVALID_PARTITIONS');
+
+  // one broker stops; the topic is deleted meanwhile, through another
+  const id = catalogId(away, 'shifting')!;
+  assert.equal(onDisk(away, id).length, 3);
+  const b = cluster.brokers.get(away)!;
+  b.child.kill('SIGTERM');
+  await b.exited;
+  cluster.brokers.delete(away);
+  const deleted = await fetch(`${url(other)}/v1/clusters/default/topics/shifting`, { method: 'DELETE' });
+  assert.equal(deleted.status, 204);
+  for (const n of [controller, other]) {
+    await until(async () => ((await getJson(`${url(n)}/v1/clusters/default/topics/shifting`)).status === 404 && onDisk(n, id).length === 0 ? true : undefined), `broker ${n} has deleted its copy`);
+  }
+  // the broker that was away deletes its copy when it returns
+  await cluster.start(away);
+  await until(async () => ((await getJson(`${url(away)}/v1/clusters/default/topics/shifting`)).status === 404 && onDisk(away, id).length === 0 ? true : undefined), 'the returning broker has deleted its copy');
+
+  // the name is free again: a new, empty topic
+  const again = await postJson(`${url(away)}/v1/clusters/default/topics`, { name: 'shifting', partitions: 1, replicationFactor: 3 });
+  assert.equal(again.status, 201, JSON.stringify(again.body));
+  for (const n of [1, 2, 3]) {
+    await until(async () => {
+      const r = await getJson(`${url(n)}/v1/clusters/default/topics/shifting`);
+      return r.status === 200 && (r.body.partitionInfo as PartitionView[])[0].highWatermark === 0 && (r.body.partitionInfo as PartitionView[])[0].leader > 0 ? true : undefined;
+    }, `broker ${n} has the new, empty topic`);
+  }
+  assert.equal((await produce(away, 'shifting', ['after'], 'all')).status, 200);
+});

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CreateTopicBody, AlterTopicBody, TopicSchema, PartitionInfoSchema, AuthorizedOperationsSchema, collisionKey } from '@webka/protocol';
 import { authorizedOperations } from '../authorized-operations.js';
@@ -96,11 +96,7 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
       let t: TopicRecord;
       const { replication, cluster: member } = app.webka;
       // in a cluster the controller defines topics: another broker forwards the request to it
-      if (replication !== undefined && member !== undefined && member.term === null) {
-        const controller = isForwarded(request) ? null : await member.controller();
-        if (controller === null) throw new WebkaError('NOT_CONTROLLER', 'the cluster has no controller to create the topic right now (an election is under way); retry in a moment');
-        return forward(request, reply, controller.url, member.nodeId);
-      }
+      if (replication !== undefined && member !== undefined && member.term === null) return toController(request, reply, 'create the topic');
       try {
         t = replication === undefined ? broker.createTopic(request.params.cluster, request.body) : await replication.createTopic(request.params.cluster, request.body);
       } catch (e) {
@@ -116,6 +112,15 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  /** In a cluster, topics are changed by the controller: a broker that is not forwards the request to it. */
+  async function toController(request: FastifyRequest, reply: FastifyReply, what: string): Promise<FastifyReply> {
+    const member = app.webka.cluster!;
+    const controller = isForwarded(request) ? null : await member.controller();
+    if (controller === null) throw new WebkaError('NOT_CONTROLLER', `the cluster has no controller to ${what} right now (an election is under way); retry in a moment`);
+    return forward(request, reply, controller.url, member.nodeId);
+  }
+  const notController = (): boolean => app.webka.replication !== undefined && app.webka.cluster !== undefined && app.webka.cluster.term === null;
+
   app.get<{ Params: { cluster: string; topic: string } }>(
     '/clusters/:cluster/topics/:topic',
     { schema: { tags: ['topics'], summary: 'Describe a topic: configs and, per partition, offsets, bytes and segments', params: TopicParams, response: { 200: TopicDescription, 404: err } } },
@@ -125,8 +130,11 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
   app.patch<{ Params: { cluster: string; topic: string }; Body: AlterTopicBody }>(
     '/clusters/:cluster/topics/:topic',
     { schema: { tags: ['topics'], summary: 'Change configs (null removes an override) or add partitions', params: TopicParams, body: AlterTopicBody, response: { 200: TopicDescription, 400: err, 404: err, 422: err } } },
-    async (request) => {
-      broker.alterTopic(request.params.cluster, request.params.topic, request.body);
+    async (request, reply) => {
+      const replication = app.webka.replication;
+      if (notController()) return toController(request, reply, 'change the topic');
+      if (replication === undefined) broker.alterTopic(request.params.cluster, request.params.topic, request.body);
+      else await replication.alterTopic(request.params.cluster, request.params.topic, request.body);
       return describe(request, request.params.cluster, request.params.topic);
     },
   );
@@ -135,7 +143,10 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     '/clusters/:cluster/topics/:topic',
     { schema: { tags: ['topics'], summary: 'Delete a topic and its data', params: TopicParams, response: { 404: err } } },
     async (request, reply) => {
-      await broker.deleteTopic(request.params.cluster, request.params.topic);
+      const replication = app.webka.replication;
+      if (notController()) return toController(request, reply, 'delete the topic');
+      if (replication === undefined) await broker.deleteTopic(request.params.cluster, request.params.topic);
+      else await replication.deleteTopic(request.params.cluster, request.params.topic);
       return reply.code(204).send();
     },
   );

@@ -2,9 +2,9 @@
  * CreateTopics, DeleteTopics and CreatePartitions: the catalog's own calls, as the HTTP topic
  * routes make them. -1 partitions or replication factor take the cluster's defaults; manual
  * replica assignments are refused (replicas are assigned by Webka). validateOnly checks without
- * creating. In a cluster of brokers the controller defines topics (replica assignment, partition
- * states in etcd); another broker answers NOT_CONTROLLER, and clients send CreateTopics to the
- * controller that Metadata names, as with Kafka.
+ * creating. In a cluster of brokers the controller defines, deletes and grows topics (replica
+ * assignment, partition states in etcd); another broker answers NOT_CONTROLLER, and clients send
+ * these requests to the controller that Metadata names, as with Kafka.
  */
 import { CreateTopics, DeleteTopics, CreatePartitions } from '../messages-admin.js';
 import { KafkaError, kafkaErrorCode } from '../error-codes.js';
@@ -56,7 +56,8 @@ export const deleteTopicsHandler: ApiHandler = {
         ctx.require('delete', 'topic', name);
         const t = ctx.broker.listTopics(ctx.settings.cluster).find((x) => x.name === name);
         if (t?.internal) throw new KafkaError('INVALID_REQUEST', `"${name}" is an internal topic`);
-        await ctx.broker.deleteTopic(ctx.settings.cluster, name);
+        const view = ctx.settings.clusterView;
+        await (view == null ? ctx.broker.deleteTopic(ctx.settings.cluster, name) : view.deleteTopic(ctx.settings.cluster, name));
         responses.push({ name, errorCode: 0, errorMessage: null });
       } catch (err) {
         responses.push({ name, ...failure(err) });
@@ -68,19 +69,20 @@ export const deleteTopicsHandler: ApiHandler = {
 
 export const createPartitionsHandler: ApiHandler = {
   def: CreatePartitions,
-  handle(ctx, req) {
-    const results = (req.topics as Message[]).map((t) => {
+  async handle(ctx, req) {
+    const view = ctx.settings.clusterView;
+    const results = await Promise.all((req.topics as Message[]).map(async (t) => {
       try {
         ctx.require('alter', 'topic', t.name);
         if (t.assignments !== null) throw new KafkaError('INVALID_REQUEST', 'manual replica assignments are not supported');
         const current = ctx.broker.describeTopic(ctx.settings.cluster, t.name).topic.partitions;
         if (t.count <= current) throw new KafkaError('INVALID_PARTITIONS', `topic "${t.name}" has ${current} partitions; the count can only grow`);
-        if (!req.validateOnly) ctx.broker.alterTopic(ctx.settings.cluster, t.name, { partitions: t.count });
+        if (!req.validateOnly) await (view == null ? ctx.broker.alterTopic(ctx.settings.cluster, t.name, { partitions: t.count }) : view.alterTopic(ctx.settings.cluster, t.name, { partitions: t.count }));
         return { name: t.name, errorCode: 0, errorMessage: null };
       } catch (err) {
         return { name: t.name, ...failure(err) };
       }
-    });
+    }));
     return { throttleTimeMs: 0, results };
   },
 };

@@ -70,7 +70,7 @@ export const describeConfigsHandler: ApiHandler = {
 };
 
 /** Applies (or, validateOnly, checks) one resource's changes: a key to its value, or null to drop the override. */
-function alterTopic(ctx: KafkaContext, r: Message, validateOnly: boolean, changes: (current: Record<string, ConfigValue>) => Record<string, string | null>): Message {
+async function alterTopic(ctx: KafkaContext, r: Message, validateOnly: boolean, changes: (current: Record<string, ConfigValue>) => Record<string, string | null>): Promise<Message> {
   try {
     const topic = topicResource(ctx, r, 'alter');
     const names = (r.configs as Message[]).map((c) => c.name as string);
@@ -79,7 +79,10 @@ function alterTopic(ctx: KafkaContext, r: Message, validateOnly: boolean, change
     const cluster = ctx.settings.cluster;
     const configs = changes(ctx.broker.describeTopic(cluster, topic).topic.configs);
     if (validateOnly) ctx.broker.catalog.checkAlterTopic(cluster, topic, { configs });
-    else ctx.broker.alterTopic(cluster, topic, { configs });
+    else {
+      const view = ctx.settings.clusterView;
+      await (view == null ? ctx.broker.alterTopic(cluster, topic, { configs }) : view.alterTopic(cluster, topic, { configs }));
+    }
     return answer(r);
   } catch (err) {
     return answer(r, err);
@@ -88,23 +91,23 @@ function alterTopic(ctx: KafkaContext, r: Message, validateOnly: boolean, change
 
 export const alterConfigsHandler: ApiHandler = {
   def: AlterConfigs,
-  handle(ctx, req) {
-    const responses = (req.resources as Message[]).map((r) =>
+  async handle(ctx, req) {
+    const responses = await Promise.all((req.resources as Message[]).map((r) =>
       alterTopic(ctx, r, req.validateOnly, (current) => {
         // the request is the whole set of overrides: those left out go back to their defaults
         const out: Record<string, string | null> = Object.fromEntries(Object.keys(current).map((k) => [k, null]));
         for (const c of r.configs as Message[]) out[c.name] = c.value;
         return out;
       }),
-    );
+    ));
     return { throttleTimeMs: 0, responses };
   },
 };
 
 export const incrementalAlterConfigsHandler: ApiHandler = {
   def: IncrementalAlterConfigs,
-  handle(ctx, req) {
-    const responses = (req.resources as Message[]).map((r) =>
+  async handle(ctx, req) {
+    const responses = await Promise.all((req.resources as Message[]).map((r) =>
       alterTopic(ctx, r, req.validateOnly, () => {
         const out: Record<string, string | null> = {};
         for (const c of r.configs as Message[]) {
@@ -115,7 +118,7 @@ export const incrementalAlterConfigsHandler: ApiHandler = {
         }
         return out;
       }),
-    );
+    ));
     return { throttleTimeMs: 0, responses };
   },
 };
