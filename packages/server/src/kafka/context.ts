@@ -120,6 +120,22 @@ export function ledPartition(ctx: KafkaContext, topic: string, index: number): P
   return p;
 }
 
+/**
+ * In a cluster a group belongs to its coordinator (the leader of its __consumer_offsets
+ * partition, which holds its offsets): a group request that reaches another broker fails with
+ * NOT_COORDINATOR (COORDINATOR_NOT_AVAILABLE while the partition has no leader), so the client
+ * finds the coordinator again, as with Kafka, instead of joining or reading a second, local copy
+ * of the group. A single broker coordinates every group.
+ */
+export async function mustCoordinate(ctx: KafkaContext, group: string): Promise<void> {
+  const view = ctx.settings.clusterView;
+  if (view == null) return;
+  const id = await view.groupCoordinator(ctx.settings.cluster, group).catch(() => -1);
+  if (id === ctx.settings.nodeId) return;
+  if (id < 0) throw new KafkaError('COORDINATOR_NOT_AVAILABLE', `group "${group}" has no coordinator right now (its offsets partition is electing a leader); find the coordinator again`);
+  throw new KafkaError('NOT_COORDINATOR', `broker ${ctx.settings.nodeId} does not coordinate group "${group}" (broker ${id} does); find the coordinator again`);
+}
+
 /** The name group members joined over this connection belong to ("anonymous" with auth off). */
 export function memberOwner(ctx: KafkaContext): string {
   const p = ctx.conn.principal;

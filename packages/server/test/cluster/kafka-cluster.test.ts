@@ -3,7 +3,8 @@
  * with a Kafka listener): kafkajs creates a topic with replication factor 3 through the
  * controller, Metadata names every broker and each partition's leader, replicas, ISR and leader
  * epoch, and a broker that does not lead a partition answers Produce and Fetch with
- * NOT_LEADER_OR_FOLLOWER instead of serving it; a kafkajs producer bootstrapped from that broker
+ * NOT_LEADER_OR_FOLLOWER instead of serving it, and a broker that does not coordinate a group
+ * answers its requests with NOT_COORDINATOR; a kafkajs producer bootstrapped from that broker
  * alone writes to the partition through its leader. kafkajs produces with acks=-1 (min.insync.replicas
  * 2), the leader of a partition is killed with kill -9, kafkajs carries on once its metadata
  * names the new leader, and a consumer then reads every acknowledged record. Then kafkajs adds
@@ -17,6 +18,7 @@ import { needEtcd } from '../support/etcd.js';
 import { startCluster, getJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 import { RawKafka } from '../support/raw-kafka.js';
 import { Fetch, Metadata, Produce } from '../../src/kafka/messages-core.js';
+import { FindCoordinator, Heartbeat } from '../../src/kafka/messages-groups.js';
 import { encodeBatch } from '../../src/storage/record-batch.js';
 
 const missing = needEtcd();
@@ -26,6 +28,8 @@ let cluster: TestCluster | undefined;
 after(async () => cluster?.stop());
 
 const NOT_LEADER_OR_FOLLOWER = 6;
+const NOT_COORDINATOR = 16;
+const UNKNOWN_MEMBER_ID = 25;
 const TOPIC = 'orders';
 
 /** Partition 0 as Metadata version 7 (the first with leader epochs, which kafkajs does not read) gives it. */
@@ -40,7 +44,7 @@ async function partition0(port: number): Promise<{ leaderId: number; leaderEpoch
 }
 
 test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER elsewhere, no acknowledged record lost when a leader is killed', { skip: missing ?? false, timeout: 240_000 }, async () => {
-  cluster = await startCluster('/kafka-cluster', { WEBKA_COORDINATOR_LEASE_SECONDS: '4' }, { kafka: true });
+  cluster = await startCluster('/kafka-cluster', { WEBKA_COORDINATOR_LEASE_SECONDS: '1' }, { kafka: true });
   await Promise.all([1, 2, 3].map((n) => cluster!.start(n)));
   await untilBrokers(cluster.brokers.get(1)!, 3);
   const ports = cluster.kafkaPorts;
@@ -81,6 +85,27 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
     raw.close();
   }
 
+  // a group's requests belong to its coordinator: another broker answers NOT_COORDINATOR, so that
+  // a client finds the coordinator instead of joining a second copy of the group
+  const finder = await RawKafka.connect(ports.get(follower)!);
+  try {
+    const found = await until(async () => {
+      const r = await finder.call(FindCoordinator, 1, { key: 'kafka-cluster-readers', keyType: 0 });
+      return r.errorCode === 0 ? r : undefined;
+    }, 'a coordinator for the group');
+    for (const n of [1, 2, 3]) {
+      const conn = await RawKafka.connect(ports.get(n)!);
+      try {
+        const beat = await conn.call(Heartbeat, 0, { groupId: 'kafka-cluster-readers', generationId: 1, memberId: 'nobody' });
+        assert.equal(beat.errorCode, n === found.nodeId ? UNKNOWN_MEMBER_ID : NOT_COORDINATOR, `broker ${n} (the coordinator is ${found.nodeId})`);
+      } finally {
+        conn.close();
+      }
+    }
+  } finally {
+    finder.close();
+  }
+
   // acks=-1 producing, a kill -9 of partition 0's leader in the middle
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -109,10 +134,10 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
   assert.equal(sentViaFollower.errorCode, 0);
   acked.push('bootstrapped from a follower');
 
-  await produceUntil(40);
+  await produceUntil(20);
   await cluster.kill(leader0);
   const killedAt = acked.length;
-  await produceUntil(killedAt + 40);
+  await produceUntil(killedAt + 20);
   await producer.disconnect();
 
   await admin.disconnect();

@@ -5,7 +5,7 @@
  */
 import { ListGroups, DescribeGroups, DeleteGroups } from '../messages-admin.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
-import { memberOwner, type ApiHandler, type KafkaContext } from '../context.js';
+import { memberOwner, mustCoordinate, type ApiHandler, type KafkaContext } from '../context.js';
 
 function allGroups(ctx: KafkaContext): Array<{ groupId: string; protocolType: string; groupState: string }> {
   const cluster = ctx.settings.cluster;
@@ -27,10 +27,12 @@ export const listGroupsHandler: ApiHandler = {
 
 export const describeGroupsHandler: ApiHandler = {
   def: DescribeGroups,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const known = new Map(allGroups(ctx).map((g) => [g.groupId, g]));
-    const groups = (req.groups as string[]).map((groupId) => {
+    const groups = await Promise.all((req.groups as string[]).map(async (groupId) => {
       if (!ctx.may('describe', 'group', groupId)) return { errorCode: KafkaErrors.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
+      const elsewhere = await mustCoordinate(ctx, groupId).then(() => 0, kafkaErrorCode);
+      if (elsewhere !== 0) return { errorCode: elsewhere, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
       const g = ctx.groups.find(ctx.settings.cluster, groupId);
       const owner = memberOwner(ctx);
       const admin = ctx.may('admin', 'group', groupId);
@@ -54,7 +56,7 @@ export const describeGroupsHandler: ApiHandler = {
           memberAssignment: m.assignment,
         })),
       };
-    });
+    }));
     return { throttleTimeMs: 0, groups };
   },
 };
@@ -66,6 +68,7 @@ export const deleteGroupsHandler: ApiHandler = {
     for (const groupId of req.groupsNames as string[]) {
       try {
         ctx.require('delete', 'group', groupId);
+        await mustCoordinate(ctx, groupId);
         const g = ctx.groups.find(ctx.settings.cluster, groupId);
         if (g !== undefined && g.members.size > 0) {
           results.push({ groupId, errorCode: KafkaErrors.NON_EMPTY_GROUP });

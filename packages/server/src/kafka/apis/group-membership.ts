@@ -5,7 +5,7 @@
  */
 import { JoinGroup, SyncGroup, Heartbeat, LeaveGroup } from '../messages-groups.js';
 import { kafkaErrorCode } from '../error-codes.js';
-import { memberOwner, type ApiHandler } from '../context.js';
+import { memberOwner, mustCoordinate, type ApiHandler } from '../context.js';
 import type { Message } from '../schema.js';
 
 /** Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms defaults. */
@@ -19,6 +19,7 @@ export const joinGroupHandler: ApiHandler = {
     const session = Math.min(Math.max(req.sessionTimeoutMs, MIN_SESSION_MS), MAX_SESSION_MS);
     try {
       ctx.require('read', 'group', req.groupId);
+      await mustCoordinate(ctx, req.groupId);
       const r = await ctx.groups.join(ctx.settings.cluster, req.groupId, {
         memberId: req.memberId,
         groupInstanceId: req.groupInstanceId,
@@ -42,6 +43,7 @@ export const syncGroupHandler: ApiHandler = {
   async handle(ctx, req) {
     try {
       ctx.require('read', 'group', req.groupId);
+      await mustCoordinate(ctx, req.groupId);
       const assignment = await ctx.groups.sync(ctx.settings.cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId, req.assignments);
       const g = ctx.groups.find(ctx.settings.cluster, req.groupId);
       return { throttleTimeMs: 0, errorCode: 0, protocolType: g?.protocolType ?? null, protocolName: g?.protocolName ?? null, assignment };
@@ -53,9 +55,10 @@ export const syncGroupHandler: ApiHandler = {
 
 export const heartbeatHandler: ApiHandler = {
   def: Heartbeat,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     try {
       ctx.require('read', 'group', req.groupId);
+      await mustCoordinate(ctx, req.groupId);
       ctx.groups.heartbeat(ctx.settings.cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId);
       return { throttleTimeMs: 0, errorCode: 0 };
     } catch (err) {
@@ -66,8 +69,10 @@ export const heartbeatHandler: ApiHandler = {
 
 export const leaveGroupHandler: ApiHandler = {
   def: LeaveGroup,
-  handle(ctx, req, version) {
+  async handle(ctx, req, version) {
     const ids: string[] = version >= 3 ? (req.members as Message[]).map((m) => m.memberId) : [req.memberId];
+    const elsewhere = await mustCoordinate(ctx, req.groupId).then(() => 0, kafkaErrorCode);
+    if (elsewhere !== 0) return { throttleTimeMs: 0, errorCode: elsewhere, members: [] };
     const members = ids.map((memberId) => {
       try {
         ctx.require('read', 'group', req.groupId);

@@ -4,7 +4,7 @@
  */
 import { OffsetCommit, OffsetFetch } from '../messages-groups.js';
 import { KafkaErrors, kafkaErrorCode } from '../error-codes.js';
-import { memberOwner, type ApiHandler, type KafkaContext } from '../context.js';
+import { memberOwner, mustCoordinate, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
 import { checkCommit, type OffsetCommit as Commit } from '../../groups/offset-store.js';
 
@@ -47,17 +47,25 @@ export async function commitOffsets(ctx: KafkaContext, req: Message, commit: (of
   };
 }
 
+/** An offset commit refused as a whole (the group is another broker's): every partition gets `errorCode`. */
+export function groupFailed(req: Message, errorCode: number): Message {
+  return { throttleTimeMs: 0, topics: (req.topics as Message[]).map((t) => ({ name: t.name, partitions: (t.partitions as Message[]).map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) };
+}
+
 export const offsetCommitHandler: ApiHandler = {
   def: OffsetCommit,
-  handle(ctx, req) {
+  async handle(ctx, req) {
+    const elsewhere = await mustCoordinate(ctx, req.groupId).then(() => 0, kafkaErrorCode);
+    if (elsewhere !== 0) return groupFailed(req, elsewhere);
     return commitOffsets(ctx, req, (commits) => ctx.groups.commit(ctx.settings.cluster, req.groupId, req.memberId, memberOwner(ctx), req.generationId, commits));
   },
 };
 
-function groupOffsets(ctx: KafkaContext, groupId: string, topics: Message[] | null): { topics: Message[]; errorCode: number } {
+async function groupOffsets(ctx: KafkaContext, groupId: string, topics: Message[] | null): Promise<{ topics: Message[]; errorCode: number }> {
   const cluster = ctx.settings.cluster;
   try {
     ctx.require('describe', 'group', groupId);
+    await mustCoordinate(ctx, groupId);
     const committed = ctx.groups.offsets.list(cluster, groupId).filter((c) => ctx.may('describe', 'topic', c.topic));
     const asked = topics ?? [...new Set(committed.map((c) => c.topic))].map((name) => ({ name, partitionIndexes: committed.filter((c) => c.topic === name).map((c) => c.partition) }));
     return {
@@ -77,10 +85,10 @@ function groupOffsets(ctx: KafkaContext, groupId: string, topics: Message[] | nu
 
 export const offsetFetchHandler: ApiHandler = {
   def: OffsetFetch,
-  handle(ctx, req, version) {
+  async handle(ctx, req, version) {
     if (version >= 8) {
-      return { throttleTimeMs: 0, groups: (req.groups as Message[]).map((g) => ({ groupId: g.groupId, ...groupOffsets(ctx, g.groupId, g.topics) })) };
+      return { throttleTimeMs: 0, groups: await Promise.all((req.groups as Message[]).map(async (g) => ({ groupId: g.groupId, ...(await groupOffsets(ctx, g.groupId, g.topics)) }))) };
     }
-    return { throttleTimeMs: 0, ...groupOffsets(ctx, req.groupId, req.topics) };
+    return { throttleTimeMs: 0, ...(await groupOffsets(ctx, req.groupId, req.topics)) };
   },
 };
