@@ -105,6 +105,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
         maxConnections: config.maxConnections,
         tls: tls === null ? null : { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) },
         onError: (msg, details) => log.info(details, msg),
+        joining: coordinator !== undefined,
       });
       app.log.info({ port: kafka.port }, 'kafka listener started');
     }
@@ -123,9 +124,11 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const repl = replication;
       const m = member;
       metrics.setReplicationSource({ stats: () => repl.stats(), controller: () => m.term !== null, lastCoordinatorContactMs: () => m.coordinator.lastContactMs() });
+      replication.start();
+      // the HTTP API's topics and the Kafka listener wait for the cluster's metadata (http/app.ts)
+      await replication.applied;
       app.webka.replication = replication;
       kafka?.setClusterView(clusterView(replication));
-      replication.start();
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');
     }
   } catch (err) {

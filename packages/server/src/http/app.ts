@@ -9,7 +9,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { ErrorSchema } from '@webka/protocol';
 import type { Broker } from '../broker.js';
 import type { Config } from '../config/config.js';
-import { installErrorHandling, frameworkErrorHandler } from './error-handler.js';
+import { installErrorHandling, frameworkErrorHandler, sendError } from './error-handler.js';
+import { WebkaError } from '../errors.js';
 import { IdempotencyCache } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { clusterRoutes } from './routes/clusters.js';
@@ -51,7 +52,7 @@ export interface AppContext {
   groups?: GroupCoordinator;
   /** This broker's cluster membership (set by startServer after listening), absent on a single node. */
   cluster?: ClusterMember;
-  /** This broker's replicas in the cluster (set with cluster), absent on a single node. */
+  /** This broker's replicas in the cluster (set once the cluster's metadata has been read), absent on a single node. */
   replication?: ReplicaManager;
   /** Set by the transactions routes (routes/transactions.ts); produce joins transactions through it. */
   transactions?: TransactionCoordinator;
@@ -113,8 +114,16 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   });
   // Per-request hooks take a callback rather than returning a promise: one fewer microtask turn
   // on every request, which shows at tens of thousands of requests a second.
+  const inCluster = config.coordinator !== '';
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // A broker of a cluster serves no topic until it has joined and read the cluster's metadata:
+    // until then its copies have no role, and would take and serve records as a lone broker's
+    // (acknowledging what the partition's leader never gets).
+    if (inCluster && app.webka.replication === undefined && request.url.startsWith('/v1/clusters/')) {
+      sendError(reply, new WebkaError('COORDINATION_UNAVAILABLE', 'this broker is joining the cluster (registering in etcd and reading the cluster\'s metadata); retry in a moment'));
+      return;
+    }
     done();
   });
   // A broker answers thousands of requests a second: successful ones are logged at debug, refused

@@ -28,6 +28,11 @@ export interface KafkaListenerOptions extends KafkaListenerSettings {
   /** PEM certificate and key: the listener speaks TLS (the HTTP listener's files). */
   tls?: { cert: Buffer; key: Buffer } | null;
   onError?: (message: string, details: Record<string, unknown>) => void;
+  /**
+   * The broker is joining a cluster: connections are accepted (the port is registered in etcd)
+   * but read only once setClusterView is called, so that no request is served as a lone broker's.
+   */
+  joining?: boolean;
 }
 
 export class KafkaListener {
@@ -35,19 +40,30 @@ export class KafkaListener {
   readonly #connections = new Set<KafkaConnection>();
   readonly #settings: KafkaListenerSettings;
   #port = 0;
+  /** Sockets accepted while joining a cluster, not yet read. */
+  #held: Set<net.Socket> | null;
+  readonly #serve: (socket: net.Socket) => void;
 
   private constructor(broker: Broker, opts: KafkaListenerOptions) {
     const settings: KafkaListenerSettings = { cluster: opts.cluster, nodeId: opts.nodeId, advertisedHost: opts.advertisedHost, maxWaitMs: opts.maxWaitMs, clusterView: null };
     this.#settings = settings;
     const fetchSessions = new FetchSessionCache();
-    const accept = (socket: net.Socket): void => {
-      if (this.#connections.size >= opts.maxConnections) {
-        socket.destroy();
-        return;
-      }
+    this.#held = opts.joining === true ? new Set() : null;
+    this.#serve = (socket) => {
       const conn = new KafkaConnection(socket, { broker, security: opts.security, groups: opts.groups, transactions: opts.transactions ?? null, settings, fetchSessions, handlers: API_HANDLERS, maxRequestBytes: opts.maxRequestBytes, onError: opts.onError ?? (() => undefined) });
       this.#connections.add(conn);
       socket.on('close', () => this.#connections.delete(conn));
+    };
+    const accept = (socket: net.Socket): void => {
+      const held = this.#held;
+      if (this.#connections.size + (held?.size ?? 0) >= opts.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      if (held === null) return this.#serve(socket);
+      socket.pause();
+      held.add(socket);
+      socket.once('close', () => held.delete(socket));
     };
     this.#server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, accept) : net.createServer(accept);
   }
@@ -73,6 +89,13 @@ export class KafkaListener {
   /** Once the broker has joined a cluster: Metadata and the routing answers follow its view. */
   setClusterView(view: KafkaClusterView): void {
     this.#settings.clusterView = view;
+    const held = this.#held;
+    this.#held = null;
+    for (const socket of held ?? []) {
+      if (socket.destroyed) continue;
+      this.#serve(socket);
+      socket.resume();
+    }
   }
 
   get connectionCount(): number {
@@ -81,6 +104,7 @@ export class KafkaListener {
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#held ?? []) socket.destroy();
     for (const c of this.#connections) c.close();
     await closed;
   }

@@ -90,6 +90,9 @@ export class ReplicaManager {
   #stopWatching: (() => void) | null = null;
   /** Topic names the controller is defining now (a second create of the same name waits its turn). */
   #defining = new Set<string>();
+  #applied!: () => void;
+  /** Resolves once the cluster's metadata has been read and applied (every copy has its role). */
+  readonly applied = new Promise<void>((resolve) => (this.#applied = resolve));
   /** The controller's changes to topics under way (delete, alter), by `cluster/name`: one at a time per topic. */
   #topicChanges = new Map<string, Promise<unknown>>();
   #changed = new Set<() => void>();
@@ -225,6 +228,7 @@ export class ReplicaManager {
 
   #apply(metadata: ClusterMetadata): void {
     this.#metadata = metadata;
+    this.#applied();
     for (const t of this.broker.catalog.allTopics()) if (metadata.deletedTopics.has(t.id)) void this.#removeLocal(t);
     for (const t of metadata.topics) {
       this.#createLocal(t);
@@ -392,8 +396,21 @@ export class ReplicaManager {
     }
     try {
       this.broker.createTopic(t.cluster, { name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs }, t.internal === true, { id: t.id, createdAt: t.createdAt });
+      this.#noRoleYet(t);
     } catch (err) {
       this.options.onWarning('creating the local copy of a cluster topic failed', { cluster: t.cluster, topic: t.name, error: (err as Error).message });
+    }
+  }
+
+  /**
+   * A partition this broker has opened but not yet seen the state of (the controller's own copy
+   * of a topic it has just made or grown) takes no append until it has a role: on its own it would
+   * act as a single broker's partition, and acknowledge records that its leader never gets.
+   */
+  #noRoleYet(t: ClusterTopic): void {
+    for (let i = 0; i < t.partitions; i++) {
+      const p = this.broker.partitionById(t.id, i);
+      if (p !== undefined && p.replica === null) p.replica = notLeader(this.nodeId, i, -1);
     }
   }
 
@@ -406,6 +423,7 @@ export class ReplicaManager {
     if (!grow && Object.keys(configs).length === 0) return;
     try {
       this.broker.alterTopic(t.cluster, t.name, { ...(grow ? { partitions: t.partitions } : {}), configs });
+      this.#noRoleYet(t);
     } catch (err) {
       this.options.onWarning('updating the local copy of a cluster topic failed', { cluster: t.cluster, topic: t.name, error: (err as Error).message });
     }
@@ -799,7 +817,10 @@ export class ReplicaManager {
 
 /** The hooks of a partition this broker holds no replica of: it takes no appends. */
 function notLeader(nodeId: number, index: number, leader: number): ReplicaHooks {
-  const err = (): WebkaError => new WebkaError('NOT_LEADER', `broker ${nodeId} holds no replica of partition ${index}; its leader is broker ${leader}`, { leader });
+  const err = (): WebkaError =>
+    leader >= 0
+      ? new WebkaError('NOT_LEADER', `broker ${nodeId} holds no replica of partition ${index}; its leader is broker ${leader}`, { leader })
+      : new WebkaError('NOT_LEADER', `partition ${index} has no leader right now (it was just made, or no in-sync replica is alive); retry in a moment`, { leader });
   return {
     leads: false,
     checkAppend: () => {
