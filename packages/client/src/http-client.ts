@@ -2,13 +2,19 @@
  * The one place the SDK speaks HTTP: it joins paths to the base URL, adds the bearer token, sends
  * JSON (or bytes: the producer's RecordBatch bodies) and turns every non-2xx answer into a WebkaError. It retries nothing; callers decide (the
  * producer must retry with the same sequence, admin calls must not repeat a create blindly).
+ *
+ * Given several brokers of a cluster (any broker serves any request), it uses one at a time and
+ * moves on to the next once a request could not reach it, timed out, or met a broker that cannot
+ * serve (cut off from the cluster's coordination, or shutting down), so the caller's retry goes
+ * to another broker.
  */
 import { errorFromAnswer, networkError, WebkaError } from './errors.js';
 
 export type FetchFn = typeof globalThis.fetch;
 
 export interface HttpOptions {
-  url: string;
+  /** The broker's URL; in a cluster, several brokers' (an array, or one string with commas). */
+  url: string | readonly string[];
   token?: string;
   fetch?: FetchFn;
   /** Extra headers on every request. */
@@ -23,19 +29,39 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** Answers that say this broker cannot serve now while another may: the next request goes elsewhere. */
+const MOVE_ON = new Set(['COORDINATION_UNAVAILABLE', 'SHUTTING_DOWN']);
+
 export class HttpClient {
-  readonly baseUrl: string;
+  readonly #urls: string[];
+  #current = 0;
   #token: string | undefined;
   #fetch: FetchFn;
   #headers: Record<string, string>;
 
   constructor(opts: HttpOptions) {
-    this.baseUrl = opts.url.replace(/\/+$/, '');
+    this.#urls = (typeof opts.url === 'string' ? opts.url.split(',') : [...opts.url]).map((u) => u.trim().replace(/\/+$/, '')).filter((u) => u !== '');
+    if (this.#urls.length === 0) throw new TypeError('the SDK needs a broker URL');
     this.#token = opts.token;
     // Bound, so that a browser's window.fetch is not called with the wrong `this`.
     const f = opts.fetch ?? globalThis.fetch;
     this.#fetch = (input, init) => f(input, init);
     this.#headers = opts.headers ?? {};
+  }
+
+  /** The broker requests go to now. */
+  get baseUrl(): string {
+    return this.#urls[this.#current];
+  }
+
+  /** Every broker URL given, in order. */
+  get urls(): readonly string[] {
+    return this.#urls;
+  }
+
+  /** After `base` failed a request: the next request goes to the next broker (unless another request moved on already). */
+  #moveOn(base: string): void {
+    if (this.#urls.length > 1 && this.#urls[this.#current] === base) this.#current = (this.#current + 1) % this.#urls.length;
   }
 
   url(path: string, query?: RequestOptions['query']): string {
@@ -67,20 +93,26 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     }
     let res: Response;
+    const base = this.baseUrl;
     const url = this.url(path, opts.query);
     try {
       res = await this.#fetch(url, { method, headers, body, signal: opts.signal, keepalive: opts.keepalive });
     } catch (err) {
-      throw abortOrNetworkError(err, opts.signal, url);
+      const e = abortOrNetworkError(err, opts.signal, url);
+      if (e instanceof WebkaError) this.#moveOn(base);
+      throw e;
     }
     if (res.ok) return res;
     let text: string;
     try {
       text = await res.text();
     } catch (err) {
+      this.#moveOn(base);
       throw networkError(err, url);
     }
-    throw errorFromAnswer(res.status, text, res.headers.get('retry-after'));
+    const e = errorFromAnswer(res.status, text, res.headers.get('retry-after'));
+    if (MOVE_ON.has(e.code)) this.#moveOn(base);
+    throw e;
   }
 
   /** Sends a request and parses the JSON answer (undefined for 204). */

@@ -34,8 +34,12 @@ export interface FetchRecordsOptions {
 }
 
 export interface WebkaOptions {
-  /** The broker's base URL, e.g. http://localhost:8080. */
-  url: string;
+  /**
+   * The broker's base URL, e.g. http://localhost:8080. For a cluster, several brokers' URLs (an
+   * array, or one string with commas): requests go to one at a time, and move to the next when
+   * that one cannot be reached or cannot serve, so the SDK carries on when a broker dies.
+   */
+  url: string | readonly string[];
   /** Sent as Authorization: Bearer <token>. */
   token?: string;
   /** The cluster (default "default"). */
@@ -51,7 +55,8 @@ export class Webka {
   readonly http: HttpClient;
 
   constructor(opts: WebkaOptions) {
-    if (typeof opts?.url !== 'string' || opts.url.length === 0) throw new TypeError('new Webka({ url }) needs the broker URL');
+    const given = typeof opts?.url === 'string' ? opts.url : Array.isArray(opts?.url) ? (opts.url as readonly string[]).join(',') : '';
+    if (given.replace(/[\s,]/g, '') === '') throw new TypeError('new Webka({ url }) needs the broker URL (or, for a cluster, several brokers\' URLs)');
     this.http = new HttpClient({ url: opts.url, token: opts.token, fetch: opts.fetch, headers: opts.headers });
     this.cluster = opts.cluster ?? 'default';
   }
