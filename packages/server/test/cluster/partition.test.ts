@@ -62,7 +62,7 @@ interface Outcome {
 /**
  * Three brokers on test hosts with the producers running; the leader of partition 0 is cut off
  * (and, with `more`, then a follower and then the controller), each until the others move on and
- * make progress and 3 s more (several leases), then healed. `env` goes to every broker.
+ * make progress and 2 s more (two leases), then healed. `env` goes to every broker.
  */
 async function partitionedCluster(env: NodeJS.ProcessEnv, more: boolean): Promise<Outcome> {
   const h = (hosts = createTestHosts(['etcd', ...NODES.map((n) => `n${n}`)]));
@@ -93,11 +93,11 @@ async function partitionedCluster(env: NodeJS.ProcessEnv, more: boolean): Promis
   const running = (load = produceWorkload(c, TOPIC, { timeoutMs: 3_000 }));
   const diagnostics: string[] = [];
   const cutOffAcks: string[] = [];
-  const progress = async (what: string, n = 30): Promise<void> => {
+  const progress = async (what: string, n = 15): Promise<void> => {
     const from = running.acked.size;
     await until(async () => (running.acked.size >= from + n ? true : undefined), `producers make progress ${what}`, 60_000);
   };
-  /** Broker `n` cut off until the others have moved on and made progress, and 3 s more; then it must rejoin. */
+  /** Broker `n` cut off until the others have moved on and made progress, and 2 s more; then it must rejoin. */
   const cutOff = async (n: number, what: string, movedOn: (other: number) => Promise<boolean>, meanwhile?: () => Promise<void>): Promise<void> => {
     const other = NODES.find((x) => x !== n)!;
     const lapses = (): number => c.brokers.get(n)!.lines.filter((l) => /lease lapsed/.test(String(l?.msg))).length;
@@ -107,7 +107,7 @@ async function partitionedCluster(env: NodeJS.ProcessEnv, more: boolean): Promis
     await until(async () => ((await movedOn(other)) ? true : undefined), `the others move on from ${what} ${n}`, 30_000);
     await progress(`while ${what} ${n} is cut off`);
     await meanwhile?.();
-    await sleep(3_000);
+    await sleep(2_000);
     h.heal(`n${n}`);
     const healedAt = Date.now();
     // the producers sent the cut-off broker writes while it was cut off
