@@ -7,8 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { needEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
-import { startCliBroker, runCli, type CliBroker } from '../support/cli-broker.js';
+import { needEtcd, startEtcd, freePort, type TestEtcd } from '../support/etcd.js';
+import { startCliBroker, runCli, waitForReady, type CliBroker } from '../support/cli-broker.js';
+import { RawKafka } from '../support/raw-kafka.js';
+import { ApiVersions } from '../../src/kafka/messages-core.js';
 import { tempDir } from '../support/start-broker.js';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 
@@ -98,6 +100,37 @@ test('brokers started with --coordinator see each other, one controller at a tim
   byId.get(controller.nodeId)!.child.kill('SIGKILL');
   const after = await until(survivor, (l) => l.length === 1 && l[0].controller, 'survivor alone and controller');
   assert.equal(after[0].nodeId, others[1]);
+});
+
+test('a broker joining the cluster serves no topic and answers no Kafka request until it has read the cluster\'s metadata', opts, async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const [port, kafkaPort] = [await freePort(), await freePort()];
+  // the join waits 2 s after the broker listens (a debug knob): time to see what it serves meanwhile
+  const run = runCli(['start', '--host', '127.0.0.1', '--port', String(port), '--kafka-port', String(kafkaPort), '--data-dir', dir, '--node-id', '9', '--coordinator', `${etcd.url.replace('http://', 'etcd://')}/joining`], { WEBKA_DEBUG_JOIN_DELAY_MS: '2000' });
+  const ready = waitForReady(run);
+  const base = `http://127.0.0.1:${port}`;
+  const listening = async (): Promise<boolean> => fetch(`${base}/health`).then((r) => r.ok, () => false);
+  const deadline = Date.now() + 20_000;
+  while (!(await listening())) {
+    assert.ok(Date.now() < deadline, 'the broker listens');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const early = await fetch(`${base}/v1/clusters/default/topics`);
+  assert.equal(early.status, 503);
+  assert.equal(((await early.json()) as { error: { code: string } }).error.code, 'COORDINATION_UNAVAILABLE');
+  const kafka = await RawKafka.connect(kafkaPort);
+  try {
+    const answer = kafka.call(ApiVersions, 0, {});
+    const before = await Promise.race([answer.then(() => 'answered'), new Promise((r) => setTimeout(() => r('held'), 500))]);
+    assert.equal(before, 'held', 'a Kafka request waits while the broker joins');
+    const b = await ready;
+    brokers.push(b);
+    assert.equal((await answer).errorCode, 0, 'and is answered once it has joined');
+  } finally {
+    kafka.close();
+  }
+  assert.equal((await fetch(`${base}/v1/clusters/default/topics`)).status, 200);
 });
 
 test('a single node lists itself as its own controller', opts, async () => {
