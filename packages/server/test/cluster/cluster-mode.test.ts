@@ -60,7 +60,8 @@ async function until(b: CliBroker, pred: (l: Listed[]) => boolean, what: string)
 async function start(nodeId: number, prefix: string): Promise<CliBroker> {
   const dir = tempDir();
   dirs.push(dir);
-  const b = await startCliBroker(['--port', '0', '--kafka-port', '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.url.replace('http://', 'etcd://')}${prefix}`]);
+  // a 2 s lease: a killed controller's office passes on within about 2 s (etcd grants 2 s at its default election timeout)
+  const b = await startCliBroker(['--port', '0', '--kafka-port', '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.url.replace('http://', 'etcd://')}${prefix}`], { WEBKA_COORDINATOR_LEASE_SECONDS: '2' });
   brokers.push(b);
   return b;
 }

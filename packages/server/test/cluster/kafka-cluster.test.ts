@@ -44,7 +44,7 @@ async function partition0(port: number): Promise<{ leaderId: number; leaderEpoch
 }
 
 test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER elsewhere, no acknowledged record lost when a leader is killed', { skip: missing ?? false, timeout: 240_000 }, async () => {
-  cluster = await startCluster('/kafka-cluster', { WEBKA_COORDINATOR_LEASE_SECONDS: '1' }, { kafka: true });
+  cluster = await startCluster('/kafka-cluster', { WEBKA_COORDINATOR_LEASE_SECONDS: '1', WEBKA_REPLICA_LAG_TIME_MAX_MS: '2000' }, { kafka: true });
   await Promise.all([1, 2, 3].map((n) => cluster!.start(n)));
   await untilBrokers(cluster.brokers.get(1)!, 3);
   const ports = cluster.kafkaPorts;

@@ -20,7 +20,7 @@ after(async () => cluster?.stop());
 const TOPIC = 'clicks';
 
 test('an SDK producer given every broker carries on when its broker is killed: each record stored once; given only that broker, it fails', { skip: missing ?? false, timeout: 120_000 }, async () => {
-  const c = (cluster = await startCluster('/sdk', { WEBKA_COORDINATOR_LEASE_SECONDS: '1' }));
+  const c = (cluster = await startCluster('/sdk', { WEBKA_COORDINATOR_LEASE_SECONDS: '1', WEBKA_REPLICA_LAG_TIME_MAX_MS: '2000' }));
   await Promise.all([1, 2, 3].map((n) => c.start(n)));
   await untilBrokers(c.brokers.get(1)!, 3);
   const urls = [1, 2, 3].map((n) => c.brokers.get(n)!.url);
