@@ -189,7 +189,7 @@ export class GroupAdmin {
         return { topic: tp.topic, partition: tp.partition, offset };
       });
     }
-    targets.forEach((o, i) => checkCommit(o, broker.partition(cluster, o.topic, o.partition).log.highWatermark, `offsets[${i}]`));
+    targets.forEach((o, i) => checkCommit(o, broker.partition(cluster, o.topic, o.partition).commitLimit(), `offsets[${i}]`));
     const answer = {
       dryRun: req.dryRun === true,
       offsets: targets.map((o) => ({ topic: o.topic, partition: o.partition, previous: this.#c.offsets.get(cluster, groupId, o.topic, o.partition)?.offset ?? null, offset: o.offset })),

@@ -480,7 +480,7 @@ export class GroupCoordinator {
     if (offsets === undefined) return { offsets: await this.#commitPositions(group, member, undefined, gen), generation: group.generationId };
     offsets.forEach((o, i) => {
       group.checkCommit(member, gen, o);
-      checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).log.highWatermark, `offsets[${i}]`);
+      checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).commitLimit(), `offsets[${i}]`);
     });
     await this.offsets.commit(cluster, groupId, offsets);
     return { offsets, generation: group.generationId };
@@ -495,7 +495,7 @@ export class GroupCoordinator {
     const { group, member } = this.#member(cluster, groupId, memberId);
     offsets.forEach((o, i) => {
       group.checkCommit(member, generation, o);
-      checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).log.highWatermark, `offsets[${i}]`);
+      checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).commitLimit(), `offsets[${i}]`);
     });
   }
 
@@ -520,7 +520,7 @@ export class GroupCoordinator {
     if (group.members.size > 0) {
       throw new WebkaError('GROUP_NOT_EMPTY', `group "${groupId}" has ${group.members.size} active member(s); only its members may commit while it has any`);
     }
-    offsets.forEach((o, i) => checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).log.highWatermark, `offsets[${i}]`));
+    offsets.forEach((o, i) => checkCommit(o, this.broker.partition(cluster, o.topic, o.partition).commitLimit(), `offsets[${i}]`));
     await this.offsets.commit(cluster, groupId, offsets);
     return offsets;
   }

@@ -328,6 +328,7 @@ export function decodeValue(buf: Buffer): { offset: number; metadata: string | n
 
 export function checkCommit(o: OffsetCommit, highWatermark: number, where: string): void {
   if (!Number.isSafeInteger(o.offset) || o.offset < 0 || o.offset > highWatermark) {
-    throw new WebkaError('INVALID_OFFSET', `${where}: offset ${o.offset} of ${o.topic}/${o.partition} must be from 0 to the high watermark ${highWatermark}`);
+    const range = highWatermark === Number.MAX_SAFE_INTEGER ? 'a whole number, 0 or more' : `from 0 to the high watermark ${highWatermark}`;
+    throw new WebkaError('INVALID_OFFSET', `${where}: offset ${o.offset} of ${o.topic}/${o.partition} must be ${range}`);
   }
 }

@@ -95,6 +95,8 @@ export interface ReplicaHooks {
   checkAppend(acks: 0 | 1 | 'all'): void;
   /** Resolves once every offset below upTo is committed (below the high watermark); rejects when it cannot be. */
   awaitCommitted(upTo: number): Promise<void>;
+  /** False when this broker holds no replica of the partition (its copy stays empty); absent: it holds one. */
+  readonly holdsCopy?: boolean;
 }
 
 const TRANSACTIONAL_BIT = 0x10;
@@ -111,6 +113,15 @@ export class Partition {
   #closed = false;
   /** Replication's hooks in a cluster, else null. */
   replica: ReplicaHooks | null = null;
+
+  /**
+   * The highest offset a group may commit for this partition: its high watermark, or, on a broker
+   * of a cluster that holds no replica of it (a group's coordinator need not), any offset, as
+   * Kafka takes any: this broker's empty copy knows nothing of the partition's end.
+   */
+  commitLimit(): number {
+    return this.replica?.holdsCopy === false ? Number.MAX_SAFE_INTEGER : this.log.highWatermark;
+  }
 
   #fs: FileSystem | undefined;
 

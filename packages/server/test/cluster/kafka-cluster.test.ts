@@ -15,10 +15,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs, { Kafka, logLevel, type Producer } from 'kafkajs';
 import { needEtcd } from '../support/etcd.js';
-import { startCluster, getJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 import { RawKafka } from '../support/raw-kafka.js';
 import { Fetch, Metadata, Produce } from '../../src/kafka/messages-core.js';
-import { FindCoordinator, Heartbeat } from '../../src/kafka/messages-groups.js';
+import { FindCoordinator, Heartbeat, OffsetCommit, OffsetFetch } from '../../src/kafka/messages-groups.js';
 import { encodeBatch } from '../../src/storage/record-batch.js';
 
 const missing = needEtcd();
@@ -101,6 +101,23 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
       } finally {
         conn.close();
       }
+    }
+    // the coordinator takes a commit for a partition it holds no replica of (replication factor
+    // 1: two of three partitions live elsewhere, its own copies of them stay empty), and gives it back
+    const single = await postJson(`${cluster.brokers.get(1)!.url}/v1/clusters/default/topics`, { name: 'single', partitions: 3, replicationFactor: 1 });
+    assert.equal(single.status, 201, JSON.stringify(single.body));
+    for (const partition of [0, 1, 2]) {
+      const r = await postJson(`${cluster.brokers.get(1)!.url}/v1/clusters/default/topics/single/records`, { records: [{ value: 'a', partition }, { value: 'b', partition }] });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const coordinator = await RawKafka.connect(ports.get(found.nodeId)!);
+    try {
+      const committed = await coordinator.call(OffsetCommit, 2, { groupId: 'kafka-cluster-readers', generationId: -1, memberId: '', retentionTimeMs: -1, topics: [{ name: 'single', partitions: [0, 1, 2].map((partitionIndex) => ({ partitionIndex, committedOffset: 2, committedMetadata: null })) }] });
+      assert.deepEqual(committed.topics[0].partitions.map((p: { errorCode: number }) => p.errorCode), [0, 0, 0]);
+      const fetched = await coordinator.call(OffsetFetch, 2, { groupId: 'kafka-cluster-readers', topics: [{ name: 'single', partitionIndexes: [0, 1, 2] }] });
+      assert.deepEqual(fetched.topics[0].partitions.map((p: { committedOffset: number }) => p.committedOffset), [2, 2, 2]);
+    } finally {
+      coordinator.close();
     }
   } finally {
     finder.close();

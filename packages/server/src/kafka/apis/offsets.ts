@@ -23,7 +23,7 @@ export async function commitOffsets(ctx: KafkaContext, req: Message, commit: (of
       try {
         ctx.require('read', 'group', req.groupId);
         ctx.require('read', 'topic', t.name);
-        checkCommit(o, ctx.broker.partition(cluster, t.name, p.partitionIndex).log.highWatermark, `${t.name}-${p.partitionIndex}`);
+        checkCommit(o, ctx.broker.partition(cluster, t.name, p.partitionIndex).commitLimit(), `${t.name}-${p.partitionIndex}`);
         commits.push(o);
       } catch (err) {
         errors.set(`${t.name}\u0000${p.partitionIndex}`, errorCode(err));
