@@ -93,14 +93,21 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     }
     let res: Response;
-    const base = this.baseUrl;
-    const url = this.url(path, opts.query);
-    try {
-      res = await this.#fetch(url, { method, headers, body, signal: opts.signal, keepalive: opts.keepalive });
-    } catch (err) {
-      const e = abortOrNetworkError(err, opts.signal, url);
-      if (e instanceof WebkaError) this.#moveOn(base);
-      throw e;
+    let base = this.baseUrl;
+    let url = this.url(path, opts.query);
+    for (let tried = 1; ; tried++) {
+      try {
+        res = await this.#fetch(url, { method, headers, body, signal: opts.signal, keepalive: opts.keepalive });
+        break;
+      } catch (err) {
+        const e = abortOrNetworkError(err, opts.signal, url);
+        if (e instanceof WebkaError) this.#moveOn(base);
+        // a request that never left (nothing listens there) goes to the next broker at once: safe
+        // for any request, the admin calls that are never retried included
+        if (!(e instanceof WebkaError) || !neverSent(err) || tried >= this.#urls.length) throw e;
+        base = this.baseUrl;
+        url = this.url(path, opts.query);
+      }
     }
     if (res.ok) return res;
     let text: string;
@@ -130,6 +137,12 @@ export class HttpClient {
       throw abortOrNetworkError(err, opts.signal);
     }
   }
+}
+
+/** Whether fetch failed before the request left: nothing listens at the address, or it does not resolve or route. */
+function neverSent(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
 }
 
 /** Encodes one path segment (names are [a-zA-Z0-9._-], but a member id may not be). */

@@ -1,7 +1,8 @@
 /**
  * The SDK against three brokers (real processes, a private etcd): given every broker's URL, an
  * idempotent producer carries on when the broker it talks to is killed with kill -9 (its next
- * attempt goes to another broker, with the same sequence), and every record sent is stored once.
+ * attempt goes to another broker, with the same sequence), and every record sent is stored once;
+ * a call made once (an admin call, the CLI) whose first broker is dead goes to the next at once.
  * Negative control: given only the killed broker's URL, the same send fails.
  */
 import { test, after } from 'node:test';
@@ -10,6 +11,7 @@ import { Webka, WebkaError } from '@webka/client';
 import { needEtcd } from '../support/etcd.js';
 import { startCluster, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 import { checkHistory } from '../support/history.js';
+import { runCli } from '../support/cli-broker.js';
 
 const missing = needEtcd();
 if (missing !== null) console.log(`# skipping SDK cluster tests: ${missing}`);
@@ -51,8 +53,16 @@ test('an SDK producer given every broker carries on when its broker is killed: e
   assert.deepEqual(h.duplicates, [], 'stored twice');
   assert.equal(h.read, 300);
 
-  // the negative control: a producer that knows only a dead broker cannot send
+  // a call made once (an admin call, the CLI's) whose first broker is dead goes to the next at once
   await c.kill(victim);
+  const live = urls.filter((u) => u !== first);
+  const topics = await new Webka({ url: [first, ...live] }).admin().listTopics();
+  assert.ok(topics.some((t) => t.name === TOPIC), JSON.stringify(topics));
+  const cli = runCli(['topics', 'list', '--url', [first, ...live].join(',')]);
+  assert.equal(await cli.exited, 0, cli.stderr());
+  assert.match(cli.stdout(), new RegExp(TOPIC));
+
+  // the negative control: a producer that knows only a dead broker cannot send
   const alone = new Webka({ url: first }).producer({ deliveryTimeoutMs: 2_000, requestTimeoutMs: 1_000 });
   await assert.rejects(alone.send(TOPIC, { value: 'nowhere to go' }), (err: unknown) => err instanceof WebkaError && ['NETWORK_ERROR', 'TIMEOUT'].includes(err.code));
   await alone.close().catch(() => undefined);
