@@ -150,6 +150,18 @@ test('topics: delete removes its data directory from disk', async () => {
   assert.deepEqual(await highWatermarks(api, 'default', 'doomed'), [0]);
 });
 
+test('topics: the internal __consumer_offsets cannot be deleted or changed, and keeps every group\'s commits', async () => {
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'kept' })).status, 201);
+  await api.post('/v1/clusters/default/topics/kept/records', { records: [{ value: 1 }] });
+  assert.equal((await api.post('/v1/clusters/default/groups/keepers/offsets', { offsets: [{ topic: 'kept', partition: 0, offset: 1 }] })).status, 200);
+  assert.match(assertError(await api.del('/v1/clusters/default/topics/__consumer_offsets'), 400, 'INVALID_REQUEST'), /internal topic/);
+  assertError(await api.patch('/v1/clusters/default/topics/__consumer_offsets', { partitions: 50 }), 400, 'INVALID_REQUEST');
+  assertError(await api.patch('/v1/clusters/default/topics/__consumer_offsets', { configs: { 'cleanup.policy': 'delete' } }), 400, 'INVALID_REQUEST');
+  const offsets = await api.get('/v1/clusters/default/groups/keepers/offsets');
+  assert.equal(offsets.status, 200);
+  assert.deepEqual(offsets.body.offsets.map((o: { topic: string; committed: number }) => [o.topic, o.committed]), [['kept', 1]]);
+});
+
 test('topics: replication factor above the broker count is refused', async () => {
   const msg = assertError(await api.post('/v1/clusters/default/topics', { name: 'rf2', replicationFactor: 2 }), 422, 'INVALID_REPLICATION_FACTOR');
   assert.match(msg, /broker/);

@@ -119,6 +119,10 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     if (controller === null) throw new WebkaError('NOT_CONTROLLER', `the cluster has no controller to ${what} right now (an election is under way); retry in a moment`);
     return forward(request, reply, controller.url, member.nodeId);
   }
+  /** __consumer_offsets holds every group's committed offsets, in a fixed number of partitions: the broker manages it. */
+  const refuseInternal = (cluster: string, topic: string, what: string): void => {
+    if (broker.catalog.findTopic(cluster, topic)?.internal === true) throw new WebkaError('INVALID_REQUEST', `"${topic}" is an internal topic (the broker manages it: it holds every group's committed offsets) and cannot be ${what}`);
+  };
   const notController = (): boolean => app.webka.replication !== undefined && app.webka.cluster !== undefined && app.webka.cluster.term === null;
 
   app.get<{ Params: { cluster: string; topic: string } }>(
@@ -132,6 +136,7 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags: ['topics'], summary: 'Change configs (null removes an override) or add partitions', params: TopicParams, body: AlterTopicBody, response: { 200: TopicDescription, 400: err, 404: err, 422: err } } },
     async (request, reply) => {
       const replication = app.webka.replication;
+      refuseInternal(request.params.cluster, request.params.topic, 'changed');
       if (notController()) return toController(request, reply, 'change the topic');
       if (replication === undefined) broker.alterTopic(request.params.cluster, request.params.topic, request.body);
       else await replication.alterTopic(request.params.cluster, request.params.topic, request.body);
@@ -144,6 +149,7 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags: ['topics'], summary: 'Delete a topic and its data', params: TopicParams, response: { 404: err } } },
     async (request, reply) => {
       const replication = app.webka.replication;
+      refuseInternal(request.params.cluster, request.params.topic, 'deleted');
       if (notController()) return toController(request, reply, 'delete the topic');
       if (replication === undefined) await broker.deleteTopic(request.params.cluster, request.params.topic);
       else await replication.deleteTopic(request.params.cluster, request.params.topic);

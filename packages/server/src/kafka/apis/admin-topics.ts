@@ -75,6 +75,7 @@ export const createPartitionsHandler: ApiHandler = {
       try {
         ctx.require('alter', 'topic', t.name);
         if (t.assignments !== null) throw new KafkaError('INVALID_REQUEST', 'manual replica assignments are not supported');
+        if (ctx.broker.listTopics(ctx.settings.cluster).some((x) => x.name === t.name && x.internal)) throw new KafkaError('INVALID_REQUEST', `"${t.name}" is an internal topic`);
         const current = ctx.broker.describeTopic(ctx.settings.cluster, t.name).topic.partitions;
         if (t.count <= current) throw new KafkaError('INVALID_PARTITIONS', `topic "${t.name}" has ${current} partitions; the count can only grow`);
         if (!req.validateOnly) await (view == null ? ctx.broker.alterTopic(ctx.settings.cluster, t.name, { partitions: t.count }) : view.alterTopic(ctx.settings.cluster, t.name, { partitions: t.count }));
