@@ -107,8 +107,8 @@ test('a broker joining the cluster serves no topic and answers no Kafka request 
   const dir = tempDir();
   dirs.push(dir);
   const [port, kafkaPort] = [await freePort(), await freePort()];
-  // the join waits 2 s after the broker listens (a debug knob): time to see what it serves meanwhile
-  const run = runCli(['start', '--host', '127.0.0.1', '--port', String(port), '--kafka-port', String(kafkaPort), '--data-dir', dir, '--node-id', '9', '--coordinator', `${etcd.url.replace('http://', 'etcd://')}/joining`], { WEBKA_DEBUG_JOIN_DELAY_MS: '2000' });
+  // the join waits 4 s after the broker listens (a debug knob): time to see what it serves meanwhile
+  const run = runCli(['start', '--host', '127.0.0.1', '--port', String(port), '--kafka-port', String(kafkaPort), '--data-dir', dir, '--node-id', '9', '--coordinator', `${etcd.url.replace('http://', 'etcd://')}/joining`], { WEBKA_DEBUG_JOIN_DELAY_MS: '4000' });
   const ready = waitForReady(run);
   const base = `http://127.0.0.1:${port}`;
   const listening = async (): Promise<boolean> => fetch(`${base}/health`).then((r) => r.ok, () => false);

@@ -16,8 +16,10 @@ export interface Request {
   url: string;
   /** When it was sent (Date.now()). */
   sentAt: number;
-  /** The answer's status; null when there was none (no connection, or none in time). */
-  status: number | null;
+  /** When its answer came (or it failed); undefined while it is in flight. */
+  answeredAt?: number;
+  /** The answer's status; null when there was none (no connection, or none in time); undefined while in flight. */
+  status: number | null | undefined;
   /** The error's code, when the answer was an error. */
   code?: string;
   values: string[];
@@ -25,7 +27,7 @@ export interface Request {
 
 export interface Workload {
   acked: Set<string>;
-  /** Every produce request sent, with its answer's status, in the order answered. */
+  /** Every produce request, recorded as it is sent, with its answer once it has one. */
   requests: Request[];
   /** Answers no retry can mend (a producer that only retries must never see one), by code. */
   refused: Map<string, string>;
@@ -43,8 +45,7 @@ export function produceWorkload(c: TestCluster, topic: string, { partitions = 3,
     const urls = [...c.brokers.values()].map((b) => b.url);
     return urls[turn++ % urls.length];
   };
-  const post = async (path: string, body: unknown): Promise<{ url: string; status: number | null; body: any }> => {
-    const url = live();
+  const post = async (path: string, body: unknown, url = live()): Promise<{ url: string; status: number | null; body: any }> => {
     try {
       const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
       const text = await r.text();
@@ -64,9 +65,10 @@ export function produceWorkload(c: TestCluster, topic: string, { partitions = 3,
       const values = Array.from({ length: partitions }, (_, p) => `w${w}-${sequence}-p${p}`);
       const body = { ...producer, sequence, records: values.map((value, partition) => ({ value, partition })) };
       while (running) {
-        const sentAt = Date.now();
-        const r = await post(`/v1/clusters/default/topics/${topic}/records?acks=all`, body);
-        requests.push({ url: r.url, sentAt, status: r.status, code: r.body?.error?.code, values });
+        const request: Request = { url: live(), sentAt: Date.now(), status: undefined, values };
+        requests.push(request);
+        const r = await post(`/v1/clusters/default/topics/${topic}/records?acks=all`, body, request.url);
+        Object.assign(request, { answeredAt: Date.now(), status: r.status, code: r.body?.error?.code });
         if (r.status === 200) {
           for (const v of values) acked.add(v);
           break;
