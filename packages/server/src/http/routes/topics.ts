@@ -146,7 +146,7 @@ export async function topicRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { cluster: string; topic: string } }>(
     '/clusters/:cluster/topics/:topic',
-    { schema: { tags: ['topics'], summary: 'Delete a topic and its data', params: TopicParams, response: { 404: err } } },
+    { schema: { tags: ['topics'], summary: 'Delete a topic and its data (an internal topic is refused: 400)', params: TopicParams, response: { 400: err, 404: err } } },
     async (request, reply) => {
       const replication = app.webka.replication;
       refuseInternal(request.params.cluster, request.params.topic, 'deleted');
