@@ -6,6 +6,12 @@
  * everything below the high watermark joins it again (both written to the coordinator by the
  * replica manager, compare-and-swap on the state's revision).
  *
+ * The high watermark is computed over the "maximal ISR" (Kafka's KIP-497 rule): a follower
+ * proposed for the ISR counts from the moment of the proposal, not from when the coordinator's
+ * write comes back, so the high watermark cannot pass what the joiner holds while the write is in
+ * flight; otherwise the stored ISR could name a member missing committed records, and electing it
+ * would lose them. A shrink counts only once written (until then the old, larger ISR still holds).
+ *
  *   follower fetch(offset, durableEnd) --> followers[n] --> limit = min durableEnd over ISR
  *        --> log.setReplicaLimit(limit) --> high watermark --> acks=all waiters answered
  *
@@ -45,14 +51,17 @@ export interface LeaderContext {
   /** DEBUG ONLY: the high watermark is the leader's own durable end, as if it had no followers
    *  (the failover test's negative control: acknowledged records can then be lost). */
   hwFromLeaderAlone?: boolean;
-  /** Asks for the ISR to become `isr` (written to the coordinator; the state changes when it is). */
-  proposeIsr(isr: number[]): void;
+  /** Asks for the ISR to become `isr` (written to the coordinator; the state changes when it is);
+   *  resolves whether this proposal was written. */
+  proposeIsr(isr: number[]): Promise<boolean>;
   /** Whether a caught-up replica may join the ISR (not one being drained). */
   mayJoinIsr?(replica: number): boolean;
 }
 
 export class PartitionLeader implements ReplicaHooks {
   readonly #followers = new Map<number, FollowerState>();
+  /** Followers proposed for the ISR whose write has not come back: they bound the high watermark already. */
+  readonly #joining = new Set<number>();
   readonly #waiters = new Set<Waiter>();
   #unsubscribe: (() => void) | null = null;
   #fenced: WebkaError | null = null;
@@ -129,8 +138,13 @@ export class PartitionLeader implements ReplicaHooks {
     const isr = this.#isr();
     // a replica outside the ISR joins once it holds everything below the high watermark durably
     const state = this.ctx.state();
-    if (state !== undefined && state.replicas.includes(replica) && !isr.includes(replica) && f.durableEnd >= this.partition.log.highWatermark && this.ctx.mayJoinIsr?.(replica) !== false) {
-      this.ctx.proposeIsr([...isr, replica]);
+    if (state !== undefined && state.replicas.includes(replica) && !isr.includes(replica) && !this.#joining.has(replica) && f.durableEnd >= this.partition.log.highWatermark && this.ctx.mayJoinIsr?.(replica) !== false) {
+      this.#joining.add(replica);
+      void this.ctx.proposeIsr([...isr, replica]).then((written) => {
+        if (written) return; // stateChanged() has seen it in the ISR (or will, from the watch)
+        this.#joining.delete(replica);
+        this.#applyLimit();
+      });
     }
     this.#applyLimit();
   }
@@ -145,7 +159,9 @@ export class PartitionLeader implements ReplicaHooks {
   }
 
   #applyLimit(): void {
-    const others = this.#isr().filter((n) => n !== this.ctx.nodeId);
+    const isr = this.#isr();
+    for (const n of this.#joining) if (isr.includes(n)) this.#joining.delete(n);
+    const others = [...isr, ...this.#joining].filter((n) => n !== this.ctx.nodeId);
     let limit: number | null = null;
     if (this.ctx.hwFromLeaderAlone === true) others.length = 0;
     for (const n of others) limit = Math.min(limit ?? Number.MAX_SAFE_INTEGER, this.#followers.get(n)?.durableEnd ?? 0);
@@ -164,7 +180,7 @@ export class PartitionLeader implements ReplicaHooks {
     if (this.#fenced !== null) return;
     const isr = this.#isr();
     const lagging = isr.filter((n) => n !== this.ctx.nodeId && now - (this.#followers.get(n)?.lastCaughtUpMs ?? this.#since) > this.ctx.lagTimeMaxMs);
-    if (lagging.length > 0) this.ctx.proposeIsr(isr.filter((n) => !lagging.includes(n)));
+    if (lagging.length > 0) void this.ctx.proposeIsr(isr.filter((n) => !lagging.includes(n)));
   }
 
   /** This broker no longer leads in this epoch: appends and waiters fail with NOT_LEADER. */

@@ -259,7 +259,7 @@ export class ReplicaManager {
         minInsync: () => this.#minInsync(t),
         lagTimeMaxMs: this.options.replicaLagTimeMaxMs,
         hwFromLeaderAlone: this.options.debugHwFromLeader === true,
-        proposeIsr: (isr) => void this.#writeIsr(t.id, index, state.leaderEpoch, isr),
+        proposeIsr: (isr) => this.#writeIsr(t.id, index, state.leaderEpoch, isr),
         // a broker being drained leaves the ISR and stays out (it is about to stop)
         mayJoinIsr: (n) => !this.#drains.has(n),
       });
@@ -328,15 +328,17 @@ export class ReplicaManager {
   /**
    * The leader changes the ISR (Kafka's way before KRaft: the leader writes it, compare-and-swap
    * on the state's revision, so a write based on a state the controller has since changed fails).
+   * Resolves whether this write made the ISR `isr` (false when another write was in flight, the
+   * state moved on, or the coordinator refused or failed).
    */
-  async #writeIsr(topicId: string, index: number, leaderEpoch: number, isr: number[]): Promise<void> {
+  async #writeIsr(topicId: string, index: number, leaderEpoch: number, isr: number[]): Promise<boolean> {
     const key = `${topicId}/${index}`;
-    if (this.#isrWrites.has(key)) return;
+    if (this.#isrWrites.has(key)) return false;
     this.#isrWrites.add(key);
     try {
       const current = this.#metadata.partitions.get(key);
-      if (current === undefined || current.value.leader !== this.nodeId || current.value.leaderEpoch !== leaderEpoch) return;
-      if (current.value.isr.join() === isr.join()) return;
+      if (current === undefined || current.value.leader !== this.nodeId || current.value.leaderEpoch !== leaderEpoch) return false;
+      if (current.value.isr.join() === isr.join()) return true;
       const controllerEpoch = await this.member.coordinator.controllerEpoch();
       const next = { ...current.value, isr, controllerEpoch };
       const r = await this.member.coordinator.writePartitionState(topicId, index, next, current.revision);
@@ -348,8 +350,10 @@ export class ReplicaManager {
         this.#remember(key, { value: next, revision: r.revision });
         this.#leaders.get(key)?.stateChanged();
       }
+      return r.ok;
     } catch (err) {
       this.options.onWarning('writing the ISR failed; the next check tries again', { topicId, partition: index, error: (err as Error).message });
+      return false;
     } finally {
       this.#isrWrites.delete(key);
     }

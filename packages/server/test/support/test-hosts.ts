@@ -58,8 +58,37 @@ export function needTestHosts(): string | null {
   return null;
 }
 
+/** Whether process `pid` is alive (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the namespaces (and with them their links) of test runs whose process is gone: one
+ * killed with SIGKILL could not remove them, and a later run whose pid gives the same nets would
+ * find its addresses taken.
+ */
+function sweepStale(): void {
+  const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]);
+  for (const name of names) {
+    const pid = /^wk(\d+)-/.exec(name)?.[1];
+    if (pid === undefined || alive(Number(pid))) continue;
+    try {
+      ip('netns', 'del', name);
+    } catch {
+      // another run swept it first
+    }
+  }
+}
+
 /** Makes one namespace per name in `hosts`, each on both nets. */
 export function createTestHosts(hosts: string[]): TestHosts {
+  sweepStale();
   const tag = `wk${process.pid}`;
   const a = 100 + (process.pid % 100);
   const ns = (h: string): string => `${tag}-${h}`;
@@ -106,7 +135,8 @@ export function createTestHosts(hosts: string[]): TestHosts {
     ip('-n', name, 'link', 'set', ifname, 'up');
   };
   try {
-    ip('route', 'add', 'unreachable', guard);
+    // replace, not add: a killed run with the same nets may have left its guard behind
+    ip('route', 'replace', 'unreachable', guard);
     guarded = true;
     for (const bridge of [clusterBridge, clientBridge]) {
       namespace(bridge);
