@@ -52,7 +52,8 @@ function startTime(pid: number): string | null {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` is alive (signal 0 only checks; EPERM means it is, owned by another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

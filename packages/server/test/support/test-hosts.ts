@@ -18,6 +18,7 @@
  * remove() deletes the namespaces (their links go with them) and the guard; so does process exit.
  */
 import { execFileSync } from 'node:child_process';
+import { alive } from '../../src/storage/data-dir-lock.js';
 
 export interface TestHosts {
   /** Command prefix that runs a program on `host`. */
@@ -56,16 +57,6 @@ export function needTestHosts(): string | null {
     }
   }
   return null;
-}
-
-/** Whether process `pid` is alive (signal 0 only checks). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
