@@ -130,6 +130,10 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       // the HTTP API's topics and the Kafka listener wait for the cluster's metadata (http/app.ts)
       await replication.applied;
       app.webka.replication = replication;
+      groups.useRemoteReads({
+        read: (c, t, p) => (req) => repl.readFromLeader(c, t, p, req),
+        onError: (err, where) => log.warn({ ...where, error: err.message }, 'a group read from the partition leader failed; the next poll retries'),
+      });
       kafka?.setClusterView(clusterView(replication));
       app.log.info({ nodeId: config.nodeId, coordinator: config.coordinator }, 'joined the cluster');
     }

@@ -21,6 +21,7 @@ import { Group } from './group.js';
 import { GroupMember, compileSubscription, DEFAULT_SETTINGS, type ClientDetails, type MemberSettings, type Subscription } from './group-member.js';
 import { OffsetStore, checkCommit, groupPartition, OFFSETS_TOPIC_PARTITIONS, type OffsetCommit } from './offset-store.js';
 import { readAssigned, type PolledRecord, type ReadLimits } from './member-reader.js';
+import { RemotePartition, type ReadSource, type RemoteRead } from './remote-partition.js';
 import { DEFAULT_ASSIGNOR } from './assignors.js';
 import { tpKey } from './assignor.js';
 
@@ -106,10 +107,20 @@ export interface ForeignGroups {
   list(cluster: string): ForeignGroup[];
 }
 
+/** In a cluster: how to read the leader's copy of a partition this broker does not lead (server.ts). */
+export interface RemoteReads {
+  read(cluster: string, topic: string, partition: number): RemoteRead;
+  onError(err: Error, where: { cluster: string; topic: string; partition: number }): void;
+}
+
 export class GroupCoordinator {
   readonly broker: Broker;
   readonly offsets: OffsetStore;
   #groups = new Map<string, Map<string, Group>>();
+  #remoteReads: RemoteReads | undefined;
+  /** Views of leaders' copies, by topic id and partition. */
+  readonly #remote = new Map<string, RemotePartition>();
+  #remoteSweptAt = 0;
   #timers = new Map<Group, { timer: NodeJS.Timeout; due: number }>();
   #now: () => number;
   #useTimers: boolean;
@@ -360,6 +371,37 @@ export class GroupCoordinator {
   // ---- poll
 
   /**
+   * In a cluster, members read each partition from its leader, as Kafka consumers do: from this
+   * broker's copy when it leads, else through a view of the leader's (remote-partition.ts). A
+   * follower's copy would do for records, but not for positions: it can be behind the leader, so
+   * a member's position could look past its end and be reset.
+   */
+  useRemoteReads(reads: RemoteReads): void {
+    this.#remoteReads = reads;
+  }
+
+  readonly #sourceOf = (cluster: string, topic: string, partition: number): ReadSource => {
+    const local = this.broker.partition(cluster, topic, partition);
+    const reads = this.#remoteReads;
+    if (reads === undefined || local.replica === null || local.replica.leads) return local;
+    const key = `${local.topicId}/${partition}`;
+    let view = this.#remote.get(key);
+    if (view === undefined) {
+      this.#sweepRemote();
+      view = new RemotePartition(reads.read(cluster, topic, partition), (err) => reads.onError(err, { cluster, topic, partition }), this.#now);
+      this.#remote.set(key, view);
+    }
+    return view;
+  };
+
+  /** Drops the remote views no poll has used for a while (at most once every 10 s). */
+  #sweepRemote(): void {
+    if (this.#now() - this.#remoteSweptAt < 10_000) return;
+    this.#remoteSweptAt = this.#now();
+    for (const [key, view] of this.#remote) if (view.expire()) this.#remote.delete(key);
+  }
+
+  /**
    * Returns records from the member's partitions. When none are available it waits up to
    * maxWaitMs, woken by an append to any of its partitions or by a rebalance (a member whose
    * group is still forming gets its assignment and its first records in the same poll).
@@ -389,7 +431,7 @@ export class GroupCoordinator {
         const limits = { maxRecords: opts.maxRecords > 0 ? opts.maxRecords : member.settings.maxPollRecords, maxBytes: opts.maxBytes, isolation: opts.isolation };
         // a poll whose client is gone reads nothing: what it read would be lost with the answer
         if (opts.signal?.aborted) return { records: [], generation: member.generation, assignment: member.assignment };
-        let records = readAssigned(this.broker, this.offsets, group, member, limits);
+        let records = readAssigned(this.#sourceOf, this.offsets, group, member, limits);
         if (records.length > 0 && member.settings.delivery === 'at-most-once') {
           const generation = group.generationId;
           await this.#commitPositions(group, member, new Set(records.map((r) => tpKey(r.topic, r.partition))));
@@ -455,7 +497,7 @@ export class GroupCoordinator {
       undo.push(group.onChange(done));
       for (const tp of member.assignment) {
         try {
-          undo.push(this.broker.partition(group.cluster, tp.topic, tp.partition).subscribe(done));
+          undo.push(this.#sourceOf(group.cluster, tp.topic, tp.partition).subscribe(done));
         } catch {
           // deleted topic: the rebalance that follows wakes us
         }
@@ -543,5 +585,7 @@ export class GroupCoordinator {
     this.#unsubscribe();
     for (const g of this.#timers.keys()) this.#clearTimer(g);
     for (const byId of this.#groups.values()) for (const g of byId.values()) g.notify();
+    for (const view of this.#remote.values()) view.close();
+    this.#remote.clear();
   }
 }

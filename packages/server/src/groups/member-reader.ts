@@ -6,7 +6,6 @@
  * member's buffer for the next poll. Synchronous, so the generation checked before a
  * read is the generation the read belongs to.
  */
-import type { Broker } from '../broker.js';
 import type { DecodedRecord } from '../storage/record-batch.js';
 import type { Isolation } from '../partitions/partition.js';
 import { WebkaError } from '../errors.js';
@@ -14,6 +13,10 @@ import type { OffsetStore } from './offset-store.js';
 import type { Group } from './group.js';
 import type { GroupMember } from './group-member.js';
 import { tpKey } from './assignor.js';
+import type { ReadSource } from './remote-partition.js';
+
+/** The partition a group reads through: the local one, or in a cluster a view of the leader's (group-coordinator.ts). */
+export type SourceOf = (cluster: string, topic: string, partition: number) => ReadSource;
 
 const READ_BYTES_FLOOR = 64 << 10;
 
@@ -30,31 +33,33 @@ export interface ReadLimits {
   isolation?: Isolation;
 }
 
-/** The member's next offset for a partition, resolving it on first use. */
-export function positionFor(broker: Broker, store: OffsetStore, group: Group, member: GroupMember, topic: string, partition: number): number {
+/** The member's next offset for a partition, resolving it on first use; undefined while a remote view does not know the partition's offsets yet. */
+export function positionFor(p: ReadSource, store: OffsetStore, group: Group, member: GroupMember, topic: string, partition: number): number | undefined {
   const key = tpKey(topic, partition);
-  const p = broker.partition(group.cluster, topic, partition);
   let pos = member.positions.get(key);
   let why = '';
   if (pos === undefined) {
     pos = store.get(group.cluster, group.groupId, topic, partition)?.offset;
     why = `group "${group.groupId}" has no committed offset for ${topic}/${partition}`;
   }
-  if (pos !== undefined && (pos < p.log.logStartOffset || pos > p.log.highWatermark)) {
-    why = `the position ${pos} of ${topic}/${partition} is outside the log (${p.log.logStartOffset} to ${p.log.highWatermark})`;
+  if (!p.known) return undefined;
+  // past the log's end, not its high watermark: a new leader's high watermark can be below a
+  // position the old one acknowledged, for as long as its followers take to fetch (Kafka's rule)
+  if (pos !== undefined && (pos < p.logStartOffset || pos > p.logEndOffset)) {
+    why = `the position ${pos} of ${topic}/${partition} is outside the log (${p.logStartOffset} to ${p.logEndOffset})`;
     pos = undefined;
   }
   if (pos === undefined) {
     const reset = member.settings.autoOffsetReset;
     if (reset === 'none') throw new WebkaError('NO_OFFSET_FOR_PARTITION', `${why} and autoOffsetReset is none`, { topic, partition });
-    pos = reset === 'earliest' ? p.log.logStartOffset : p.log.highWatermark;
+    pos = reset === 'earliest' ? p.logStartOffset : p.highWatermark;
   }
   member.positions.set(key, pos);
   return pos;
 }
 
 /** Reads what is available now, advancing the member's positions. */
-export function readAssigned(broker: Broker, store: OffsetStore, group: Group, member: GroupMember, limits: ReadLimits): PolledRecord[] {
+export function readAssigned(sourceOf: SourceOf, store: OffsetStore, group: Group, member: GroupMember, limits: ReadLimits): PolledRecord[] {
   const out: PolledRecord[] = [];
   const n = member.assignment.length;
   if (n === 0) return out;
@@ -75,13 +80,14 @@ export function readAssigned(broker: Broker, store: OffsetStore, group: Group, m
       let p;
       let offset;
       try {
-        p = broker.partition(group.cluster, tp.topic, tp.partition);
-        offset = positionFor(broker, store, group, member, tp.topic, tp.partition);
+        p = sourceOf(group.cluster, tp.topic, tp.partition);
+        offset = positionFor(p, store, group, member, tp.topic, tp.partition);
       } catch (err) {
         // a topic deleted under the group: the next rebalance drops it
         if (err instanceof WebkaError && (err.code === 'TOPIC_NOT_FOUND' || err.code === 'PARTITION_NOT_FOUND')) continue;
         throw err;
       }
+      if (offset === undefined) continue;
       let buffered = member.buffers.get(key);
       if (buffered === undefined || buffered.from !== offset) {
         member.buffers.delete(key);

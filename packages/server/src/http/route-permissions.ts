@@ -199,6 +199,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // asking the controller to define __consumer_offsets
   'GET /v1/internal/replicas/:topicId/:partition/fetch': { broker: true },
   'GET /v1/internal/replicas/:topicId/:partition/epoch-end': { broker: true },
+  'GET /v1/internal/reads/:cluster/:topic/:partition': { broker: true },
   'GET /v1/internal/auth/revision': { broker: true },
   'POST /v1/internal/clusters/:cluster/internal-topics/:name': { broker: true },
   'GET /v1/topic-configs': {},

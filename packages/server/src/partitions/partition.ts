@@ -115,12 +115,14 @@ export class Partition {
   replica: ReplicaHooks | null = null;
 
   /**
-   * The highest offset a group may commit for this partition: its high watermark, or, on a broker
-   * of a cluster that holds no replica of it (a group's coordinator need not), any offset, as
-   * Kafka takes any: this broker's empty copy knows nothing of the partition's end.
+   * The highest offset a group may commit for this partition: its high watermark where this
+   * broker leads it (or is alone), else, in a cluster, any offset, as Kafka takes any: a follower
+   * learns the leader's high watermark one fetch late, so a client that read up to it from the
+   * leader would be refused the commit (kafkajs treats that as fatal), and a broker that holds no
+   * replica (a group's coordinator need not) knows nothing of the partition's end.
    */
   commitLimit(): number {
-    return this.replica?.holdsCopy === false ? Number.MAX_SAFE_INTEGER : this.log.highWatermark;
+    return this.replica === null || this.replica.leads ? this.log.highWatermark : Number.MAX_SAFE_INTEGER;
   }
 
   #fs: FileSystem | undefined;
@@ -160,6 +162,17 @@ export class Partition {
   get highWatermark(): number {
     return this.log.highWatermark;
   }
+
+  get logStartOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.log.nextOffset;
+  }
+
+  /** Always (a group reads a local partition or a remote view of one: groups/remote-partition.ts). */
+  readonly known = true;
 
   /** Where read_committed readers stop: at or below the high watermark (txn-index.ts). */
   get lastStableOffset(): number {

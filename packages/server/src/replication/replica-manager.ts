@@ -22,6 +22,8 @@ import { applyConfigChanges, configValue, normaliseConfigs, type ConfigValue } f
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { PartitionLeader, writtenNotCommitted } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { decodeRecords, type DecodedRecord } from '../storage/record-batch.js';
+import type { Isolation } from '../partitions/partition.js';
 
 export interface ReplicaManagerOptions {
   onWarning: (message: string, details?: Record<string, unknown>) => void;
@@ -83,6 +85,15 @@ export interface ReplicaView {
   leaderEpoch: number;
   replicas: number[];
   isr: number[];
+}
+
+/** A leader's answer to readFromLeader. */
+export interface LeaderReadAnswer {
+  records: DecodedRecord[];
+  nextOffset: number;
+  logStartOffset: number;
+  highWatermark: number;
+  logEndOffset: number;
 }
 
 export class ReplicaManager {
@@ -619,6 +630,33 @@ export class ReplicaManager {
   leaderOf(cluster: string, topic: string, partition: number): number | undefined {
     const t = this.broker.catalog.findTopic(cluster, topic);
     return t === undefined ? undefined : this.partitionState(t.id, partition)?.leader;
+  }
+
+  /**
+   * Reads a partition from its leader as a consumer (not a follower: the leader records nothing
+   * of it): records from `offset` (-1: the offsets alone) up to the leader's high watermark (last
+   * stable offset for read_committed), waiting up to maxWaitMs for some. The group coordinator
+   * reads the partitions it does not lead this way (groups/remote-partition.ts).
+   */
+  async readFromLeader(cluster: string, topic: string, partition: number, req: { offset: number; isolation: Isolation; maxWaitMs: number; maxBytes: number; signal: AbortSignal }): Promise<LeaderReadAnswer> {
+    const leader = this.leaderOf(cluster, topic, partition);
+    if (leader === undefined || leader < 0) throw new WebkaError('NOT_LEADER', `partition ${partition} of topic "${topic}" has no leader now`, { leader: leader ?? -1 });
+    const url = await this.member.brokerUrl(leader);
+    if (url === undefined) throw new WebkaError('NOT_LEADER', `broker ${leader}, the leader of partition ${partition} of topic "${topic}", is not registered`, { leader });
+    const q = new URLSearchParams({ offset: String(req.offset), isolation: req.isolation, maxWaitMs: String(req.maxWaitMs), maxBytes: String(req.maxBytes) });
+    const res = await fetch(`${url}/v1/internal/reads/${encodeURIComponent(cluster)}/${encodeURIComponent(topic)}/${partition}?${q}`, {
+      headers: this.options.authorization === undefined ? {} : { authorization: this.options.authorization },
+      signal: AbortSignal.any([req.signal, AbortSignal.timeout(req.maxWaitMs + 10_000)]),
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+      throw new Error(`broker ${leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}`);
+    }
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const records: DecodedRecord[] = [];
+    if (bytes.length > 0) decodeRecords(bytes, 0, records);
+    const header = (name: string): number => Number(res.headers.get(`x-webka-${name}`));
+    return { records, nextOffset: header('next-offset'), logStartOffset: header('log-start-offset'), highWatermark: header('high-watermark'), logEndOffset: header('log-end-offset') };
   }
 
   /** What describe shows of a partition's replication. */

@@ -142,6 +142,9 @@ test('negative control: with the high watermark taken from the leader alone the 
   const h = await runFailover('/failover-control', true);
   t.diagnostic(`leader ${h.oldLeader} -> ${h.newLeader}; acknowledged ${h.acked.size}, lost ${h.lost.length} (${h.lost.join(', ')})`);
   assert.ok(h.lost.length > 0, `the check must see the records the leader acknowledged alone as lost (acked ${h.acked.size})`);
-  assert.ok(h.lost.every((v) => v.startsWith('alone-')), `only what the leader held alone is lost: ${h.lost.join(', ')}`);
+  // the records written to the leader alone are among them (under load a regular record
+  // it acknowledged just before the kill, before a follower fetched it, can be lost too: that is
+  // the same fault, not another)
+  assert.ok(h.lost.some((v) => v.startsWith('alone-')), `what the leader held alone is lost: ${h.lost.join(', ')}`);
   assert.equal(h.copiesDiffer, false, 'the old leader truncated its copy even so');
 });

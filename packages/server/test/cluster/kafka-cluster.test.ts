@@ -116,6 +116,22 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
       assert.deepEqual(committed.topics[0].partitions.map((p: { errorCode: number }) => p.errorCode), [0, 0, 0]);
       const fetched = await coordinator.call(OffsetFetch, 2, { groupId: 'kafka-cluster-readers', topics: [{ name: 'single', partitionIndexes: [0, 1, 2] }] });
       assert.deepEqual(fetched.topics[0].partitions.map((p: { committedOffset: number }) => p.committedOffset), [2, 2, 2]);
+      // and one for a partition it follows, at once, up to the high watermark its leader acknowledged:
+      // the follower learns that high watermark one fetch later, and was refusing such a commit
+      // with OFFSET_OUT_OF_RANGE, which kafkajs takes as fatal (its consumer stopped)
+      const followed = await postJson(`${cluster.brokers.get(1)!.url}/v1/clusters/default/topics`, { name: 'followed', partitions: 3, replicationFactor: 3 });
+      assert.equal(followed.status, 201, JSON.stringify(followed.body));
+      const info = await until(async () => {
+        const r = await getJson(`${cluster!.brokers.get(1)!.url}/v1/clusters/default/topics/followed`);
+        const p = r.body.partitionInfo?.find((x: { leader: number; isr: number[] }) => x.leader > 0 && x.leader !== found.nodeId && x.isr.length === 3);
+        return p as { partition: number; leader: number } | undefined;
+      }, 'a partition of "followed" led by another broker than the coordinator, all in sync');
+      for (let round = 1; round <= 5; round++) {
+        const r = await postJson(`${cluster.brokers.get(info.leader)!.url}/v1/clusters/default/topics/followed/records?acks=all`, { records: [{ value: `r${round}`, partition: info.partition }] });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        const c = await coordinator.call(OffsetCommit, 2, { groupId: 'kafka-cluster-readers', generationId: -1, memberId: '', retentionTimeMs: -1, topics: [{ name: 'followed', partitions: [{ partitionIndex: info.partition, committedOffset: round, committedMetadata: null }] }] });
+        assert.equal(c.topics[0].partitions[0].errorCode, 0, `commit of offset ${round} (the leader's high watermark) at the coordinator, a follower`);
+      }
     } finally {
       coordinator.close();
     }

@@ -370,6 +370,7 @@ const NO_OWNED_ID: Record<string, string> = {
   'GET /v1/topic-configs': 'static config docs',
   'GET /v1/internal/replicas/:topicId/:partition/fetch': 'brokers only (the inter-broker secret)',
   'GET /v1/internal/replicas/:topicId/:partition/epoch-end': 'brokers only (the inter-broker secret)',
+  'GET /v1/internal/reads/:cluster/:topic/:partition': 'brokers only (the inter-broker secret)',
   'GET /v1/internal/auth/revision': 'brokers only (the inter-broker secret); takes a revision number, no id of a principal',
   'POST /v1/internal/clusters/:cluster/internal-topics/:name': 'brokers only (the inter-broker secret); names an internal topic, no id of a principal',
   'POST /v1/clusters/:cluster/topics/:topic/partitions/:partition/reassignment': 'alter on the cluster; names brokers, no id another principal obtained',

@@ -3,18 +3,69 @@
  *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader
  *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
  *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`)
+ *   GET /v1/internal/reads/:cluster/:topic/:partition   a group coordinator reads a partition it does not lead
  * The answer is the leader's stored batches from `offset`, as bytes
  * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../../errors.js';
+import { encodeBatch } from '../../storage/record-batch.js';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OFFSETS_TOPIC_PARTITIONS } from '../../groups/offset-store.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
 const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
 
+const ReadQuery = Type.Object({ offset: Type.String({ pattern: '^(-1|[0-9]{1,15})$' }), isolation: Type.Union([Type.Literal('read_uncommitted'), Type.Literal('read_committed')]), maxWaitMs: Count, maxBytes: Count });
+
 export async function replicationRoutes(app: FastifyInstance): Promise<void> {
+  // A consumer's read of the leader's copy, for a broker that does not lead the partition (its
+  // group coordinator): one batch of the records from `offset` as the leader reads them (aborted
+  // transactions and markers left out for read_committed; each record keeps its offset), and the
+  // partition's offsets in headers. Offset -1, or one outside the log, reads no records.
+  app.get<{ Params: { cluster: string; topic: string; partition: string }; Querystring: { offset: string; isolation: 'read_uncommitted' | 'read_committed'; maxWaitMs: string; maxBytes: string } }>(
+    '/internal/reads/:cluster/:topic/:partition',
+    { schema: { hide: true, params: Type.Object({ cluster: Type.String(), topic: Type.String(), partition: Count }), querystring: ReadQuery } },
+    async (request, reply) => {
+      const { broker } = app.webka;
+      const { cluster, topic } = request.params;
+      const index = Number(request.params.partition);
+      const p = broker.partition(cluster, topic, index);
+      if (p.replica !== null && !p.replica.leads) throw new WebkaError('NOT_LEADER', `broker ${app.webka.cluster?.nodeId ?? '?'} does not lead partition ${index} of topic "${topic}"`, { leader: app.webka.replication?.leaderOf(cluster, topic, index) ?? -1 });
+      const q = request.query;
+      const offset = Number(q.offset);
+      let body: Buffer = Buffer.alloc(0);
+      let nextOffset = offset;
+      if (offset >= p.logStartOffset && offset <= p.logEndOffset) {
+        const abort = new AbortController();
+        const onClose = (): void => abort.abort();
+        reply.raw.once('close', onClose);
+        try {
+          const r = await broker.fetch(cluster, topic, index, {
+            offset,
+            maxRecords: 100_000,
+            maxBytes: Math.min(Math.max(Number(q.maxBytes), 1024), 64 << 20),
+            maxWaitMs: Math.min(Number(q.maxWaitMs), 30_000),
+            signal: AbortSignal.any([abort.signal, app.webka.shutdown]),
+            isolation: q.isolation,
+          });
+          nextOffset = r.nextOffset;
+          const base = r.records[0]?.offset;
+          if (base !== undefined) body = encodeBatch(r.records.map((x) => ({ key: x.key, value: x.value, headers: x.headers, timestamp: x.timestamp, attributes: x.attributes, offsetDelta: x.offset - base })), base);
+        } finally {
+          reply.raw.off('close', onClose);
+        }
+      }
+      return reply
+        .header('x-webka-next-offset', String(nextOffset))
+        .header('x-webka-log-start-offset', String(p.logStartOffset))
+        .header('x-webka-high-watermark', String(p.highWatermark))
+        .header('x-webka-log-end-offset', String(p.logEndOffset))
+        .type('application/octet-stream')
+        .send(body);
+    },
+  );
+
   app.post<{ Params: { cluster: string; name: string } }>(
     '/internal/clusters/:cluster/internal-topics/:name',
     { schema: { hide: true, params: Type.Object({ cluster: Type.String(), name: Type.String() }) } },

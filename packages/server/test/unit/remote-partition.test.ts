@@ -1,0 +1,120 @@
+/**
+ * The group's view of a partition led elsewhere (groups/remote-partition.ts), against a leader
+ * the test answers by hand: how many fetches a run of reads starts (one at a time, never a loop
+ * of its own), what a read returns from a fetched chunk, and how failures and empty answers pause.
+ * The cluster test group-remote-reads.test.ts runs it against real brokers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RemotePartition, REMOTE_IDLE_MS, REMOTE_RETRY_MS, type RemoteReadAnswer } from '../../src/groups/remote-partition.js';
+import type { DecodedRecord } from '../../src/storage/record-batch.js';
+
+interface Asked {
+  offset: number;
+  maxWaitMs: number;
+  answer(a: Partial<RemoteReadAnswer> & { records?: DecodedRecord[] }): Promise<void>;
+  fail(err: Error): Promise<void>;
+}
+
+const record = (offset: number): DecodedRecord => ({ offset, timestamp: 0, key: null, value: Buffer.from(`v${offset}`), headers: [] });
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setUp(): { view: RemotePartition; asked: Asked[]; errors: Error[]; clock: { now: number } } {
+  const asked: Asked[] = [];
+  const errors: Error[] = [];
+  const clock = { now: 1_000_000 };
+  const view = new RemotePartition(
+    (req) =>
+      new Promise((resolve, reject) => {
+        asked.push({
+          offset: req.offset,
+          maxWaitMs: req.maxWaitMs,
+          answer: async (a) => {
+            resolve({ records: [], nextOffset: req.offset, logStartOffset: 0, highWatermark: 10, logEndOffset: 10, ...a });
+            await tick();
+          },
+          fail: async (err) => {
+            reject(err);
+            await tick();
+          },
+        });
+      }),
+    (err) => errors.push(err),
+    () => clock.now,
+  );
+  return { view, asked, errors, clock };
+}
+
+test('the offsets are unknown until the leader answers a request for them alone', async () => {
+  const { view, asked } = setUp();
+  assert.equal(view.known, false);
+  assert.equal(view.known, false);
+  assert.deepEqual(asked.map((a) => [a.offset, a.maxWaitMs]), [[-1, 0]], 'one request, for the offsets alone, that does not wait');
+  await asked[0].answer({ logStartOffset: 3, highWatermark: 8, logEndOffset: 9 });
+  assert.deepEqual([view.known, view.logStartOffset, view.highWatermark, view.logEndOffset], [true, 3, 8, 9]);
+});
+
+test('a read it cannot answer starts one long-poll fetch; its answer wakes subscribers and is read in pieces', async () => {
+  const { view, asked } = setUp();
+  let woken = 0;
+  view.subscribe(() => woken++);
+  const opts = { maxRecords: 3, maxBytes: 1 << 20 };
+  assert.deepEqual(view.read(0, opts), { records: [], nextOffset: 0 });
+  assert.deepEqual(view.read(0, opts), { records: [], nextOffset: 0 });
+  assert.equal(asked.length, 1, 'no second fetch while one is in flight');
+  assert.ok(asked[0].maxWaitMs > 0, 'a long poll');
+  await asked[0].answer({ records: [0, 1, 2, 3, 5].map(record), nextOffset: 6 });
+  assert.equal(woken, 1);
+
+  const first = view.read(0, opts);
+  assert.deepEqual(first.records.map((r) => r.offset), [0, 1, 2]);
+  assert.equal(first.nextOffset, 3);
+  assert.equal(asked.length, 1, 'the chunk is not used up: nothing fetched');
+  const rest = view.read(3, opts);
+  assert.deepEqual(rest.records.map((r) => r.offset), [3, 5], 'offsets kept as the leader gave them (4 was compacted away)');
+  assert.equal(rest.nextOffset, 6);
+  assert.deepEqual(asked.map((a) => a.offset), [0, 6], 'the chunk used up: what follows is fetched at once');
+});
+
+test('an empty answer that did not wait, and a failure, pause fetching; a failure is reported once per run', async () => {
+  const { view, asked, errors, clock } = setUp();
+  let woken = 0;
+  view.subscribe(() => woken++);
+  const opts = { maxRecords: 10, maxBytes: 1 << 20 };
+  view.read(50, opts);
+  await asked[0].answer({ nextOffset: 50 }); // at once, nothing: offset 50 is past this leader's end
+  view.read(50, opts);
+  assert.equal(asked.length, 1, 'no fetch during the pause');
+  clock.now += REMOTE_RETRY_MS;
+  view.read(50, opts);
+  assert.equal(asked.length, 2);
+
+  await asked[1].fail(new Error('leader gone'));
+  clock.now += REMOTE_RETRY_MS;
+  view.read(50, opts);
+  await asked[2].fail(new Error('leader still gone'));
+  assert.deepEqual(errors.map((e) => e.message), ['leader gone']);
+  view.read(50, opts);
+  assert.equal(asked.length, 3, 'no fetch during the pause after a failure');
+  const before = woken;
+  await new Promise((r) => setTimeout(r, REMOTE_RETRY_MS + 50));
+  assert.ok(woken > before, 'a waiting poll is woken when the pause is over, to read (and so fetch) again');
+  clock.now += REMOTE_RETRY_MS;
+  view.read(50, opts);
+  await asked[3].answer({ records: [record(50)], nextOffset: 51 });
+  assert.deepEqual(view.read(50, opts).records.map((r) => r.offset), [50]);
+  view.read(51, opts);
+  await asked[4].fail(new Error('gone again'));
+  assert.deepEqual(errors.map((e) => e.message), ['leader gone', 'gone again'], 'a success ends a run of failures');
+});
+
+test('a view no read or subscriber has used for a while expires, and fetches nothing after', async () => {
+  const { view, asked, clock } = setUp();
+  const off = view.subscribe(() => undefined);
+  clock.now += REMOTE_IDLE_MS + 1;
+  assert.equal(view.expire(), false, 'a subscriber (a waiting poll) keeps it');
+  off();
+  assert.equal(view.expire(), true);
+  view.read(0, { maxRecords: 1, maxBytes: 1 });
+  assert.equal(asked.length, 0);
+});
