@@ -148,6 +148,29 @@ export const ListOffsets = api(2, 'ListOffsets', '0-7', '6+', [
   ]),
 ]);
 
+export const OffsetForLeaderEpoch = api(23, 'OffsetForLeaderEpoch', '0-4', '4+', [
+  f('replicaId', 'int32', '3+', { default: -2 }),
+  arr('topics', '0+', [
+    f('topic', 'string'),
+    arr('partitions', '0+', [
+      f('partition', 'int32'),
+      f('currentLeaderEpoch', 'int32', '2+', { default: -1 }),
+      f('leaderEpoch', 'int32'),
+    ]),
+  ]),
+], [
+  f('throttleTimeMs', 'int32', '2+'),
+  arr('topics', '0+', [
+    f('topic', 'string'),
+    arr('partitions', '0+', [
+      f('errorCode', 'int16'),
+      f('partition', 'int32'),
+      f('leaderEpoch', 'int32', '1+', { default: -1 }),
+      f('endOffset', 'int64', '0+', { default: -1 }),
+    ]),
+  ]),
+]);
+
 export const InitProducerId = api(22, 'InitProducerId', '0-4', '2+', [
   f('transactionalId', 'string', '0+', { nullable: '0+', default: null }),
   f('transactionTimeoutMs', 'int32'),

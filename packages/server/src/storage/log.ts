@@ -622,6 +622,30 @@ export class Log {
   }
 
   /**
+   * Kafka's OffsetForLeaderEpoch for an epoch before the current one: the largest epoch at or
+   * below `epoch` that wrote a batch here (or `epoch` itself when none did), and where `epoch`
+   * ends (the first batch of a later epoch, or the log end). Batches with no epoch (-1) count
+   * for neither.
+   */
+  epochEnd(epoch: number): { epoch: number; endOffset: number } {
+    let floor = -1;
+    let end = this.nextOffset;
+    for (const seg of this.#segments) {
+      if (end !== this.nextOffset) break;
+      seg.scan(0, (buf, pos) => {
+        const e = buf.readInt32BE(pos + PARTITION_LEADER_EPOCH);
+        if (e > epoch) {
+          end = baseOffsetAt(buf, pos);
+          return false;
+        }
+        if (e > floor) floor = e;
+        return true;
+      });
+    }
+    return { epoch: floor >= 0 ? floor : epoch, endOffset: end };
+  }
+
+  /**
    * Removes every batch from `offset` on (a follower whose copy diverged from its leader's:
    * batches of an epoch the leader did not keep). `offset` must be a batch boundary at or after
    * the log start; the cut is fsynced before this resolves. The high watermark and the durable end

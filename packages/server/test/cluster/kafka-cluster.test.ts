@@ -17,7 +17,7 @@ import kafkajs, { Kafka, logLevel, type Producer } from 'kafkajs';
 import { needEtcd } from '../support/etcd.js';
 import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 import { RawKafka } from '../support/raw-kafka.js';
-import { Fetch, Metadata, Produce } from '../../src/kafka/messages-core.js';
+import { Fetch, Metadata, OffsetForLeaderEpoch, Produce } from '../../src/kafka/messages-core.js';
 import { FindCoordinator, Heartbeat, OffsetCommit, OffsetFetch } from '../../src/kafka/messages-groups.js';
 import { encodeBatch } from '../../src/storage/record-batch.js';
 
@@ -29,6 +29,7 @@ after(async () => cluster?.stop());
 
 const NOT_LEADER_OR_FOLLOWER = 6;
 const NOT_COORDINATOR = 16;
+const FENCED_LEADER_EPOCH = 74;
 const UNKNOWN_MEMBER_ID = 25;
 const TOPIC = 'orders';
 
@@ -178,6 +179,35 @@ test('kafkajs against three brokers: leaders direct, NOT_LEADER_OR_FOLLOWER else
   assert.ok(![leader0, -1].includes(moved.leaderId), `leader ${moved.leaderId}`);
   assert.ok(moved.leaderEpoch > 0, `leader epoch ${moved.leaderEpoch}`);
   assert.ok(!moved.isrNodes.includes(leader0), `ISR ${moved.isrNodes}`);
+
+  // OffsetForLeaderEpoch at the new leader: epoch 0 (the killed leader's) ends where the first
+  // batch of a later epoch starts, which the batch there says; the current epoch ends at the log
+  // end; an older currentLeaderEpoch is fenced; a broker that does not lead answers NOT_LEADER
+  const epochs = await RawKafka.connect(ports.get(moved.leaderId)!);
+  try {
+    const ask = async (leaderEpoch: number, currentLeaderEpoch = -1): Promise<{ errorCode: number; leaderEpoch: number; endOffset: number }> =>
+      (await epochs.call(OffsetForLeaderEpoch, 3, { replicaId: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }] })).topics[0].partitions[0];
+    const end = (await getJson(`${cluster.brokers.get(moved.leaderId)!.url}/v1/clusters/default/topics/${TOPIC}`)).body.partitionInfo.find((p: { partition: number }) => p.partition === 0).logEndOffset as number;
+    assert.deepEqual(await ask(moved.leaderEpoch), { errorCode: 0, partition: 0, leaderEpoch: moved.leaderEpoch, endOffset: end });
+    const first = await ask(0);
+    assert.equal(first.errorCode, 0);
+    assert.equal(first.leaderEpoch, 0);
+    assert.ok(first.endOffset > 0 && first.endOffset < end, `epoch 0 ends at ${first.endOffset}, inside the log (end ${end}): records were written before and after the kill`);
+    const f = await epochs.call(Fetch, 4, { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: first.endOffset, partitionMaxBytes: 1 << 20 }] }] });
+    const batch = f.responses[0].partitions[0].records as Buffer;
+    assert.equal(batch.readBigInt64BE(0), BigInt(first.endOffset), 'a batch starts there');
+    assert.ok(batch.readInt32BE(12) > 0, `the batch there is of a later epoch (${batch.readInt32BE(12)})`);
+    assert.equal((await ask(0, 0)).errorCode, FENCED_LEADER_EPOCH);
+  } finally {
+    epochs.close();
+  }
+  const other = await RawKafka.connect(ports.get(follower === moved.leaderId ? [1, 2, 3].find((n) => n !== leader0 && n !== follower)! : follower)!);
+  try {
+    const r = await other.call(OffsetForLeaderEpoch, 3, { replicaId: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] });
+    assert.equal(r.topics[0].partitions[0].errorCode, NOT_LEADER_OR_FOLLOWER);
+  } finally {
+    other.close();
+  }
 
   // every acknowledged record is there
   const consumer = kafka.consumer({ groupId: 'kafka-cluster-readers', sessionTimeout: 10_000, heartbeatInterval: 1_000 });

@@ -545,6 +545,7 @@ const KAFKA_NO_OWNED_ID: Record<string, string> = {
   Metadata: 'topic ACLs',
   DescribeCluster: 'cluster ACL',
   ListOffsets: 'topic ACLs',
+  OffsetForLeaderEpoch: 'topic ACLs',
   FindCoordinator: 'names a group or transactional id only to locate it',
   OffsetFetch: 'group and topic ACLs (offsets are the group\'s)',
   ListGroups: 'filtered by describe',

@@ -262,6 +262,28 @@ describe('offsetForTimestamp', () => {
   });
 });
 
+describe('leader epochs', () => {
+  test('epochEnd: the largest epoch at or below the one asked that wrote here, and where a later epoch began; unstamped batches count for neither', () => {
+    const log = openLog({ segmentBytes: 300, indexIntervalBytes: 100 });
+    const stamped = (epoch: number | null, n: number, from: number): void => {
+      log.leaderEpoch = epoch;
+      for (const s of specs(n, from)) appendSpec(log, s);
+    };
+    stamped(null, 2, 0); // offsets 0-2, epoch -1
+    stamped(1, 3, 2); // from 3
+    const epoch3At = log.nextOffset;
+    stamped(3, 4, 5);
+    const epoch6At = log.nextOffset;
+    stamped(6, 2, 9);
+    assert.ok(log.segmentCount > 2, 'the epochs span several segments');
+    assert.deepEqual(log.epochEnd(0), { epoch: 0, endOffset: 3 }, 'before any stamped epoch: the epoch asked, ending where epoch 1 began');
+    assert.deepEqual(log.epochEnd(1), { epoch: 1, endOffset: epoch3At });
+    assert.deepEqual(log.epochEnd(2), { epoch: 1, endOffset: epoch3At }, 'epoch 2 never wrote: epoch 1 is the largest below it');
+    assert.deepEqual(log.epochEnd(5), { epoch: 3, endOffset: epoch6At });
+    assert.deepEqual(log.epochEnd(6), { epoch: 6, endOffset: log.nextOffset });
+  });
+});
+
 describe('close and reopen', () => {
   test('a clean close keeps everything and reopens from the indexes without rewriting them', async () => {
     const list = specs(60);

@@ -5,6 +5,7 @@ import { metadataHandler } from './metadata.js';
 import { produceHandler } from './produce.js';
 import { fetchHandler } from './fetch.js';
 import { listOffsetsHandler } from './list-offsets.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler } from './group-membership.js';
@@ -22,7 +23,7 @@ const register = (h: ApiHandler): void => {
 };
 
 register(apiVersionsHandler(() => [...handlers.values()].map((h) => h.def).sort((a, b) => a.key - b.key)));
-for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, initProducerIdHandler]) register(h);
+for (const h of [metadataHandler, produceHandler, fetchHandler, listOffsetsHandler, offsetForLeaderEpochHandler, initProducerIdHandler]) register(h);
 for (const h of [findCoordinatorHandler, joinGroupHandler, syncGroupHandler, heartbeatHandler, leaveGroupHandler, offsetCommitHandler, offsetFetchHandler]) register(h);
 for (const h of [createTopicsHandler, deleteTopicsHandler, createPartitionsHandler, listGroupsHandler, describeGroupsHandler, deleteGroupsHandler, describeClusterHandler, saslHandshakeHandler, saslAuthenticateHandler]) register(h);
 for (const h of [addPartitionsToTxnHandler, addOffsetsToTxnHandler, txnOffsetCommitHandler, endTxnHandler]) register(h);

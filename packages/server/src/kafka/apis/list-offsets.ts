@@ -7,6 +7,7 @@ import { ListOffsets } from '../messages-core.js';
 import { kafkaErrorCode } from '../error-codes.js';
 import { ledPartition, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
+import { currentLeaderEpoch } from './offset-for-leader-epoch.js';
 import { lastOffsetAt, maxTimestampAt } from '../../storage/batch-fields.js';
 
 const LATEST = -1;
@@ -46,7 +47,7 @@ export const listOffsetsHandler: ApiHandler = {
           try {
             ctx.require('describe', 'topic', t.name);
             const r = listOne(ctx, t.name, p.partitionIndex, p.timestamp, req.isolationLevel === 1);
-            return { partitionIndex: p.partitionIndex, errorCode: 0, oldStyleOffsets: r.offset >= 0 ? [r.offset] : [], timestamp: r.timestamp, offset: r.offset, leaderEpoch: 0 };
+            return { partitionIndex: p.partitionIndex, errorCode: 0, oldStyleOffsets: r.offset >= 0 ? [r.offset] : [], timestamp: r.timestamp, offset: r.offset, leaderEpoch: currentLeaderEpoch(ctx, t.name, p.partitionIndex) };
           } catch (err) {
             return { partitionIndex: p.partitionIndex, errorCode: kafkaErrorCode(err), oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
           }
