@@ -106,6 +106,26 @@ def read(bootstrap, topic, partitions, isolation):
     out(event='read', records=got, complete=len(eof) == int(partitions))
     c.close()
 
+def follow(bootstrap, topic, partitions, seconds):
+    # reads the topic from the start without a group, printing each record as it comes, and every
+    # error and offset reset librdkafka reports (a leader change makes it validate its position
+    # with OffsetForLeaderEpoch), until killed or `seconds` pass
+    c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'unused', 'enable.auto.commit': False,
+                  'auto.offset.reset': 'error', 'topic.metadata.refresh.interval.ms': 1000,
+                  'error_cb': lambda e: out(event='error', error=str(e))})
+    c.assign([TopicPartition(topic, i, 0) for i in range(int(partitions))])
+    out(event='started')
+    deadline = time.time() + float(seconds)
+    while time.time() < deadline:
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            out(event='error', error=str(m.error()), partition=m.partition())
+            continue
+        out(event='record', partition=m.partition(), offset=m.offset(), value=m.value().decode())
+    c.close()
+
 def configs(bootstrap, topic, key, value):
     # describes the topic's configs, sets key to value (AlterConfigs), describes them again
     from confluent_kafka.admin import AdminClient, ConfigResource
@@ -125,4 +145,4 @@ def configs(bootstrap, topic, key, value):
     except Exception as e:
         out(event='refused', error=str(e))
 
-{'produce': produce, 'configs': configs, 'consume': consume, 'member': member, 'txn': txn, 'read': read}[sys.argv[1]](*sys.argv[2:])
+{'produce': produce, 'configs': configs, 'consume': consume, 'member': member, 'txn': txn, 'read': read, 'follow': follow}[sys.argv[1]](*sys.argv[2:])
