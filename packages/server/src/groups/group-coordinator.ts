@@ -118,7 +118,7 @@ export class GroupCoordinator {
   readonly offsets: OffsetStore;
   #groups = new Map<string, Map<string, Group>>();
   #remoteReads: RemoteReads | undefined;
-  /** Views of leaders' copies, by topic id and partition. */
+  /** Views of leaders' copies, by group, topic id and partition (each group reads at its own offsets). */
   readonly #remote = new Map<string, RemotePartition>();
   #remoteSweptAt = 0;
   #timers = new Map<Group, { timer: NodeJS.Timeout; due: number }>();
@@ -380,11 +380,12 @@ export class GroupCoordinator {
     this.#remoteReads = reads;
   }
 
-  readonly #sourceOf = (cluster: string, topic: string, partition: number): ReadSource => {
+  readonly #sourceOf = (group: Group, topic: string, partition: number): ReadSource => {
+    const cluster = group.cluster;
     const local = this.broker.partition(cluster, topic, partition);
     const reads = this.#remoteReads;
     if (reads === undefined || local.replica === null || local.replica.leads) return local;
-    const key = `${local.topicId}/${partition}`;
+    const key = `${cluster}\u0000${group.groupId}\u0000${local.topicId}/${partition}`;
     let view = this.#remote.get(key);
     if (view === undefined) {
       this.#sweepRemote();
@@ -497,7 +498,7 @@ export class GroupCoordinator {
       undo.push(group.onChange(done));
       for (const tp of member.assignment) {
         try {
-          undo.push(this.#sourceOf(group.cluster, tp.topic, tp.partition).subscribe(done));
+          undo.push(this.#sourceOf(group, tp.topic, tp.partition).subscribe(done));
         } catch {
           // deleted topic: the rebalance that follows wakes us
         }

@@ -15,8 +15,8 @@ import type { GroupMember } from './group-member.js';
 import { tpKey } from './assignor.js';
 import type { ReadSource } from './remote-partition.js';
 
-/** The partition a group reads through: the local one, or in a cluster a view of the leader's (group-coordinator.ts). */
-export type SourceOf = (cluster: string, topic: string, partition: number) => ReadSource;
+/** The partition a group reads through: the local one, or in a cluster the group's view of the leader's (group-coordinator.ts). */
+export type SourceOf = (group: Group, topic: string, partition: number) => ReadSource;
 
 const READ_BYTES_FLOOR = 64 << 10;
 
@@ -80,7 +80,7 @@ export function readAssigned(sourceOf: SourceOf, store: OffsetStore, group: Grou
       let p;
       let offset;
       try {
-        p = sourceOf(group.cluster, tp.topic, tp.partition);
+        p = sourceOf(group, tp.topic, tp.partition);
         offset = positionFor(p, store, group, member, tp.topic, tp.partition);
       } catch (err) {
         // a topic deleted under the group: the next rebalance drops it

@@ -13,10 +13,10 @@
  *   read(offset) --hit--> records of the chunk from offset ---(chunk ended)--> fetch(nextOffset)
  *               \--miss--> fetch(offset) --> chunk, bounds --> subscribers woken
  *
- * Bounds: at most one fetch in flight and one chunk (at most REMOTE_CHUNK_BYTES of records)
- * per partition; the view is made on first use and dropped when no read has used it for
- * REMOTE_IDLE_MS (the coordinator's sweep calls expire()). A failed fetch is retried on the next
- * read after REMOTE_RETRY_MS, never from a loop of its own.
+ * Bounds: at most one fetch in flight and one chunk (at most REMOTE_CHUNK_BYTES of records) per
+ * group and partition (each group reads at its own offsets); the view is made on first use and
+ * dropped when no read has used it for REMOTE_IDLE_MS (the coordinator's sweep calls expire()).
+ * A failed fetch is retried on the next read after REMOTE_RETRY_MS, never from a loop of its own.
  */
 import type { DecodedRecord } from '../storage/record-batch.js';
 import type { Isolation } from '../partitions/partition.js';
