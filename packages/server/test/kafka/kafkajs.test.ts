@@ -2,7 +2,8 @@
  * kafkajs 2.2.4 (a pure-JavaScript client, classic versions only) against the Kafka listener:
  * admin (create topics and partitions, list and describe groups, delete), a live group that
  * committed nothing described over HTTP as over Kafka, keyed produce placed
- * as the HTTP API places it, a consumer group that commits and resumes, records crossing to
+ * as the HTTP API places it, a consumer group that commits and resumes, a group of two that
+ * rebalances when one leaves, records crossing to
  * and from HTTP, transactions (commit, abort, sendOffsets), and topic configs described and
  * altered.
  */
@@ -98,6 +99,50 @@ test('kafkajs produces keyed records where HTTP puts the same keys, and a group 
   assert.equal((await api.get('/v1/clusters/default/groups/js-group')).status, 404);
   await admin.disconnect();
   await producer.disconnect();
+});
+
+test('a kafkajs group of two splits the partitions, and the one left takes them all when the other leaves', async () => {
+  assert.equal((await api.post('/v1/clusters/default/topics', { name: 'js-pair', partitions: 4 })).status, 201);
+  const produce = async (tag: string): Promise<void> => {
+    const r = await api.post('/v1/clusters/default/topics/js-pair/records', { records: [0, 1, 2, 3].map((partition) => ({ partition, value: `${tag}-${partition}` })) });
+    assert.equal(r.status, 200, r.text);
+  };
+  await produce('first');
+  type Member = { consumer: Consumer; assignment: number[]; values: string[] };
+  const join = async (): Promise<Member> => {
+    const consumer = kafka.consumer({ groupId: 'js-pair-group', sessionTimeout: 6000, heartbeatInterval: 300, rebalanceTimeout: 6000 });
+    const m: Member = { consumer, assignment: [], values: [] };
+    consumer.on(consumer.events.GROUP_JOIN, (e) => (m.assignment = [...(e.payload.memberAssignment['js-pair'] ?? [])].sort()));
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'js-pair', fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void m.values.push(message.value!.toString()) });
+    return m;
+  };
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    while (!ok()) {
+      assert.ok(Date.now() < deadline, `not reached in 30 s: ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const text = (v: string): string => JSON.parse(v) as string; // HTTP stored the strings as JSON
+  const a = await join();
+  const b = await join();
+  try {
+    await until('the two members share the four partitions', () => a.assignment.length > 0 && b.assignment.length > 0 && [...a.assignment, ...b.assignment].sort().join() === '0,1,2,3');
+    // at least once: a record read before the second member joined may be read again by it
+    await until('every record is read', () => new Set([...a.values, ...b.values]).size >= 4);
+    assert.deepEqual([...new Set([...a.values, ...b.values].map(text))].sort(), ['first-0', 'first-1', 'first-2', 'first-3']);
+
+    await b.consumer.disconnect();
+    await until('the one left holds every partition', () => a.assignment.join() === '0,1,2,3');
+    await produce('second');
+    const second = (): string[] => [...new Set(a.values.map(text).filter((v) => v.startsWith('second')))].sort();
+    await until('it reads what is written to all four', () => second().length === 4);
+    assert.deepEqual(second(), ['second-0', 'second-1', 'second-2', 'second-3']);
+  } finally {
+    await Promise.all([a.consumer.disconnect(), b.consumer.disconnect()]);
+  }
 });
 
 test('a live kafkajs group that has committed nothing is described and listed over HTTP as over Kafka: state, members, assignments', async () => {
