@@ -8,6 +8,8 @@
 #   sh deploy/debian-node-base.sh
 #   podman build --format docker --build-arg NODE_IMAGE=localhost/webka-node-base:20-bookworm -t webka .
 # (--format docker keeps the HEALTHCHECK; podman drops it from OCI images)
+# EXTRA_CA=/path/to/bundle.crt adds a CA bundle for Node (NODE_EXTRA_CA_CERTS), for a host whose
+# registry traffic goes through a proxy with its own CA (the image's build stage runs npm ci).
 # See docs/deploy.md ("Container image") for what was run with it and what of it is tested.
 set -eu
 TAG=${TAG:-localhost/webka-node-base:20-bookworm}
@@ -25,5 +27,10 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOT/usr/bin/npx"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 chroot "$ROOT" /bin/sh -c 'apt-get install -y -q --no-install-recommends ca-certificates && groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/sh node && apt-get clean && rm -rf /var/lib/apt/lists/* && node --version'
 rm -f "$ROOT/etc/resolv.conf"
-tar -C "$ROOT" -c . | podman import --change 'CMD ["node"]' - "$TAG"
+if [ -n "${EXTRA_CA:-}" ]; then
+  cp "$EXTRA_CA" "$ROOT/usr/local/share/extra-ca.crt"
+  tar -C "$ROOT" -c . | podman import --change 'CMD ["node"]' --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/extra-ca.crt' - "$TAG"
+else
+  tar -C "$ROOT" -c . | podman import --change 'CMD ["node"]' - "$TAG"
+fi
 echo "built $TAG"
