@@ -1,6 +1,7 @@
 /**
  * kcat (librdkafka) against the Kafka listener: metadata, produce with keys (placed by murmur2
- * exactly as the HTTP API places them), consume from earliest, offsets by time, and records
+ * exactly as the HTTP API places them), consume from earliest, a group that commits and resumes,
+ * offsets by time, and records
  * crossing between the Kafka and HTTP protocols byte for byte; gzip, snappy, lz4 and zstd batches
  * stored as kcat compressed them and read over both protocols.
  */
@@ -115,6 +116,27 @@ test('kcat consumes from an offset and from the end, and queries offsets by time
   const q = await kcat(port, ['-Q', '-t', `offsets:0:${before - 60_000}`]);
   assert.equal(q.code, 0, q.stderr);
   assert.match(q.stdout, /offsets \[0\]\s+offset 0/);
+});
+
+test('a kcat group (-G) reads from earliest, commits as it exits, and the next run resumes from the commit; HTTP sees the offsets', opts, async () => {
+  await createTopic('kcat-grouped', 3);
+  const produce = async (values: string[]): Promise<void> => {
+    const r = await api.post('/v1/clusters/default/topics/kcat-grouped/records', { records: values.map((v, i) => ({ partition: i % 3, value: v })) });
+    assert.equal(r.status, 200, r.text);
+  };
+  // -e: exit once every assigned partition is read to its end; librdkafka commits on the way out
+  const group = async (): Promise<string[]> => {
+    const r = await kcat(port, ['-G', 'kcat-readers', '-X', 'auto.offset.reset=earliest', '-e', '-q', '-f', '%s\n', 'kcat-grouped'], '', 60_000);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split('\n').filter((l) => l.length > 0).map((v) => JSON.parse(v) as string).sort();
+  };
+  await produce(['a', 'b', 'c', 'd', 'e', 'f']);
+  assert.deepEqual(await group(), ['a', 'b', 'c', 'd', 'e', 'f']);
+  const offsets = await api.get('/v1/clusters/default/groups/kcat-readers/offsets');
+  assert.equal(offsets.status, 200, offsets.text);
+  assert.deepEqual(offsets.body.offsets.map((o: { partition: number; committed: number }) => [o.partition, o.committed]).sort(), [[0, 2], [1, 2], [2, 2]]);
+  await produce(['g', 'h', 'i']);
+  assert.deepEqual(await group(), ['g', 'h', 'i'], 'the second run starts at the committed offsets');
 });
 
 test('producing to a topic that does not exist fails in kcat with the unknown-topic error', opts, async () => {
