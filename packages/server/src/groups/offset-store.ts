@@ -61,6 +61,9 @@ export class OffsetStore {
   #unavailable = new Map<string, Map<number, string>>();
   /** `<cluster>/<offsets partition>` -> the reload under way after this broker became its leader */
   #loading = new Map<string, Promise<void>>();
+  /** Each committed offset held in memory -> the offset of its record in `__consumer_offsets` (writtenAt). */
+  readonly #at = new WeakMap<CommittedOffset, number>();
+  readonly #remember = (value: CommittedOffset, at: number): void => void this.#at.set(value, at);
   /**
    * In a cluster `__consumer_offsets` is a replicated topic that the controller defines (the
    * caller makes sure it exists before a group call reaches this store), never a local one.
@@ -83,7 +86,7 @@ export class OffsetStore {
         // replayed into a map of its own, so that a damaged partition adds nothing half-read
         const mine = new Map<string, GroupOffsets>();
         try {
-          replay(p, mine);
+          replay(p, mine, this.#remember);
         } catch (err) {
           const reason = `${OFFSETS_TOPIC} partition ${p.index} of cluster "${cluster}" cannot be read: ${(err as Error).message}`;
           unavailable.set(p.index, reason);
@@ -127,7 +130,7 @@ export class OffsetStore {
       const groups = this.#cluster(cluster);
       const mine = new Map<string, GroupOffsets>();
       try {
-        replay(p, mine);
+        replay(p, mine, this.#remember);
         this.#unavailable.get(cluster)?.delete(index);
       } catch (err) {
         const reason = `${OFFSETS_TOPIC} partition ${index} of cluster "${cluster}" cannot be read: ${(err as Error).message}`;
@@ -161,6 +164,21 @@ export class OffsetStore {
 
   get(cluster: string, group: string, topic: string, partition: number): CommittedOffset | undefined {
     return this.#groupOffsets(cluster, group)?.get(tpKey(topic, partition));
+  }
+
+  /**
+   * Where the record of the group's committed offset for a partition sits in its
+   * `__consumer_offsets` partition (undefined when nothing is committed): compared with logEnd()
+   * taken earlier, it says whether a commit was written since.
+   */
+  writtenAt(cluster: string, group: string, topic: string, partition: number): number | undefined {
+    const v = this.get(cluster, group, topic, partition);
+    return v === undefined ? undefined : this.#at.get(v);
+  }
+
+  /** The end of the group's `__consumer_offsets` partition: the next commit's record goes there or later. */
+  logEnd(cluster: string, group: string): number {
+    return this.#partitionFor(cluster, group).log.nextOffset;
   }
 
   list(cluster: string, group: string): CommittedOffset[] {
@@ -203,10 +221,13 @@ export class OffsetStore {
     const groups = this.#cluster(cluster);
     let offsets = groups.get(group);
     if (offsets === undefined) groups.set(group, (offsets = new Map()));
-    for (const e of entries) {
+    entries.forEach((e, i) => {
       if (e.value === null) offsets.delete(tpKey(e.topic, e.partition));
-      else offsets.set(tpKey(e.topic, e.partition), e.value);
-    }
+      else {
+        offsets.set(tpKey(e.topic, e.partition), e.value);
+        this.#at.set(e.value, baseOffset + i);
+      }
+    });
     if (offsets.size === 0) groups.delete(group);
   }
 
@@ -227,7 +248,7 @@ export function groupPartition(group: string, partitions: number): number {
   return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;
 }
 
-function replay(p: Partition, groups: Map<string, GroupOffsets>): void {
+function replay(p: Partition, groups: Map<string, GroupOffsets>, at: (value: CommittedOffset, offset: number) => void): void {
   let offset = p.log.logStartOffset;
   while (offset < p.log.highWatermark) {
     const r = p.read(offset, { maxRecords: 100_000, maxBytes: REPLAY_BYTES });
@@ -244,7 +265,9 @@ function replay(p: Partition, groups: Map<string, GroupOffsets>): void {
       const value = decodeValue(rec.value);
       if (value === null) continue;
       if (offsets === undefined) groups.set(key.group, (offsets = new Map()));
-      offsets.set(tpKey(key.topic, key.partition), { topic: key.topic, partition: key.partition, ...value });
+      const committed = { topic: key.topic, partition: key.partition, ...value };
+      offsets.set(tpKey(key.topic, key.partition), committed);
+      at(committed, rec.offset);
     }
     if (r.nextOffset <= offset) break;
     offset = r.nextOffset;

@@ -303,7 +303,7 @@ export class TransactionCoordinator {
   /** The transaction's state when new work arrives: an Ongoing one as it is, else a new one. */
   #begin(m: TxnMetadata): TxnMetadata {
     if (m.state === 'Ongoing') return m;
-    return { ...m, state: 'Ongoing', partitions: [], firstOffsets: undefined, offsets: [], startedAt: Date.now() };
+    return { ...m, state: 'Ongoing', partitions: [], firstOffsets: undefined, offsetsEnd: undefined, offsets: [], startedAt: Date.now() };
   }
 
   /**
@@ -378,7 +378,9 @@ export class TransactionCoordinator {
       await this.#idle(cluster, m.transactionalId);
       const current = this.#cluster(cluster).get(m.transactionalId) ?? m;
       const firstOffsets = current.partitions.map((tp) => this.#firstOffset(cluster, tp, current.producerId));
-      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets };
+      const groups = type === 'commit' ? [...new Set(current.offsets.map((o) => o.groupId))] : [];
+      const offsetsEnd = groups.length === 0 ? undefined : Object.fromEntries(groups.map((g) => [g, this.#groups.offsets.logEnd(cluster, g)]));
+      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd };
       await this.#write(cluster, prepared);
       return await this.#finish(cluster, prepared);
     } finally {
@@ -420,6 +422,9 @@ export class TransactionCoordinator {
     if (type === 'commit') {
       const byGroup = new Map<string, OffsetCommit[]>();
       for (const o of m.offsets) {
+        // written since the decision (by this ending before a crash, or a later commit): keep it
+        const end = m.offsetsEnd?.[o.groupId];
+        if (end !== undefined && (this.#groups.offsets.writtenAt(cluster, o.groupId, o.topic, o.partition) ?? -1) >= end) continue;
         let list = byGroup.get(o.groupId);
         if (list === undefined) byGroup.set(o.groupId, (list = []));
         list.push({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata });
@@ -427,7 +432,7 @@ export class TransactionCoordinator {
       for (const [groupId, offsets] of byGroup) flushes.push(this.#groups.offsets.commit(cluster, groupId, offsets));
     }
     await Promise.all(flushes);
-    const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsets: [], startedAt: -1 };
+    const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsetsEnd: undefined, offsets: [], startedAt: -1 };
     this.#complete(cluster, complete);
     return complete;
   }

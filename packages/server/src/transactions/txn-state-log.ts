@@ -60,6 +60,14 @@ export interface TxnMetadata {
    * never a later one of the same producer. Absent in records written before it was kept.
    */
   firstOffsets?: number[];
+  /**
+   * In a PrepareCommit state with offsets: the end of each group's `__consumer_offsets` partition
+   * when the commit was decided. An offset whose committed record lies at or past it was written
+   * since (by this ending, or a later commit of the group), so an ending repeated after a crash
+   * leaves it alone instead of putting the older value back. Absent in records written before it
+   * was kept.
+   */
+  offsetsEnd?: Record<string, number>;
   /** Consumer offsets committed with the transaction: written to __consumer_offsets on commit. */
   offsets: TxnOffset[];
   /** When the open transaction began (ms), -1 when none is open. */

@@ -14,14 +14,16 @@
  * Complete state lost while the next transaction's records are durable. The negative control
  * replays the second with a Prepare state that does not say where its transaction starts (as
  * such records were written before it did): the repeated ending then commits the next
- * transaction's records, and the checker must say so.
+ * transaction's records, and the checker must say so. A repeated ending also must not put back a
+ * transaction's offsets over a later commit of the group (with its control: a Prepare state
+ * without the offsets partition's end, as written before it was kept, does).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Broker } from '../../src/broker.js';
 import { GroupCoordinator } from '../../src/groups/group-coordinator.js';
 import { TransactionCoordinator, type ProducerIdentity } from '../../src/transactions/transaction-coordinator.js';
-import { TxnStateLog, TXN_TOPIC } from '../../src/transactions/txn-state-log.js';
+import { TxnStateLog, TXN_TOPIC, decodeKey, decodeValue, type TxnMetadata } from '../../src/transactions/txn-state-log.js';
 import { OFFSETS_TOPIC } from '../../src/groups/offset-store.js';
 import { FaultyFileSystem, type CrashMode } from '../support/faulty-fs.js';
 
@@ -245,4 +247,50 @@ test('a crash that keeps a produce\'s records and loses its join: the transactio
 test('negative control: a Prepare state without first offsets, repeated at start, commits the next transaction\'s records', async () => {
   const problem = await scenario('next-records-durable-complete-lost', 'drop', 'abort', 'prepare-without-first-offsets');
   assert.match(problem ?? '', /read_committed gives \[v0-0, v1-0, v2-0\], expected \[v0-0, v1-0\]/);
+});
+
+/** The last PrepareCommit state the transactional id wrote, read from __transaction_state. */
+function lastPrepare(node: Node): TxnMetadata {
+  let found: TxnMetadata | undefined;
+  for (const p of node.broker.topicPartitions(C, TXN_TOPIC)) {
+    const r = p.read(p.log.logStartOffset, { maxRecords: 100_000, maxBytes: 16 << 20 });
+    for (const rec of r.records) {
+      if (rec.key === null || rec.value === null || decodeKey(rec.key) !== ID) continue;
+      const m = decodeValue(rec.value);
+      if (m?.state === 'PrepareCommit') found = m;
+    }
+  }
+  assert.ok(found !== undefined, 'a PrepareCommit state was written');
+  return found;
+}
+
+/**
+ * Transaction 1 commits in/0 at 2; then the group commits in/0 at 7 (another member, after a
+ * rebalance); then a crash loses transaction 1's Complete state (it is not waited for), which is
+ * made here by writing its Prepare state again as the id's last record. The ending repeated at
+ * start must leave the later commit alone. What it returns: the committed offset after the start.
+ */
+async function repeatedEndingAfterLaterCommit(prepare: (m: TxnMetadata) => TxnMetadata): Promise<number | undefined> {
+  const { node, client } = await setup();
+  await client.run(1);
+  assert.equal(node.groups.offsets.get(C, GROUP, 'in', 0)?.offset, 2);
+  await node.groups.offsets.commit(C, GROUP, [{ topic: 'in', partition: 0, offset: 7 }]);
+  node.crash('process');
+  await node.open({ coordinator: false });
+  await new TxnStateLog(node.broker).write(C, prepare(lastPrepare(node)));
+  node.crash('process');
+  await node.open();
+  assert.equal(node.txns.describe(C, ID, ALICE).state, 'CompleteCommit', 'the ending was repeated at start');
+  // the outputs are those of transactions 0 and 1 (check() then goes on to the offset, asked below)
+  const problem = check(node, [0, 1]);
+  assert.ok(problem === null || problem.startsWith(`group ${GROUP}`), problem ?? '');
+  return node.groups.offsets.get(C, GROUP, 'in', 0)?.offset;
+}
+
+test('an ending repeated after a crash does not put back offsets older than a later commit of the group', async () => {
+  assert.equal(await repeatedEndingAfterLaterCommit((m) => m), 7);
+});
+
+test('negative control: with a Prepare state that does not say where __consumer_offsets ended, the repeated ending overwrites the later commit', async () => {
+  assert.equal(await repeatedEndingAfterLaterCommit((m) => ({ ...m, offsetsEnd: undefined })), 2);
 });
