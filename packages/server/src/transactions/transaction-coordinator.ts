@@ -371,7 +371,7 @@ export class TransactionCoordinator {
    * Phase 1 then phase 2 (see the file comment), once the produces that joined are appended.
    * Runs in the id's serial section; m is its current state.
    */
-  async #end(cluster: string, m: TxnMetadata, type: MarkerType): Promise<TxnMetadata> {
+  async #end(cluster: string, m: TxnMetadata, type: MarkerType, fence?: ProducerIdentity): Promise<TxnMetadata> {
     const key = `${cluster}\u0000${m.transactionalId}`;
     this.#ending.add(key);
     try {
@@ -382,7 +382,7 @@ export class TransactionCoordinator {
       const offsetsEnd = groups.length === 0 ? undefined : Object.fromEntries(groups.map((g) => [g, this.#groups.offsets.logEnd(cluster, g)]));
       const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd };
       await this.#write(cluster, prepared);
-      return await this.#finish(cluster, prepared);
+      return await this.#finish(cluster, prepared, fence);
     } finally {
       this.#ending.delete(key);
     }
@@ -405,7 +405,7 @@ export class TransactionCoordinator {
    * after a crash, the ending must not mark the producer's next transaction, whose join the crash
    * may have lost while keeping its data.
    */
-  async #finish(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
+  async #finish(cluster: string, m: TxnMetadata, fence?: ProducerIdentity): Promise<TxnMetadata> {
     const type: MarkerType = m.state === 'PrepareCommit' ? 'commit' : 'abort';
     const flushes: Array<Promise<void>> = [];
     for (let i = 0; i < m.partitions.length; i++) {
@@ -433,8 +433,15 @@ export class TransactionCoordinator {
     }
     await Promise.all(flushes);
     const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsetsEnd: undefined, offsets: [], startedAt: -1 };
-    this.#complete(cluster, complete);
-    return complete;
+    if (fence === undefined) {
+      this.#complete(cluster, complete);
+      return complete;
+    }
+    // an abort that fences its producer: the Complete state carries the new epoch, and is waited
+    // for (the fence must survive a crash); no state with the old epoch is ever shown as ended
+    const fenced: TxnMetadata = { ...complete, producerId: fence.producerId, producerEpoch: fence.producerEpoch };
+    await this.#write(cluster, fenced);
+    return fenced;
   }
 
   // ---- timeouts and admin
@@ -470,10 +477,7 @@ export class TransactionCoordinator {
   async #fenceAndAbort(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
     const fresh = await this.#broker.allocateProducer(cluster, m.transactionalId);
     // markers carry the id that wrote the data; the new epoch (or id, past epoch 32767) is kept
-    const ended = await this.#end(cluster, m, 'abort');
-    const fenced: TxnMetadata = { ...ended, producerId: fresh.producerId, producerEpoch: fresh.producerEpoch };
-    await this.#write(cluster, fenced);
-    return fenced;
+    return this.#end(cluster, m, 'abort', fresh);
   }
 
   /** An operator's abort (`webka txn abort`): aborts the open transaction and fences its producer. */

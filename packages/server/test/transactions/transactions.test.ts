@@ -198,9 +198,10 @@ test('transactional offsets: checked against the generation, visible to the grou
 test('a transaction older than its timeout is aborted by the broker, and its producer fenced', async () => {
   const p = await init('tx-timeout', 1000);
   await send(p, 'timeout', ['late']);
+  // watched closely: the abort is never shown as done while the producer still has its old epoch
   let d = await describe('tx-timeout');
-  for (let i = 0; i < 100 && d.state !== 'CompleteAbort'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 2000 && d.state !== 'CompleteAbort'; i++) {
+    await new Promise((r) => setTimeout(r, 5));
     d = await describe('tx-timeout');
   }
   assert.equal(d.state, 'CompleteAbort');
