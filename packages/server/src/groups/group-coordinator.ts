@@ -395,7 +395,7 @@ export class GroupCoordinator {
     return view;
   };
 
-  /** Drops the remote views no poll has used for a while (at most once every 10 s). */
+  /** Drops the remote views no poll has used for a while (looked at on each poll, at most once every 10 s). */
   #sweepRemote(): void {
     if (this.#now() - this.#remoteSweptAt < 10_000) return;
     this.#remoteSweptAt = this.#now();
@@ -409,6 +409,7 @@ export class GroupCoordinator {
    */
   async poll(cluster: string, groupId: string, memberId: string, opts: PollOptions): Promise<PollResult> {
     let { group, member } = this.#member(cluster, groupId, memberId);
+    this.#sweepRemote();
     if (opts.generation !== undefined && opts.generation !== group.generationId) {
       throw new WebkaError('STALE_GENERATION', `generation ${opts.generation} is not current: group "${groupId}" is at generation ${group.generationId}; poll without it (or with the new one) to carry on`, {
         generation: group.generationId,
