@@ -1,6 +1,7 @@
 /**
  * python3-confluent-kafka (librdkafka 2.0.2, Debian's) against the Kafka listener: an idempotent
- * producer with keys placed by murmur2, a consumer group that commits and resumes from its
+ * producer with keys placed by murmur2 whose batch, retried after its answer was lost, is written
+ * once, a consumer group that commits and resumes from its
  * committed offset, a group of two members that rebalances when one leaves, offsets shared with
  * the HTTP API, a group of one protocol refused to the other, and a transactional
  * consume-process-produce that commits and aborts, and the AdminClient's topic configs.
@@ -15,6 +16,7 @@ import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, type Rest } from '../support/rest.js';
 import { needDebianPackages, CONFLUENT_KAFKA } from '../support/debian-packages.js';
 import { run } from '../support/kafka-clients.js';
+import { dropFirstProduceAnswer } from '../support/kafka-proxy.js';
 import { partitionForKey } from '@webka/protocol';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'confluent-clients.py');
@@ -63,6 +65,34 @@ test('an idempotent producer writes keyed records where murmur2 puts them, each 
   const info = await api.get('/v1/clusters/default/topics/idem');
   const total = info.body.partitionInfo.reduce((n: number, p: { highWatermark: number }) => n + p.highWatermark, 0);
   assert.equal(total, 40);
+});
+
+test('an idempotent producer\'s batch retried after its answer was lost is written once (negative control: without idempotence it is written twice)', opts, async () => {
+  const b = await startBroker({ config: { kafkaAdvertisedHost: '127.0.0.2' } });
+  const proxy = await dropFirstProduceAnswer(b.server.kafkaPort!);
+  try {
+    const http = rest(b.url);
+    assert.equal((await http.post('/v1/clusters/default/topics', { name: 'py-retried', partitions: 1 })).status, 201);
+    const values = async (): Promise<string[]> => {
+      const r = await http.get('/v1/clusters/default/topics/py-retried/partitions/0/records?offset=0&valueFormat=text');
+      assert.equal(r.status, 200, r.text);
+      return r.body.records.map((x: { value: string }) => x.value);
+    };
+    // the script's first Produce is its batch: armed before it starts, the proxy drops that answer
+    proxy.arm();
+    const idem = one(await client('produce', `127.0.0.2:${b.server.kafkaPort}`, 'py-retried', '5', 'once', 'true'), 'produced');
+    assert.deepEqual(idem.results.map((r: { error: string | null }) => r.error), [null, null, null, null, null]);
+    assert.equal(proxy.dropped(), 1);
+    assert.deepEqual(await values(), ['value-0', 'value-1', 'value-2', 'value-3', 'value-4']);
+
+    proxy.arm();
+    one(await client('produce', `127.0.0.2:${b.server.kafkaPort}`, 'py-retried', '2', 'twice', 'false'), 'produced');
+    assert.equal(proxy.dropped(), 2);
+    assert.deepEqual((await values()).slice(5), ['value-0', 'value-1', 'value-0', 'value-1']);
+  } finally {
+    await proxy.close();
+    await b.close();
+  }
 });
 
 test('a group consumes from earliest, commits, and resumes from the committed offset; HTTP sees the offsets', opts, async () => {

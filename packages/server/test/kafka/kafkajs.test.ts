@@ -3,7 +3,7 @@
  * admin (create topics and partitions, list and describe groups, delete), a live group that
  * committed nothing described over HTTP as over Kafka, keyed produce placed
  * as the HTTP API places it, a consumer group that commits and resumes, a group of two that
- * rebalances when one leaves, records crossing to
+ * rebalances when one leaves, an idempotent producer whose retried batch is written once, records crossing to
  * and from HTTP, transactions (commit, abort, sendOffsets), and topic configs described and
  * altered.
  */
@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import kafkajs, { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
 import { startBroker, type TestBroker } from '../support/start-broker.js';
 import { rest, type Rest } from '../support/rest.js';
+import { dropFirstProduceAnswer } from '../support/kafka-proxy.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -142,6 +143,38 @@ test('a kafkajs group of two splits the partitions, and the one left takes them 
     assert.deepEqual(second(), ['second-0', 'second-1', 'second-2', 'second-3']);
   } finally {
     await Promise.all([a.consumer.disconnect(), b.consumer.disconnect()]);
+  }
+});
+
+test('kafkajs idempotent producer: a batch retried after its answer was lost is written once (negative control: without idempotence it is written twice)', async () => {
+  const b = await startBroker({ config: { kafkaAdvertisedHost: '127.0.0.2' } });
+  const proxy = await dropFirstProduceAnswer(b.server.kafkaPort!);
+  try {
+    const http = rest(b.url);
+    assert.equal((await http.post('/v1/clusters/default/topics', { name: 'js-retried', partitions: 1 })).status, 201);
+    const values = async (): Promise<string[]> => {
+      const r = await http.get('/v1/clusters/default/topics/js-retried/partitions/0/records?offset=0&valueFormat=text');
+      assert.equal(r.status, 200, r.text);
+      return r.body.records.map((x: { value: string }) => x.value);
+    };
+    const client = new Kafka({ clientId: 'js-retry-test', brokers: [`127.0.0.2:${b.server.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+    const send = async (idempotent: boolean, warmUp: string, value: string): Promise<void> => {
+      const producer = client.producer({ idempotent, maxInFlightRequests: 1 });
+      await producer.connect();
+      await producer.send({ topic: 'js-retried', acks: -1, messages: [{ value: warmUp }] });
+      proxy.arm();
+      await producer.send({ topic: 'js-retried', acks: -1, messages: [{ value }] });
+      await producer.disconnect();
+    };
+    await send(true, 'warm-up', 'once');
+    assert.equal(proxy.dropped(), 1);
+    assert.deepEqual(await values(), ['warm-up', 'once']);
+    await send(false, 'warm-up-2', 'twice');
+    assert.equal(proxy.dropped(), 2);
+    assert.deepEqual(await values(), ['warm-up', 'once', 'warm-up-2', 'twice', 'twice']);
+  } finally {
+    await proxy.close();
+    await b.close();
   }
 });
 
