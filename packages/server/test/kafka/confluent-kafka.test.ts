@@ -88,7 +88,10 @@ test('an idempotent producer\'s batch retried after its answer was lost is writt
     proxy.arm();
     one(await client('produce', `127.0.0.2:${b.server.kafkaPort}`, 'py-retried', '2', 'twice', 'false'), 'produced');
     assert.equal(proxy.dropped(), 2);
-    assert.deepEqual((await values()).slice(5), ['value-0', 'value-1', 'value-0', 'value-1']);
+    // the dropped answer's batch is stored twice (the two records may have gone in one batch or two)
+    const control = (await values()).slice(5);
+    assert.ok(control.length > new Set(control).size, `a record written twice: ${control.join(', ')}`);
+    assert.deepEqual([...new Set(control)].sort(), ['value-0', 'value-1']);
   } finally {
     await proxy.close();
     await b.close();
