@@ -134,7 +134,8 @@ test('ownership of producer ids and names, transactional ids and Durable Streams
         const ids = new Map<number, { owner: string; epoch: number; nextSeq: number }>();
         const producers: Array<{ id: number; epoch: number }> = [];
         const names = new Map<string, number>(); // `${who}/${name}` -> producer id
-        const txns = new Map<number, { owner: string; producerId: number; producerEpoch: number; nextSeq: number }>();
+        // ended: how its last transaction ended, once it had written (the other ending is then refused)
+        const txns = new Map<number, { owner: string; producerId: number; producerEpoch: number; nextSeq: number; open: boolean; ended: 'commit' | 'abort' | null }>();
         const stream = `/v1/stream/fc-${prun}`;
         assert.equal((await t.call(t.admin, 'PUT', stream, undefined, { 'content-type': 'text/plain' })).status, 201);
         const ds = new Map<string, { epoch: number; nextSeq: number }>();
@@ -188,7 +189,7 @@ test('ownership of producer ids and names, transactional ids and Durable Streams
                 assert.equal(r.body.producerId, m.producerId);
                 assert.ok(r.body.producerEpoch > m.producerEpoch);
               }
-              txns.set(o.txn, { owner: m?.owner ?? o.who, producerId: r.body.producerId, producerEpoch: r.body.producerEpoch, nextSeq: 0 });
+              txns.set(o.txn, { owner: m?.owner ?? o.who, producerId: r.body.producerId, producerEpoch: r.body.producerEpoch, nextSeq: 0, open: false, ended: null });
             }
           } else if (o.kind === 'txProduce' || o.kind === 'txEnd') {
             const m = txns.get(o.txn);
@@ -211,8 +212,19 @@ test('ownership of producer ids and names, transactional ids and Durable Streams
               assert.equal(r.status, 200, `${o.who} in ${m.owner}'s transaction: ${r.text}`);
               assert.equal(t.ends()[1], ends[1] + 1);
               m.nextSeq++;
+              m.open = true;
+              m.ended = null;
             } else {
-              assert.equal(r.status, 200, `${o.who} ${o.commit ? 'commit' : 'abort'} of ${m.owner}'s transaction: ${r.text}`);
+              const ending = o.commit ? 'commit' : 'abort';
+              if (m.ended !== null && m.ended !== ending) {
+                // the transaction already ended the other way: that ending cannot be taken back
+                assert.equal(r.status, 409, `${o.who} ${ending} after ${m.ended}: ${r.text}`);
+                assert.equal(r.body.error.code, 'INVALID_TXN_STATE');
+              } else {
+                assert.equal(r.status, 200, `${o.who} ${ending} of ${m.owner}'s transaction: ${r.text}`);
+                if (m.open) m.ended = ending;
+                m.open = false;
+              }
             }
           } else {
             const s = ds.get(o.who) ?? { epoch: 0, nextSeq: 0 };
