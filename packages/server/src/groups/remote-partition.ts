@@ -1,7 +1,7 @@
 /**
- * A partition a group is read from on a broker that holds no replica of it (in a cluster whose
- * topics have fewer replicas than brokers, the group's coordinator often holds none): its local
- * copy stays empty, so the coordinator reads the leader's, as a Kafka consumer would.
+ * A partition a group is read from on a broker that does not lead it: the coordinator reads the
+ * leader's copy, as a Kafka consumer would (its own may be a follower's, behind the leader, or
+ * none at all: with fewer replicas than brokers, the coordinator often holds no replica).
  *
  * The group's poll reads synchronously (member-reader.ts), so this view answers from what it
  * has and fetches the rest in the background: a read at an offset it does not hold starts one
@@ -28,7 +28,7 @@ export const REMOTE_RETRY_MS = 500;
 
 /** What a group's poll reads a partition through: the local partition, or a RemotePartition. */
 export interface ReadSource {
-  /** False until the partition's offsets are known (a remote view before its first answer). */
+  /** False until the partition's offsets are known (a remote view asks the leader for them on the first look). */
   readonly known: boolean;
   readonly logStartOffset: number;
   readonly highWatermark: number;
@@ -60,7 +60,7 @@ interface Chunk {
 export class RemotePartition implements ReadSource {
   #bounds: { logStartOffset: number; highWatermark: number; logEndOffset: number } | null = null;
   #chunk: Chunk | null = null;
-  #inflight: { offset: number; isolation: Isolation } | null = null;
+  #fetching = false;
   #retryAt = 0;
   /** Set by a failed fetch, cleared by one that succeeds: onError hears of the first failure of a run. */
   #failing = false;
@@ -143,8 +143,8 @@ export class RemotePartition implements ReadSource {
 
   /** Starts a fetch from `offset` (-1: only the bounds), unless one is in flight or a failure is recent. */
   #want(offset: number, isolation: Isolation): void {
-    if (this.#inflight !== null || this.#stop.signal.aborted || this.now() < this.#retryAt) return;
-    this.#inflight = { offset, isolation };
+    if (this.#fetching || this.#stop.signal.aborted || this.now() < this.#retryAt) return;
+    this.#fetching = true;
     void this.#fetch(offset, isolation);
   }
 
@@ -167,7 +167,7 @@ export class RemotePartition implements ReadSource {
       this.#failing = true;
       this.#pause();
     } finally {
-      this.#inflight = null;
+      this.#fetching = false;
     }
     this.#wake();
   }

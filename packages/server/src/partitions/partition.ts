@@ -95,8 +95,6 @@ export interface ReplicaHooks {
   checkAppend(acks: 0 | 1 | 'all'): void;
   /** Resolves once every offset below upTo is committed (below the high watermark); rejects when it cannot be. */
   awaitCommitted(upTo: number): Promise<void>;
-  /** False when this broker holds no replica of the partition (its copy stays empty); absent: it holds one. */
-  readonly holdsCopy?: boolean;
 }
 
 const TRANSACTIONAL_BIT = 0x10;

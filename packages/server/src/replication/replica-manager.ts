@@ -286,7 +286,7 @@ export class ReplicaManager {
     }
     if (!state.replicas.includes(this.nodeId) || state.leader < 0) {
       const stopped = this.#stopFollowing(key);
-      partition.replica = notLeader(this.nodeId, index, state.leader, state.replicas.includes(this.nodeId));
+      partition.replica = notLeader(this.nodeId, index, state.leader);
       // a replica reassigned away drops its copy once it has stopped following
       if (!state.replicas.includes(this.nodeId) && state.leader >= 0) void stopped.then(() => this.#dropCopy(partition, key));
       return;
@@ -858,14 +858,13 @@ export class ReplicaManager {
 }
 
 /** The hooks of a partition this broker holds no replica of: it takes no appends. */
-function notLeader(nodeId: number, index: number, leader: number, holdsCopy = true): ReplicaHooks {
+function notLeader(nodeId: number, index: number, leader: number): ReplicaHooks {
   const err = (): WebkaError =>
     leader >= 0
       ? new WebkaError('NOT_LEADER', `broker ${nodeId} holds no replica of partition ${index}; its leader is broker ${leader}`, { leader })
       : new WebkaError('NOT_LEADER', `partition ${index} has no leader right now (it was just made, or no in-sync replica is alive); retry in a moment`, { leader });
   return {
     leads: false,
-    holdsCopy,
     checkAppend: () => {
       throw err();
     },

@@ -17,6 +17,7 @@ import { authorizedOperations } from '../authorized-operations.js';
 import { topicReader } from '../topic-reader.js';
 import { coordinatesGroup, fromOtherBrokers, routeToGroupCoordinator } from '../group-routing.js';
 import { provideGroupCoordinator, streamGroupMember, wantsEventStream } from '../streaming/index.js';
+import { clientGone } from '../client-gone.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
 const GroupParams = Type.Object({ cluster: Type.String(), group: Type.String() });
@@ -126,19 +127,14 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
       const q = request.query;
       // Accept: text/event-stream: the member's records as a stream (streaming/sse-group.ts).
       if (wantsEventStream(request)) return streamGroupMember(app.webka, coordinator, request, reply, q);
-      const abort = new AbortController();
-      const onAbort = (): void => abort.abort();
-      reply.raw.once('close', onAbort);
-      shutdown.addEventListener('abort', onAbort, { once: true });
-      // the connection may have closed before this handler ran (its close event is gone by now)
-      if (request.raw.socket.destroyed) abort.abort();
+      const gone = clientGone(request, reply, shutdown);
       try {
         const r = await coordinator.poll(request.params.cluster, request.params.group, request.params.member, {
           maxRecords: int(q.maxRecords, 'maxRecords', 1, config.maxFetchRecords, -1),
           maxBytes: int(q.maxBytes, 'maxBytes', 1, config.maxFetchBytes, config.defaultFetchBytes),
           maxWaitMs: Math.min(int(q.maxWaitMs, 'maxWaitMs', 0, 1e9, 0), config.maxLongPollMs),
           generation: q.generation === undefined ? undefined : Number(q.generation),
-          signal: abort.signal,
+          signal: gone.signal,
           isolation: q.isolation,
         });
         const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
@@ -166,8 +162,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
         }
         return reply.type('application/json; charset=utf-8').send(body);
       } finally {
-        reply.raw.off('close', onAbort);
-        shutdown.removeEventListener('abort', onAbort);
+        gone.release();
       }
     },
   );

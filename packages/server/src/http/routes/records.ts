@@ -19,6 +19,7 @@ import { SPLIT_SHARE, splitProduce, splitProduceEncoded, type SplitContext } fro
 import { installJsonParser } from '../json-body.js';
 import { parseBinaryProduce } from '../record-batch-body.js';
 import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
+import { clientGone } from '../client-gone.js';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
 /** With the examples the docs page prefills: the default cluster and the topic its create-topic example makes. */
@@ -262,13 +263,9 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     const offset = q.offset === undefined ? undefined : q.offset === 'earliest' || q.offset === 'latest' ? q.offset : int(q.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
     const timestamp = q.timestamp === undefined ? undefined : int(q.timestamp, 'timestamp', 0, 8_640_000_000_000_000, 0);
     const isolation = q.isolation;
-    const abort = new AbortController();
-    const onClose = (): void => abort.abort();
-    reply.raw.once('close', onClose);
-    const onShutdown = (): void => abort.abort();
-    shutdown.addEventListener('abort', onShutdown, { once: true });
+    const gone = clientGone(request, reply, shutdown);
     try {
-      const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: abort.signal, isolation });
+      const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: gone.signal, isolation });
       const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
       const valueFormat = readFormat(q.valueFormat);
       const out = new JsonBytes(renderedSizeHint(r.records));
@@ -280,8 +277,7 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       out.ascii(`],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"lastStableOffset":${r.lastStableOffset},"logStartOffset":${r.logStartOffset}}`);
       return reply.type('application/json; charset=utf-8').send(out.finish());
     } finally {
-      reply.raw.off('close', onClose);
-      shutdown.removeEventListener('abort', onShutdown);
+      gone.release();
     }
   }
 

@@ -12,6 +12,7 @@ import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../../errors.js';
 import { encodeBatch } from '../../storage/record-batch.js';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OFFSETS_TOPIC_PARTITIONS } from '../../groups/offset-store.js';
+import { clientGone } from '../client-gone.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
 const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
@@ -37,23 +38,21 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
       let body: Buffer = Buffer.alloc(0);
       let nextOffset = offset;
       if (offset >= p.logStartOffset && offset <= p.logEndOffset) {
-        const abort = new AbortController();
-        const onClose = (): void => abort.abort();
-        reply.raw.once('close', onClose);
+        const gone = clientGone(request, reply, app.webka.shutdown);
         try {
           const r = await broker.fetch(cluster, topic, index, {
             offset,
             maxRecords: 100_000,
             maxBytes: Math.min(Math.max(Number(q.maxBytes), 1024), 64 << 20),
             maxWaitMs: Math.min(Number(q.maxWaitMs), 30_000),
-            signal: AbortSignal.any([abort.signal, app.webka.shutdown]),
+            signal: gone.signal,
             isolation: q.isolation,
           });
           nextOffset = r.nextOffset;
           const base = r.records[0]?.offset;
           if (base !== undefined) body = encodeBatch(r.records.map((x) => ({ key: x.key, value: x.value, headers: x.headers, timestamp: x.timestamp, attributes: x.attributes, offsetDelta: x.offset - base })), base);
         } finally {
-          reply.raw.off('close', onClose);
+          gone.release();
         }
       }
       return reply
@@ -95,9 +94,7 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const replication = app.webka.replication;
       if (replication === undefined) throw new WebkaError('NOT_LEADER', 'this broker is not part of a cluster');
-      const abort = new AbortController();
-      const onClose = (): void => abort.abort();
-      reply.raw.once('close', onClose);
+      const gone = clientGone(request, reply, app.webka.shutdown);
       try {
         const q = request.query;
         const a = await replication.leaderFetch(request.params.topicId, Number(request.params.partition), {
@@ -107,7 +104,7 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
           leaderEpoch: Number(q.leaderEpoch),
           maxWaitMs: Math.min(Number(q.maxWaitMs ?? 500), 30_000),
           maxBytes: Math.min(Math.max(Number(q.maxBytes ?? 1 << 20), 1024), 64 << 20),
-          signal: AbortSignal.any([abort.signal, app.webka.shutdown]),
+          signal: gone.signal,
         });
         return reply
           .header('x-webka-high-watermark', String(a.highWatermark))
@@ -116,7 +113,7 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
           .type('application/octet-stream')
           .send(a.data);
       } finally {
-        reply.raw.off('close', onClose);
+        gone.release();
       }
     },
   );

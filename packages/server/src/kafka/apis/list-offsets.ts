@@ -47,7 +47,7 @@ export const listOffsetsHandler: ApiHandler = {
           try {
             ctx.require('describe', 'topic', t.name);
             const r = listOne(ctx, t.name, p.partitionIndex, p.timestamp, req.isolationLevel === 1);
-            return { partitionIndex: p.partitionIndex, errorCode: 0, oldStyleOffsets: r.offset >= 0 ? [r.offset] : [], timestamp: r.timestamp, offset: r.offset, leaderEpoch: currentLeaderEpoch(ctx, t.name, p.partitionIndex) };
+            return { partitionIndex: p.partitionIndex, errorCode: 0, oldStyleOffsets: r.offset >= 0 ? [r.offset] : [], timestamp: r.timestamp, offset: r.offset, leaderEpoch: currentLeaderEpoch(ctx.broker.partition(ctx.settings.cluster, t.name, p.partitionIndex)) };
           } catch (err) {
             return { partitionIndex: p.partitionIndex, errorCode: kafkaErrorCode(err), oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
           }

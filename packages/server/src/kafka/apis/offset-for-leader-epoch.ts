@@ -15,18 +15,18 @@ import { OffsetForLeaderEpoch } from '../messages-core.js';
 import { KafkaError, kafkaErrorCode } from '../error-codes.js';
 import { ledPartition, type ApiHandler, type KafkaContext } from '../context.js';
 import type { Message } from '../schema.js';
+import type { Partition } from '../../partitions/partition.js';
 
 const UNDEFINED = { leaderEpoch: -1, endOffset: -1 };
 
 /** The partition's current leader epoch as this listener reports it. */
-export function currentLeaderEpoch(ctx: KafkaContext, topic: string, partition: number): number {
-  const p = ctx.broker.partition(ctx.settings.cluster, topic, partition);
+export function currentLeaderEpoch(p: Partition): number {
   return p.replica === null ? 0 : (p.log.leaderEpoch ?? 0);
 }
 
 function endOf(ctx: KafkaContext, topic: string, partition: number, current: number, requested: number): { leaderEpoch: number; endOffset: number } {
   const p = ledPartition(ctx, topic, partition);
-  const epoch = currentLeaderEpoch(ctx, topic, partition);
+  const epoch = currentLeaderEpoch(p);
   if (current >= 0 && current < epoch) throw new KafkaError('FENCED_LEADER_EPOCH', `partition ${partition} of "${topic}" is at leader epoch ${epoch}, the request says ${current}: refresh metadata`);
   if (current > epoch) throw new KafkaError('UNKNOWN_LEADER_EPOCH', `partition ${partition} of "${topic}" is at leader epoch ${epoch}, the request says ${current}: refresh metadata`);
   if (requested === epoch) return { leaderEpoch: epoch, endOffset: p.log.nextOffset };
