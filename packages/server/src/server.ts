@@ -14,6 +14,7 @@ import { clusterView } from './kafka/cluster-view.js';
 import type { KafkaSecurity } from './kafka/context.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { ClassicGroupCoordinator } from './groups/classic-groups.js';
+import { TXN_TOPIC } from './transactions/txn-state-log.js';
 import { OFFSETS_TOPIC } from './groups/offset-store.js';
 import fs from 'node:fs';
 import { ClusterMember } from './cluster/cluster-member.js';
@@ -121,6 +122,8 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
         // leading an offsets partition is coordinating its groups
         onLeadership: (t, index) => {
           if (t.internal === true && t.name === OFFSETS_TOPIC) void groups.takeOver(t.cluster, index);
+          // and of a transaction state partition, its transactional ids
+          if (t.internal === true && t.name === TXN_TOPIC) void app!.webka.transactions?.takeOver(t.cluster, index);
         },
       });
       const repl = replication;

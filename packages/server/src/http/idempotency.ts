@@ -19,6 +19,8 @@ export interface StoredAnswer {
   body: string;
   /** In a cluster: the answer was NOT_LEADER, and this node leads (the request may be forwarded there). */
   leader?: number;
+  /** In a cluster: the request is a transaction's, and this node coordinates it (the request goes there). */
+  coordinator?: number;
 }
 
 interface Entry {

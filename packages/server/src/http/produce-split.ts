@@ -21,6 +21,10 @@ import type { ClusterMember } from '../cluster/cluster-member.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import { WebkaError } from '../errors.js';
 import { forwardHeaders } from './forward.js';
+import type { TxnJoin } from '../partitions/produce-path.js';
+
+/** Marks a binary produce as the share of a transactional produce that its coordinator sends: its partitions have joined the transaction. */
+export const TXN_SHARE = 'x-webka-txn-share';
 
 /** Marks a request as one leader's share of a split request (ProduceOptions.splitShare). */
 export const SPLIT_SHARE = 'x-webka-split-share';
@@ -36,7 +40,16 @@ export interface SplitContext {
   cluster: string;
   topic: string;
   acks: Acks;
+  /**
+   * A transactional produce at its transaction's coordinator, whose partitions have joined the
+   * transaction: the shares are transactional, sent marked as joined (TXN_SHARE), and split even
+   * when one other broker leads them all.
+   */
+  transactionalId?: string;
 }
+
+/** A join already made by the coordinator (the share's partitions are in the transaction). */
+const joined = (): Promise<TxnJoin> => Promise.resolve({ release: () => undefined, durable: () => Promise.resolve() });
 
 /**
  * What a share gave: each partition's base offset and LogAppendTime (-1: records keep their own),
@@ -53,7 +66,7 @@ function byLeader(ctx: SplitContext, partitions: Iterable<number>): Map<number, 
     if (g === undefined) groups.set(leader, (g = []));
     g.push(p);
   }
-  return groups.size > 1 ? groups : null;
+  return groups.size > 1 || (ctx.transactionalId !== undefined && !groups.has(ctx.member.nodeId)) ? groups : null;
 }
 
 /**
@@ -77,7 +90,7 @@ export async function splitProduce(ctx: SplitContext, records: ProduceInput[], p
   const results = await runShares(ctx, groups, producer, async (leader, partitions) => {
     const pinned = (p: number): ProduceInput[] => byPartition.get(p)!.map((i) => ({ ...records[i], partition: p, timestamp: records[i].timestamp ?? now }));
     if (leader === ctx.member.nodeId) {
-      const written = await ctx.broker.produce(ctx.cluster, ctx.topic, partitions.flatMap(pinned), { acks: ctx.acks, producer, caller: ctx.request.principal, splitShare: true });
+      const written = await ctx.broker.produce(ctx.cluster, ctx.topic, partitions.flatMap(pinned), { acks: ctx.acks, producer, caller: ctx.request.principal, splitShare: true, ...txnShare(ctx) });
       const out: ShareResult = new Map();
       for (const r of written) {
         const e = out.get(r.partition);
@@ -89,7 +102,7 @@ export async function splitProduce(ctx: SplitContext, records: ProduceInput[], p
     const frames = partitions.map((p) => {
       const b = new RecordBatchBuilder();
       for (const r of pinned(p)) b.append(r.key, r.value, r.timestamp!, r.headers.map((h) => [h.key, h.value] as const), r.attributes ?? 0);
-      return b.finish(p, producer === undefined ? undefined : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence });
+      return b.finish(p, producer === undefined ? undefined : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence, isTransactional: producer.transactional === true });
     });
     return sendShare(ctx, leader, Buffer.concat(frames));
   });
@@ -118,9 +131,14 @@ export async function splitProduceEncoded(ctx: SplitContext, batches: ReadonlyMa
       return sendShare(ctx, leader, Buffer.concat(frames));
     }
     const mine = new Map(partitions.map((p) => [p, batches.get(p)!] as const));
-    const written = await ctx.broker.produceEncoded(ctx.cluster, ctx.topic, mine, { acks: ctx.acks, producer, caller: ctx.request.principal, splitShare: true });
+    const written = await ctx.broker.produceEncoded(ctx.cluster, ctx.topic, mine, { acks: ctx.acks, producer, caller: ctx.request.principal, splitShare: true, ...txnShare(ctx) });
     return new Map([...written].map(([p, r]) => [p, { baseOffset: r.baseOffset, logAppendTime: r.logAppendTime }]));
   });
+}
+
+/** For a transactional produce's own share at its coordinator: the join is made. */
+function txnShare(ctx: SplitContext): { joinTransaction?: () => Promise<TxnJoin> } {
+  return ctx.transactionalId === undefined ? {} : { joinTransaction: joined };
 }
 
 /** Runs every leader's share at once; all results, or the first failure naming what was written. */
@@ -149,11 +167,13 @@ async function sendShare(ctx: SplitContext, leader: number, body: Buffer): Promi
   headers['content-type'] = RECORD_BATCH_CONTENT_TYPE;
   headers.accept = 'application/json';
   headers[SPLIT_SHARE] = '1';
+  if (ctx.transactionalId !== undefined) headers[TXN_SHARE] = '1';
   const acks = ctx.acks === 'all' ? 'all' : String(ctx.acks);
+  const txn = ctx.transactionalId === undefined ? '' : `&transactionalId=${encodeURIComponent(ctx.transactionalId)}`;
   let res: Response;
   let text: string;
   try {
-    res = await fetch(`${base}/v1/clusters/${encodeURIComponent(ctx.cluster)}/topics/${encodeURIComponent(ctx.topic)}/records?acks=${acks}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(SHARE_TIMEOUT_MS) });
+    res = await fetch(`${base}/v1/clusters/${encodeURIComponent(ctx.cluster)}/topics/${encodeURIComponent(ctx.topic)}/records?acks=${acks}${txn}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(SHARE_TIMEOUT_MS) });
     text = await res.text();
   } catch (err) {
     throw new WebkaError('NOT_LEADER', `broker ${leader}, the leader of some of the request's partitions, did not answer: ${(err as Error).message}; retry`, { leader });

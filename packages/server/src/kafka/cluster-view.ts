@@ -6,6 +6,7 @@
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { KafkaClusterView } from './context.js';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OFFSETS_TOPIC_PARTITIONS, groupPartition } from '../groups/offset-store.js';
+import { TXN_TOPIC, TXN_TOPIC_CONFIGS, TXN_TOPIC_PARTITIONS } from '../transactions/txn-state-log.js';
 
 export function clusterView(replication: ReplicaManager): KafkaClusterView {
   return {
@@ -22,6 +23,10 @@ export function clusterView(replication: ReplicaManager): KafkaClusterView {
     groupCoordinator: async (cluster, group) => {
       await replication.ensureInternalTopic(cluster, OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_CONFIGS);
       return replication.leaderOf(cluster, OFFSETS_TOPIC, groupPartition(group, OFFSETS_TOPIC_PARTITIONS)) ?? -1;
+    },
+    txnCoordinator: async (cluster, transactionalId) => {
+      await replication.ensureInternalTopic(cluster, TXN_TOPIC, TXN_TOPIC_PARTITIONS, TXN_TOPIC_CONFIGS);
+      return replication.leaderOf(cluster, TXN_TOPIC, groupPartition(transactionalId, TXN_TOPIC_PARTITIONS)) ?? -1;
     },
   };
 }

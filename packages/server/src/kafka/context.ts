@@ -48,6 +48,8 @@ export interface KafkaClusterView {
   partition(topicId: string, index: number): KafkaPartitionReplicas | undefined;
   /** The node id of a group's coordinator (the leader of its __consumer_offsets partition; -1: none now), defining that topic first if need be. */
   groupCoordinator(cluster: string, group: string): Promise<number>;
+  /** The node id of a transactional id's coordinator (the leader of its __transaction_state partition; -1: none now), defining that topic first if need be. */
+  txnCoordinator(cluster: string, transactionalId: string): Promise<number>;
   /** Defines a topic in the cluster: on the controller only (elsewhere NOT_CONTROLLER, which clients send on to the controller). */
   createTopic(cluster: string, input: TopicInput): Promise<TopicRecord>;
   /** Deletes a cluster topic: on the controller only (elsewhere NOT_CONTROLLER). */

@@ -25,6 +25,7 @@ import type { MarkerType } from '../storage/control-record.js';
 import type { TxnJoin } from '../partitions/produce-path.js';
 import { WebkaError } from '../errors.js';
 import { TxnStateLog, TXN_TOPIC, type TxnMetadata, type TxnPartition } from './txn-state-log.js';
+import { groupPartition } from '../groups/offset-store.js';
 
 const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 export const MIN_TIMEOUT_MS = 1_000;
@@ -55,6 +56,30 @@ export interface TxnDescription {
   principal: string;
 }
 
+/**
+ * In a cluster: what the coordinator asks of the brokers that lead the partitions a transaction
+ * touched and of the groups' coordinators (http/txn-routing.ts, over inter-broker routes).
+ * `elsewhere` names the broker to ask, or undefined when this broker does it itself.
+ */
+export interface TxnRemote {
+  /** The leader of a partition when another broker leads it (-1: none now); undefined: this broker. */
+  leaderElsewhere(cluster: string, topic: string, partition: number): number | undefined;
+  /** The coordinator of a group when another broker is it (-1: none now); undefined: this broker. */
+  groupElsewhere(cluster: string, groupId: string): number | undefined;
+  /** Where the producer's open transaction starts in each partition (-1: none), as the leader sees it. */
+  firstOffsets(cluster: string, leader: number, producerId: number, partitions: TxnPartition[]): Promise<number[]>;
+  /** Writes the markers at the leader, each only where the open transaction starts at its firstOffset; resolves once committed. */
+  writeMarkers(cluster: string, leader: number, marker: { producerId: number; producerEpoch: number; type: MarkerType }, partitions: Array<TxnPartition & { firstOffset: number | undefined }>): Promise<void>;
+  /** The end of the group's `__consumer_offsets` partition at its coordinator. */
+  offsetsEnd(cluster: string, coordinator: number, groupId: string): Promise<number>;
+  /** At the id's coordinator: throws unless the producer holds the id and the partitions are in its open transaction (checkJoined). */
+  verifyJoined(cluster: string, transactionalId: string, input: { producer: ProducerIdentity; caller: TxnCaller; topic: string; partitions: number[] }): Promise<void>;
+  /** At the id's coordinator: adds offsets that this broker, the group's coordinator, has checked (a Kafka TxnOffsetCommit). */
+  addOffsets(cluster: string, transactionalId: string, input: { producer: ProducerIdentity; caller: TxnCaller; groupId: string; offsets: OffsetCommit[] }): Promise<void>;
+  /** Commits the offsets at the group's coordinator, leaving any written at or past `end` (null: all). */
+  commitOffsets(cluster: string, coordinator: number, groupId: string, offsets: OffsetCommit[], end: number | null): Promise<void>;
+}
+
 interface Inflight {
   count: number;
   idle: Array<() => void>;
@@ -74,11 +99,16 @@ export class TransactionCoordinator {
   #ending = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** In a cluster: the brokers to ask for partitions and groups led elsewhere (null: one broker). */
+  #remote: TxnRemote | null;
+  /** `<cluster>/<state partition>` -> the reload under way after this broker became its leader */
+  #loading = new Map<string, Promise<void>>();
 
-  constructor(broker: Broker, groups: GroupCoordinator, opts: { timeoutCheckMs?: number } = {}) {
+  constructor(broker: Broker, groups: GroupCoordinator, opts: { timeoutCheckMs?: number; remote?: TxnRemote } = {}) {
     this.#broker = broker;
     this.#groups = groups;
-    this.#log = new TxnStateLog(broker);
+    this.#remote = opts.remote ?? null;
+    this.#log = new TxnStateLog(broker, this.#remote !== null);
     const every = opts.timeoutCheckMs ?? 1_000;
     if (every > 0) this.#timer = setInterval(() => void this.abortExpired(Date.now()), every).unref();
   }
@@ -98,6 +128,8 @@ export class TransactionCoordinator {
    * partition offline) is reported and retried by the timer.
    */
   async recover(): Promise<void> {
+    // in a cluster each state partition's leader finishes its transactions when it takes over
+    if (this.#remote !== null) return;
     for (const c of this.#broker.listClusters()) {
       for (const m of this.#cluster(c.name).values()) {
         if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') {
@@ -110,6 +142,61 @@ export class TransactionCoordinator {
         this.#broker.options.onWarning?.('open transactions could not be matched to their transactional ids at start', { cluster: c.name, error: (err as Error).message });
       });
     }
+  }
+
+  /**
+   * In a cluster, when this broker becomes the leader of a `__transaction_state` partition (and
+   * so the coordinator of its transactional ids): waits until everything in its copy is
+   * committed, reads the partition again into memory (replacing what it held of those ids), then
+   * finishes the endings a former coordinator left between decision and markers. Calls for those
+   * ids wait for it (ready()).
+   */
+  takeOver(cluster: string, index: number): Promise<void> {
+    const key = `${cluster}/${index}`;
+    const previous = this.#loading.get(key) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const p = this.#broker.topicPartitions(cluster, TXN_TOPIC)[index];
+      if (p === undefined) return;
+      await p.flush(p.log.nextOffset);
+      const txns = this.#cluster(cluster);
+      const mine = this.#log.replayPartition(p);
+      const count = this.#broker.topicPartitions(cluster, TXN_TOPIC).length;
+      for (const id of [...txns.keys()]) if (groupPartition(id, count) === index) txns.delete(id);
+      for (const [id, m] of mine) txns.set(id, m);
+    });
+    const loaded = run.catch((err: unknown) => {
+      this.#broker.options.onWarning?.('reloading transaction state failed (the partition moved again?)', { cluster, partition: index, error: (err as Error).message });
+    });
+    this.#loading.set(key, loaded);
+    void loaded.then(() => {
+      if (this.#loading.get(key) === loaded) this.#loading.delete(key);
+      // endings left half-done by the former coordinator: the timer retries what fails here
+      for (const m of [...this.#cluster(cluster).values()]) {
+        if ((m.state === 'PrepareCommit' || m.state === 'PrepareAbort') && this.#coordinates(cluster, m.transactionalId)) {
+          void this.#serial(cluster, m.transactionalId, async () => {
+            const cur = this.#cluster(cluster).get(m.transactionalId);
+            if (cur !== undefined && (cur.state === 'PrepareCommit' || cur.state === 'PrepareAbort') && this.#coordinates(cluster, cur.transactionalId)) await this.#finish(cluster, cur);
+          }).catch((err: unknown) => {
+            this.#broker.options.onWarning?.('transaction could not be completed on taking over', { cluster, transactionalId: m.transactionalId, error: (err as Error).message });
+          });
+        }
+      }
+    });
+    return loaded;
+  }
+
+  /** Resolves once the id's state partition is not being read again (takeOver). */
+  async ready(cluster: string, transactionalId: string): Promise<void> {
+    if (this.#remote === null || this.#broker.catalog.findTopic(cluster, TXN_TOPIC) === undefined) return;
+    const n = this.#broker.topicPartitions(cluster, TXN_TOPIC).length;
+    await this.#loading.get(`${cluster}/${groupPartition(transactionalId, n)}`);
+  }
+
+  /** Whether this broker coordinates the id now: always on one broker; in a cluster, when it leads the id's state partition. */
+  #coordinates(cluster: string, transactionalId: string): boolean {
+    if (this.#remote === null) return true;
+    const p = this.#log.partitionOf(cluster, transactionalId);
+    return p !== undefined && p.replica !== null && p.replica.leads && !this.#loading.has(`${cluster}/${p.index}`);
   }
 
   /**
@@ -174,6 +261,9 @@ export class TransactionCoordinator {
 
   #check(cluster: string, id: unknown, caller: TxnCaller): { id: string; m: TxnMetadata | undefined } {
     if (typeof id !== 'string' || !NAME.test(id)) throw new WebkaError('INVALID_REQUEST', 'transactionalId must be 1 to 249 characters of [a-zA-Z0-9._-]');
+    if (!this.#coordinates(cluster, id)) {
+      throw new WebkaError('NOT_COORDINATOR', `this broker does not coordinate transactional id "${id}" now (its ${TXN_TOPIC} partition moved, or is being taken over); send the call to any broker, which forwards it, and retry`);
+    }
     const m = this.#cluster(cluster).get(id);
     if (m !== undefined && m.principal !== caller.name && !caller.superuser) {
       throw new WebkaError('FORBIDDEN', `transactional id "${id}" belongs to another principal; pick another id`);
@@ -300,6 +390,33 @@ export class TransactionCoordinator {
     });
   }
 
+  /**
+   * A Kafka transactional Produce at a partition's leader (Kafka clients add the partitions to
+   * the transaction at its coordinator first: AddPartitionsToTxn). Joins here when this broker
+   * coordinates the id. In a cluster, elsewhere, the coordinator is asked whether the partitions
+   * are in the producer's open transaction (Kafka's KIP-890 verification), unless each already
+   * holds that producer's open transaction (a verified batch started it, and no marker ended it):
+   * a batch can never open a transaction that its coordinator does not know of, and so will never end.
+   */
+  async joinAtLeader(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, topic: string, partitions: number[]): Promise<TxnJoin> {
+    if (this.#remote === null || this.#coordinates(cluster, transactionalId)) return this.join(cluster, transactionalId, producer, caller, topic, partitions);
+    const open = partitions.every((index) => {
+      const p = this.#broker.partition(cluster, topic, index);
+      return p.txns.firstOffset(producer.producerId) >= 0 && p.producers.get(producer.producerId)?.epoch === producer.producerEpoch;
+    });
+    if (!open) await this.#remote.verifyJoined(cluster, transactionalId, { producer, caller, topic, partitions });
+    return { release: () => undefined, durable: () => Promise.resolve() };
+  }
+
+  /** Throws unless the producer holds the id, no ending is under way, and the partitions are in its open transaction. */
+  checkJoined(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, topic: string, partitions: number[]): void {
+    const m = this.#current(cluster, transactionalId, caller, producer);
+    const missing = m.state === 'Ongoing' ? partitions.filter((p) => !has(m.partitions, topic, p)) : partitions;
+    if (missing.length > 0) {
+      throw new WebkaError('INVALID_TXN_STATE', `partition ${missing.join(', ')} of topic "${topic}" is not part of transaction "${transactionalId}"; add it first (AddPartitionsToTxn)`);
+    }
+  }
+
   /** The transaction's state when new work arrives: an Ongoing one as it is, else a new one. */
   #begin(m: TxnMetadata): TxnMetadata {
     if (m.state === 'Ongoing') return m;
@@ -311,15 +428,27 @@ export class TransactionCoordinator {
    * the transaction commits. checkMember checks the member's generation now, as a commit's
    * would be (an HTTP group's or a Kafka-protocol group's rules); it throws to refuse.
    */
-  addOffsets(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, input: { groupId: string; offsets: OffsetCommit[]; checkMember: () => void }): Promise<void> {
+  addOffsets(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, input: { groupId: string; offsets: OffsetCommit[]; checkMember: () => void | Promise<void> }): Promise<void> {
     return this.#serial(cluster, transactionalId, async () => {
       const m = this.#current(cluster, transactionalId, caller, producer);
-      input.checkMember();
+      await input.checkMember();
+      this.#current(cluster, transactionalId, caller, producer);
       const next = this.#begin(m);
       const offsets = next.offsets.filter((o) => !(o.groupId === input.groupId && input.offsets.some((n) => n.topic === o.topic && n.partition === o.partition)));
       for (const o of input.offsets) offsets.push({ groupId: input.groupId, topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null });
       await this.#write(cluster, { ...next, offsets });
     });
+  }
+
+  /**
+   * A Kafka TxnOffsetCommit, which clients send to the group's coordinator: checks the member
+   * here, then adds the offsets here when this broker coordinates the transactional id too, else
+   * (in a cluster) at the id's coordinator.
+   */
+  async addOffsetsAtGroup(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, input: { groupId: string; offsets: OffsetCommit[]; checkMember: () => void }): Promise<void> {
+    if (this.#remote === null || this.#coordinates(cluster, transactionalId)) return this.addOffsets(cluster, transactionalId, producer, caller, input);
+    input.checkMember();
+    await this.#remote.addOffsets(cluster, transactionalId, { producer, caller, groupId: input.groupId, offsets: input.offsets });
   }
 
   /** Throws unless producer holds the initialised transactional id and no ending is under way. */
@@ -377,9 +506,9 @@ export class TransactionCoordinator {
     try {
       await this.#idle(cluster, m.transactionalId);
       const current = this.#cluster(cluster).get(m.transactionalId) ?? m;
-      const firstOffsets = current.partitions.map((tp) => this.#firstOffset(cluster, tp, current.producerId));
+      const firstOffsets = await this.#firstOffsets(cluster, current.partitions, current.producerId);
       const groups = type === 'commit' ? [...new Set(current.offsets.map((o) => o.groupId))] : [];
-      const offsetsEnd = groups.length === 0 ? undefined : Object.fromEntries(groups.map((g) => [g, this.#groups.offsets.logEnd(cluster, g)]));
+      const offsetsEnd = groups.length === 0 ? undefined : Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await this.#offsetsEnd(cluster, g)] as const)));
       const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd };
       await this.#write(cluster, prepared);
       return await this.#finish(cluster, prepared, fence);
@@ -388,13 +517,54 @@ export class TransactionCoordinator {
     }
   }
 
-  /** Where the producer's open transaction starts in a partition (-1: none, or the topic is gone). */
+  /**
+   * Where the producer's open transaction starts in each partition (-1: none, or the topic is
+   * gone), asked of each partition's leader in a cluster.
+   */
+  async #firstOffsets(cluster: string, partitions: TxnPartition[], producerId: number): Promise<number[]> {
+    const out = partitions.map(() => -1);
+    const remote = new Map<number, number[]>();
+    partitions.forEach((tp, i) => {
+      const leader = this.#leaderElsewhere(cluster, tp);
+      if (leader === undefined) out[i] = this.#firstOffset(cluster, tp, producerId);
+      else if (leader === null) out[i] = -1;
+      else addTo(remote, leader, i);
+    });
+    await Promise.all(
+      [...remote].map(async ([leader, indexes]) => {
+        const got = await this.#remote!.firstOffsets(cluster, leader, producerId, indexes.map((i) => partitions[i]));
+        indexes.forEach((i, j) => (out[i] = got[j]));
+      }),
+    );
+    return out;
+  }
+
   #firstOffset(cluster: string, tp: TxnPartition, producerId: number): number {
     try {
       return this.#broker.partition(cluster, tp.topic, tp.partition).txns.firstOffset(producerId);
     } catch {
       return -1;
     }
+  }
+
+  /**
+   * The broker that leads a partition when it is not this one; undefined when this broker writes
+   * it (one broker, or its leader); null when its topic is gone. Throws NOT_LEADER while it has no leader.
+   */
+  #leaderElsewhere(cluster: string, tp: TxnPartition): number | undefined | null {
+    if (this.#remote === null) return undefined;
+    if (this.#broker.catalog.findTopic(cluster, tp.topic) === undefined) return null;
+    const leader = this.#remote.leaderElsewhere(cluster, tp.topic, tp.partition);
+    if (leader !== undefined && leader < 0) throw new WebkaError('NOT_LEADER', `partition ${tp.partition} of topic "${tp.topic}" has no leader now; the transaction ends once it has`, { leader: -1 });
+    return leader;
+  }
+
+  /** The end of the group's `__consumer_offsets` partition, at its coordinator. */
+  async #offsetsEnd(cluster: string, groupId: string): Promise<number> {
+    const at = this.#remote?.groupElsewhere(cluster, groupId);
+    if (at === undefined) return this.#groups.offsets.logEnd(cluster, groupId);
+    if (at < 0) throw new WebkaError('NOT_COORDINATOR', `group "${groupId}" has no coordinator now; the transaction ends once it has`);
+    return this.#remote!.offsetsEnd(cluster, at, groupId);
   }
 
   /**
@@ -408,8 +578,15 @@ export class TransactionCoordinator {
   async #finish(cluster: string, m: TxnMetadata, fence?: ProducerIdentity): Promise<TxnMetadata> {
     const type: MarkerType = m.state === 'PrepareCommit' ? 'commit' : 'abort';
     const flushes: Array<Promise<void>> = [];
+    const remote = new Map<number, Array<TxnPartition & { firstOffset: number | undefined }>>();
     for (let i = 0; i < m.partitions.length; i++) {
       const tp = m.partitions[i];
+      const leader = this.#leaderElsewhere(cluster, tp);
+      if (leader === null) continue; // the topic was deleted: nothing is left to mark
+      if (leader !== undefined) {
+        addTo(remote, leader, { ...tp, firstOffset: m.firstOffsets?.[i] });
+        continue;
+      }
       let p;
       try {
         p = this.#broker.partition(cluster, tp.topic, tp.partition);
@@ -419,19 +596,27 @@ export class TransactionCoordinator {
       const offset = p.writeMarker(m.producerId, m.producerEpoch, type, 0, m.firstOffsets?.[i]);
       if (offset >= 0) flushes.push(p.flush(offset + 1));
     }
+    for (const [leader, tps] of remote) flushes.push(this.#remote!.writeMarkers(cluster, leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, type }, tps));
     if (type === 'commit') {
       const byGroup = new Map<string, OffsetCommit[]>();
-      for (const o of m.offsets) {
-        // written since the decision (by this ending before a crash, or a later commit): keep it
-        const end = m.offsetsEnd?.[o.groupId];
-        if (end !== undefined && (this.#groups.offsets.writtenAt(cluster, o.groupId, o.topic, o.partition) ?? -1) >= end) continue;
-        let list = byGroup.get(o.groupId);
-        if (list === undefined) byGroup.set(o.groupId, (list = []));
-        list.push({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata });
+      for (const o of m.offsets) addTo(byGroup, o.groupId, { topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata });
+      for (const [groupId, offsets] of byGroup) {
+        // an offset written since the decision (by this ending before a crash, or a later commit) is kept
+        const end = m.offsetsEnd?.[groupId];
+        const at = this.#remote?.groupElsewhere(cluster, groupId);
+        if (at === undefined) {
+          const fresh = end === undefined ? offsets : offsets.filter((o) => (this.#groups.offsets.writtenAt(cluster, groupId, o.topic, o.partition) ?? -1) < end);
+          flushes.push(this.#groups.offsets.commit(cluster, groupId, fresh));
+        } else if (at < 0) {
+          flushes.push(Promise.reject(new WebkaError('NOT_COORDINATOR', `group "${groupId}" has no coordinator now; the transaction ends once it has`)));
+        } else {
+          flushes.push(this.#remote!.commitOffsets(cluster, at, groupId, offsets, end ?? null));
+        }
       }
-      for (const [groupId, offsets] of byGroup) flushes.push(this.#groups.offsets.commit(cluster, groupId, offsets));
     }
-    await Promise.all(flushes);
+    const settled = await Promise.allSettled(flushes);
+    const failed = settled.find((x) => x.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsetsEnd: undefined, offsets: [], startedAt: -1 };
     if (fence === undefined) {
       this.#complete(cluster, complete);
@@ -456,10 +641,10 @@ export class TransactionCoordinator {
       for (const m of [...txns.values()]) {
         const expired = m.state === 'Ongoing' && now - m.startedAt > m.timeoutMs;
         const stuck = (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') && !this.#chains.has(`${cluster}\u0000${m.transactionalId}`);
-        if (!expired && !stuck) continue;
+        if ((!expired && !stuck) || !this.#coordinates(cluster, m.transactionalId)) continue;
         await this.#serial(cluster, m.transactionalId, async () => {
           const cur = this.#cluster(cluster).get(m.transactionalId);
-          if (cur === undefined || this.#closed) return;
+          if (cur === undefined || this.#closed || !this.#coordinates(cluster, m.transactionalId)) return;
           if (cur.state === 'PrepareCommit' || cur.state === 'PrepareAbort') {
             await this.#finish(cluster, cur);
           } else if (cur.state === 'Ongoing' && now - cur.startedAt > cur.timeoutMs) {
@@ -493,7 +678,7 @@ export class TransactionCoordinator {
   }
 
   list(cluster: string): TxnDescription[] {
-    return [...this.#cluster(cluster).values()].sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : 1)).map((m) => this.#describe(m));
+    return [...this.#cluster(cluster).values()].filter((m) => this.#coordinates(cluster, m.transactionalId)).sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : 1)).map((m) => this.#describe(m));
   }
 
   /** One transactional id's state; the caller must own it (or be a superuser). */
@@ -528,6 +713,12 @@ export class TransactionCoordinator {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
   }
+}
+
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 function has(list: readonly TxnPartition[], topic: string, partition: number): boolean {

@@ -15,10 +15,11 @@
 import type { Broker } from '../broker.js';
 import type { Partition } from '../partitions/partition.js';
 import { groupPartition } from '../groups/offset-store.js';
+import { WebkaError } from '../errors.js';
 
 export const TXN_TOPIC = '__transaction_state';
 export const TXN_TOPIC_PARTITIONS = 8;
-const TXN_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'segment.bytes': 104_857_600 };
+export const TXN_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'segment.bytes': 104_857_600 };
 const KEY_VERSION = 0;
 const VALUE_VERSION = 1;
 const REPLAY_BYTES = 4 << 20;
@@ -79,9 +80,26 @@ export interface TxnMetadata {
 
 export class TxnStateLog {
   #broker: Broker;
+  /** In a cluster the topic is replicated and the controller defines it (http/txn-routing.ts); only its partitions' leaders write. */
+  #clustered: boolean;
 
-  constructor(broker: Broker) {
+  constructor(broker: Broker, clustered = false) {
     this.#broker = broker;
+    this.#clustered = clustered;
+  }
+
+  /** The id's partition, undefined while the cluster has no such topic. */
+  partitionOf(cluster: string, transactionalId: string): Partition | undefined {
+    if (this.#broker.catalog.findTopic(cluster, TXN_TOPIC) === undefined) return undefined;
+    const partitions = this.#broker.topicPartitions(cluster, TXN_TOPIC);
+    return partitions[groupPartition(transactionalId, partitions.length)];
+  }
+
+  /** The latest state of each id in one partition, read up to its high watermark. */
+  replayPartition(p: Partition): Map<string, TxnMetadata> {
+    const out = new Map<string, TxnMetadata>();
+    replayPartition(p, out);
+    return out;
   }
 
   /** Every transactional id's latest state in the cluster (reading nothing when the topic is absent). */
@@ -105,6 +123,7 @@ export class TxnStateLog {
    */
   append(cluster: string, m: TxnMetadata): () => Promise<void> {
     const p = this.#partitionFor(cluster, m.transactionalId);
+    p.replica?.checkAppend('all');
     const now = Date.now();
     const { baseOffset } = p.append([{ key: encodeKey(m.transactionalId), value: encodeValue(m), headers: [], timestamp: now }], { compression: 'none', logAppendTime: false });
     return () => p.flush(baseOffset + 1);
@@ -112,6 +131,7 @@ export class TxnStateLog {
 
   #partitionFor(cluster: string, transactionalId: string): Partition {
     if (this.#broker.catalog.findTopic(cluster, TXN_TOPIC) === undefined) {
+      if (this.#clustered) throw new WebkaError('NOT_COORDINATOR', `the cluster's ${TXN_TOPIC} topic has not reached this broker yet; retry in a moment`);
       this.#broker.createTopic(cluster, { name: TXN_TOPIC, partitions: TXN_TOPIC_PARTITIONS, configs: TXN_TOPIC_CONFIGS }, true);
     }
     const partitions = this.#broker.topicPartitions(cluster, TXN_TOPIC);

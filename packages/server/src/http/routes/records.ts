@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, ProduceBatchResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
 import type { Acks, ProducedRecord } from '../../broker.js';
+import type { TxnJoin } from '../../partitions/produce-path.js';
 import { WebkaError } from '../../errors.js';
 import { JsonBytes, readFormat, renderedSizeHint, writeRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
 import { parseProduceBody, scanProduceBody, ScannedProduce } from '../produce-body.js';
@@ -15,7 +16,8 @@ import { IdempotencyCache, type StoredAnswer } from '../idempotency.js';
 import { toWebkaError, errorBody } from '../error-handler.js';
 import { streamPartition, wantsEventStream } from '../streaming/sse-records.js';
 import { forward, isForwarded } from '../forward.js';
-import { SPLIT_SHARE, splitProduce, splitProduceEncoded, type SplitContext } from '../produce-split.js';
+import { SPLIT_SHARE, TXN_SHARE, splitProduce, splitProduceEncoded, type SplitContext } from '../produce-split.js';
+import { forwardTo, txnCoordinatorElsewhere } from '../txn-routing.js';
 import { installJsonParser } from '../json-body.js';
 import { parseBinaryProduce } from '../record-batch-body.js';
 import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
@@ -62,6 +64,18 @@ function renderProduced(results: readonly ProducedRecord[]): string {
   return out + ']}';
 }
 
+/** Runs a transactional produce's shares once its partitions have joined the transaction, then releases the join (after the answer's durability). */
+async function joined<T>(join: Promise<TxnJoin>, run: () => Promise<T>): Promise<T> {
+  const j = await join;
+  try {
+    const out = await run();
+    await j.durable();
+    return out;
+  } finally {
+    j.release();
+  }
+}
+
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, idempotency, shutdown } = app.webka;
   // In this plugin's scope only: a JSON body is read from its bytes to its records in one pass
@@ -84,17 +98,30 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const { cluster, topic } = request.params;
       const tid = parsed.transactionalId;
       const txns = app.webka.transactions;
-      const split = tid === undefined ? splitContext(request, acks) : null;
-      const results =
-        tid === undefined || parsed.producer === undefined || txns === undefined
-          ? ((split === null ? null : await splitProduce(split, parsed.records, parsed.producer)) ??
-            (await broker.produce(cluster, topic, parsed.records, { acks, producer: parsed.producer, caller: request.principal, splitShare: isSplitShare(request) })))
-          : await broker.produce(cluster, topic, parsed.records, {
-              acks,
-              caller: request.principal,
-              producer: { ...parsed.producer, transactional: true },
-              joinTransaction: (partitions) => txns.join(cluster, tid, parsed.producer!, request.principal, topic, partitions),
-            });
+      const producer = parsed.producer;
+      let results: ProducedRecord[];
+      if (tid === undefined || producer === undefined || txns === undefined) {
+        const split = splitContext(request, acks);
+        results =
+          (split === null ? null : await splitProduce(split, parsed.records, producer)) ??
+          (await broker.produce(cluster, topic, parsed.records, { acks, producer, caller: request.principal, splitShare: isSplitShare(request) }));
+      } else {
+        // in a cluster the transaction's coordinator takes it, and sends the shares other brokers lead
+        const coordinator = await txnCoordinatorElsewhere(app, request, cluster, tid);
+        if (coordinator !== undefined) return { status: 0, body: '', coordinator };
+        const txnProducer = { ...producer, transactional: true };
+        const split = txnSplitContext(request, acks, tid);
+        const partitions = split === null ? [] : [...new Set(broker.routeRecords(cluster, topic, parsed.records, txnProducer))];
+        results =
+          split !== null && partitions.some((p) => app.webka.replication!.leaderOf(cluster, topic, p) !== split.member.nodeId)
+            ? await joined(txns.join(cluster, tid, producer, request.principal, topic, partitions), async () => (await splitProduce(split, parsed.records, txnProducer))!)
+            : await broker.produce(cluster, topic, parsed.records, {
+                acks,
+                caller: request.principal,
+                producer: txnProducer,
+                joinTransaction: (partitions) => txns.join(cluster, tid, producer, request.principal, topic, partitions),
+              });
+      }
       if (acks === 0) return { status: 202, body: JSON.stringify({ accepted: results.length }) };
       return { status: 200, body: renderProduced(results) };
     } catch (e) {
@@ -121,17 +148,30 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     if (parsed.transactional !== (tid !== undefined)) {
       throw new WebkaError('INVALID_REQUEST', parsed.transactional ? 'transactional batches need ?transactionalId= (from POST /v1/clusters/{cluster}/transactions)' : 'with ?transactionalId= the batches are transactional (attributes bit 4) and carry the transaction\'s producer');
     }
-    const split = tid === undefined ? splitContext(request, acks) : null;
-    const results =
-      tid === undefined || producer === undefined || txns === undefined
-        ? ((split === null ? null : await splitProduceEncoded(split, parsed.batches, producer)) ??
-          (await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal, splitShare: isSplitShare(request) })))
-        : await broker.produceEncoded(cluster, topic, parsed.batches, {
-            acks,
-            caller: request.principal,
-            producer: { ...producer, transactional: true },
-            joinTransaction: (partitions) => txns.join(cluster, tid, producer, request.principal, topic, partitions),
-          });
+    let results: Map<number, { baseOffset: number; logAppendTime: number }>;
+    if (tid === undefined || producer === undefined || txns === undefined) {
+      const split = splitContext(request, acks);
+      results =
+        (split === null ? null : await splitProduceEncoded(split, parsed.batches, producer)) ??
+        (await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal, splitShare: isSplitShare(request) }));
+    } else if (isForwarded(request) && request.headers[TXN_SHARE] === '1') {
+      // a share that the transaction's coordinator sends: its partitions have joined the transaction there
+      results = await broker.produceEncoded(cluster, topic, parsed.batches, { acks, caller: request.principal, producer: { ...producer, transactional: true }, splitShare: true, joinTransaction: () => Promise.resolve({ release: () => undefined, durable: () => Promise.resolve() }) });
+    } else {
+      const coordinator = await txnCoordinatorElsewhere(app, request, cluster, tid);
+      if (coordinator !== undefined) return { status: 0, body: '', coordinator };
+      const split = txnSplitContext(request, acks, tid);
+      const partitions = [...parsed.batches.keys()];
+      results =
+        split !== null && partitions.some((p) => app.webka.replication!.leaderOf(cluster, topic, p) !== split.member.nodeId)
+          ? await joined(txns.join(cluster, tid, producer, request.principal, topic, partitions), async () => (await splitProduceEncoded(split, parsed.batches, { ...producer, transactional: true }))!)
+          : await broker.produceEncoded(cluster, topic, parsed.batches, {
+              acks,
+              caller: request.principal,
+              producer: { ...producer, transactional: true },
+              joinTransaction: (partitions) => txns.join(cluster, tid, producer, request.principal, topic, partitions),
+            });
+    }
     if (acks === 0) return { status: 202, body: JSON.stringify({ accepted: parsed.records }) };
     let out = '{"partitions":[';
     let first = true;
@@ -182,6 +222,8 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       } else {
         answer = await produce(request);
       }
+      // in a cluster a transaction's produce goes to its coordinator
+      if (answer.coordinator !== undefined) return forwardTo(app, request, reply, answer.coordinator);
       // in a cluster a partition this broker does not lead: nothing was written, the leader answers
       if (answer.leader !== undefined) {
         const to = await leaderUrl(answer.leader, request);
@@ -225,6 +267,16 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     const { cluster: member, replication } = app.webka;
     if (member === undefined || replication === undefined || isForwarded(request)) return null;
     return { broker, member, replication, request, cluster: request.params.cluster, topic: request.params.topic, acks };
+  }
+
+  /**
+   * In a cluster, at a transaction's coordinator: what splitting its produce by leader needs
+   * (the request may have been forwarded here: the shares it sends are a second hop, and the last).
+   */
+  function txnSplitContext(request: FastifyRequest<{ Params: { cluster: string; topic: string } }>, acks: Acks, transactionalId: string): SplitContext | null {
+    const { cluster: member, replication } = app.webka;
+    if (member === undefined || replication === undefined) return null;
+    return { broker, member, replication, request, cluster: request.params.cluster, topic: request.params.topic, acks, transactionalId };
   }
 
   /** In a cluster, the leader's URL when this broker holds no replica of the partition (its copy stays empty). */

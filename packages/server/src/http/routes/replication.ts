@@ -2,7 +2,7 @@
  * Routes between brokers of a cluster (not for clients; hidden from the API docs):
  *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader
  *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
- *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`)
+ *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`, `__transaction_state`)
  *   GET /v1/internal/reads/:cluster/:topic/:partition   a group coordinator reads a partition it does not lead
  * The answer is the leader's stored batches from `offset`, as bytes
  * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
@@ -12,6 +12,13 @@ import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../../errors.js';
 import { encodeBatch } from '../../storage/record-batch.js';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OFFSETS_TOPIC_PARTITIONS } from '../../groups/offset-store.js';
+import { TXN_TOPIC, TXN_TOPIC_CONFIGS, TXN_TOPIC_PARTITIONS } from '../../transactions/txn-state-log.js';
+
+/** The internal topics brokers ask the controller to define: partitions and configs. */
+const INTERNAL_TOPICS: Record<string, [number, Record<string, string | number>]> = {
+  [OFFSETS_TOPIC]: [OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_CONFIGS],
+  [TXN_TOPIC]: [TXN_TOPIC_PARTITIONS, TXN_TOPIC_CONFIGS],
+};
 import { clientGone } from '../client-gone.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
@@ -71,9 +78,10 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { replication, cluster: member } = app.webka;
       if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
-      if (request.params.name !== OFFSETS_TOPIC) throw new WebkaError('INVALID_NAME', `the only internal topic brokers define this way is ${OFFSETS_TOPIC}`);
+      const spec = Object.hasOwn(INTERNAL_TOPICS, request.params.name) ? INTERNAL_TOPICS[request.params.name] : undefined;
+      if (spec === undefined) throw new WebkaError('INVALID_NAME', `the internal topics brokers define this way are ${Object.keys(INTERNAL_TOPICS).join(' and ')}`);
       if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
-      await replication.ensureInternalTopic(request.params.cluster, OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_CONFIGS);
+      await replication.ensureInternalTopic(request.params.cluster, request.params.name, spec[0], spec[1]);
       return reply.code(204).send();
     },
   );

@@ -11,6 +11,8 @@ import { Type } from '@sinclair/typebox';
 import { InitTransactionBody, EndTransactionBody, AbortTransactionBody, TxnOffsetCommitBody, TransactionDescription, TransactionProducer } from '@webka/protocol';
 import { WebkaError } from '../../errors.js';
 import { TransactionCoordinator, type TxnCaller } from '../../transactions/transaction-coordinator.js';
+import { clusterTxnRemote, forwardTo, routeToTxnCoordinator, txnCoordinatorElsewhere, txnInternalRoutes } from '../txn-routing.js';
+import { fromOtherBrokers } from '../group-routing.js';
 
 const ClusterParams = Type.Object({ cluster: Type.String() });
 const TxnParams = Type.Object({ cluster: Type.String(), transactionalId: Type.String() });
@@ -25,10 +27,14 @@ function caller(request: FastifyRequest): TxnCaller {
 export async function transactionRoutes(app: FastifyInstance): Promise<void> {
   const { broker, groups: groupCoordinator } = app.webka;
   if (groupCoordinator === undefined) throw new Error('the groups routes must be registered before the transactions routes');
-  const coordinator = new TransactionCoordinator(broker, groupCoordinator);
+  // in a cluster an id's coordinator is the leader of its __transaction_state partition (txn-routing.ts)
+  const remote = app.webka.config.coordinator === '' ? undefined : clusterTxnRemote(app);
+  const coordinator = new TransactionCoordinator(broker, groupCoordinator, { remote });
   app.webka.transactions = coordinator;
   app.addHook('onClose', async () => coordinator.close());
   await coordinator.recover();
+  app.addHook('preHandler', routeToTxnCoordinator(app));
+  await app.register(txnInternalRoutes);
 
   app.post<{ Params: { cluster: string }; Body: InitTransactionBody }>(
     '/clusters/:cluster/transactions',
@@ -41,7 +47,11 @@ export async function transactionRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: TransactionProducer, 400: err, 403: err, 404: err, 409: err },
       },
     },
-    async (request) => coordinator.init(request.params.cluster, request.body.transactionalId, request.body.timeoutMs, caller(request)),
+    async (request, reply) => {
+      const to = await txnCoordinatorElsewhere(app, request, request.params.cluster, request.body.transactionalId);
+      if (to !== undefined) return forwardTo(app, request, reply, to);
+      return coordinator.init(request.params.cluster, request.body.transactionalId, request.body.timeoutMs, caller(request));
+    },
   );
 
   app.get<{ Params: { cluster: string } }>(
@@ -49,7 +59,10 @@ export async function transactionRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags, summary: 'List the transactional ids the caller owns (all, for a superuser), with state, partitions and age', params: ClusterParams, response: { 200: Type.Object({ transactions: Type.Array(TransactionDescription) }), 404: err } } },
     async (request) => {
       const who = caller(request);
-      return { transactions: coordinator.list(request.params.cluster).filter((t) => who.superuser || t.principal === who.name) };
+      // in a cluster each broker lists the ids it coordinates, and the one asked gathers them
+      const mine = coordinator.list(request.params.cluster).filter((t) => who.superuser || t.principal === who.name);
+      const others = await fromOtherBrokers(app, request, (body) => (body as { transactions: typeof mine }).transactions);
+      return { transactions: [...mine, ...others].sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : a.transactionalId > b.transactionalId ? 1 : 0)) };
     },
   );
 
@@ -86,7 +99,13 @@ export async function transactionRoutes(app: FastifyInstance): Promise<void> {
         groupId: b.groupId,
         offsets: b.offsets,
         // another principal's member is answered as a missing one (docs/security.md, "Ownership")
-        checkMember: () => {
+        checkMember: async () => {
+          // in a cluster the group's coordinator checks, when it is another broker
+          const at = remote?.groupElsewhere(cluster, b.groupId);
+          if (at !== undefined) {
+            if (at < 0) throw new WebkaError('NOT_COORDINATOR', `group "${b.groupId}" has no coordinator now (an election is under way); retry in a moment`);
+            return remote!.checkMember(cluster, at, { groupId: b.groupId, memberId: b.memberId, generation: b.generation, principal: request.principal.name, offsets: b.offsets });
+          }
           groupCoordinator.checkOwner(cluster, b.groupId, b.memberId, request.principal.name);
           groupCoordinator.checkMemberCommit(cluster, b.groupId, b.memberId, b.generation, b.offsets);
         },

@@ -1,8 +1,8 @@
 /**
  * FindCoordinator: a single broker coordinates every group (and transaction) itself. In a
  * cluster a group's coordinator is the leader of its __consumer_offsets partition (where its
- * offsets are committed, replicated), as in Kafka; transactions are coordinated by the
- * controller, which every broker names. While there is none the answer is
+ * offsets are committed, replicated), as in Kafka, and a transactional id's the leader of its
+ * __transaction_state partition. While there is none the answer is
  * COORDINATOR_NOT_AVAILABLE, which clients retry.
  */
 import { FindCoordinator } from '../messages-groups.js';
@@ -20,7 +20,7 @@ function allowed(ctx: KafkaContext, keyType: number, key: string): { errorCode: 
 async function coordinator(ctx: KafkaContext, keyType: number, key: string): Promise<KafkaNode | null> {
   const { brokers, controllerId } = await kafkaNodes(ctx);
   const view = ctx.settings.clusterView;
-  const id = view == null || keyType !== 0 ? controllerId : await view.groupCoordinator(ctx.settings.cluster, key).catch(() => -1);
+  const id = view == null ? controllerId : await (keyType === 0 ? view.groupCoordinator(ctx.settings.cluster, key) : view.txnCoordinator(ctx.settings.cluster, key)).catch(() => -1);
   return brokers.find((b) => b.nodeId === id) ?? null;
 }
 

@@ -67,7 +67,7 @@ async function joinTransaction(ctx: KafkaContext, transactionalId: string | null
   }
   if (transactionalId === null) throw new KafkaError('INVALID_TXN_STATE', 'transactional batches need the request\'s transactionalId (set transactional.id on the producer)');
   const { txns, caller } = txnAccess(ctx);
-  return txns.join(ctx.settings.cluster, transactionalId, producer, caller, topic, [index]);
+  return txns.joinAtLeader(ctx.settings.cluster, transactionalId, producer, caller, topic, [index]);
 }
 
 async function producePartition(ctx: KafkaContext, transactionalId: string | null, topic: string, index: number, records: Buffer | null, acks: Acks): Promise<Message> {

@@ -92,7 +92,7 @@ export const txnOffsetCommitHandler: ApiHandler = {
       req,
       (offsets) => {
         const { txns, caller } = txnAccess(ctx);
-        return txns.addOffsets(cluster, req.transactionalId, { producerId: req.producerId, producerEpoch: req.producerEpoch }, caller, {
+        return txns.addOffsetsAtGroup(cluster, req.transactionalId, { producerId: req.producerId, producerEpoch: req.producerEpoch }, caller, {
           groupId: req.groupId,
           offsets,
           // versions 0-2 name no member (Kafka checks none); from 3 the member's generation is checked
