@@ -23,7 +23,11 @@ import { WebkaError } from '../errors.js';
 import { forwardHeaders } from './forward.js';
 import type { TxnJoin } from '../partitions/produce-path.js';
 
-/** Marks a binary produce as the share of a transactional produce that its coordinator sends: its partitions have joined the transaction. */
+/**
+ * Marks a binary produce as the share of a transactional produce that its coordinator sends (its
+ * partitions have joined the transaction there): the leader takes it as a Kafka client's
+ * transactional batch, checking the partitions with the coordinator.
+ */
 export const TXN_SHARE = 'x-webka-txn-share';
 
 /** Marks a request as one leader's share of a split request (ProduceOptions.splitShare). */

@@ -272,14 +272,19 @@ export class TransactionCoordinator {
   }
 
   #current(cluster: string, id: string, caller: TxnCaller, producer: ProducerIdentity): TxnMetadata {
+    const m = this.#currentOrEnding(cluster, id, caller, producer);
+    if (this.#ending.has(`${cluster}\u0000${id}`)) throw new WebkaError('CONCURRENT_TRANSACTIONS', `transaction "${id}" is ending; retry once it has`);
+    return m;
+  }
+
+  /** The id's state when producer holds it and its ending is not decided (Prepare states refuse). */
+  #currentOrEnding(cluster: string, id: string, caller: TxnCaller, producer: ProducerIdentity): TxnMetadata {
     const { m } = this.#check(cluster, id, caller);
     if (m === undefined) throw new WebkaError('TRANSACTION_NOT_FOUND', `transactional id "${id}" is not initialised in cluster "${cluster}"; POST /v1/clusters/${cluster}/transactions first`);
     if (producer.producerId !== m.producerId || producer.producerEpoch !== m.producerEpoch) {
       throw new WebkaError('PRODUCER_FENCED', `producer ${producer.producerId} epoch ${producer.producerEpoch} no longer holds transactional id "${id}" (current: producer ${m.producerId} epoch ${m.producerEpoch})`, { producerEpoch: m.producerEpoch });
     }
-    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort' || this.#ending.has(`${cluster}\u0000${id}`)) {
-      throw new WebkaError('CONCURRENT_TRANSACTIONS', `transaction "${id}" is ending; retry once it has`);
-    }
+    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') throw new WebkaError('CONCURRENT_TRANSACTIONS', `transaction "${id}" is ending; retry once it has`);
     return m;
   }
 
@@ -410,7 +415,9 @@ export class TransactionCoordinator {
 
   /** Throws unless the producer holds the id, no ending is under way, and the partitions are in its open transaction. */
   checkJoined(cluster: string, transactionalId: string, producer: ProducerIdentity, caller: TxnCaller, topic: string, partitions: number[]): void {
-    const m = this.#current(cluster, transactionalId, caller, producer);
+    // an ending under way is no reason to refuse: the produce that joined these partitions (an
+    // HTTP produce's shares) holds it off until its appends are done. A Prepare state refuses.
+    const m = this.#currentOrEnding(cluster, transactionalId, caller, producer);
     const missing = m.state === 'Ongoing' ? partitions.filter((p) => !has(m.partitions, topic, p)) : partitions;
     if (missing.length > 0) {
       throw new WebkaError('INVALID_TXN_STATE', `partition ${missing.join(', ')} of topic "${topic}" is not part of transaction "${transactionalId}"; add it first (AddPartitionsToTxn)`);

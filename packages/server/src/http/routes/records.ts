@@ -155,8 +155,16 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         (split === null ? null : await splitProduceEncoded(split, parsed.batches, producer)) ??
         (await broker.produceEncoded(cluster, topic, parsed.batches, { acks, producer, caller: request.principal, splitShare: isSplitShare(request) }));
     } else if (isForwarded(request) && request.headers[TXN_SHARE] === '1') {
-      // a share that the transaction's coordinator sends: its partitions have joined the transaction there
-      results = await broker.produceEncoded(cluster, topic, parsed.batches, { acks, caller: request.principal, producer: { ...producer, transactional: true }, splitShare: true, joinTransaction: () => Promise.resolve({ release: () => undefined, durable: () => Promise.resolve() }) });
+      // a share that the transaction's coordinator sends, its partitions joined there: checked
+      // with the coordinator all the same (a client can send these headers too), as a Kafka
+      // client's batch is, so no batch opens a transaction that the coordinator does not know of
+      results = await broker.produceEncoded(cluster, topic, parsed.batches, {
+        acks,
+        caller: request.principal,
+        producer: { ...producer, transactional: true },
+        splitShare: true,
+        joinTransaction: (partitions) => txns.joinAtLeader(cluster, tid, producer, request.principal, topic, partitions),
+      });
     } else {
       const coordinator = await txnCoordinatorElsewhere(app, request, cluster, tid);
       if (coordinator !== undefined) return { status: 0, body: '', coordinator };
