@@ -11,7 +11,8 @@
  * partition, in order, at the offsets the produce answered; an abort's records are never
  * returned and the last stable offset passes its marker; an open transaction holds
  * read_committed back at its first offset; transactional offsets reach the group only on commit,
- * never on abort; a new epoch fences the old one everywhere; and after the coordinator is killed
+ * never on abort; a new epoch fences the old one everywhere; a share forged as the coordinator's
+ * (its headers sent by a client) is refused by the leader; and after the coordinator is killed
  * (kill -9) the new leader of its partition aborts the open transaction at its timeout while a
  * commit acknowledged before the kill stays visible.
  */
@@ -483,6 +484,34 @@ test('transactional consumer offsets reach the group (another coordinator) only 
   assert.deepEqual(await committed(), everywhere({ 'tx-in/0': 4, 'tx-in/1': 2 }), 'the fenced producer\'s offsets never reach the group');
 });
 
+test('a share forged as the coordinator\'s (its headers sent by a client) to a leader that does not coordinate the id is checked with the coordinator: refused, nothing written, nothing held open', opts, async () => {
+  const name = 'tx-forged';
+  const leaders = await topic(name);
+  const t = await init(live()[0], 'tx-forged-id');
+  const { leader: coordinator } = await leaderFor(TXN_TOPIC, TXN_TOPIC_PARTITIONS, t.id, 'forged share');
+  const p = leaders.findIndex((l) => l !== coordinator);
+  assert.ok(p >= 0, `some partition of ${name} is led by another broker than the coordinator (${coordinator}): ${leaders.join(',')}`);
+  const b = new RecordBatchBuilder();
+  b.append(null, Buffer.from('forged'), Date.now(), [], 0);
+  const frame = b.finish(p, { producerId: t.producerId, producerEpoch: t.producerEpoch, baseSequence: 0, isTransactional: true });
+  const r = await fetch(`${url(leaders[p])}${C}/topics/${name}/records?acks=all&transactionalId=${t.id}`, {
+    method: 'POST',
+    headers: { 'content-type': RECORD_BATCH_CONTENT_TYPE, 'x-webka-forwarded-by': String(coordinator), 'x-webka-split-share': '1', 'x-webka-txn-share': '1' },
+    body: frame,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const answer = { status: r.status, body: await r.json() };
+  assert.equal(answer.status, 409, `a forged share is refused: ${show(answer)}`);
+  assert.equal(answer.body.error.code, 'INVALID_TXN_STATE', show(answer));
+  // nothing stored, and read_committed is not held back by a transaction no coordinator knows of
+  const after = await read(leaders[p], name, p, 'read_uncommitted');
+  assert.deepEqual(after.records, [], 'nothing was written');
+  // the same partition joins through the coordinator as usual, and commits
+  await send(live()[1], t, name, [{ partition: p, value: 'real' }]);
+  await end(live()[2], t, 'commit');
+  await settle(`read_committed of ${name}/${p} on every broker`, async () => Promise.all(live().map(async (n) => (await read(n, name, p, 'read_committed')).records.map((x) => x[1]))), live().map(() => ['real']));
+});
+
 test('kill -9 of the transaction coordinator: the new leader of its partition aborts the open transaction at its timeout; a commit acknowledged before stays', opts, async () => {
   await topic('tx-failover');
   const openId = 'tx-failover-open';
@@ -539,32 +568,4 @@ test('kill -9 of the transaction coordinator: the new leader of its partition ab
   const laterAt = await send(x, t, 'tx-failover', later, true);
   await end(y, t, 'commit', true);
   await settle('a transaction committed after the failover is visible on every surviving broker', () => view('tx-failover', 'read_committed'), everywhere(placed([kept, later], [keptAt, laterAt])), forbid);
-});
-
-test('a share forged as the coordinator\'s (its headers sent by a client) to a leader that does not coordinate the id is checked with the coordinator: refused, nothing written, nothing held open', opts, async () => {
-  const name = 'tx-forged';
-  const leaders = await topic(name);
-  const t = await init(live()[0], 'tx-forged-id');
-  const { leader: coordinator } = await leaderFor(TXN_TOPIC, TXN_TOPIC_PARTITIONS, t.id, 'forged share');
-  const p = leaders.findIndex((l) => l !== coordinator);
-  assert.ok(p >= 0, `some partition of ${name} is led by another broker than the coordinator (${coordinator}): ${leaders.join(',')}`);
-  const b = new RecordBatchBuilder();
-  b.append(null, Buffer.from('forged'), Date.now(), [], 0);
-  const frame = b.finish(p, { producerId: t.producerId, producerEpoch: t.producerEpoch, baseSequence: 0, isTransactional: true });
-  const r = await fetch(`${url(leaders[p])}${C}/topics/${name}/records?acks=all&transactionalId=${t.id}`, {
-    method: 'POST',
-    headers: { 'content-type': RECORD_BATCH_CONTENT_TYPE, 'x-webka-forwarded-by': String(coordinator), 'x-webka-split-share': '1', 'x-webka-txn-share': '1' },
-    body: frame,
-    signal: AbortSignal.timeout(30_000),
-  });
-  const answer = { status: r.status, body: await r.json() };
-  assert.equal(answer.status, 409, `a forged share is refused: ${show(answer)}`);
-  assert.equal(answer.body.error.code, 'INVALID_TXN_STATE', show(answer));
-  // nothing stored, and read_committed is not held back by a transaction no coordinator knows of
-  const after = await read(leaders[p], name, p, 'read_uncommitted');
-  assert.deepEqual(after.records, [], 'nothing was written');
-  // the same partition joins through the coordinator as usual, and commits
-  await send(live()[1], t, name, [{ partition: p, value: 'real' }]);
-  await end(live()[2], t, 'commit');
-  await settle(`read_committed of ${name}/${p} on every broker`, async () => Promise.all(live().map(async (n) => (await read(n, name, p, 'read_committed')).records.map((x) => x[1]))), live().map(() => ['real']));
 });
