@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { toStreamError } from './stream-error.js';
 import { redactSecrets } from '../auth/secrets.js';
+import { WebkaError } from '../errors.js';
 import { StreamStore } from './stream-store.js';
 import type { StreamContext } from './stream-context.js';
 import { ALLOWED_HEADERS, ALLOWED_METHODS, COMMON_HEADERS, header } from './http-headers.js';
@@ -80,6 +81,16 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
   };
   const sweeper = setInterval(() => store.sweep(Date.now(), true), SWEEP_INTERVAL_MS).unref();
   app.addHook('onClose', async () => clearInterval(sweeper));
+
+  // A stream's metadata is this broker's own (its catalog) and its topic is not replicated: in a
+  // cluster, a stream created on one broker would be unknown to the others and lost with this
+  // broker's disk. Refused there, clearly, until streams are replicated like topics.
+  if (config.coordinator !== '') {
+    app.addHook('onRequest', async (request) => {
+      if (request.method === 'OPTIONS') return;
+      throw new WebkaError('UNSUPPORTED_IN_CLUSTER', 'Durable Streams are not served by a cluster of brokers yet (a stream would live on one broker, unreplicated and unknown to the others): serve them from a single broker started without --coordinator, or use topics, which the cluster replicates');
+    });
+  }
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', readBody(config.bodyLimit));
