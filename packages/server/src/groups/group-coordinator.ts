@@ -21,7 +21,7 @@ import { Group } from './group.js';
 import { GroupMember, compileSubscription, DEFAULT_SETTINGS, type ClientDetails, type MemberSettings, type Subscription } from './group-member.js';
 import { OffsetStore, checkCommit, groupPartition, OFFSETS_TOPIC_PARTITIONS, type OffsetCommit } from './offset-store.js';
 import { readAssigned, type PolledRecord, type ReadLimits } from './member-reader.js';
-import { RemotePartition, type ReadSource, type RemoteRead } from './remote-partition.js';
+import { RemotePartition, remoteChunkBytes, type ReadSource, type RemoteRead } from './remote-partition.js';
 import { DEFAULT_ASSIGNOR } from './assignors.js';
 import { tpKey } from './assignor.js';
 
@@ -389,7 +389,7 @@ export class GroupCoordinator {
     let view = this.#remote.get(key);
     if (view === undefined) {
       this.#sweepRemote();
-      view = new RemotePartition(reads.read(cluster, topic, partition), (err) => reads.onError(err, { cluster, topic, partition }), this.#now);
+      view = new RemotePartition(reads.read(cluster, topic, partition), (err) => reads.onError(err, { cluster, topic, partition }), this.#now, () => remoteChunkBytes(this.#remote.size));
       this.#remote.set(key, view);
     }
     return view;

@@ -13,8 +13,10 @@
  *   read(offset) --hit--> records of the chunk from offset ---(chunk ended)--> fetch(nextOffset)
  *               \--miss--> fetch(offset) --> chunk, bounds --> subscribers woken
  *
- * Bounds: at most one fetch in flight and one chunk (at most REMOTE_CHUNK_BYTES of records) per
- * group and partition (each group reads at its own offsets); the view is made on first use and
+ * Bounds: at most one fetch in flight and one chunk per group and partition (each group reads at
+ * its own offsets), of at most REMOTE_CHUNK_BYTES of records while the broker's views together
+ * stay within REMOTE_BUDGET_BYTES, and less, down to REMOTE_MIN_CHUNK_BYTES, when there are more
+ * of them (remoteChunkBytes: the coordinator gives each view its share); the view is made on first use and
  * dropped when no read has used it for REMOTE_IDLE_MS (the coordinator's sweep calls expire()).
  * A failed fetch is retried on the next read after REMOTE_RETRY_MS, never from a loop of its own.
  */
@@ -23,8 +25,16 @@ import type { Isolation } from '../partitions/partition.js';
 
 export const REMOTE_WAIT_MS = 1_000;
 export const REMOTE_CHUNK_BYTES = 1 << 20;
+/** What the chunks of all of a broker's views may hold together, about: each view's share, within the bounds below. */
+export const REMOTE_BUDGET_BYTES = 64 << 20;
+export const REMOTE_MIN_CHUNK_BYTES = 64 << 10;
 export const REMOTE_IDLE_MS = 60_000;
 export const REMOTE_RETRY_MS = 500;
+
+/** Each of `views` views' share of REMOTE_BUDGET_BYTES, within REMOTE_MIN_CHUNK_BYTES and REMOTE_CHUNK_BYTES. */
+export function remoteChunkBytes(views: number): number {
+  return Math.min(REMOTE_CHUNK_BYTES, Math.max(REMOTE_MIN_CHUNK_BYTES, Math.floor(REMOTE_BUDGET_BYTES / Math.max(1, views))));
+}
 
 /** What a group's poll reads a partition through: the local partition, or a RemotePartition. */
 export interface ReadSource {
@@ -72,6 +82,8 @@ export class RemotePartition implements ReadSource {
     readonly fetchRemote: RemoteRead,
     readonly onError: (err: Error) => void,
     readonly now: () => number = Date.now,
+    /** The most bytes of records the next fetch may bring (the view's share of the budget). */
+    readonly chunkBytes: () => number = () => REMOTE_CHUNK_BYTES,
   ) {
     this.#lastUsed = now();
   }
@@ -153,7 +165,7 @@ export class RemotePartition implements ReadSource {
     const started = this.now();
     try {
       // offset -1 asks for the bounds alone; a read waits up to REMOTE_WAIT_MS for records (a long poll: an empty answer is asked again only by the next read)
-      const a = await this.fetchRemote({ offset, isolation, maxWaitMs: offset < 0 ? 0 : REMOTE_WAIT_MS, maxBytes: REMOTE_CHUNK_BYTES, signal });
+      const a = await this.fetchRemote({ offset, isolation, maxWaitMs: offset < 0 ? 0 : REMOTE_WAIT_MS, maxBytes: this.chunkBytes(), signal });
       if (signal.aborted) return;
       this.#bounds = { logStartOffset: a.logStartOffset, highWatermark: a.highWatermark, logEndOffset: Math.max(a.logEndOffset, this.#bounds?.logEndOffset ?? 0) };
       if (offset >= 0) this.#chunk = { isolation, from: offset, records: a.records, nextOffset: a.nextOffset };

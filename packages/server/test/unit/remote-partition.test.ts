@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RemotePartition, REMOTE_IDLE_MS, REMOTE_RETRY_MS, type RemoteReadAnswer } from '../../src/groups/remote-partition.js';
+import { RemotePartition, REMOTE_BUDGET_BYTES, REMOTE_CHUNK_BYTES, REMOTE_IDLE_MS, REMOTE_MIN_CHUNK_BYTES, REMOTE_RETRY_MS, remoteChunkBytes, type RemoteReadAnswer } from '../../src/groups/remote-partition.js';
 import type { DecodedRecord } from '../../src/storage/record-batch.js';
 
 interface Asked {
@@ -117,4 +117,30 @@ test('a view no read or subscriber has used for a while expires, and fetches not
   assert.equal(view.expire(), true);
   view.read(0, { maxRecords: 1, maxBytes: 1 });
   assert.equal(asked.length, 0);
+});
+
+test('the views of a broker share a budget: each fetch asks for at most its view\'s share, within the bounds', async () => {
+  assert.equal(remoteChunkBytes(1), REMOTE_CHUNK_BYTES, 'a few views: a full chunk each');
+  assert.equal(remoteChunkBytes(REMOTE_BUDGET_BYTES / REMOTE_CHUNK_BYTES), REMOTE_CHUNK_BYTES);
+  assert.equal(remoteChunkBytes(4 * (REMOTE_BUDGET_BYTES / REMOTE_CHUNK_BYTES)), REMOTE_CHUNK_BYTES / 4, 'four times as many views: a quarter each');
+  assert.equal(remoteChunkBytes(1_000_000), REMOTE_MIN_CHUNK_BYTES, 'never below the floor');
+  let views = 1;
+  const asked: number[] = [];
+  const view = new RemotePartition(
+    async (req) => {
+      asked.push(req.maxBytes);
+      return { records: [], nextOffset: req.offset, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 };
+    },
+    () => undefined,
+    Date.now,
+    () => remoteChunkBytes(views),
+  );
+  view.read(0, { maxRecords: 1, maxBytes: 1 });
+  await tick();
+  views = 1_000;
+  await new Promise((r) => setTimeout(r, REMOTE_RETRY_MS + 50));
+  view.read(0, { maxRecords: 1, maxBytes: 1 });
+  await tick();
+  view.close();
+  assert.deepEqual(asked, [REMOTE_CHUNK_BYTES, remoteChunkBytes(1_000)], 'each fetch asks for the share of the views there are then');
 });
