@@ -70,7 +70,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
     if (coordinator !== undefined) broker.useClusterProducerIds(await ClusterProducerIds.attach(coordinator, broker.catalog.nextProducerId));
     // one group coordinator for both listeners: committed offsets are shared, and a group is
     // either an HTTP group or a Kafka-protocol group
-    const groups = new GroupCoordinator(broker);
+    const groups = new GroupCoordinator(broker, { maxMembers: config.maxGroupMembers });
     // in a cluster __consumer_offsets is the controller's to define, replicated (http/group-routing.ts)
     groups.offsets.clustered = coordinator !== undefined;
     classicGroups = new ClassicGroupCoordinator(groups);

@@ -73,6 +73,7 @@ export const CONFIG_KEYS = {
   maxLongPollsPerPrincipal: { type: 'int', default: 1_000, min: 1, max: 1_000_000, doc: 'Concurrent long-poll fetches per principal.' },
   maxStreams: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Concurrent streams (SSE, WebSocket, Durable Streams live reads) in total.' },
   maxStreamsPerPrincipal: { type: 'int', default: 1_000, min: 1, max: 1_000_000, doc: 'Concurrent streams per principal.' },
+  maxGroupMembers: { type: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Members of all consumer groups this broker coordinates together (HTTP and Kafka-protocol): a join past it is refused with 429 TOO_MANY_MEMBERS (Kafka: GROUP_MAX_SIZE_REACHED) until members leave.' },
   headersTimeoutMs: { type: 'int', default: 10_000, min: 500, max: 600_000, doc: 'Longest time to receive a request\'s headers (slowloris).' },
   idleTimeoutMs: { type: 'int', default: 120_000, min: 1_000, max: 3_600_000, doc: 'A connection with no traffic either way for this long is closed (raised to maxLongPollMs + 2 s if lower).' },
   slowReaderTimeoutMs: { type: 'int', default: 30_000, min: 500, max: 3_600_000, doc: 'A connection whose reader accepts no answer bytes for this long while some wait is closed.' },

@@ -16,6 +16,7 @@
  * sync and clears the timers. All calls run on the event loop; only JoinGroup and SyncGroup wait
  * (for the round to complete), each resolved by the step that completes it.
  */
+import { CountedMembers, type MemberCount } from './member-count.js';
 import { randomUUID } from 'node:crypto';
 import { WebkaError } from '../errors.js';
 import type { ForeignGroup, GroupCoordinator } from './group-coordinator.js';
@@ -84,10 +85,11 @@ export class ClassicGroup {
   protocolType = '';
   protocolName = '';
   leader = '';
-  readonly members = new Map<string, ClassicMember>();
+  readonly members: Map<string, ClassicMember>;
   rebalanceTimer: NodeJS.Timeout | null = null;
 
-  constructor(cluster: string, groupId: string) {
+  constructor(cluster: string, groupId: string, count: MemberCount) {
+    this.members = new CountedMembers(count);
     this.cluster = cluster;
     this.groupId = groupId;
   }
@@ -162,9 +164,11 @@ export class ClassicGroupCoordinator {
     if (httpGroup !== undefined && httpGroup.members.size > 0) {
       throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" is an HTTP consumer group with members; Kafka clients cannot join it`);
     }
+    // a new member past the broker's limit: refused before anything is made for it
+    if (input.memberId === '') this.#http.members.checkRoom();
     const key = `${cluster}\u0000${groupId}`;
     let g = this.#groups.get(key);
-    if (g === undefined) this.#groups.set(key, (g = new ClassicGroup(cluster, groupId)));
+    if (g === undefined) this.#groups.set(key, (g = new ClassicGroup(cluster, groupId, this.#http.members)));
     if (g.members.size > 0) {
       if (input.protocolType !== g.protocolType) throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" uses protocol type "${g.protocolType}", not "${input.protocolType}"`);
       const shared = [...g.members.values()].every((m) => m.memberId === input.memberId || m.input.protocols.some((p) => input.protocols.some((q) => q.name === p.name)));

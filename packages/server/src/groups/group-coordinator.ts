@@ -12,6 +12,7 @@
  * a long poll is alive until the poll ends. One timer per group fires at the earliest lease end
  * and removes the members whose lease ran out (no polling of data or of clocks in between).
  */
+import { MemberCount } from './member-count.js';
 import { randomUUID } from 'node:crypto';
 import type { AssignmentStrategy, GroupState, TopicPartition } from '@webka/protocol';
 import { checkName } from '@webka/protocol';
@@ -30,6 +31,8 @@ export interface CoordinatorOptions {
   clock?: () => number;
   /** false: no session timers; the caller calls expireSessions() (the property test does). */
   timers?: boolean;
+  /** Members of all groups together, HTTP and Kafka-protocol (config maxGroupMembers); past it a join is refused. */
+  maxMembers?: number;
 }
 
 export interface JoinInput extends Partial<MemberSettings>, Subscription {
@@ -116,6 +119,8 @@ export interface RemoteReads {
 export class GroupCoordinator {
   readonly broker: Broker;
   readonly offsets: OffsetStore;
+  /** The members of every group this broker coordinates (the Kafka-protocol groups count here too). */
+  readonly members: MemberCount;
   #groups = new Map<string, Map<string, Group>>();
   #remoteReads: RemoteReads | undefined;
   /** Views of leaders' copies, by group, topic id and partition (each group reads at its own offsets). */
@@ -132,6 +137,7 @@ export class GroupCoordinator {
     this.offsets = new OffsetStore(broker);
     this.#now = opts.clock ?? Date.now;
     this.#useTimers = opts.timers ?? true;
+    this.members = new MemberCount(opts.maxMembers);
     this.#unsubscribe = broker.onTopicsChanged((cluster) => this.#topicsChanged(cluster));
   }
 
@@ -155,7 +161,7 @@ export class GroupCoordinator {
     let byId = this.#groups.get(cluster);
     if (byId === undefined) this.#groups.set(cluster, (byId = new Map()));
     let g = byId.get(groupId);
-    if (g === undefined) byId.set(groupId, (g = new Group(cluster, groupId)));
+    if (g === undefined) byId.set(groupId, (g = new Group(cluster, groupId, this.members)));
     return g;
   }
 
@@ -232,6 +238,8 @@ export class GroupCoordinator {
     if (this.#foreign(cluster, groupId)) {
       throw new WebkaError('INCONSISTENT_GROUP_PROTOCOL', `group "${groupId}" is a Kafka-protocol consumer group with members; HTTP consumers cannot join it`);
     }
+    // past the broker's limit: refused before anything is made for it
+    this.members.checkRoom();
     const group = this.#group(cluster, groupId);
     const strategy = input.assignmentStrategy ?? DEFAULT_ASSIGNOR;
     if (group.members.size > 0 && group.strategy !== null && group.strategy !== strategy) {

@@ -25,6 +25,7 @@
  * does not fail the commit, while a member whose partition moved away is refused
  * (STALE_GENERATION) and cannot overwrite the new owner's progress.
  */
+import { CountedMembers, MemberCount } from './member-count.js';
 import type { AssignmentStrategy, GroupState, TopicPartition } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 import { tpKey, byTopicPartition } from './assignor.js';
@@ -43,13 +44,14 @@ export class Group {
   state: GroupState = 'Empty';
   generationId = 0;
   strategy: AssignmentStrategy | null = null;
-  readonly members = new Map<string, GroupMember>();
+  readonly members: Map<string, GroupMember>;
   #owners = new Map<string, Ownership>();
   #listeners = new Set<() => void>();
   /** The subscribed topics and their partition counts at the last rebalance. */
   #topicsSignature = '';
 
-  constructor(cluster: string, groupId: string) {
+  constructor(cluster: string, groupId: string, count: MemberCount = new MemberCount()) {
+    this.members = new CountedMembers(count);
     this.cluster = cluster;
     this.groupId = groupId;
   }

@@ -36,7 +36,7 @@ function int(raw: string | undefined, name: string, min: number, max: number, fa
 
 export async function groupRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, shutdown } = app.webka;
-  const coordinator = app.webka.groups ?? new GroupCoordinator(broker);
+  const coordinator = app.webka.groups ?? new GroupCoordinator(broker, { maxMembers: config.maxGroupMembers });
   provideGroupCoordinator(app.webka, coordinator);
   app.webka.groups = coordinator;
   const admin = new GroupAdmin(coordinator);
