@@ -46,6 +46,8 @@ export function positionFor(p: ReadSource, store: OffsetStore, group: Group, mem
   // past the log's end, not its high watermark: a new leader's high watermark can be below a
   // position the old one acknowledged, for as long as its followers take to fetch (Kafka's rule)
   if (pos !== undefined && (pos < p.logStartOffset || pos > p.logEndOffset)) {
+    // a remote view's offsets may predate the position: ask the leader again first
+    if (p.confirmOutside !== undefined && !p.confirmOutside(pos)) return undefined;
     why = `the position ${pos} of ${topic}/${partition} is outside the log (${p.logStartOffset} to ${p.logEndOffset})`;
     pos = undefined;
   }

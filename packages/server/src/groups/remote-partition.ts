@@ -19,6 +19,11 @@
  * of them (remoteChunkBytes: the coordinator gives each view its share); the view is made on first use and
  * dropped when no read has used it for REMOTE_IDLE_MS (the coordinator's sweep calls expire()).
  * A failed fetch is retried on the next read after REMOTE_RETRY_MS, never from a loop of its own.
+ *
+ * The offsets a view holds are those of its last answer, which may be old (an idle view keeps
+ * them until it expires): a position outside them is reset only once the leader, asked again,
+ * still puts it outside (confirmOutside), never on the view's memory alone, or a group whose
+ * coordinator came back to this broker would be sent back to the start of the log.
  */
 import type { DecodedRecord } from '../storage/record-batch.js';
 import type { Isolation } from '../partitions/partition.js';
@@ -47,6 +52,13 @@ export interface ReadSource {
   readableEnd(isolation: Isolation | undefined): number;
   read(offset: number, opts: { maxRecords: number; maxBytes: number; isolation?: Isolation }): { records: DecodedRecord[]; nextOffset: number };
   subscribe(fn: () => void): () => void;
+  /**
+   * A remote view's offsets may be older than a position the group has since committed: before
+   * a position outside them is reset, the view asks the leader again. True once offsets asked for
+   * after the position was first found outside are in hand; false (and asked) until then.
+   * Absent where the offsets are the partition's own (a local partition).
+   */
+  confirmOutside?(position: number): boolean;
 }
 
 /** The leader's answer to a remote read. */
@@ -75,6 +87,11 @@ export class RemotePartition implements ReadSource {
   /** Set by a failed fetch, cleared by one that succeeds: onError hears of the first failure of a run. */
   #failing = false;
   #lastUsed: number;
+  /** Fetches started so far; the number of the one whose answer gave the offsets in hand. */
+  #fetches = 0;
+  #boundsFetch = 0;
+  /** A position found outside the offsets, and the fetches started by then: it is reset only on offsets asked for later (confirmOutside). */
+  #outside: { position: number; after: number } | null = null;
   readonly #listeners = new Set<() => void>();
   readonly #stop = new AbortController();
 
@@ -135,6 +152,17 @@ export class RemotePartition implements ReadSource {
     return { records, nextOffset };
   }
 
+  confirmOutside(position: number): boolean {
+    if (this.#outside?.position === position && this.#boundsFetch > this.#outside.after) {
+      this.#outside = null;
+      return true;
+    }
+    if (this.#outside?.position !== position) this.#outside = { position, after: this.#fetches };
+    // the offsets alone, at once (a fetch in flight since before the question does not count)
+    this.#want(-1, 'read_uncommitted');
+    return false;
+  }
+
   subscribe(fn: () => void): () => void {
     this.#lastUsed = this.now();
     this.#listeners.add(fn);
@@ -163,11 +191,13 @@ export class RemotePartition implements ReadSource {
   async #fetch(offset: number, isolation: Isolation): Promise<void> {
     const signal = this.#stop.signal;
     const started = this.now();
+    const seq = ++this.#fetches;
     try {
       // offset -1 asks for the bounds alone; a read waits up to REMOTE_WAIT_MS for records (a long poll: an empty answer is asked again only by the next read)
       const a = await this.fetchRemote({ offset, isolation, maxWaitMs: offset < 0 ? 0 : REMOTE_WAIT_MS, maxBytes: this.chunkBytes(), signal });
       if (signal.aborted) return;
       this.#bounds = { logStartOffset: a.logStartOffset, highWatermark: a.highWatermark, logEndOffset: Math.max(a.logEndOffset, this.#bounds?.logEndOffset ?? 0) };
+      this.#boundsFetch = seq;
       if (offset >= 0) this.#chunk = { isolation, from: offset, records: a.records, nextOffset: a.nextOffset };
       this.#failing = false;
       // an empty answer that did not wait (the offset is past the leader's end, say): pause as

@@ -144,3 +144,25 @@ test('the views of a broker share a budget: each fetch asks for at most its view
   view.close();
   assert.deepEqual(asked, [REMOTE_CHUNK_BYTES, remoteChunkBytes(1_000)], 'each fetch asks for the share of the views there are then');
 });
+
+test('a position outside the view\'s offsets is confirmed only by offsets asked for after it was found outside, never by an answer already on its way', async () => {
+  const { view, asked, clock } = setUp();
+  view.read(0, { maxRecords: 10, maxBytes: 1 << 20 });
+  await asked[0].answer({ records: [0, 1].map(record), nextOffset: 2, logEndOffset: 100, highWatermark: 100 });
+  assert.equal(view.logEndOffset, 100);
+  // a long poll goes out from the chunk's end; meanwhile a member's committed 450 is outside
+  view.read(0, { maxRecords: 10, maxBytes: 1 << 20 });
+  assert.deepEqual(asked.map((a) => a.offset), [0, 2], 'the chunk used up: a long poll for what follows');
+  assert.equal(view.confirmOutside(450), false, 'not on the offsets in hand');
+  assert.equal(asked.length, 2, 'the long poll is in flight: nothing more is asked yet');
+  clock.now += 1_000; // the long poll waited its time, and comes back empty
+  await asked[1].answer({ nextOffset: 2, logEndOffset: 100, highWatermark: 100 });
+  assert.equal(view.confirmOutside(450), false, 'not on the answer of a fetch asked before the question');
+  assert.deepEqual(asked.map((a) => a.offset), [0, 2, -1], 'the offsets alone, asked now');
+  await asked[2].answer({ logEndOffset: 600, highWatermark: 600 });
+  assert.equal(view.logEndOffset, 600, 'the leader\'s end has moved on: 450 is inside, nothing to reset');
+  // when the leader, asked again, still puts a position outside, it is confirmed
+  assert.equal(view.confirmOutside(900), false);
+  await asked[3].answer({ logEndOffset: 600, highWatermark: 600 });
+  assert.equal(view.confirmOutside(900), true, 'outside on offsets asked for after the question');
+});
