@@ -82,6 +82,8 @@ export interface BuiltBody {
   /** For each record of the request, its partition and its index in that partition's batch. */
   partitionOf: Int32Array;
   indexInBatch: Int32Array;
+  /** The partitions the body has a batch for. */
+  partitions: number[];
 }
 
 /**
@@ -104,5 +106,5 @@ export function buildBody(records: readonly BatchRecord[], partitions: number, k
   const fields = producer === undefined ? undefined : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: producer.sequence };
   const frames: Uint8Array[] = [];
   for (const [p, b] of builders) frames.push(b.finish(p, fields));
-  return { body: produceBody(frames), partitionOf, indexInBatch };
+  return { body: produceBody(frames), partitionOf, indexInBatch, partitions: [...builders.keys()] };
 }

@@ -27,6 +27,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   keepalive?: boolean;
   headers?: Record<string, string>;
+  /**
+   * Send to this broker (a partition's leader, from the cluster's metadata) instead of the
+   * configured ones: no other broker is tried on a failure, which the caller handles.
+   */
+  baseUrl?: string;
 }
 
 /** Answers that say this broker cannot serve now while another may: the next request goes elsewhere. */
@@ -64,8 +69,8 @@ export class HttpClient {
     if (this.#urls.length > 1 && this.#urls[this.#current] === base) this.#current = (this.#current + 1) % this.#urls.length;
   }
 
-  url(path: string, query?: RequestOptions['query']): string {
-    let u = this.baseUrl + path;
+  url(path: string, query?: RequestOptions['query'], base = this.baseUrl): string {
+    let u = base + path;
     if (query !== undefined) {
       const parts: string[] = [];
       for (const [k, v] of Object.entries(query)) if (v !== undefined) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
@@ -93,14 +98,16 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     }
     let res: Response;
-    let base = this.baseUrl;
-    let url = this.url(path, opts.query);
+    const pinned = opts.baseUrl !== undefined;
+    let base = opts.baseUrl ?? this.baseUrl;
+    let url = this.url(path, opts.query, base);
     for (let tried = 1; ; tried++) {
       try {
         res = await this.#fetch(url, { method, headers, body, signal: opts.signal, keepalive: opts.keepalive });
         break;
       } catch (err) {
         const e = abortOrNetworkError(err, opts.signal, url);
+        if (pinned) throw e;
         if (e instanceof WebkaError) this.#moveOn(base);
         // a request that never left (nothing listens there) goes to the next broker at once: safe
         // for any request, the admin calls that are never retried included
@@ -114,11 +121,11 @@ export class HttpClient {
     try {
       text = await res.text();
     } catch (err) {
-      this.#moveOn(base);
+      if (!pinned) this.#moveOn(base);
       throw networkError(err, url);
     }
     const e = errorFromAnswer(res.status, text, res.headers.get('retry-after'));
-    if (MOVE_ON.has(e.code)) this.#moveOn(base);
+    if (MOVE_ON.has(e.code) && !pinned) this.#moveOn(base);
     throw e;
   }
 

@@ -83,6 +83,10 @@ export class TopicLane {
   #later: (() => void)[] = [];
   #partitions: number | undefined;
   #partitionsAt = 0;
+  /** Each partition's leader (node id; -1: none now), with the partition count. */
+  #leaders: number[] | undefined;
+  /** In a cluster, the live brokers' URLs by node id (undefined: one broker, or not known). */
+  #brokers: Map<number, string> | undefined;
 
   constructor(topic: string, http: HttpClient, opts: LaneOptions) {
     this.topic = topic;
@@ -255,14 +259,48 @@ export class TopicLane {
     return this.#identity;
   }
 
-  /** The topic's partition count, asked again once older than metadataMaxAgeMs (as Kafka's metadata.max.age.ms). */
+  /**
+   * The topic's partition count, asked again once older than metadataMaxAgeMs (as Kafka's
+   * metadata.max.age.ms) or after a request sent to a leader failed; with it each partition's
+   * leader and, in a cluster, the brokers' URLs (#leaderUrl).
+   */
   async #partitionCount(deadline: number): Promise<number> {
     if (this.#partitions !== undefined && Date.now() - this.#partitionsAt < this.#opts.metadataMaxAgeMs) return this.#partitions;
     const path = `/v1/clusters/${seg(this.#opts.cluster)}/topics/${seg(this.topic)}/partitions`;
-    const a = await this.#retrying(deadline, (signal) => this.#http.json<{ partitions: unknown[] }>('GET', path, { signal }));
+    const a = await this.#retrying(deadline, (signal) => this.#http.json<{ partitions: { leader?: number }[] }>('GET', path, { signal }));
     this.#partitions = a.partitions.length;
+    this.#leaders = a.partitions.map((p) => (typeof p.leader === 'number' ? p.leader : -1));
     this.#partitionsAt = Date.now();
+    this.#brokers = undefined;
+    {
+      try {
+        const b = await this.#http.json<{ brokers: { nodeId: number; url: string; alive: boolean }[] }>('GET', '/v1/brokers', { signal: AbortSignal.timeout(this.#opts.requestTimeoutMs) });
+        // a single broker lists itself, under the URL it was reached by: nothing to choose
+        if (b.brokers.length > 1) this.#brokers = new Map(b.brokers.filter((x) => x.alive).map((x) => [x.nodeId, x.url.replace(/\/+$/, '')]));
+      } catch {
+        // not allowed to list the brokers, or an older broker: every request goes as before
+      }
+    }
     return this.#partitions;
+  }
+
+  /**
+   * In a cluster, the URL of the broker that leads every partition of a body (most bodies have
+   * one: keyless records go to one partition per request), so that it goes there directly rather
+   * than through a broker that forwards it; undefined when the partitions have several leaders
+   * (the broker asked splits the request), or when the leader is not known.
+   */
+  #leaderUrl(partitions: readonly number[]): string | undefined {
+    if (this.#brokers === undefined || this.#leaders === undefined) return undefined;
+    const leader = this.#leaders[partitions[0]];
+    if (leader === undefined || leader < 0 || partitions.some((p) => this.#leaders![p] !== leader)) return undefined;
+    return this.#brokers.get(leader);
+  }
+
+  /** After a request to a leader failed: its retry goes through the configured brokers, and the metadata is asked again. */
+  #forgetLeaders(): void {
+    this.#leaders = undefined;
+    this.#partitionsAt = 0;
   }
 
   #retrying<T>(deadline: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -285,7 +323,17 @@ export class TopicLane {
         const b = buildBody(batch.map((p) => p.rec!), partitions, keyless, id);
         built = b;
         const headers = { 'content-type': RECORD_BATCH_CONTENT_TYPE };
-        text = await this.#retrying(deadline, (signal) => this.#http.text('POST', this.#path(), { body: b.body, headers, signal, query: this.#query() }));
+        text = await this.#retrying(deadline, async (signal) => {
+          // to the partition's leader when the metadata names it; a failure there makes the
+          // retry (same body, same sequence) go through the configured brokers, which forward it
+          const baseUrl = this.#leaderUrl(b.partitions);
+          try {
+            return await this.#http.text('POST', this.#path(), { body: b.body, headers, signal, query: this.#query(), baseUrl });
+          } catch (err) {
+            if (baseUrl !== undefined) this.#forgetLeaders();
+            throw err;
+          }
+        });
       }
       if (id !== undefined) id.sequence++;
       this.#settle(batch, text, built);

@@ -3,13 +3,15 @@
  * idempotent producer carries on when the broker it talks to is killed with kill -9 (its next
  * attempt goes to another broker, with the same sequence), and every record sent is stored once;
  * a call made once (an admin call, the CLI) whose first broker is dead goes to the next at once.
- * Negative control: given only the killed broker's URL, the same send fails.
+ * Negative control: given only the killed broker's URL, the same send fails. Given one broker,
+ * a producer sends each request whose partitions one broker leads straight to that leader (read
+ * from the partitions route, which names each partition's leader), not through the broker given.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webka, WebkaError } from '@webka/client';
 import { needEtcd } from '../support/etcd.js';
-import { startCluster, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
+import { startCluster, getJson, postJson, until, untilBrokers, type TestCluster } from '../support/cluster.js';
 import { checkHistory } from '../support/history.js';
 import { runCli } from '../support/cli-broker.js';
 
@@ -66,4 +68,54 @@ test('an SDK producer given every broker carries on when its broker is killed: e
   const alone = new Webka({ url: first }).producer({ deliveryTimeoutMs: 2_000, requestTimeoutMs: 1_000 });
   await assert.rejects(alone.send(TOPIC, { value: 'nowhere to go' }), (err: unknown) => err instanceof WebkaError && ['NETWORK_ERROR', 'TIMEOUT'].includes(err.code));
   await alone.close().catch(() => undefined);
+});
+
+/** POST records requests a broker has answered (webka_http_requests_total), forwarded ones included. */
+async function producesAnswered(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('webka_http_requests_total{') && line.includes('method="POST"') && line.includes('route="/v1/clusters/:cluster/topics/:topic/records"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+test('an SDK producer given one broker sends each request whose partitions one broker leads straight to that leader', { skip: missing ?? false, timeout: 120_000 }, async () => {
+  const c = await startCluster('/sdk-direct', {});
+  try {
+    await Promise.all([1, 2, 3].map((n) => c.start(n)));
+    await untilBrokers(c.brokers.get(1)!, 3);
+    const url = (n: number): string => c.brokers.get(n)!.url;
+    const created = await postJson(`${url(1)}/v1/clusters/default/topics`, { name: 'direct', partitions: 3, replicationFactor: 3 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const leaders = (created.body.partitionInfo as { leader: number }[]).map((p) => p.leader);
+    assert.equal(new Set(leaders).size, 3, `each broker leads one partition: ${leaders.join(',')}`);
+    // the partitions route, which the SDK reads, names the same leaders on every broker
+    for (const n of [1, 2, 3]) {
+      const listed = await until(async () => {
+        const r = await getJson(`${url(n)}/v1/clusters/default/topics/direct/partitions`);
+        return r.status === 200 ? (r.body.partitions as { leader: number }[]).map((p) => p.leader) : undefined;
+      }, `broker ${n} lists the partitions`);
+      assert.deepEqual(listed, leaders, `the leaders broker ${n} lists`);
+    }
+    const before = await Promise.all([1, 2, 3].map((n) => producesAnswered(url(n))));
+    // keyless records, one request at a time: each request goes to one partition, in turn
+    const producer = new Webka({ url: url(1) }).producer({ lingerMs: 0 });
+    const REQUESTS = 30;
+    const written: number[] = [];
+    for (let i = 0; i < REQUESTS; i++) written.push((await producer.send('direct', { value: `r${i}` })).partition);
+    await producer.close();
+    const after = await Promise.all([1, 2, 3].map((n) => producesAnswered(url(n))));
+    const got = [1, 2, 3].map((n, i) => after[i] - before[i]);
+    const mine = (n: number): number => written.filter((p) => leaders[p] === n).length;
+    for (const n of [2, 3]) assert.ok(mine(n) >= 5, `the records went to every partition: ${written.join(',')}`);
+    // broker 1 answered only the requests for the partition it leads; without going to the
+    // leaders, it would have answered all of them (forwarding two thirds)
+    assert.ok(got[0] <= mine(1) + 1, `broker 1 answered ${got[0]} produce requests; it leads partitions taking ${mine(1)} of ${REQUESTS}`);
+    for (const n of [2, 3]) assert.ok(got[n - 1] >= mine(n), `broker ${n} answered ${got[n - 1]} produce requests, the ${mine(n)} for its partition`);
+    const stored = await Promise.all([0, 1, 2].map(async (p) => (await getJson(`${url(leaders[p])}/v1/clusters/default/topics/direct/partitions/${p}/records?offset=0`)).body.records.length as number));
+    assert.equal(stored.reduce((a, b) => a + b, 0), REQUESTS, 'every record stored once');
+  } finally {
+    await c.stop();
+  }
 });

@@ -344,7 +344,12 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { cluster: string; topic: string } }>(
     '/clusters/:cluster/topics/:topic/partitions',
     { schema: { tags: ['records'], summary: 'List a topic\'s partitions with their offsets', params: TopicParams, response: { 200: Type.Object({ partitions: Type.Array(PartitionInfoSchema) }), 404: err } } },
-    async (request) => ({ partitions: broker.describeTopic(request.params.cluster, request.params.topic).partitions }),
+    async (request) => {
+      const d = broker.describeTopic(request.params.cluster, request.params.topic);
+      // in a cluster each partition's leader, epoch, replicas and ISR are the controller's (as the topic's description gives them)
+      const replication = app.webka.replication;
+      return { partitions: replication === undefined ? d.partitions : d.partitions.map((p) => ({ ...p, ...replication.view(d.topic.id, p.partition) })) };
+    },
   );
 
   app.get<{ Params: { cluster: string; topic: string; partition: string }; Querystring: { timestamp?: string } }>(
