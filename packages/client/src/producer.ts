@@ -41,8 +41,14 @@ export interface ProducerOptions {
    * JSON bodies that the broker routes and encodes.
    */
   wireFormat?: 'recordbatch' | 'json';
-  /** recordbatch: how long a topic's partition count is trusted before it is asked again (default 5 min, as Kafka's metadata.max.age.ms). */
+  /** recordbatch: how long a topic's partition count and leaders are trusted before they are asked again (default 5 min, as Kafka's metadata.max.age.ms). */
   metadataMaxAgeMs?: number;
+  /**
+   * recordbatch, in a cluster: send a request whose partitions one broker leads straight to that
+   * broker, at the URL it registered (default true). False where only the URLs given are
+   * reachable (a page whose Content-Security-Policy allows its own origin alone, say).
+   */
+  toLeaders?: boolean;
 }
 
 export class Producer {
@@ -69,6 +75,7 @@ export class Producer {
       retryBackoffMaxMs: options.retryBackoffMaxMs ?? 5_000,
       wireFormat: options.wireFormat ?? 'recordbatch',
       metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
+      toLeaders: options.toLeaders ?? true,
     };
     if (this.#opts.wireFormat !== 'recordbatch' && this.#opts.wireFormat !== 'json') throw new WebkaError('INVALID_REQUEST', 'wireFormat is "recordbatch" or "json"');
     if (options.idempotent === true && acks !== 'all') throw new WebkaError('INVALID_REQUEST', 'an idempotent producer needs acks "all"');

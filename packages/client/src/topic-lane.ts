@@ -36,6 +36,8 @@ export interface LaneOptions {
   wireFormat: 'recordbatch' | 'json';
   /** How long a topic's partition count is trusted before it is asked again (recordbatch only). */
   metadataMaxAgeMs: number;
+  /** In a cluster, a request whose partitions one broker leads goes to that broker (recordbatch only). */
+  toLeaders: boolean;
 }
 
 export interface Pending {
@@ -87,6 +89,8 @@ export class TopicLane {
   #leaders: number[] | undefined;
   /** In a cluster, the live brokers' URLs by node id (undefined: one broker, or not known). */
   #brokers: Map<number, string> | undefined;
+  /** Until when requests go to the brokers given only: a leader's URL could not be reached (blocked by a page's policy, or not routable from here). */
+  #toLeadersOffUntil = 0;
 
   constructor(topic: string, http: HttpClient, opts: LaneOptions) {
     this.topic = topic;
@@ -272,7 +276,7 @@ export class TopicLane {
     this.#leaders = a.partitions.map((p) => (typeof p.leader === 'number' ? p.leader : -1));
     this.#partitionsAt = Date.now();
     this.#brokers = undefined;
-    {
+    if (this.#opts.toLeaders) {
       try {
         const b = await this.#http.json<{ brokers: { nodeId: number; url: string; alive: boolean }[] }>('GET', '/v1/brokers', { signal: AbortSignal.timeout(this.#opts.requestTimeoutMs) });
         // a single broker lists itself, under the URL it was reached by: nothing to choose
@@ -291,16 +295,22 @@ export class TopicLane {
    * (the broker asked splits the request), or when the leader is not known.
    */
   #leaderUrl(partitions: readonly number[]): string | undefined {
-    if (this.#brokers === undefined || this.#leaders === undefined) return undefined;
+    if (this.#brokers === undefined || this.#leaders === undefined || Date.now() < this.#toLeadersOffUntil) return undefined;
     const leader = this.#leaders[partitions[0]];
     if (leader === undefined || leader < 0 || partitions.some((p) => this.#leaders![p] !== leader)) return undefined;
     return this.#brokers.get(leader);
   }
 
-  /** After a request to a leader failed: its retry goes through the configured brokers, and the metadata is asked again. */
-  #forgetLeaders(): void {
+  /**
+   * After a request to a leader failed: its retry goes through the configured brokers, and the
+   * metadata is asked again; when the leader could not be reached at all, requests go through
+   * the brokers given for metadataMaxAgeMs (its URL may never be reachable from here).
+   */
+  #forgetLeaders(err: unknown): void {
     this.#leaders = undefined;
     this.#partitionsAt = 0;
+    const code = (err as { code?: string } | undefined)?.code;
+    if (code === 'NETWORK_ERROR' || code === 'TIMEOUT') this.#toLeadersOffUntil = Date.now() + this.#opts.metadataMaxAgeMs;
   }
 
   #retrying<T>(deadline: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -330,7 +340,7 @@ export class TopicLane {
           try {
             return await this.#http.text('POST', this.#path(), { body: b.body, headers, signal, query: this.#query(), baseUrl });
           } catch (err) {
-            if (baseUrl !== undefined) this.#forgetLeaders();
+            if (baseUrl !== undefined) this.#forgetLeaders(err);
             throw err;
           }
         });

@@ -76,3 +76,47 @@ test('a record without a timestamp gets the client\'s clock; text and binary val
   assert.equal(got[0], 'hello');
   assert.equal(got.length, 2);
 });
+
+/**
+ * A fetch that makes the real (single) broker look like one of two brokers of a cluster: the
+ * other, node 7, leads partition 1 at a URL nothing answers. Counts the requests sent there.
+ */
+function clusterOfTwo(tried: string[]): FetchFn {
+  const away = 'http://unreachable.invalid:1';
+  return async (input, init) => {
+    const url = String(input);
+    if (url.startsWith(away)) {
+      tried.push(url);
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    }
+    const res = await fetch(input, init);
+    if (url.endsWith('/v1/brokers')) return Response.json({ brokers: [{ nodeId: 0, url: broker.url, alive: true, controller: true }, { nodeId: 7, url: away, alive: true, controller: false }] });
+    if (url.endsWith('/partitions') && res.ok) {
+      const body = (await res.json()) as { partitions: { leader: number }[] };
+      body.partitions[1].leader = 7;
+      return Response.json(body);
+    }
+    return res;
+  };
+}
+
+test('a request to a leader that cannot be reached goes through the broker given, once, and later ones go there straight; toLeaders false never tries the leader', async () => {
+  const setup = new Webka({ url: broker.url });
+  await setup.admin().createTopic({ name: 'sdk-away', partitions: 2 });
+  const tried: string[] = [];
+  const webka = new Webka({ url: broker.url, fetch: clusterOfTwo(tried) });
+  const producer = webka.producer({ lingerMs: 0, retryBackoffMs: 10 });
+  const sent = [];
+  for (let i = 0; i < 6; i++) sent.push(await producer.send('sdk-away', { value: `v${i}`, partition: i % 2 }));
+  await producer.close();
+  assert.equal(tried.length, 1, `one attempt at the unreachable leader, then none: ${tried.join(', ')}`);
+  assert.deepEqual(sent.map((m) => m.partition), [0, 1, 0, 1, 0, 1]);
+  const read = await readAll(setup, 'sdk-away', 2);
+  assert.deepEqual(read.map((p) => p.map((r) => (r as { value: string }).value)), [['v0', 'v2', 'v4'], ['v1', 'v3', 'v5']], 'every record stored once, retried through the broker given');
+
+  tried.length = 0;
+  const off = new Webka({ url: broker.url, fetch: clusterOfTwo(tried) }).producer({ lingerMs: 0, toLeaders: false });
+  await off.send('sdk-away', { value: 'v6', partition: 1 });
+  await off.close();
+  assert.deepEqual(tried, [], 'toLeaders false: never sent to a leader\'s URL');
+});

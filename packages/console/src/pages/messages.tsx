@@ -315,7 +315,8 @@ function Produce({ cluster, topic, partitions }: { cluster: string; topic: strin
         e.preventDefault();
         setError(undefined);
         setWritten(undefined);
-        const producer = session.value!.webka(cluster).producer(acks === 'all' ? { acks: 'all', lingerMs: 0 } : { acks: 1, idempotent: false, lingerMs: 0 });
+        // the page may reach its own origin only (its Content-Security-Policy): no direct sends to other brokers
+        const producer = session.value!.webka(cluster).producer(acks === 'all' ? { acks: 'all', lingerMs: 0, toLeaders: false } : { acks: 1, idempotent: false, lingerMs: 0, toLeaders: false });
         try {
           // a value that parses as JSON is sent as JSON; anything else as a JSON string
           let v: unknown = value;
