@@ -1,8 +1,8 @@
 /**
  * A consume-process-produce pipeline, run as a child process by
- * test/transactions/exactly-once-pipeline.test.ts (which SIGKILLs and restarts it). It reads the
- * input topic in a consumer group and writes, for every input record, one record to each of two
- * output topics, keyed as the input:
+ * test/transactions/exactly-once-pipeline.test.ts and test/cluster/cluster-exactly-once.test.ts
+ * (which SIGKILL and restart it). It reads the input topic in a consumer group and writes, for
+ * every input record, one record to each of two output topics, keyed as the input:
  *
  *   out1: { in: "<partition>:<offset>", v: value * 2 }     out2: { in: "<partition>:<offset>", s: "#<value>" }
  *
@@ -15,6 +15,10 @@
  * SDK, so a restart costs one Node start rather than a TypeScript compile.
  *
  * Usage: node eos-pipeline.mjs <url> <mode> <input> <out1> <out2> <groupId> <batch>
+ *
+ * With WEBKA_EOS_TRACE=1 each done line also names the batch's input records in the order they
+ * were handed out ({"done":n,"in":["<partition>:<offset>",...]}), so a test can tell which
+ * batch read what.
  */
 import { Webka } from '@webka/client';
 
@@ -77,7 +81,7 @@ try {
       await Promise.all([producer.send(out1, batch.map(toOut1)), producer.send(out2, batch.map(toOut2))]);
       await consumer.commit(consumer.transactionOffsets().offsets);
     }
-    console.log(JSON.stringify({ done: batch.length }));
+    console.log(JSON.stringify(process.env.WEBKA_EOS_TRACE === '1' ? { done: batch.length, in: batch.map((r) => `${r.partition}:${r.offset}`) } : { done: batch.length }));
     batch = [];
   }
 } catch (err) {
