@@ -563,6 +563,11 @@ export class TransactionCoordinator {
     if (this.#broker.catalog.findTopic(cluster, tp.topic) === undefined) return null;
     const leader = this.#remote.leaderElsewhere(cluster, tp.topic, tp.partition);
     if (leader !== undefined && leader < 0) throw new WebkaError('NOT_LEADER', `partition ${tp.partition} of topic "${tp.topic}" has no leader now; the transaction ends once it has`, { leader: -1 });
+    // this broker's copy is read and marked only where it leads (a follower's copy can be behind,
+    // and is written by its leader alone): not yet, while the partition's state has not reached it
+    if (leader === undefined && this.#broker.partition(cluster, tp.topic, tp.partition).replica?.leads === false) {
+      throw new WebkaError('NOT_LEADER', `partition ${tp.partition} of topic "${tp.topic}" is not led by this broker, and its leader is not known here yet; the transaction ends once it is`, { leader: -1 });
+    }
     return leader;
   }
 
