@@ -77,7 +77,7 @@ export interface LatencyResult {
   p50: number;
   p99: number;
   max: number;
-  /** Records produced (sent) in the whole run; a consumer that falls behind shows here. */
+  /** Records produced (sent) after the warm-up, the ones whose latency counts: a consumer that falls behind shows as count < sent. */
   sent: number;
 }
 
@@ -205,8 +205,10 @@ async function latency(job: LatencyJob): Promise<LatencyResult> {
     }
   })();
 
-  const sent = await paced(job.warmupSeconds + job.seconds, job.rate, (n) => {
+  let sent = 0;
+  await paced(job.warmupSeconds + job.seconds, job.rate, (n) => {
     const t = nowMs();
+    if (t >= countFrom) sent += n;
     let body = '{"records":[';
     for (let i = 0; i < n; i++) body += `${i > 0 ? ',' : ''}{"value":{"t":${t.toFixed(3)},"p":"${pad}"}}`;
     body += ']}';
@@ -229,8 +231,10 @@ async function roundTrip(job: RoundTripJob): Promise<LatencyResult> {
   const conns = await pool(job.port, 8);
   const samples: number[] = [];
   const countFrom = performance.now() + job.warmupSeconds * 1000;
-  const sent = await paced(job.warmupSeconds + job.seconds, job.rate, (n) => {
+  let sent = 0;
+  await paced(job.warmupSeconds + job.seconds, job.rate, (n) => {
     const t = performance.now();
+    if (t >= countFrom) sent += n;
     let body = '{"records":[';
     for (let i = 0; i < n; i++) body += `${i > 0 ? ',' : ''}{"value":{"t":${t.toFixed(3)},"p":"${pad}"}}`;
     body += ']}';
