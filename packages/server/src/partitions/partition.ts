@@ -188,9 +188,12 @@ export class Partition {
    * so a coordinator that completes a transaction again after a crash writes each marker once.
    * With firstOffset (where the transaction's first batch here is, -1 for none), the marker is
    * written only when the open transaction starts there: one that starts elsewhere is a later
-   * transaction of the same producer, which this marker must not end.
+   * transaction of the same producer, which this marker must not end. Only the partition's
+   * leader writes one.
    */
   writeMarker(producerId: number, producerEpoch: number, type: MarkerType, coordinatorEpoch = 0, firstOffset?: number): number {
+    // a follower's copy is written by its leader alone (NOT_LEADER): a marker goes to the leader
+    this.replica?.checkAppend(1);
     const open = this.txns.firstOffset(producerId);
     if (open < 0 || (firstOffset !== undefined && firstOffset !== open)) return -1;
     const now = Date.now();

@@ -6,8 +6,9 @@
  * leader writes (this copy then differs from the leader's), or, where the follower had not yet
  * fetched the transaction's batch, find no transaction there, write no marker, and leave it open
  * on the leader's copy for good (its last stable offset stuck). The ending answers NOT_LEADER
- * instead, changes nothing, and succeeds once the copy leads again. (Without the check, this
- * test's follower is asked to commit the marker it was given.)
+ * instead, changes nothing, and succeeds once the copy leads again. (Without the check, the
+ * ending reads this copy, writes its Prepare state and stops at the marker, which the follower's
+ * copy refuses: the transaction is left half-ended until leadership settles.)
  *
  * Real Broker, group and transaction coordinators on a temporary data directory; the cluster's
  * inter-broker calls are a stand-in that says "this broker" for every partition and group, as
@@ -22,6 +23,7 @@ import { TransactionCoordinator, type TxnRemote } from '../../src/transactions/t
 import { TXN_TOPIC, TXN_TOPIC_CONFIGS, TXN_TOPIC_PARTITIONS } from '../../src/transactions/txn-state-log.js';
 import type { Partition, ReplicaHooks } from '../../src/partitions/partition.js';
 import { tempDir } from '../support/start-broker.js';
+import { WebkaError } from '../../src/errors.js';
 
 const C = 'default';
 const ALICE = { name: 'alice', superuser: false };
@@ -31,7 +33,7 @@ const leading = (p: Partition): ReplicaHooks => ({ leads: true, checkAppend: () 
 const following: ReplicaHooks = {
   leads: false,
   checkAppend: () => {
-    throw new Error('a follower takes no append');
+    throw new WebkaError('NOT_LEADER', 'this copy follows', { leader: -1 });
   },
   awaitCommitted: () => Promise.reject(new Error('a follower commits nothing')),
 };
