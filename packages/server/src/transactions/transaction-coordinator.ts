@@ -340,13 +340,15 @@ export class TransactionCoordinator {
     const { id } = this.#check(cluster, transactionalId, caller);
     return this.#serial(cluster, id, async () => {
       const { m } = this.#check(cluster, id, caller);
-      // the producer id is the transactional id's principal's: no one else may write with it
-      const fresh = await this.#broker.allocateProducer(cluster, id, m?.principal ?? caller.name);
       if (m !== undefined && m.state === 'Ongoing') {
         await this.#end(cluster, m, 'abort');
       } else if (m !== undefined && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) {
         await this.#finish(cluster, m);
       }
+      // the new epoch once the old one's transaction is ended (an ending refused for now, while a
+      // partition has no leader, takes none); the producer id is the transactional id's
+      // principal's: no one else may write with it
+      const fresh = await this.#broker.allocateProducer(cluster, id, m?.principal ?? caller.name);
       await this.#write(cluster, {
         transactionalId: id,
         producerId: fresh.producerId,
@@ -505,9 +507,12 @@ export class TransactionCoordinator {
 
   /**
    * Phase 1 then phase 2 (see the file comment), once the produces that joined are appended.
-   * Runs in the id's serial section; m is its current state.
+   * Runs in the id's serial section; m is its current state. `fence` gives the producer identity
+   * an abort fences with: asked for only once the ending can be decided (where each partition's
+   * transaction starts is known), so that an attempt refused before it (no leader yet) takes no
+   * epoch, and kept in the Prepare state, so that an ending done again still fences.
    */
-  async #end(cluster: string, m: TxnMetadata, type: MarkerType, fence?: ProducerIdentity): Promise<TxnMetadata> {
+  async #end(cluster: string, m: TxnMetadata, type: MarkerType, fence?: () => Promise<ProducerIdentity>): Promise<TxnMetadata> {
     const key = `${cluster}\u0000${m.transactionalId}`;
     this.#ending.add(key);
     try {
@@ -516,9 +521,10 @@ export class TransactionCoordinator {
       const firstOffsets = await this.#firstOffsets(cluster, current.partitions, current.producerId);
       const groups = type === 'commit' ? [...new Set(current.offsets.map((o) => o.groupId))] : [];
       const offsetsEnd = groups.length === 0 ? undefined : Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await this.#offsetsEnd(cluster, g)] as const)));
-      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd };
+      const fenced = fence === undefined ? undefined : await fence();
+      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd, fence: fenced && { producerId: fenced.producerId, producerEpoch: fenced.producerEpoch } };
       await this.#write(cluster, prepared);
-      return await this.#finish(cluster, prepared, fence);
+      return await this.#finish(cluster, prepared);
     } finally {
       this.#ending.delete(key);
     }
@@ -587,7 +593,7 @@ export class TransactionCoordinator {
    * after a crash, the ending must not mark the producer's next transaction, whose join the crash
    * may have lost while keeping its data.
    */
-  async #finish(cluster: string, m: TxnMetadata, fence?: ProducerIdentity): Promise<TxnMetadata> {
+  async #finish(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
     const type: MarkerType = m.state === 'PrepareCommit' ? 'commit' : 'abort';
     const flushes: Array<Promise<void>> = [];
     const remote = new Map<number, Array<TxnPartition & { firstOffset: number | undefined }>>();
@@ -629,7 +635,8 @@ export class TransactionCoordinator {
     const settled = await Promise.allSettled(flushes);
     const failed = settled.find((x) => x.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsetsEnd: undefined, offsets: [], startedAt: -1 };
+    const complete: TxnMetadata = { ...m, state: type === 'commit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], firstOffsets: undefined, offsetsEnd: undefined, fence: undefined, offsets: [], startedAt: -1 };
+    const fence = m.fence;
     if (fence === undefined) {
       this.#complete(cluster, complete);
       return complete;
@@ -671,10 +678,9 @@ export class TransactionCoordinator {
     return n;
   }
 
-  async #fenceAndAbort(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
-    const fresh = await this.#broker.allocateProducer(cluster, m.transactionalId);
+  #fenceAndAbort(cluster: string, m: TxnMetadata): Promise<TxnMetadata> {
     // markers carry the id that wrote the data; the new epoch (or id, past epoch 32767) is kept
-    return this.#end(cluster, m, 'abort', fresh);
+    return this.#end(cluster, m, 'abort', () => this.#broker.allocateProducer(cluster, m.transactionalId));
   }
 
   /** An operator's abort (`webka txn abort`): aborts the open transaction and fences its producer. */

@@ -69,6 +69,12 @@ export interface TxnMetadata {
    * was kept.
    */
   offsetsEnd?: Record<string, number>;
+  /**
+   * In the PrepareAbort state of an abort that fences the producer (a timeout's, an operator's):
+   * the producer id and epoch it fences with, which its Complete state takes, also when the
+   * ending is done again after a failure or a crash. Absent in records written before it was kept.
+   */
+  fence?: { producerId: number; producerEpoch: number };
   /** Consumer offsets committed with the transaction: written to __consumer_offsets on commit. */
   offsets: TxnOffset[];
   /** When the open transaction began (ms), -1 when none is open. */
