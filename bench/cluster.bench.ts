@@ -8,7 +8,10 @@
  *       producer uses acks=1 (its answer does not wait for the followers), yet a record reaches
  *       the consumer only once every in-sync replica holds it durably (target p99 <= 10 ms),
  *       beside the same load on an RF=1 topic of the same cluster (the leader's fsync alone);
- *   (c) failover: kill -9 of the partition's leader, then the time to the first write
+ *   (c) group consume, one member reading a 1-partition RF=1 topic from its start through its
+ *       group's coordinator: a coordinator that does not lead the partition (it reads the
+ *       leader's copy through its remote view) vs one that leads it (no target);
+ *   (d) failover: kill -9 of the partition's leader, then the time to the first write
  *       acknowledged (acks=all) by the new leader, writes tried every 20 ms through the surviving
  *       brokers (target median <= 2 s over 10 kills). The killed broker is started again on its
  *       data directory and rejoins the ISR before the next kill.
@@ -26,6 +29,7 @@ import { alternate, compare, percentile, sleep } from './lib/measure.js';
 import { produceBody } from './lib/records.js';
 import type { BenchContext, BenchRow } from './lib/types.js';
 import { needEtcd, startEtcd } from '../packages/server/test/support/etcd.js';
+import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, groupPartition } from '../packages/server/src/groups/offset-store.js';
 
 const RATE = 10_000;
 const NODES = [1, 2, 3];
@@ -101,8 +105,11 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   rows.push(compare({ name: 'produce-to-consume latency p50 @ 10k rec/s, RF=3', unit: 'ms', better: 'lower', runs: lat.map((r) => r.p50), baselineName: 'same, RF=1 topic', baselineRuns: lat1.map((r) => r.p50) }));
   rows.push(compare({ name: 'produce-to-consume latency p99 @ 10k rec/s, RF=3', unit: 'ms', better: 'lower', runs: lat.map((r) => r.p99), baselineName: 'same, RF=1 topic', baselineRuns: lat1.map((r) => r.p99), max: 10 }));
 
+  ctx.log('(c) group consume through a coordinator that does not lead the partition');
+  rows.push(await groupReads(ctx, port, create));
+
   const kills = ctx.quick ? 2 : 10;
-  ctx.log(`(c) failover: ${kills} kills of the leader`);
+  ctx.log(`(d) failover: ${kills} kills of the leader`);
   await create('failover', 3);
   const times: number[] = [];
   for (let k = 0; k < kills; k++) {
@@ -130,6 +137,58 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   rows.push(compare({ name: `failover: kill -9 of the leader to the first acks=all write on the new one, median of ${kills}`, unit: 'ms', better: 'lower', runs: [percentile(sorted, 50)], max: 2_000 }));
   ctx.note(`cluster: three brokers and etcd 3.4 on this machine, coordinatorLeaseSeconds ${lease} (lease renewed every ${(lease / 3).toFixed(2)} s), replicaLagTimeMaxMs default; failover times ${times.map((t) => Math.round(t)).join(', ')} ms (min ${Math.round(sorted[0])}, max ${Math.round(sorted[sorted.length - 1])}); load average at the end ${loadAverage()}.`);
   return rows;
+}
+
+/**
+ * (c) One group member reading a 1-partition RF=1 topic from its start through its group's
+ * coordinator, records/s: a group whose coordinator is another broker (it reads the leader's copy
+ * through its remote view, one long-polling internal read at a time) vs a group whose coordinator
+ * leads the partition (it reads its own copy), alternated. Each member polls its coordinator
+ * directly (no forwarding), 1000 records per poll.
+ */
+async function groupReads(
+  ctx: BenchContext,
+  port: (n: number) => number,
+  create: (name: string, replicationFactor: number) => Promise<number>,
+): Promise<BenchRow> {
+  const leader = await create('grouped', 1);
+  const total = ctx.quick ? 20_000 : 200_000;
+  const body = produceBody(1000);
+  for (let i = 0; i < total / 1000; i++) await api(port(leader), 'POST', '/v1/clusters/default/topics/grouped/records?acks=1', body);
+  // the first join makes the cluster define __consumer_offsets; its partitions' leaders are the groups' coordinators
+  await until(async () => (await api(port(leader), 'POST', '/v1/clusters/default/groups/warm-up/members', { topics: ['grouped'] }).then(() => true, () => false)) || undefined, 'a first group member', 60_000);
+  const coordinators = await until(async () => {
+    const a = (await api(port(leader), 'GET', `/v1/clusters/default/topics/${OFFSETS_TOPIC}/partitions`)) as { partitions: { leader?: number }[] };
+    const leaders = a.partitions.map((x) => x.leader ?? -1);
+    return leaders.length === OFFSETS_TOPIC_PARTITIONS && leaders.every((l) => l >= 0) ? leaders : undefined;
+  }, `the leaders of ${OFFSETS_TOPIC}`, 60_000);
+  const remote = coordinators.find((c) => c !== leader);
+  if (remote === undefined || !coordinators.includes(leader)) throw new Error(`(c) needs groups coordinated by broker ${leader} and by another: coordinators ${coordinators.join(', ')}`);
+  let n = 0;
+  /** A fresh group name whose coordinator is `coordinator`. */
+  const groupAt = (coordinator: number): string => {
+    for (;;) {
+      const name = `reader-${n++}`;
+      if (coordinators[groupPartition(name, OFFSETS_TOPIC_PARTITIONS)] === coordinator) return name;
+    }
+  };
+  const consume = (coordinator: number) => async (): Promise<number> => {
+    const group = groupAt(coordinator);
+    const path = `/v1/clusters/default/groups/${group}/members`;
+    const { memberId } = (await api(port(coordinator), 'POST', path, { topics: ['grouped'], autoOffsetReset: 'earliest', autoCommit: false })) as { memberId: string };
+    const deadline = performance.now() + ctx.seconds * 1000;
+    const started = performance.now();
+    let records = 0;
+    while (performance.now() < deadline && records < total) {
+      const r = (await api(port(coordinator), 'GET', `${path}/${memberId}/records?maxRecords=1000&maxWaitMs=1000`)) as { records: unknown[] };
+      records += r.records.length;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await api(port(coordinator), 'DELETE', `${path}/${memberId}`);
+    return records / seconds;
+  };
+  const [through, local] = await alternate(ctx, consume(remote), consume(leader));
+  return compare({ name: 'group consume, 1 member, coordinator not the leader (remote reads)', unit: 'records/s', runs: through, baselineName: 'same, coordinator leads the partition', baselineRuns: local });
 }
 
 /** One acks=all record through the broker on `port`; whether it was acknowledged. */
