@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from 'node:test';
 import { tap } from 'node:test/reporters';
 
@@ -32,7 +33,7 @@ const LONGEST_FIRST = [
   'packages/server/test/cluster/kafka-cluster.test.ts', // 40
 ];
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function find(dir, out) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
