@@ -87,7 +87,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const latLeader = await create('latency', 3);
   const lat1Leader = await create('latency-rf1', 1);
   const seconds = ctx.quick ? 1.5 : Math.max(3, ctx.seconds * 1.5);
-  const latency = (topic: string, leader: number) => (): Promise<LatencyResult> =>
+  const latency = (topic: string, leader: number): Promise<LatencyResult> =>
     load.run<LatencyResult>({
       kind: 'latency', port: port(leader), seconds, warmupSeconds: 0.5, rate: RATE, valueBytes: 100,
       producePath: `/v1/clusters/default/topics/${topic}/records?acks=1`, fetchPath: `/v1/clusters/default/topics/${topic}/partitions/0/records`,
@@ -96,8 +96,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const lat1: LatencyResult[] = [];
   await alternate(
     ctx,
-    async () => (lat.push(await latency('latency', latLeader)()), 0),
-    async () => (lat1.push(await latency('latency-rf1', lat1Leader)()), 0),
+    async () => (lat.push(await latency('latency', latLeader)), 0),
+    async () => (lat1.push(await latency('latency-rf1', lat1Leader)), 0),
   );
   const delivered = Math.min(...[...lat, ...lat1].map((r) => r.count / r.sent));
   if (delivered < 0.99) ctx.note(`cluster: (b) a consumer fell behind: in the worst trial it received ${(delivered * 100).toFixed(1)} % of the records sent after the warm-up by the end of the run (200 ms after the last send); the percentiles are of the records it received.`);
@@ -156,7 +156,7 @@ async function groupReads(
   const body = produceBody(1000);
   for (let i = 0; i < total / 1000; i++) await api(port(leader), 'POST', '/v1/clusters/default/topics/grouped/records?acks=1', body);
   // the first join makes the cluster define __consumer_offsets; its partitions' leaders are the groups' coordinators
-  await until(async () => (await api(port(leader), 'POST', '/v1/clusters/default/groups/warm-up/members', { topics: ['grouped'] }).then(() => true, () => false)) || undefined, 'a first group member', 60_000);
+  await until(() => api(port(leader), 'POST', '/v1/clusters/default/groups/warm-up/members', { topics: ['grouped'] }), 'a first group member', 60_000);
   const coordinators = await until(async () => {
     const a = (await api(port(leader), 'GET', `/v1/clusters/default/topics/${OFFSETS_TOPIC}/partitions`)) as { partitions: { leader?: number }[] };
     const leaders = a.partitions.map((x) => x.leader ?? -1);

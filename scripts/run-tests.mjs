@@ -19,16 +19,16 @@ import { run } from 'node:test';
 import { tap } from 'node:test/reporters';
 
 const LONGEST_FIRST = [
-  'packages/server/test/packaging/container-image.test.ts', // 330 s (40 s once podman has its caches)
-  'packages/server/test/cli/cli.test.ts', // 175
-  'packages/server/test/cluster/cluster-exactly-once.test.ts', // 95
+  'packages/server/test/packaging/container-image.test.ts', // 330 (115 once podman has its caches)
+  'packages/server/test/cli/cli.test.ts', // 115-175
   'packages/server/test/cluster/faults.test.ts', // 100
+  'packages/server/test/cluster/cluster-exactly-once.test.ts', // 95
   'packages/server/test/cluster/partition.test.ts', // 70
   'packages/server/test/transactions/exactly-once-pipeline.test.ts', // 70
-  'packages/server/test/durable-streams/conformance.test.ts', // 56
-  'packages/server/test/cli/auth-cli.test.ts', // 57
-  'packages/server/test/packaging/npm-pack.test.ts', // 50
-  'packages/server/test/crash/crash.test.ts', // 45
+  'packages/server/test/durable-streams/conformance.test.ts', // 60
+  'packages/server/test/cli/auth-cli.test.ts', // 55
+  'packages/server/test/crash/crash.test.ts', // 50
+  'packages/server/test/packaging/npm-pack.test.ts', // 30-50
   'packages/server/test/cluster/kafka-cluster-transactions.test.ts', // 40
   'packages/server/test/cluster/kafka-cluster.test.ts', // 40
 ];

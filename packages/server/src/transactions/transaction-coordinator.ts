@@ -521,8 +521,8 @@ export class TransactionCoordinator {
       const firstOffsets = await this.#firstOffsets(cluster, current.partitions, current.producerId);
       const groups = type === 'commit' ? [...new Set(current.offsets.map((o) => o.groupId))] : [];
       const offsetsEnd = groups.length === 0 ? undefined : Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await this.#offsetsEnd(cluster, g)] as const)));
-      const fenced = fence === undefined ? undefined : await fence();
-      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd, fence: fenced && { producerId: fenced.producerId, producerEpoch: fenced.producerEpoch } };
+      const fenced = await fence?.();
+      const prepared: TxnMetadata = { ...current, state: type === 'commit' ? 'PrepareCommit' : 'PrepareAbort', firstOffsets, offsetsEnd, fence: fenced };
       await this.#write(cluster, prepared);
       return await this.#finish(cluster, prepared);
     } finally {
