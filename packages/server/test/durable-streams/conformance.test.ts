@@ -6,6 +6,10 @@
  *
  * The broker's long-poll timeout is 3 s here (streamLongPollMs) so that the suite's long-poll
  * tests finish quickly; production keeps the default.
+ *
+ * vitest retries a failed test once (suite/vitest.config.mjs). A test that passed only on its
+ * retry is accepted in the groups whose assertions race the clock (a 2 s TTL that a request must
+ * beat by 500 ms, a long-poll's timeout) and printed; anywhere else it fails the run as flaky.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +39,9 @@ interface VitestReport {
   numTotalTests: number;
   testResults: Array<{ assertionResults: Assertion[]; message?: string }>;
 }
+// the suite's groups whose tests race a wall clock
+const CLOCK_BOUND = /TTL|Expir|Long-Poll|Long-poll/;
+
 interface ExpectedFailure {
   test: string;
   reason: string;
@@ -78,10 +85,13 @@ test('the Durable Streams conformance suite passes against Webka', { timeout: 24
 
   const expected = JSON.parse(fs.readFileSync(path.join(here, 'expected-failures.json'), 'utf8')) as ExpectedFailure[];
   const failed: Array<{ name: string; message: string }> = [];
+  const retried: Array<{ name: string; message: string }> = [];
   for (const file of report.testResults) {
     for (const a of file.assertionResults) {
-      if (a.status !== 'failed') continue;
-      failed.push({ name: [...a.ancestorTitles.slice(1), a.title].join(' > '), message: (a.failureMessages?.[0] ?? '').split('\n')[0] });
+      const entry = { name: [...a.ancestorTitles.slice(1), a.title].join(' > '), message: (a.failureMessages?.[0] ?? '').split('\n')[0] };
+      if (a.status === 'failed') failed.push(entry);
+      // a passed test keeps the errors of its failed attempts
+      else if (a.status === 'passed' && (a.failureMessages?.length ?? 0) > 0) retried.push(entry);
     }
   }
   const skipped = report.numPendingTests + report.numTodoTests;
@@ -89,9 +99,12 @@ test('the Durable Streams conformance suite passes against Webka', { timeout: 24
   t.diagnostic(summary);
   for (const e of expected) t.diagnostic(`expected failure: ${e.test} (${e.reason})`);
   for (const f of failed) t.diagnostic(`failed: ${f.name}: ${f.message}`);
+  for (const r of retried) t.diagnostic(`passed on retry: ${r.name} (first attempt: ${r.message})`);
 
   assert.ok(report.numTotalTests > 300, `the suite ran only ${report.numTotalTests} tests`);
   const allowed = new Set(expected.map((e) => e.test));
   const unexpected = failed.filter((f) => !allowed.has(f.name));
   assert.deepEqual(unexpected, [], 'failures not listed in expected-failures.json');
+  const flaky = retried.filter((r) => !CLOCK_BOUND.test(r.name));
+  assert.deepEqual(flaky, [], 'tests that passed only on retry outside the clock-bound groups');
 });
