@@ -72,9 +72,10 @@ export class GroupMember {
    * Records read from the log but not yet delivered, per partition: a read decodes whole batches,
    * and a poll that takes a fair share from each partition would otherwise decode a batch again
    * for every share (Kafka's consumer keeps such completed fetches too). Valid while `from` is
-   * the partition's position; dropped with the position when the partition moves.
+   * the partition's position; dropped with the position when the partition moves. `records`
+   * from index `start` on are what is left (a poll moves `start` rather than copy the rest).
    */
-  readonly buffers = new Map<string, { from: number; records: DecodedRecord[]; nextOffset: number }>();
+  readonly buffers = new Map<string, { from: number; records: DecodedRecord[]; start: number; nextOffset: number }>();
   /** Polls in progress: a member waiting in a long poll is alive whatever its session timeout. */
   activePolls = 0;
   lastAutoCommitAt: number;

@@ -95,19 +95,23 @@ export function readAssigned(sourceOf: SourceOf, store: OffsetStore, group: Grou
         member.buffers.delete(key);
         if (offset >= p.readableEnd(limits.isolation)) continue;
         const r = p.read(offset, { maxRecords: Number.MAX_SAFE_INTEGER, maxBytes: readBytes, isolation: limits.isolation });
-        buffered = { from: offset, records: r.records, nextOffset: r.nextOffset };
+        buffered = { from: offset, records: r.records, start: 0, nextOffset: r.nextOffset };
       }
-      const taken = buffered.records.length <= room ? buffered.records : buffered.records.slice(0, room);
-      for (const record of taken) {
+      const { records } = buffered;
+      const end = Math.min(records.length, buffered.start + room);
+      for (let i = buffered.start; i < end; i++) {
+        const record = records[i];
         out.push({ topic: tp.topic, partition: tp.partition, record });
         bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0) + 24;
       }
-      if (taken.length === buffered.records.length) {
+      if (end === records.length) {
         member.buffers.delete(key);
         member.positions.set(key, buffered.nextOffset);
       } else {
-        const next = taken[taken.length - 1].offset + 1;
-        member.buffers.set(key, { from: next, records: buffered.records.slice(taken.length), nextOffset: buffered.nextOffset });
+        const next = records[end - 1].offset + 1;
+        buffered.from = next;
+        buffered.start = end;
+        member.buffers.set(key, buffered);
         member.positions.set(key, next);
       }
     }

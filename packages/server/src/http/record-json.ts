@@ -268,8 +268,55 @@ export class JsonBytes {
 
   /** Text of ASCII characters only (punctuation, field names, numbers, base64). */
   ascii(s: string): void {
-    this.#room(s.length);
-    this.#len += this.#buf.write(s, this.#len, 'latin1');
+    const n = s.length;
+    this.#room(n);
+    if (n > 64) {
+      this.#len += this.#buf.write(s, this.#len, 'latin1');
+      return;
+    }
+    // a record's short pieces: a loop costs less than the call into Buffer#write (2.5x, measured)
+    const buf = this.#buf;
+    const at = this.#len;
+    for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
+    this.#len = at + n;
+  }
+
+  /** An integer's decimal digits (a record's offset and timestamp), without a string in between. */
+  int(v: number): void {
+    if (v < 0 || v > Number.MAX_SAFE_INTEGER || Math.floor(v) !== v) {
+      this.ascii(String(v));
+      return;
+    }
+    this.#room(16);
+    if (v < 1e8) {
+      this.#small(v, 0);
+      return;
+    }
+    // parts below 1e8, so that the digits come from small-integer arithmetic (a 13-digit timestamp)
+    const high = Math.floor(v / 1e8);
+    const low = v - high * 1e8;
+    if (high < 1e8) this.#small(high, 0);
+    else {
+      const top = Math.floor(high / 1e8);
+      this.#small(top, 0);
+      this.#small(high - top * 1e8, 8);
+    }
+    this.#small(low, 8);
+  }
+
+  /** The digits of 0 <= v < 1e8, left-padded with zeros to `width`. */
+  #small(v: number, width: number): void {
+    let digits = v < 1e4 ? (v < 100 ? (v < 10 ? 1 : 2) : v < 1000 ? 3 : 4) : v < 1e6 ? (v < 1e5 ? 5 : 6) : v < 1e7 ? 7 : 8;
+    if (digits < width) digits = width;
+    const buf = this.#buf;
+    const start = this.#len;
+    let x = v | 0;
+    for (let at = start + digits - 1; at >= start; at--) {
+      const q = (x / 10) | 0;
+      buf[at] = 48 + x - q * 10;
+      x = q;
+    }
+    this.#len = start + digits;
   }
 
   /** Any text, as UTF-8. */
@@ -323,12 +370,17 @@ export function renderedSizeHint(records: readonly DecodedRecord[], perRecord = 
  * key or value that needs no escaping) is copied in as stored; anything else goes through
  * renderRecord's own rendering.
  */
-export function writeRecord(out: JsonBytes, r: DecodedRecord, keyFormat: KeyFormat, valueFormat: ReadValueFormat, prefix = ''): void {
-  if (prefix === '') out.ascii(`{"offset":${r.offset},"timestamp":${r.timestamp},"key":`);
+export function writeRecord(out: JsonBytes, r: DecodedRecord, keyFormat: KeyFormat, valueFormat: ReadValueFormat, prefix?: Uint8Array): void {
+  if (prefix === undefined) out.ascii('{"offset":');
   else {
-    out.text(`{${prefix}`);
-    out.ascii(`"offset":${r.offset},"timestamp":${r.timestamp},"key":`);
+    out.ascii('{');
+    out.bytes(prefix);
+    out.ascii('"offset":');
   }
+  out.int(r.offset);
+  out.ascii(',"timestamp":');
+  out.int(r.timestamp);
+  out.ascii(',"key":');
   let extra = '';
   if (r.key === null) out.ascii('null');
   else if (keyFormat !== 'text' || !out.plainString(r.key)) {

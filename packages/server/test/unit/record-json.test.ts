@@ -72,8 +72,9 @@ test('writeRecord writes renderRecord\'s text as UTF-8, for stored keys, values,
   // stored bytes: text (escaped or not, non-ASCII), JSON text, and bytes that are not UTF-8
   const bytes = fc.oneof(text.map((t) => Buffer.from(t, 'utf8')), fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null', 'utf8')), fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)));
   const stored = fc.record({
-    offset: fc.nat(),
-    timestamp: fc.nat(),
+    // offsets and timestamps of every length (writeRecord writes their digits itself), and a timestamp of -1
+    offset: fc.oneof(fc.nat(), fc.maxSafeNat()),
+    timestamp: fc.oneof(fc.nat(), fc.maxSafeNat(), fc.integer({ min: 1_000_000_000_000, max: 9_999_999_999_999 }), fc.constant(-1)),
     key: fc.option(bytes),
     value: fc.option(bytes),
     headers: fc.array(fc.record({ key: text, value: fc.option(bytes) }), { maxLength: 3 }),
@@ -91,7 +92,7 @@ test('writeRecord writes renderRecord\'s text as UTF-8, for stored keys, values,
         for (const r of records) {
           // a JSON tag is only ever set on JSON text: the bytes are then spliced in unchecked
           if (((r.attributes ?? 0) & VALUE_FORMAT_MASK) === VALUE_FORMAT_JSON && r.value !== null) r.value = Buffer.from(JSON.stringify(r.value.toString('base64')));
-          writeRecord(out, r, keyFormat, valueFormat, prefix);
+          writeRecord(out, r, keyFormat, valueFormat, prefix === '' ? undefined : Buffer.from(prefix));
           expected += renderRecord(r, keyFormat, valueFormat, prefix);
         }
         assert.deepEqual(out.finish(), Buffer.from(expected, 'utf8'));

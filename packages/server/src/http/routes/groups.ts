@@ -12,7 +12,7 @@ import {
 import { WebkaError } from '../../errors.js';
 import { GroupCoordinator } from '../../groups/group-coordinator.js';
 import { GroupAdmin, type GroupView } from '../../groups/group-admin.js';
-import { JsonBytes, readFormat, renderedSizeHint, writeRecord, type KeyFormat } from '../record-json.js';
+import { JsonBytes, readFormat, writeRecord, type KeyFormat } from '../record-json.js';
 import { authorizedOperations } from '../authorized-operations.js';
 import { topicReader } from '../topic-reader.js';
 import { coordinatesGroup, fromOtherBrokers, routeToGroupCoordinator } from '../group-routing.js';
@@ -139,12 +139,19 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
         });
         const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
         const valueFormat = readFormat(q.valueFormat);
-        const out = new JsonBytes(renderedSizeHint(r.records.map((x) => x.record), 128));
+        let hint = 128;
+        for (const { record } of r.records) hint += 128 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+        const out = new JsonBytes(hint);
         out.ascii('{"records":[');
+        // a poll's records come partition by partition: each run's "topic" and "partition" fields are encoded once
+        let prefix: Buffer | undefined;
         for (let i = 0; i < r.records.length; i++) {
           const { topic, partition, record } = r.records[i];
           if (i > 0) out.ascii(',');
-          writeRecord(out, record, keyFormat, valueFormat, `"topic":${JSON.stringify(topic)},"partition":${partition},`);
+          if (prefix === undefined || topic !== r.records[i - 1].topic || partition !== r.records[i - 1].partition) {
+            prefix = Buffer.from(`"topic":${JSON.stringify(topic)},"partition":${partition},`);
+          }
+          writeRecord(out, record, keyFormat, valueFormat, prefix);
         }
         out.text(`],"generation":${r.generation},"assignment":${JSON.stringify(r.assignment)}}`);
         const body = out.finish();
