@@ -4,6 +4,7 @@
  * wires logging, request ids, error handling, the OpenAPI document and shutdown.
  */
 import { randomUUID } from 'node:crypto';
+import { lazyChildLogger } from './request-logger.js';
 import { setMaxListeners } from 'node:events';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ErrorSchema } from '@webka/protocol';
@@ -91,6 +92,7 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
     requestIdHeader: false,
     // one line per request, written by the onResponse hook below at a level chosen by status
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
