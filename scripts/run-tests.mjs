@@ -26,6 +26,7 @@ const LONGEST_FIRST = [
   'packages/server/test/cluster/partition.test.ts', // 70
   'packages/server/test/transactions/exactly-once-pipeline.test.ts', // 70
   'packages/server/test/durable-streams/conformance.test.ts', // 60
+  'packages/console/test/firefox.browser.test.ts', // 60-110
   'packages/server/test/cli/auth-cli.test.ts', // 55
   'packages/server/test/crash/crash.test.ts', // 50
   'packages/server/test/packaging/npm-pack.test.ts', // 30-50

@@ -11,10 +11,34 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { Webka } from '@webka/client';
 import { startSecureBroker, type Cast } from '../../server/test/security/secure-broker.js';
-import { chromiumUnavailable, launchChromium, type LaunchedChromium } from '../../client/test/support/chromium.js';
+import { chromiumUnavailable, launchChromium } from '../../client/test/support/chromium.js';
+import { firefoxUnavailable, launchFirefox } from '../../client/test/support/firefox.js';
+
+/**
+ * The browser the console tests drive: Chromium, or Firefox when WEBKA_TEST_BROWSER=firefox
+ * (firefox.browser.test.ts runs every console test file so, in a process of its own).
+ */
+export const BROWSER = process.env.WEBKA_TEST_BROWSER === 'firefox' ? 'firefox' : 'chromium';
+
+/**
+ * The hash of the <style> that playwright-core puts into the page for a screenshot: in Firefox
+ * (WebDriver BiDi) the page's CSP blocks it and Firefox logs the violation, naming this hash
+ * (a screenshot alone, on a page that logged nothing before, adds exactly this line). It is the
+ * test tool's style, not the console's: the line is left out of `problems` in Firefox only.
+ */
+const PLAYWRIGHT_SCREENSHOT_STYLE = 'sha256-YjaKGiklmzC6wjXA513HAMmzus8VE61XCOT+SmwNZWA=';
+
+/**
+ * Sets a number input. playwright-core's fill() appends to a number input's value in Firefox
+ * (BiDi) rather than replacing it ("1" then fill("3") gives 13): cleared first, it replaces.
+ */
+export async function setNumber(input: Locator, value: string): Promise<void> {
+  await input.clear();
+  await input.fill(value);
+}
 
 export interface ConsoleUnderTest {
   cast: Cast;
@@ -29,24 +53,29 @@ export interface ConsoleUnderTest {
 
 /** Why these tests cannot run here (printed once per file), or undefined. */
 export function consoleTestsUnavailable(file: string): string | undefined {
-  const why = chromiumUnavailable();
+  const why = BROWSER === 'firefox' ? firefoxUnavailable() : chromiumUnavailable();
   if (why !== undefined) console.log(`# ${file} skipped: ${why}`);
   return why;
 }
 
 export async function openConsole(): Promise<ConsoleUnderTest> {
   const cast = await startSecureBroker();
-  let browser: LaunchedChromium;
+  let browser: { page: Page; close(): Promise<void> };
   try {
-    browser = await launchChromium();
+    browser = BROWSER === 'firefox' ? await launchFirefox() : await launchChromium();
   } catch (e) {
     await cast.broker.close();
     throw e;
   }
   const page = browser.page;
   const problems: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded') && problems.push(m.text()));
-  page.on('pageerror', (e) => problems.push(e.message));
+  // (Firefox reports a CSP violation as a page error, Chromium as a console error)
+  const report = (text: string): void => {
+    if (BROWSER === 'firefox' && text.includes(PLAYWRIGHT_SCREENSHOT_STYLE)) return;
+    problems.push(text);
+  };
+  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded') && report(m.text()));
+  page.on('pageerror', (e) => report(e.message));
   return {
     cast,
     webka: new Webka({ url: cast.url, token: cast.admin }),

@@ -7,7 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { consoleForFile, screenshot, seriousA11yViolations } from './support.js';
+import { BROWSER, consoleForFile, screenshot, seriousA11yViolations } from './support.js';
 
 const { unavailable, get } = consoleForFile('theme and keyboard browser tests', async ({ webka }) => {
   await webka.admin().createTopic({ name: 'orders', partitions: 1 });
@@ -19,26 +19,34 @@ const LIGHT = 'rgb(255, 255, 255)';
 const DARK = 'rgb(17, 20, 24)';
 
 describe('themes and keyboard navigation', { skip: unavailable }, () => {
-  test('the OS preference picks the theme, the picker overrides it and is remembered', async () => {
+  test('the OS preference picks the theme, the picker overrides it and is remembered', async (t) => {
     const { page, cast } = get();
     await page.goto(`${cast.url}/console#/`);
     const picker = page.getByRole('combobox', { name: 'Theme' });
     await picker.waitFor();
-    await page.emulateMedia({ colorScheme: 'light' });
-    assert.equal(await background(page), LIGHT);
-    await page.emulateMedia({ colorScheme: 'dark' });
-    assert.equal(await background(page), DARK);
+    // Firefox ESR's WebDriver BiDi cannot emulate prefers-color-scheme (it does not know
+    // emulation.setMediaFeaturesOverride): there the OS preference stays light, as headless
+    // Firefox reports it, and only the picker's part is checked
+    const emulates = BROWSER !== 'firefox';
+    if (!emulates) t.diagnostic('Firefox: the OS dark preference is not emulated; the picker is checked against a light OS');
+    if (emulates) {
+      await page.emulateMedia({ colorScheme: 'light' });
+      assert.equal(await background(page), LIGHT);
+      await page.emulateMedia({ colorScheme: 'dark' });
+      assert.equal(await background(page), DARK);
+    }
 
-    await picker.selectOption('light');
-    assert.equal(await background(page), LIGHT, 'the pick wins over the OS');
+    await picker.selectOption(emulates ? 'light' : 'dark');
+    const picked = emulates ? LIGHT : DARK;
+    assert.equal(await background(page), picked, 'the pick wins over the OS');
     await page.reload();
     await picker.waitFor();
-    assert.equal(await picker.inputValue(), 'light');
-    assert.equal(await background(page), LIGHT, 'and is remembered');
+    assert.equal(await picker.inputValue(), emulates ? 'light' : 'dark');
+    assert.equal(await background(page), picked, 'and is remembered');
 
     await picker.selectOption('system');
-    assert.equal(await background(page), DARK);
-    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await background(page), emulates ? DARK : LIGHT, 'system follows the OS again');
+    if (emulates) await page.emulateMedia({ colorScheme: 'light' });
     await picker.selectOption('dark');
     assert.equal(await background(page), DARK);
     await page.reload();

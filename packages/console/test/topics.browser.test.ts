@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webka } from '@webka/client';
-import { consoleTestsUnavailable, openConsole, topicNames, type ConsoleUnderTest } from './support.js';
+import { consoleTestsUnavailable, openConsole, setNumber, topicNames, type ConsoleUnderTest } from './support.js';
 
 const TOPICS = '#/c/default/topics';
 
@@ -58,7 +58,7 @@ describe('the Topics page', { skip: unavailable }, () => {
     await page.getByRole('button', { name: 'New topic' }).click();
     const form = page.getByRole('form', { name: 'Create topic' });
     await form.getByLabel('Name').fill('orders');
-    await form.getByLabel('Partitions').fill('3');
+    await setNumber(form.getByLabel('Partitions'), '3');
     await form.getByRole('button', { name: 'Create topic' }).click();
     const partitions = page.getByRole('table', { name: 'Partitions' });
     await partitions.waitFor();
@@ -89,14 +89,14 @@ describe('the Topics page', { skip: unavailable }, () => {
     await form.getByText('Topic configs, their defaults and what they do').click();
     await form.getByRole('table', { name: 'Topic config docs' }).getByRole('row', { name: /^retention\.ms 604800000/ }).waitFor();
     await form.getByLabel('Name').fill('payments');
-    await form.getByLabel('Partitions').fill('2');
-    await form.getByLabel('Replication factor').fill('2');
+    await setNumber(form.getByLabel('Partitions'), '2');
+    await setNumber(form.getByLabel('Replication factor'), '2');
     await form.getByLabel('Configs (key=value a line)').fill('retention.ms=3600000\ncleanup.policy=compact');
     await form.getByRole('button', { name: 'Create topic' }).click();
     // one broker: a replication factor of 2 is refused, naming how many brokers are alive
     await form.getByRole('alert').filter({ hasText: 'INVALID_REPLICATION_FACTOR' }).waitFor();
     assert.ok(!(await admin.listTopics()).some((t) => t.name === 'payments'), 'nothing created');
-    await form.getByLabel('Replication factor').fill('1');
+    await setNumber(form.getByLabel('Replication factor'), '1');
     await form.getByRole('button', { name: 'Create topic' }).click();
     const configs = page.getByRole('table', { name: 'Configs' });
     await configs.waitFor();
@@ -127,12 +127,12 @@ describe('the Topics page', { skip: unavailable }, () => {
     assert.equal((await admin.describeTopic('payments')).configs['retention.ms'], 7200000);
 
     const grow = page.getByRole('form', { name: 'Add partitions' });
-    await grow.getByLabel('New partition count').fill('4');
+    await setNumber(grow.getByLabel('New partition count'), '4');
     await grow.getByRole('button', { name: 'Add partitions' }).click();
     const partitions = page.getByRole('table', { name: 'Partitions' });
     await partitions.locator('tbody tr').nth(3).waitFor();
     assert.equal((await admin.describeTopic('payments')).partitions, 4);
-    await grow.getByLabel('New partition count').fill('3');
+    await setNumber(grow.getByLabel('New partition count'), '3');
     await grow.getByRole('button', { name: 'Add partitions' }).click();
     await grow.getByRole('alert').filter({ hasText: 'INVALID_PARTITIONS' }).waitFor();
     assert.equal((await admin.describeTopic('payments')).partitions, 4);

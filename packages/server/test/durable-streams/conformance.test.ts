@@ -13,7 +13,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../src/server.js';
 import { loadConfig } from '../../src/config/config.js';
+import { runCollecting } from '../support/run-child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LONG_POLL_MS = 3_000;
@@ -50,17 +50,9 @@ interface ExpectedFailure {
 function runVitest(baseUrl: string, outputFile: string): Promise<{ code: number | null; output: string }> {
   const vitest = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
   const args = [vitest, 'run', '--config', path.join(here, 'suite', 'vitest.config.mjs'), '--reporter=json', `--outputFile=${outputFile}`];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: path.join(here, 'suite'),
-      env: { ...process.env, CONFORMANCE_TEST_URL: baseUrl, LONGPOLL_TIMEOUT_MS: String(LONG_POLL_MS), NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+  return runCollecting(process.execPath, args, {
+    cwd: path.join(here, 'suite'),
+    env: { ...process.env, CONFORMANCE_TEST_URL: baseUrl, LONGPOLL_TIMEOUT_MS: String(LONG_POLL_MS), NODE_OPTIONS: '' },
   });
 }
 
