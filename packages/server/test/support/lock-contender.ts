@@ -3,7 +3,10 @@
  * directory given, it waits until that round's start time, tries acquireLock once and prints
  * `<round> won` or `<round> lost`. It never releases: a lock is held until the process exits.
  *   node --import tsx lock-contender.ts <roundMs> <dir>...
- * Once loaded it prints `ready` and reads the first round's start time (ms) from stdin.
+ * Once loaded it prints `ready` and reads the first round's start time (ms) from stdin. After the
+ * last round it prints `end` and stays alive until it is killed: a winner that exited at once
+ * would leave its lock stale, and a contender still behind on a loaded machine would rightly take
+ * it over, winning the same round a second time.
  */
 import { acquireLock } from '../../src/storage/data-dir-lock.js';
 import { nodeFileSystem } from '../../src/storage/file-system.js';
@@ -26,3 +29,5 @@ for (const [round, dir] of dirs.entries()) {
   }
   process.stdout.write(`${round} ${outcome}\n`);
 }
+process.stdout.write('end\n');
+setInterval(() => {}, 1 << 30);

@@ -89,8 +89,15 @@ test('of brokers started together on one directory exactly one takes the lock, w
         if (out.startsWith('ready\n')) resolve();
       }),
     );
-    const done = new Promise<string>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(out.slice('ready\n'.length)) : reject(new Error(`contender exited ${code}: ${out}`)))));
+    // done at `end`: the contenders are stopped only once all are, so every lock won stays live
+    const done = new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', () => out.endsWith('end\n') && resolve(out.slice('ready\n'.length, -'end\n'.length)));
+      child.on('exit', (code) => reject(new Error(`contender exited ${code} before its last round: ${out}`)));
+    });
     return { child, ready, done };
+  });
+  t.after(() => {
+    for (const c of children) c.child.kill('SIGKILL');
   });
   await Promise.all(children.map((c) => c.ready));
   const startAt = Date.now() + 100;
