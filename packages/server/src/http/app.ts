@@ -4,7 +4,6 @@
  * wires logging, request ids, error handling, the OpenAPI document and shutdown.
  */
 import { randomUUID } from 'node:crypto';
-import { lazyChildLogger } from './request-logger.js';
 import { setMaxListeners } from 'node:events';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ErrorSchema } from '@webka/protocol';
@@ -30,6 +29,7 @@ import { installSecurity } from './plugins/security.js';
 import { securityRoutes } from './routes/security.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { loggerOptions } from './log-options.js';
+import { lazyChildLogger } from './request-logger.js';
 import { serverOptions } from './server-options.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { durableStreamsRoutes } from '../durable-streams/plugin.js';

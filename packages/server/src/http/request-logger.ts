@@ -1,7 +1,8 @@
 /**
  * Each request's logger, made only when something logs through it. Fastify gives every request a
- * pino child bound to its id; making one costs about as much as a one-record produce's append,
- * and a request that succeeds logs nothing at the default level. This stands in for the child and
+ * pino child bound to its id (about 2% of the broker's samples in a profile of 1000-record
+ * fetches, more of a one-record request's), and a request that succeeds logs nothing at the
+ * default level. This stands in for the child and
  * makes it on the first line written at an enabled level (or on any use that needs the child
  * itself), so the line carries the same bindings as an eager child's.
  */
