@@ -31,8 +31,41 @@ export interface TestEtcd {
   restart(): Promise<void>;
 }
 
-/** A TCP port free on 127.0.0.1 right now (another process may take it before it is used). */
-export function freePort(): Promise<number> {
+/** Whether a TCP port can be listened on at 127.0.0.1 now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** The first port of the kernel's ephemeral range (the source ports of outgoing connections). */
+function ephemeralLow(): number {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 49152; // the IANA range, where /proc does not say
+  }
+}
+
+const PORT_FLOOR = 10_000;
+
+/**
+ * A TCP port free on 127.0.0.1 right now, for a process this test starts on it later: a random
+ * one below the kernel's ephemeral range. A port the kernel hands out for listen(0) is one of
+ * that range, so the source port of any connection another test opens meanwhile could take it
+ * before it is used (seen: a broker of the compose test refused with EADDRINUSE); below the range
+ * only another test's choice can, one in some twenty thousand.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow() - 1;
+  if (high - PORT_FLOOR >= 1000) {
+    for (let i = 0; i < 50; i++) {
+      const port = PORT_FLOOR + Math.floor(Math.random() * (high - PORT_FLOOR));
+      if (await canListen(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
