@@ -15,18 +15,17 @@ const DEBIAN_FIREFOX = '/usr/bin/firefox-esr';
 
 export interface LaunchedFirefox {
   readonly page: Page;
-  /** What drove the tests, for their output: the browser's version. */
-  readonly version: string;
   close(): Promise<void>;
 }
 
-let unavailable: string | null | undefined;
+/** needDebianPackages' answer, asked once per process (null: Firefox is here). */
+let checked: { why: string | null } | undefined;
 
 /** Why no Firefox can be had here, for a test to skip with; undefined when one can (installing it on first use). */
 export function firefoxUnavailable(): string | undefined {
   if (process.env.FIREFOX_PATH) return fs.existsSync(process.env.FIREFOX_PATH) ? undefined : `FIREFOX_PATH=${process.env.FIREFOX_PATH} does not exist`;
-  unavailable ??= needDebianPackages({ packages: ['firefox-esr'], check: `test -x ${DEBIAN_FIREFOX}` });
-  return unavailable ?? undefined;
+  checked ??= { why: needDebianPackages({ packages: ['firefox-esr'], check: `test -x ${DEBIAN_FIREFOX}` }) };
+  return checked.why ?? undefined;
 }
 
 /** Starts headless Firefox with a fresh profile and one page. */
@@ -41,7 +40,6 @@ export async function launchFirefox(): Promise<LaunchedFirefox> {
     const page = await browser.newPage();
     return {
       page,
-      version: browser.version(),
       async close() {
         await browser.close();
         fs.rmSync(home, { recursive: true, force: true });
