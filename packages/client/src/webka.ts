@@ -18,6 +18,8 @@ export interface FetchedRecords {
   nextOffset: number;
   highWatermark: number;
   logStartOffset: number;
+  /** With `match`: the records the broker looked through (nextOffset resumes past the last). */
+  scanned?: number;
 }
 
 export interface FetchRecordsOptions {
@@ -30,6 +32,12 @@ export interface FetchRecordsOptions {
   /** How values are shown: as each was produced (default: text as text, JSON as JSON, bytes as base64), or all as json, text or binary. */
   valueFormat?: ValueFormat;
   keyFormat?: 'text' | 'binary';
+  /** Search: only the records whose key, value or headers (see matchIn) contain this text, ignoring case. */
+  match?: string;
+  /** Where `match` looks: key, value, headers (name=value) or any of them (default). */
+  matchIn?: 'any' | 'key' | 'value' | 'headers';
+  /** Search: the records the broker looks through at most (default 10,000); resume at nextOffset. */
+  maxScan?: number;
   signal?: AbortSignal;
 }
 

@@ -3,11 +3,12 @@
  * the offset it was written at, browse the partition's latest records and open one (JSON as a
  * tree), and follow the topic live while a producer runs: pause holds the rows shown, resume
  * shows what came meanwhile, and the row cap drops the oldest; a filter by key or by text narrows
- * both the browsed records and the live tail.
+ * both the browsed records and the live tail, and Search asks the broker to look through the
+ * partition for it.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { consoleForFile } from './support.js';
+import { consoleForFile, setNumber } from './support.js';
 
 const { unavailable, get } = consoleForFile('messages browser tests', async ({ webka }) => {
   await webka.admin().createTopic({ name: 'events', partitions: 2 });
@@ -119,6 +120,52 @@ describe('the Messages page', { skip: unavailable }, () => {
     await status().filter({ hasText: /7 shown$/ }).waitFor();
     await producer.close();
     await page.getByRole('button', { name: 'Stop' }).click();
+    assert.deepEqual(c.problems, []);
+  });
+
+  test('Search asks the broker for the records that match the filter, and Search on goes further', async () => {
+    const c = get();
+    const { page, webka } = c;
+    await webka.admin().createTopic({ name: 'haystack', partitions: 1 });
+    const producer = webka.producer();
+    const needles: Record<number, string> = { 10: 'needle-a', 11_000: 'NEEDLE-b', 11_900: 'a Needle-c' };
+    for (let from = 0; from < 12_000; from += 3_000) {
+      await producer.send('haystack', Array.from({ length: 3_000 }, (_, i) => ({ key: `hay-${from + i}`, value: needles[from + i] !== undefined ? { text: needles[from + i] } : { i: from + i } })));
+    }
+    await producer.close();
+    await page.goto(`${c.cast.url}/console#/c/default/topics/haystack/messages`);
+    const browse = page.getByRole('form', { name: 'Browse records' });
+    const records = page.getByRole('list', { name: 'Records' });
+    const shown = async () => (await records.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('data-record')))).join(' ');
+    const search = browse.getByRole('button', { name: 'Search', exact: true });
+    const status = page.getByTestId('search-status');
+    await page.getByRole('search', { name: 'Filter records' }).getByLabel('Filter').fill('needle');
+    // the latest 20 loaded hold none of them
+    await browse.getByRole('button', { name: 'Load' }).click();
+    await page.getByTestId('browse-matches').filter({ hasText: '0 of 20 loaded records match' }).waitFor();
+
+    // the latest 500, searched by the broker: the one among them
+    await setNumber(browse.getByLabel('N', { exact: true }), '500');
+    await search.click();
+    await status.filter({ hasText: '1 record with "needle" among 500 searched by the broker, to the end' }).waitFor();
+    assert.equal(await shown(), '0/11900');
+
+    // from the earliest: 10,000 a search, then on to the end
+    await browse.getByLabel('From').selectOption('earliest');
+    await search.click();
+    await status.filter({ hasText: '1 record with "needle" among 10,000 searched by the broker, up to offset 9999' }).waitFor();
+    assert.equal(await shown(), '0/10');
+    await status.getByRole('button', { name: 'Search on' }).click();
+    await status.filter({ hasText: '3 records with "needle" among 12,000 searched by the broker, to the end' }).waitFor();
+    assert.equal(await shown(), '0/10 0/11000 0/11900');
+    assert.equal(await status.getByRole('button', { name: 'Search on' }).count(), 0);
+    await records.getByRole('button', { name: 'Record 0/11000' }).click();
+    assert.match((await page.getByRole('region', { name: 'Record 0/11000' }).textContent())!, /NEEDLE-b/);
+
+    // a Load shows the loaded records again, filtered in the page
+    await browse.getByRole('button', { name: 'Load' }).click();
+    await page.getByTestId('browse-matches').filter({ hasText: '1 of 100 loaded records match' }).waitFor();
+    assert.equal(await status.count(), 0);
     assert.deepEqual(c.problems, []);
   });
 });

@@ -164,6 +164,7 @@ export const FetchResponse = Type.Object({
   highWatermark: Type.Integer(),
   lastStableOffset: Type.Integer({ description: 'Where read_committed reads stop: below the first record of a transaction not yet decided' }),
   logStartOffset: Type.Integer(),
+  scanned: Type.Optional(Type.Integer({ description: 'Search (match) only: the records looked through' })),
 });
 
 /** How a reader sees values (docs/values.md): omitted, each as it was produced. */
@@ -184,6 +185,9 @@ export const FetchQuery = Type.Object({
   keyFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('binary')])),
   valueFormat: Type.Optional(ReadValueFormatSchema),
   isolation: Type.Optional(IsolationSchema),
+  match: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Search: answer only the records whose key, value or headers (see matchIn) contain this text, ignoring case; the broker looks through at most maxScan records from the start' })),
+  matchIn: Type.Optional(Type.Union([Type.Literal('any'), Type.Literal('key'), Type.Literal('value'), Type.Literal('headers')], { description: 'Where match looks: key, value, headers (name=value) or any of them (default)' })),
+  maxScan: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'Search: records to look through at most (default 10000, at most the broker setting maxFetchScanRecords); nextOffset resumes past the last one' })),
 });
 export type FetchQuery = Static<typeof FetchQuery>;
 

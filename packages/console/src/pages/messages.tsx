@@ -1,7 +1,8 @@
 /**
  * Messages of one topic: browse a partition from an offset, the latest N or a time; follow the
  * whole topic live over SSE (TopicFollower) with pause and a cap on the rows kept; a filter by key
- * or by text (key, value, headers) over the rows loaded or followed; and produce a
+ * or by text (key, value, headers) over the rows loaded or followed, and Search, which asks the
+ * broker for the records that match it (a fetch with match=, resumed by Search on); and produce a
  * record from a form that shows where it was written. A row opens the record in full beside the
  * list (RecordDetail: JSON as a tree, text, binary as hex or base64).
  */
@@ -17,6 +18,18 @@ import { VirtualList } from '../components/virtual-list.js';
 
 /** Most records one browse asks for. */
 export const BROWSE_LIMIT = 100;
+/** Records the broker looks through per Search (and per Search on). */
+const SEARCH_SCAN = 10_000;
+
+/** A Search's progress: the text, records looked through, where to search on, the partition's end. */
+interface Searched {
+  text: string;
+  scanned: number;
+  next: number;
+  end: number;
+  /** Latest N: the records of the N left to look through. */
+  span: number | undefined;
+}
 /** Rows the live tail keeps unless the user picks another cap (oldest dropped first). */
 export const DEFAULT_TAIL_CAP = 1000;
 const ROW_HEIGHT = 28;
@@ -61,7 +74,7 @@ function FilterBar({ filter, onChange }: { filter: RecordFilter; onChange: (f: R
           <option value="key">key</option>
         </select>
       </label>
-      <span class="muted">applies to the records loaded and followed below</span>
+      <span class="muted">applies to the records loaded and followed below; Search asks the broker to look through the partition</span>
     </div>
   );
 }
@@ -103,27 +116,54 @@ function Browse({ cluster, topic, partitions, onOpen, open, filter }: { cluster:
   const [n, setN] = useState('20');
   const [error, setError] = useState<unknown>();
   const [rows, setRows] = useState<ShownRecord[] | undefined>();
+  const [searched, setSearched] = useState<Searched | undefined>();
+  /** Where the form says to start, and how many records that covers (latest N: N, at most `cap`). */
+  const start = async (cap: number): Promise<{ offset?: number | 'earliest'; timestamp?: number; span?: number }> => {
+    const num = Number(n);
+    if (from === 'earliest') return { offset: 'earliest' };
+    if (from === 'offset') return { offset: num };
+    if (from === 'timestamp') {
+      const timestamp = Date.parse(n);
+      if (Number.isNaN(timestamp)) throw new Error('Give the time as an ISO date, e.g. 2026-01-31T12:00:00Z');
+      return { timestamp };
+    }
+    const o = await session.value!.webka(cluster).admin().listOffsets(topic, partition);
+    const span = Math.min(Math.max(1, num), cap);
+    return { offset: Math.max(o.earliest, o.latest - span), span };
+  };
   const load = async () => {
     setError(undefined);
     try {
-      const w = session.value!.webka(cluster);
-      const num = Number(n);
-      let opts: { offset?: number | 'earliest'; timestamp?: number; maxRecords: number } = { maxRecords: BROWSE_LIMIT };
-      if (from === 'earliest') opts.offset = 'earliest';
-      else if (from === 'offset') opts.offset = num;
-      else if (from === 'timestamp') opts = { timestamp: Date.parse(n), maxRecords: BROWSE_LIMIT };
-      else {
-        const o = await w.admin().listOffsets(topic, partition);
-        const want = Math.min(Math.max(1, num), BROWSE_LIMIT);
-        opts = { offset: Math.max(o.earliest, o.latest - want), maxRecords: want };
-      }
-      if (opts.timestamp !== undefined && Number.isNaN(opts.timestamp)) throw new Error('Give the time as an ISO date, e.g. 2026-01-31T12:00:00Z');
-      const got = await w.fetchRecords(topic, partition, opts);
+      const { span, ...at } = await start(BROWSE_LIMIT);
+      const got = await session.value!.webka(cluster).fetchRecords(topic, partition, { ...at, maxRecords: Math.min(span ?? BROWSE_LIMIT, BROWSE_LIMIT) });
+      setSearched(undefined);
       setRows(got.records.map((r) => ({ ...r, partition })));
     } catch (err) {
       setError(err);
     }
   };
+  /** Asks the broker for the records that match the filter: from the form's start, or on from the last search. */
+  const search = async (on?: Searched) => {
+    setError(undefined);
+    try {
+      const { span, ...at } = on === undefined ? await start(Number.MAX_SAFE_INTEGER) : { offset: on.next, span: on.span };
+      const maxScan = Math.min(span ?? SEARCH_SCAN, SEARCH_SCAN);
+      const got = await session.value!.webka(cluster).fetchRecords(topic, partition, { ...at, maxRecords: BROWSE_LIMIT, match: filter.text.trim(), matchIn: filter.in, maxScan });
+      const found = got.records.map((r) => ({ ...r, partition }));
+      setRows(on === undefined ? found : [...(rows ?? []), ...found]);
+      setSearched({
+        text: filter.text.trim(),
+        scanned: (on?.scanned ?? 0) + (got.scanned ?? 0),
+        next: got.nextOffset,
+        end: got.highWatermark,
+        // latest N looks through those N only; the other starts look on
+        span: span === undefined ? undefined : Math.max(0, span - (got.scanned ?? 0)),
+      });
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const more = searched !== undefined && searched.next < searched.end && searched.span !== 0;
   return (
     <section aria-label="Browse">
       <form
@@ -151,9 +191,26 @@ function Browse({ cluster, topic, partitions, onOpen, open, filter }: { cluster:
           </label>
         )}
         <button type="submit">Load</button>
+        <button type="button" disabled={!filtering(filter)} title="Look through the partition for the filter's text (the broker searches)" onClick={() => void search()}>
+          Search
+        </button>
         <ErrorNote error={error} />
       </form>
-      {rows !== undefined && filtering(filter) && (
+      {searched !== undefined && (
+        <p class="muted" data-testid="search-status">
+          {count(rows?.length ?? 0)} {rows?.length === 1 ? 'record' : 'records'} with "{searched.text}" among {count(searched.scanned)} searched by the broker,{' '}
+          {more ? `up to offset ${searched.next - 1}` : 'to the end'}
+          {more && (
+            <>
+              {' '}
+              <button type="button" onClick={() => void search(searched)}>
+                Search on
+              </button>
+            </>
+          )}
+        </p>
+      )}
+      {rows !== undefined && searched === undefined && filtering(filter) && (
         <p class="muted" data-testid="browse-matches">
           {count(rows.filter((r) => matches(r, filter)).length)} of {count(rows.length)} loaded records match the filter
         </p>

@@ -41,6 +41,7 @@ export const CONFIG_KEYS = {
   maxRecordsPerRequest: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Most records one produce request may carry.' },
   maxFetchRecords: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Upper bound of maxRecords on a fetch.' },
   maxFetchBytes: { type: 'int', default: 16 * MiB, min: 1024, max: 256 * MiB, doc: 'Upper bound of maxBytes on a fetch.' },
+  maxFetchScanRecords: { type: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Upper bound of maxScan on a fetch that searches (match=): the records one request may look through.' },
   defaultFetchBytes: { type: 'int', default: 1 * MiB, min: 1024, max: 256 * MiB, doc: 'maxBytes of a fetch that does not say.' },
   maxLongPollMs: { type: 'int', default: 30_000, min: 0, max: 300_000, doc: 'Longest maxWaitMs a fetch may ask for; longer waits are clamped.' },
   streamLongPollMs: { type: 'int', default: 20_000, min: 100, max: 300_000, doc: 'Durable Streams: how long a live=long-poll read waits for data before answering 204.' },

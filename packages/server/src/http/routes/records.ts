@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ProduceBody, ProduceResponse, ProduceBatchResponse, FetchQuery, FetchResponse, PartitionInfoSchema } from '@webka/protocol';
-import type { Acks, ProducedRecord } from '../../broker.js';
+import type { Acks, FetchResult, ProducedRecord } from '../../broker.js';
 import type { TxnJoin } from '../../partitions/produce-path.js';
 import { WebkaError } from '../../errors.js';
 import { JsonBytes, readFormat, renderedSizeHint, writeRecord, type KeyFormat, type ValueFormat } from '../record-json.js';
@@ -22,6 +22,7 @@ import { installJsonParser } from '../json-body.js';
 import { parseBinaryProduce } from '../record-batch-body.js';
 import { RECORD_BATCH_CONTENT_TYPE } from '@webka/protocol';
 import { clientGone } from '../client-gone.js';
+import { DEFAULT_SCAN_RECORDS, recordMatcher, search } from '../record-match.js';
 
 const TopicParams = Type.Object({ cluster: Type.String(), topic: Type.String() });
 /** With the examples the docs page prefills: the default cluster and the topic its create-topic example makes. */
@@ -323,9 +324,24 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
     const offset = q.offset === undefined ? undefined : q.offset === 'earliest' || q.offset === 'latest' ? q.offset : int(q.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
     const timestamp = q.timestamp === undefined ? undefined : int(q.timestamp, 'timestamp', 0, 8_640_000_000_000_000, 0);
     const isolation = q.isolation;
+    if (q.match === undefined && (q.matchIn !== undefined || q.maxScan !== undefined)) throw new WebkaError('INVALID_REQUEST', 'matchIn and maxScan go with match (the text to search for)');
+    const maxScan = int(q.maxScan, 'maxScan', 1, config.maxFetchScanRecords, Math.min(DEFAULT_SCAN_RECORDS, config.maxFetchScanRecords));
     const gone = clientGone(request, reply, shutdown);
     try {
-      const r = await broker.fetch(request.params.cluster, request.params.topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: gone.signal, isolation });
+      const { cluster, topic } = request.params;
+      let r: FetchResult;
+      let scanned: number | undefined;
+      if (q.match === undefined) r = await broker.fetch(cluster, topic, partition, { offset, timestamp, maxRecords, maxBytes, maxWaitMs, signal: gone.signal, isolation });
+      else {
+        // a search: steps of reads from the fetch's start (the first one waits as a fetch would)
+        const read = (from: number | undefined, n: number): Promise<FetchResult> =>
+          from === undefined
+            ? broker.fetch(cluster, topic, partition, { offset, timestamp, maxRecords: n, maxBytes: config.maxFetchBytes, maxWaitMs, signal: gone.signal, isolation })
+            : broker.fetch(cluster, topic, partition, { offset: from, maxRecords: n, maxBytes: config.maxFetchBytes, maxWaitMs: 0, signal: gone.signal, isolation });
+        const found = await search(read, recordMatcher(q.match, q.matchIn ?? 'any'), { maxRecords, maxBytes, maxScan }, () => gone.signal.aborted);
+        r = { ...found.last, records: found.records, nextOffset: found.nextOffset };
+        scanned = found.scanned;
+      }
       const keyFormat = (q.keyFormat ?? 'text') as KeyFormat;
       const valueFormat = readFormat(q.valueFormat);
       const out = new JsonBytes(renderedSizeHint(r.records));
@@ -334,7 +350,8 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
         if (i > 0) out.ascii(',');
         writeRecord(out, r.records[i], keyFormat, valueFormat);
       }
-      out.ascii(`],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"lastStableOffset":${r.lastStableOffset},"logStartOffset":${r.logStartOffset}}`);
+      out.ascii(`],"nextOffset":${r.nextOffset},"highWatermark":${r.highWatermark},"lastStableOffset":${r.lastStableOffset},"logStartOffset":${r.logStartOffset}`);
+      out.ascii(scanned === undefined ? '}' : `,"scanned":${scanned}}`);
       return reply.type('application/json; charset=utf-8').send(out.finish());
     } finally {
       gone.release();
