@@ -33,6 +33,14 @@ export interface PartitionConsumerOptions extends RetryBudgetOptions {
   valueFormat?: ValueFormat;
   /** read_uncommitted (default) or read_committed: only committed transactions' records; without follow, ends at the last stable offset. */
   isolation?: Isolation;
+  /**
+   * Only the records whose key, value or headers (see matchIn) contain this text, ignoring case:
+   * the broker searches (docs/http-api.md#search), so the others never cross the network.
+   * Long-poll transport only.
+   */
+  match?: string;
+  /** Where `match` looks: key, value, headers (name=value) or any of them (default). */
+  matchIn?: 'any' | 'key' | 'value' | 'headers';
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
 }
@@ -58,6 +66,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
   constructor(http: HttpClient, cluster: string, opts: PartitionConsumerOptions) {
     this.#http = http;
     this.#cluster = cluster;
+    if (opts.match !== undefined && opts.transport === 'sse' && opts.follow !== false) throw new WebkaError('INVALID_REQUEST', 'match needs the long-poll transport: the broker searches in fetches, not in SSE streams');
     this.#opts = opts;
     this.topic = opts.topic;
     this.partition = opts.partition;
@@ -104,7 +113,15 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
           }
         } else {
           const a = await this.#http.json<FetchAnswer>('GET', `${this.#base()}/records`, {
-            query: { offset: this.#position, maxRecords: this.#opts.maxRecords, maxWaitMs: follow ? (this.#opts.maxWaitMs ?? 20_000) : 0, valueFormat: this.#opts.valueFormat, isolation: this.#opts.isolation },
+            query: {
+              offset: this.#position,
+              maxRecords: this.#opts.maxRecords,
+              maxWaitMs: follow ? (this.#opts.maxWaitMs ?? 20_000) : 0,
+              valueFormat: this.#opts.valueFormat,
+              isolation: this.#opts.isolation,
+              match: this.#opts.match,
+              matchIn: this.#opts.match === undefined ? undefined : this.#opts.matchIn,
+            },
             signal,
           });
           attempt = 0;
@@ -114,7 +131,7 @@ export class PartitionConsumer implements AsyncIterable<ConsumerRecord> {
             this.#position = r.offset + 1;
             yield { topic: this.topic, partition: this.partition, ...r };
           }
-          // A fetch can end before a record (a compacted gap): nextOffset moves us past it.
+          // A fetch can end before a record (a compacted gap, or records a search passed over): nextOffset moves us past it.
           this.#position = Math.max(this.#position, a.nextOffset);
           if (!follow && this.#position >= (this.#opts.isolation === 'read_committed' ? (a.lastStableOffset ?? a.highWatermark) : a.highWatermark)) return;
         }

@@ -43,6 +43,30 @@ describe('partition consumer', () => {
     assert.deepEqual(latest, []);
   });
 
+  test('match: only the records the broker finds, to the end or followed, and never over SSE', async () => {
+    await webka.admin().createTopic({ name: 'search', partitions: 1 });
+    await produce('search', 0, 25_000);
+    // k7, k70..k79, k700..k799, k7000..k7999: more than one search's 10,000-record scan
+    const want = Array.from({ length: 25_000 }, (_, i) => i).filter((i) => `k${i}`.includes('k7'));
+    const got: number[] = [];
+    for await (const r of webka.consumer({ topic: 'search', partition: 0, follow: false, match: 'K7', matchIn: 'key' })) got.push(r.offset);
+    assert.deepEqual(got, want);
+
+    const followed = webka.consumer({ topic: 'search', partition: 0, from: 'latest', match: 'wanted', maxWaitMs: 5_000 });
+    const first = (async () => {
+      for await (const r of followed) return r;
+    })();
+    const p = webka.producer({ lingerMs: 1 });
+    await p.send('search', [{ value: 'not this' }, { value: 'the WANTED one' }]);
+    await p.close();
+    const r = await first;
+    followed.close();
+    assert.equal(r?.value, 'the WANTED one');
+    assert.equal(r?.offset, 25_001);
+
+    assert.throws(() => webka.consumer({ topic: 'search', partition: 0, transport: 'sse', match: 'x' }), (e: unknown) => e instanceof WebkaError && /long-poll/.test(e.message));
+  });
+
   test('a missing partition is a typed error', async () => {
     await assert.rejects(
       (async () => {

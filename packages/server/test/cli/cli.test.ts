@@ -214,6 +214,27 @@ describe('webka CLI', () => {
     assert.deepEqual(await count('keyed-atomic'), await count('keyed-plain'));
   });
 
+  test('consume --match prints only the records the broker found, in every partition or one', async () => {
+    assert.equal((await webka(['topics', 'create', 'searched', '-p', '2'])).code, 0);
+    const lines = Array.from({ length: 3_000 }, (_, i) => (i % 1000 === 7 ? `user-${i}:Needle ${i}` : `user-${i}:hay ${i}`));
+    assert.equal((await webka(['produce', 'searched', '-K', ':'], { input: lines.join('\n') + '\n' })).code, 0);
+    let r = await webka(['consume', 'searched', '--match', 'NEEDLE', '-F', '%p %k=%s\n']);
+    assert.equal(r.code, 0, r.stderr);
+    const found = r.stdout.trim().split('\n').map((l) => l.split(' '));
+    assert.deepEqual(found.map(([, k, n]) => `${k} ${n}`).sort(), ['user-1007=Needle 1007', 'user-2007=Needle 2007', 'user-7=Needle 7']);
+    r = await webka(['consume', 'searched', '--match', 'user-200', '--match-in', 'key', '-F', '%k\n']);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['user-200', ...Array.from({ length: 10 }, (_, i) => `user-200${i}`)].sort());
+    r = await webka(['consume', 'searched', '--match', 'needle', '--match-in', 'key']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'no key holds the text');
+    // one partition: the needles it holds
+    const p = found[0]![0]!;
+    r = await webka(['consume', 'searched', '-p', p, '--match', 'needle', '-F', '%p %k=%s\n']);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), found.filter(([q]) => q === p).map((f) => f.join(' ')).sort());
+    assert.equal((await webka(['consume', 'searched', '-g', 'g', '--match', 'x'])).code, 2, '--match is not for a group');
+    assert.equal((await webka(['consume', 'searched', '--match', 'x', '--match-in', 'body'])).code, 2, '--match-in takes key, value, headers or any');
+  });
+
   test('kcat habits: a whole topic without a group, -o -<n> per partition, groups list with lag', async () => {
     assert.equal((await webka(['topics', 'create', 'whole', '-p', '3'])).code, 0);
     assert.equal((await webka(['produce', 'whole', '-K', ':'], { input: Array.from({ length: 30 }, (_, i) => `k${i}:v${i}`).join('\n') + '\n' })).code, 0);

@@ -23,6 +23,8 @@ interface ConsumeOptions {
   transport: string;
   idleMs: number;
   valueFormat?: string;
+  match?: string;
+  matchIn?: string;
 }
 
 export function consumeCommand(program: Command): void {
@@ -39,9 +41,11 @@ export function consumeCommand(program: Command): void {
     .option('--transport <transport>', 'sse or long-poll', 'long-poll')
     .option('--idle-ms <ms>', 'without --follow, a group stops when no record arrived for this long', nonNegativeInt, 3_000)
     .option('--value-format <format>', 'how values are shown: text (the template\'s default; JSON values as their text), json, binary (base64); with --json, as produced unless given')
+    .option('--match <text>', 'only records whose key, value or headers contain this text, ignoring case; the broker searches (no group; long-poll transport)')
+    .option('--match-in <where>', 'where --match looks: key, value, headers or any', 'any')
     .addHelpText(
       'after',
-      '\nExamples:\n  webka consume orders                            # every partition, merged, from the beginning\n  webka consume orders -o -2                      # the last two records of each partition\n  webka consume orders --partition 0 --from-beginning\n  webka consume orders -p 0 -o 1200 -n 10 --format \'%o\\t%k\\t%s\\n\'\n  webka consume orders -p 2 --from 2026-01-31T00:00:00Z --follow\n  webka consume orders --group billing --from beginning --follow --json',
+      '\nExamples:\n  webka consume orders                            # every partition, merged, from the beginning\n  webka consume orders -o -2                      # the last two records of each partition\n  webka consume orders --partition 0 --from-beginning\n  webka consume orders -p 0 -o 1200 -n 10 --format \'%o\\t%k\\t%s\\n\'\n  webka consume orders -p 2 --from 2026-01-31T00:00:00Z --follow\n  webka consume orders --group billing --from beginning --follow --json\n  webka consume orders --match customer-42 --match-in key   # searched by the broker',
     )
     .action(action(consume));
 }
@@ -50,6 +54,13 @@ async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<
   const json = globals(cmd).json === true;
   if (o.partition !== undefined && o.group !== undefined) throw new UsageError('give --partition or --group, not both');
   if (o.transport !== 'sse' && o.transport !== 'long-poll') throw new UsageError('--transport must be sse or long-poll');
+  const match = o.match === undefined ? {} : { match: o.match, matchIn: o.matchIn as 'any' | 'key' | 'value' | 'headers' };
+  if (o.match !== undefined) {
+    if (o.group !== undefined) throw new UsageError('--match reads partitions without a group: give --partition or neither, not --group');
+    if (o.transport === 'sse' && o.follow === true) throw new UsageError('--match needs --transport long-poll: the broker searches in fetches, not in SSE streams');
+    if (o.match === '' || o.match.length > 256) throw new UsageError('--match takes 1 to 256 characters');
+  }
+  if (!['any', 'key', 'value', 'headers'].includes(o.matchIn ?? 'any')) throw new UsageError('--match-in must be key, value, headers or any');
   // --json: each value as it was produced (docs/values.md); a template: the stored text
   const valueFormat = o.valueFormat ?? (json ? undefined : 'text');
   if (valueFormat !== undefined && valueFormat !== 'json' && valueFormat !== 'text' && valueFormat !== 'binary') throw new UsageError('--value-format must be text, json or binary');
@@ -66,7 +77,7 @@ async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<
     const chosen = o.partition === undefined ? infos : infos.filter((p) => p.partition === o.partition);
     if (chosen.length === 0) throw new UsageError(`topic ${topic} has no partition ${o.partition} (it has ${infos.length})`);
     const transport = o.transport;
-    const readers = chosen.map((p) => webka.consumer({ topic, partition: p.partition, from: startOf(from, p), follow: o.follow === true, transport, valueFormat }));
+    const readers = chosen.map((p) => webka.consumer({ topic, partition: p.partition, from: startOf(from, p), follow: o.follow === true, transport, valueFormat, ...match }));
     const stop = (): void => readers.forEach((r) => r.close());
     process.once('SIGINT', stop);
     try {
