@@ -14,6 +14,7 @@
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { WebkaError } from '../errors.js';
 import { writtenNotCommitted } from './partition-leader.js';
+import { brokerGet, jsonOf } from './broker-http.js';
 
 export const REPLICA_FETCH_MAX_WAIT_MS = 500;
 const RETRY_MS = 200;
@@ -69,16 +70,16 @@ export class ReplicaFetcher implements ReplicaHooks {
           reconciled = true;
         }
         const q = new URLSearchParams({ offset: String(log.nextOffset), replica: String(this.ctx.nodeId), durableEnd: String(log.durableOffset), leaderEpoch: String(this.leaderEpoch), maxWaitMs: String(REPLICA_FETCH_MAX_WAIT_MS) });
-        const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, { headers: this.ctx.headers, signal: AbortSignal.any([signal, AbortSignal.timeout(REPLICA_FETCH_MAX_WAIT_MS + 10_000)]) });
-        if (!res.ok) {
-          const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+        const res = await brokerGet(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, this.ctx.headers, signal, REPLICA_FETCH_MAX_WAIT_MS + 10_000);
+        if (res.status !== 200) {
+          const body = jsonOf<{ error?: { code?: string; message?: string } }>(res);
           // past the leader's end: this copy holds batches the leader does not; reconcile again
           if (body?.error?.code === 'OFFSET_OUT_OF_RANGE') reconciled = false;
           const hint = res.status === 401 || res.status === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
           throw new Error(`leader ${this.leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}${hint}`);
         }
-        const highWatermark = Number(res.headers.get('x-webka-high-watermark'));
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const highWatermark = Number(res.headers['x-webka-high-watermark']);
+        const bytes = res.body;
         if (signal.aborted) return;
         if (bytes.length > 0) {
           this.partition.appendReplicated(bytes);
@@ -106,9 +107,9 @@ export class ReplicaFetcher implements ReplicaHooks {
     if (log.nextOffset === log.logStartOffset) return;
     const epoch = log.lastLeaderEpoch();
     const q = new URLSearchParams({ epoch: String(epoch), leaderEpoch: String(this.leaderEpoch) });
-    const res = await fetch(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/epoch-end?${q}`, { headers: this.ctx.headers, signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
-    const body = (await res.json().catch(() => null)) as { endOffset?: number; error?: { code?: string; message?: string } } | null;
-    if (!res.ok || typeof body?.endOffset !== 'number') throw new Error(`leader ${this.leader} answered ${res.status} to the epoch query: ${body?.error?.message ?? ''}`);
+    const res = await brokerGet(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/epoch-end?${q}`, this.ctx.headers, signal, 10_000);
+    const body = jsonOf<{ endOffset?: number; error?: { code?: string; message?: string } }>(res);
+    if (res.status !== 200 || typeof body?.endOffset !== 'number') throw new Error(`leader ${this.leader} answered ${res.status} to the epoch query: ${body?.error?.message ?? ''}`);
     if (body.endOffset < log.nextOffset) {
       this.ctx.onWarning('truncating a follower copy to its leader\'s end of its last epoch', { topicId: this.topicId, partition: this.partition.index, epoch, from: log.nextOffset, to: body.endOffset });
       await this.partition.truncateTo(Math.max(body.endOffset, log.logStartOffset));
