@@ -1,6 +1,8 @@
 /**
- * The replica fetcher's HTTP client: a GET over node:http(s) with one keep-alive agent per
- * process, answered with the status, the headers and the whole body as bytes. A follower sends a
+ * The HTTP client of the brokers' frequent reads from each other (a follower's replica fetches, a
+ * group coordinator's reads of partitions it does not lead): a GET over node:http(s) with one
+ * keep-alive agent per process, answered with the status, the headers and the whole body as
+ * bytes. A follower sends a
  * fetch for each partition it follows every few milliseconds under load (and every 500 ms idle);
  * through fetch() each cost a follower about twice the CPU, spent building WHATWG streams,
  * Request and Response objects and abort signals that this loop does not need.

@@ -22,6 +22,7 @@ import { applyConfigChanges, configValue, normaliseConfigs, type ConfigValue } f
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { PartitionLeader, writtenNotCommitted } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { brokerGet, jsonOf } from './broker-http.js';
 import { decodeRecords, type DecodedRecord } from '../storage/record-batch.js';
 import type { Isolation } from '../partitions/partition.js';
 
@@ -644,18 +645,19 @@ export class ReplicaManager {
     const url = await this.member.brokerUrl(leader);
     if (url === undefined) throw new WebkaError('NOT_LEADER', `broker ${leader}, the leader of partition ${partition} of topic "${topic}", is not registered`, { leader });
     const q = new URLSearchParams({ offset: String(req.offset), isolation: req.isolation, maxWaitMs: String(req.maxWaitMs), maxBytes: String(req.maxBytes) });
-    const res = await fetch(`${url}/v1/internal/reads/${encodeURIComponent(cluster)}/${encodeURIComponent(topic)}/${partition}?${q}`, {
-      headers: this.options.authorization === undefined ? {} : { authorization: this.options.authorization },
-      signal: AbortSignal.any([req.signal, AbortSignal.timeout(req.maxWaitMs + 10_000)]),
-    });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    const res = await brokerGet(
+      `${url}/v1/internal/reads/${encodeURIComponent(cluster)}/${encodeURIComponent(topic)}/${partition}?${q}`,
+      this.options.authorization === undefined ? {} : { authorization: this.options.authorization },
+      req.signal,
+      req.maxWaitMs + 10_000,
+    );
+    if (res.status !== 200) {
+      const body = jsonOf<{ error?: { code?: string; message?: string } }>(res);
       throw new Error(`broker ${leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}`);
     }
-    const bytes = Buffer.from(await res.arrayBuffer());
     const records: DecodedRecord[] = [];
-    if (bytes.length > 0) decodeRecords(bytes, 0, records);
-    const header = (name: string): number => Number(res.headers.get(`x-webka-${name}`));
+    if (res.body.length > 0) decodeRecords(res.body, 0, records);
+    const header = (name: string): number => Number(res.headers[`x-webka-${name}`]);
     return { records, nextOffset: header('next-offset'), logStartOffset: header('log-start-offset'), highWatermark: header('high-watermark'), logEndOffset: header('log-end-offset') };
   }
 
