@@ -8,15 +8,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DecodedRecord } from '../storage/record-batch.js';
 
-export const MATCH_IN = ['any', 'key', 'value', 'headers'] as const;
-export type MatchIn = (typeof MATCH_IN)[number];
+/** Where a search looks (the fetch's matchIn; its schema admits these and no other). */
+export type MatchIn = 'any' | 'key' | 'value' | 'headers';
 
 /** Records looked through when a search names no maxScan. */
 export const DEFAULT_SCAN_RECORDS = 10_000;
 /** Records read per step of a search: the event loop is given back between steps. */
 export const SCAN_STEP_RECORDS = 1_000;
-/** Longest text a search may look for. */
-export const MAX_MATCH_LENGTH = 256;
 
 const utf8 = new TextDecoder();
 

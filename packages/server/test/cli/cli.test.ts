@@ -233,6 +233,7 @@ describe('webka CLI', () => {
     assert.deepEqual(r.stdout.trim().split('\n').sort(), found.filter(([q]) => q === p).map((f) => f.join(' ')).sort());
     assert.equal((await webka(['consume', 'searched', '-g', 'g', '--match', 'x'])).code, 2, '--match is not for a group');
     assert.equal((await webka(['consume', 'searched', '--match', 'x', '--match-in', 'body'])).code, 2, '--match-in takes key, value, headers or any');
+    assert.equal((await webka(['consume', 'searched', '--match-in', 'key'])).code, 2, '--match-in goes with --match');
   });
 
   test('kcat habits: a whole topic without a group, -o -<n> per partition, groups list with lag', async () => {

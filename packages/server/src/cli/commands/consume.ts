@@ -42,7 +42,7 @@ export function consumeCommand(program: Command): void {
     .option('--idle-ms <ms>', 'without --follow, a group stops when no record arrived for this long', nonNegativeInt, 3_000)
     .option('--value-format <format>', 'how values are shown: text (the template\'s default; JSON values as their text), json, binary (base64); with --json, as produced unless given')
     .option('--match <text>', 'only records whose key, value or headers contain this text, ignoring case; the broker searches (no group; long-poll transport)')
-    .option('--match-in <where>', 'where --match looks: key, value, headers or any', 'any')
+    .option('--match-in <where>', 'where --match looks: key, value, headers or any (default any)')
     .addHelpText(
       'after',
       '\nExamples:\n  webka consume orders                            # every partition, merged, from the beginning\n  webka consume orders -o -2                      # the last two records of each partition\n  webka consume orders --partition 0 --from-beginning\n  webka consume orders -p 0 -o 1200 -n 10 --format \'%o\\t%k\\t%s\\n\'\n  webka consume orders -p 2 --from 2026-01-31T00:00:00Z --follow\n  webka consume orders --group billing --from beginning --follow --json\n  webka consume orders --match customer-42 --match-in key   # searched by the broker',
@@ -54,7 +54,8 @@ async function consume(topic: string, o: ConsumeOptions, cmd: Command): Promise<
   const json = globals(cmd).json === true;
   if (o.partition !== undefined && o.group !== undefined) throw new UsageError('give --partition or --group, not both');
   if (o.transport !== 'sse' && o.transport !== 'long-poll') throw new UsageError('--transport must be sse or long-poll');
-  const match = o.match === undefined ? {} : { match: o.match, matchIn: o.matchIn as 'any' | 'key' | 'value' | 'headers' };
+  if (o.matchIn !== undefined && o.match === undefined) throw new UsageError('--match-in goes with --match (the text to search for)');
+  const match = o.match === undefined ? {} : { match: o.match, matchIn: (o.matchIn ?? 'any') as 'any' | 'key' | 'value' | 'headers' };
   if (o.match !== undefined) {
     if (o.group !== undefined) throw new UsageError('--match reads partitions without a group: give --partition or neither, not --group');
     if (o.transport === 'sse' && o.follow === true) throw new UsageError('--match needs --transport long-poll: the broker searches in fetches, not in SSE streams');
