@@ -155,8 +155,11 @@ describe('the Messages page', { skip: unavailable }, () => {
     await search.click();
     await status.filter({ hasText: '1 record with "needle" among 10,000 searched by the broker, up to offset 9999' }).waitFor();
     assert.equal(await shown(), '0/10');
+    // Search on goes on with the search it continues, whatever the filter says meanwhile
+    await page.getByRole('search', { name: 'Filter records' }).getByLabel('Filter').fill('needle-b');
     await status.getByRole('button', { name: 'Search on' }).click();
     await status.filter({ hasText: '3 records with "needle" among 12,000 searched by the broker, to the end' }).waitFor();
+    await page.getByRole('search', { name: 'Filter records' }).getByLabel('Filter').fill('needle');
     assert.equal(await shown(), '0/10 0/11000 0/11900');
     assert.equal(await status.getByRole('button', { name: 'Search on' }).count(), 0);
     await records.getByRole('button', { name: 'Record 0/11000' }).click();

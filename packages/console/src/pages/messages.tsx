@@ -21,9 +21,10 @@ export const BROWSE_LIMIT = 100;
 /** Records the broker looks through per Search (and per Search on). */
 const SEARCH_SCAN = 10_000;
 
-/** A Search's progress: the text, records looked through, where to search on, the partition's end. */
+/** A Search's progress: what it looks for and where, records looked through, where to search on, the partition's end. */
 interface Searched {
   text: string;
+  in: RecordFilter['in'];
   scanned: number;
   next: number;
   end: number;
@@ -142,17 +143,20 @@ function Browse({ cluster, topic, partitions, onOpen, open, filter }: { cluster:
       setError(err);
     }
   };
-  /** Asks the broker for the records that match the filter: from the form's start, or on from the last search. */
+  /** Asks the broker for the records that match the filter from the form's start, or goes on with the search `on` (its own text, wherever the filter is now). */
   const search = async (on?: Searched) => {
     setError(undefined);
     try {
       const { span, ...at } = on === undefined ? await start(Number.MAX_SAFE_INTEGER) : { offset: on.next, span: on.span };
       const maxScan = Math.min(span ?? SEARCH_SCAN, SEARCH_SCAN);
-      const got = await session.value!.webka(cluster).fetchRecords(topic, partition, { ...at, maxRecords: BROWSE_LIMIT, match: filter.text.trim(), matchIn: filter.in, maxScan });
+      const text = on?.text ?? filter.text.trim();
+      const where = on?.in ?? filter.in;
+      const got = await session.value!.webka(cluster).fetchRecords(topic, partition, { ...at, maxRecords: BROWSE_LIMIT, match: text, matchIn: where, maxScan });
       const found = got.records.map((r) => ({ ...r, partition }));
       setRows(on === undefined ? found : [...(rows ?? []), ...found]);
       setSearched({
-        text: filter.text.trim(),
+        text,
+        in: where,
         scanned: (on?.scanned ?? 0) + (got.scanned ?? 0),
         next: got.nextOffset,
         end: got.highWatermark,
