@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ErrorSchema } from '@webka/protocol';
 import type { Broker } from '../broker.js';
@@ -155,6 +156,9 @@ export async function buildApp(broker: Broker, config: Config, opts: BuildOption
   installJsonParser(app, 'error', 'error');
 
   await registerDocsPage(app);
+  // WebSockets, for every route that takes them (/v1/ws, the brokers' replica channel): a frame
+  // larger than maxFrameBytes closes its socket with 1009, as ws reads it, before it is in memory.
+  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, perMessageDeflate: false } });
 
   await app.register(healthRoutes);
   await app.register(clusterRoutes, { prefix: '/v1' });

@@ -1,11 +1,10 @@
 /**
- * The HTTP client of the brokers' frequent reads from each other (a follower's replica fetches, a
- * group coordinator's reads of partitions it does not lead): a GET over node:http(s) with one
- * keep-alive agent per process, answered with the status, the headers and the whole body as
- * bytes. A follower sends a
- * fetch for each partition it follows every few milliseconds under load (and every 500 ms idle);
- * through fetch() each cost a follower about twice the CPU, spent building WHATWG streams,
- * Request and Response objects and abort signals that this loop does not need.
+ * The HTTP client of the brokers' frequent reads from each other (a group coordinator's reads of
+ * partitions it does not lead, a follower's question where an epoch ends): a GET over
+ * node:http(s) with one keep-alive agent per process, answered with the status, the headers and
+ * the whole body as bytes. Through fetch() each read cost about twice the CPU, spent building
+ * WHATWG streams, Request and Response objects and abort signals that these callers do not need.
+ * (A follower's fetches go over its replica channel: replica-channel.ts.)
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -1,11 +1,11 @@
 /**
  * This broker following one partition's leader in one leader epoch: it fetches from the leader's
- * end of its copy (the internal replica-fetch route), appends the leader's batches as they are
+ * end of its copy (on the replica channel to the leader, replica-channel.ts), appends the leader's batches as they are
  * (same offsets, same bytes, so the same CRCs), fsyncs them, and reports its durable end with the
  * next fetch; the leader's high watermark, sent with every answer, bounds what readers of this
  * copy see.
  *
- *   loop: GET leader/v1/internal/replicas/<topicId>/<p>/fetch?offset=LEO&durableEnd=..&leaderEpoch=E
+ *   loop: fetch {offset: LEO, durableEnd, leaderEpoch: E} on the channel to the leader
  *         -> append bytes -> fsync -> log.setReplicaLimit(leader's high watermark) -> loop
  *
  * Created by the ReplicaManager when the partition state names this broker a follower; stop()ped
@@ -15,8 +15,11 @@ import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { WebkaError } from '../errors.js';
 import { writtenNotCommitted } from './partition-leader.js';
 import { brokerGet, jsonOf } from './broker-http.js';
+import { ChannelFetchError, type ChannelAnswer, type ReplicaChannels } from './replica-channel.js';
 
 export const REPLICA_FETCH_MAX_WAIT_MS = 500;
+/** What one fetch answers at most (the leader's default for its HTTP fetch route too). */
+const REPLICA_FETCH_MAX_BYTES = 1 << 20;
 const RETRY_MS = 200;
 
 export interface FetcherContext {
@@ -26,6 +29,8 @@ export interface FetcherContext {
   onWarning(message: string, details?: Record<string, unknown>): void;
   /** Headers that authenticate this broker to the leader (the inter-broker credential). */
   headers: Record<string, string>;
+  /** This broker's channels to the leaders it follows: the fetches go there. */
+  channels: ReplicaChannels;
 }
 
 export class ReplicaFetcher implements ReplicaHooks {
@@ -69,17 +74,19 @@ export class ReplicaFetcher implements ReplicaHooks {
           await this.#truncateToLeader(url, signal);
           reconciled = true;
         }
-        const q = new URLSearchParams({ offset: String(log.nextOffset), replica: String(this.ctx.nodeId), durableEnd: String(log.durableOffset), leaderEpoch: String(this.leaderEpoch), maxWaitMs: String(REPLICA_FETCH_MAX_WAIT_MS) });
-        const res = await brokerGet(`${url}/v1/internal/replicas/${this.topicId}/${this.partition.index}/fetch?${q}`, this.ctx.headers, signal, REPLICA_FETCH_MAX_WAIT_MS + 10_000);
-        if (res.status !== 200) {
-          const body = jsonOf<{ error?: { code?: string; message?: string } }>(res);
+        let a: ChannelAnswer;
+        try {
+          a = await this.ctx.channels.fetch(url, { topicId: this.topicId, partition: this.partition.index, offset: log.nextOffset, durableEnd: log.durableOffset, leaderEpoch: this.leaderEpoch, maxWaitMs: REPLICA_FETCH_MAX_WAIT_MS, maxBytes: REPLICA_FETCH_MAX_BYTES }, signal, REPLICA_FETCH_MAX_WAIT_MS + 10_000);
+        } catch (err) {
           // past the leader's end: this copy holds batches the leader does not; reconcile again
-          if (body?.error?.code === 'OFFSET_OUT_OF_RANGE') reconciled = false;
-          const hint = res.status === 401 || res.status === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
-          throw new Error(`leader ${this.leader} answered ${res.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}${hint}`);
+          if (err instanceof ChannelFetchError) {
+            if (err.code === 'OFFSET_OUT_OF_RANGE') reconciled = false;
+            throw new Error(`leader ${this.leader} answered ${err.code}: ${err.message}`);
+          }
+          throw err;
         }
-        const highWatermark = Number(res.headers['x-webka-high-watermark']);
-        const bytes = res.body;
+        const highWatermark = a.highWatermark;
+        const bytes = a.data;
         if (signal.aborted) return;
         if (bytes.length > 0) {
           this.partition.appendReplicated(bytes);

@@ -22,6 +22,7 @@ import { applyConfigChanges, configValue, normaliseConfigs, type ConfigValue } f
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
 import { PartitionLeader, writtenNotCommitted } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { ReplicaChannels } from './replica-channel.js';
 import { brokerGet, jsonOf } from './broker-http.js';
 import { decodeRecords, type DecodedRecord } from '../storage/record-batch.js';
 import type { Isolation } from '../partitions/partition.js';
@@ -111,6 +112,15 @@ export class ReplicaManager {
   /** Partitions this broker leads, and follows, by `<topicId>/<partition>`. */
   #leaders = new Map<string, PartitionLeader>();
   #fetchers = new Map<string, ReplicaFetcher>();
+  /** Headers that authenticate this broker to the others (the inter-broker credential). */
+  get #brokerHeaders(): Record<string, string> {
+    return this.options.authorization === undefined ? {} : { authorization: this.options.authorization };
+  }
+  /** This broker's replica channels to the leaders it follows, made on first use (needs nodeId and options, set by the constructor). */
+  #channelsMade: ReplicaChannels | null = null;
+  get #channels(): ReplicaChannels {
+    return (this.#channelsMade ??= new ReplicaChannels(this.nodeId, this.#brokerHeaders));
+  }
   /** ISR changes being written, by partition (one at a time each). */
   #isrWrites = new Set<string>();
   #lagTimer: NodeJS.Timeout | null = null;
@@ -294,7 +304,7 @@ export class ReplicaManager {
     }
     if (fetcher !== undefined && fetcher.leader === state.leader && fetcher.leaderEpoch === state.leaderEpoch && fetcher.partition === partition) return;
     this.#stopFollowing(key);
-    const next = new ReplicaFetcher(partition, t.id, state.leader, state.leaderEpoch, { nodeId: this.nodeId, brokerUrl: (n) => this.member.brokerUrl(n), onWarning: this.options.onWarning, headers: this.options.authorization === undefined ? {} : { authorization: this.options.authorization } });
+    const next = new ReplicaFetcher(partition, t.id, state.leader, state.leaderEpoch, { nodeId: this.nodeId, brokerUrl: (n) => this.member.brokerUrl(n), onWarning: this.options.onWarning, headers: this.#brokerHeaders, channels: this.#channels });
     this.#fetchers.set(key, next);
     partition.replica = next;
     next.start();
@@ -856,6 +866,7 @@ export class ReplicaManager {
     this.#stopWatchingBrokers?.();
     this.#stopWatchingDrains?.();
     for (const key of [...this.#fetchers.keys()]) this.#stopFollowing(key);
+    this.#channelsMade?.close();
   }
 }
 

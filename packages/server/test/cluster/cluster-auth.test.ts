@@ -15,6 +15,7 @@ import { needEtcd } from '../support/etcd.js';
 import { startCluster, until, type TestCluster } from '../support/cluster.js';
 import { runCli, startCliBroker, type CliBroker } from '../support/cli-broker.js';
 import { tempDir } from '../support/start-broker.js';
+import { WebSocket } from 'ws';
 
 const missing = needEtcd();
 if (missing !== null) console.log(`# skipping cluster authentication tests: ${missing}`);
@@ -197,7 +198,7 @@ test('a producer id issued on one broker is its principal\'s on every leader: an
 });
 
 test('clients cannot call the inter-broker routes; a broker credential alone calls nothing else', opts, async () => {
-  const fetchPath = '/v1/internal/replicas/0123456789abcdef/0/fetch?offset=0&replica=1&durableEnd=0&leaderEpoch=0&maxWaitMs=0';
+  const fetchPath = '/v1/internal/replicas/0123456789abcdef/0/epoch-end?epoch=0&leaderEpoch=0';
   for (const n of [1, 2, 3]) {
     for (const headers of [bearer(adminKey), {}]) {
       const r = await call(url(n), 'GET', fetchPath, headers);
@@ -214,6 +215,75 @@ test('clients cannot call the inter-broker routes; a broker credential alone cal
     assert.equal(own.status, 403);
     assert.equal(own.body.error.code, 'BROKER_ONLY');
   }
+});
+
+/** Opens the replica channel on broker n with these headers: the socket, or the refusal's status and error code. */
+function openChannel(n: number, headers: Record<string, string>): Promise<{ ws: WebSocket } | { status: number; code: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url(n).replace('http', 'ws')}/v1/internal/replicas/channel?replica=9`, { headers });
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { error: { code: string } }).error.code }));
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** Sends one fetch frame; resolves with the answer's header and its bytes. */
+function channelFetch(ws: WebSocket, frame: object): Promise<{ header: any; data: Buffer }> {
+  return new Promise((resolve) => {
+    ws.once('message', (raw: Buffer) => {
+      const n = raw.readUInt32BE(0);
+      resolve({ header: JSON.parse(raw.toString('utf8', 4, 4 + n)), data: raw.subarray(4 + n) });
+    });
+    ws.send(JSON.stringify(frame));
+  });
+}
+
+test('the replica channel opens only with the inter-broker secret, answers each fetch by its id as the leader stores it, and closes on a frame it cannot read', opts, async () => {
+  // refused at the upgrade, in the error shape: a superuser's key, no credential, a wrong secret
+  for (const [headers, status, code] of [[bearer(adminKey), 403, 'BROKER_ONLY'], [{}, 401, 'UNAUTHENTICATED'], [{ authorization: `WebkaBroker 1:${SECRET}x` }, 401, 'UNAUTHENTICATED']] as const) {
+    const r = await openChannel(1, headers);
+    assert.ok('status' in r, 'refused');
+    assert.deepEqual([r.status, r.code], [status, code]);
+  }
+
+  const before = new Set([1, 2, 3].flatMap((n) => fs.readdirSync(path.join(cluster.dirs.get(n)!, 'logs'))));
+  assert.equal((await call(url(1), 'POST', '/v1/clusters/default/topics', bearer(adminKey), { name: 'channel', partitions: 1, replicationFactor: 3 })).status, 201);
+  const leader = await leaderOf('channel');
+  const produced = await call(url(leader), 'POST', '/v1/clusters/default/topics/channel/records?acks=all', bearer(adminKey), { records: [{ value: 'c1' }, { value: 'c2' }] });
+  assert.equal(produced.status, 200, JSON.stringify(produced.body));
+  const dir = fs.readdirSync(path.join(cluster.dirs.get(leader)!, 'logs')).find((d) => d.endsWith('-0') && !before.has(d))!;
+  const topicId = dir.slice(0, -2);
+  const described = await call(url(leader), 'GET', '/v1/clusters/default/topics/channel', bearer(adminKey));
+  const leaderEpoch = described.body.partitionInfo[0].leaderEpoch as number;
+
+  const opened = await openChannel(leader, asBroker());
+  assert.ok('ws' in opened, 'the broker credential opens it');
+  const { ws } = opened;
+  const fetch = { topicId, partition: 0, offset: 0, durableEnd: 0, leaderEpoch, maxWaitMs: 0, maxBytes: 1 << 20 };
+  // the batches as the leader stores them: the bytes of its segment from offset 0
+  const stored = fs.readFileSync(path.join(cluster.dirs.get(leader)!, 'logs', dir, '00000000000000000000.log'));
+  const got = await channelFetch(ws, { id: 7, ...fetch });
+  assert.equal(got.header.id, 7);
+  assert.equal(got.header.leaderEpoch, leaderEpoch);
+  assert.equal(got.header.logEndOffset, 2);
+  assert.ok(got.data.length > 0 && stored.subarray(0, got.data.length).equals(got.data), 'the stored batches, byte for byte');
+  // another epoch, or a partition it does not lead: an error answer with the same id, and the channel stays open
+  const stale = await channelFetch(ws, { id: 8, ...fetch, leaderEpoch: leaderEpoch + 5 });
+  assert.deepEqual([stale.header.id, stale.header.error.code], [8, 'NOT_LEADER']);
+  const unknown = await channelFetch(ws, { id: 9, ...fetch, topicId: '0123456789abcdef' });
+  assert.deepEqual([unknown.header.id, unknown.header.error.code], [9, 'NOT_LEADER']);
+  // a frame that is not a fetch closes the channel with 1008 and a reason
+  const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+  ws.send(JSON.stringify({ id: 10, ...fetch, offset: -1 }));
+  const [code, reason] = await closed;
+  assert.equal(code, 1008);
+  assert.match(reason, /"offset"/);
+  // and the cluster goes on replicating (the followers' own channels are untouched)
+  assert.equal((await call(url(leader), 'POST', '/v1/clusters/default/topics/channel/records?acks=all', bearer(adminKey), { records: [{ value: 'c3' }] })).status, 200);
 });
 
 /** A client with its own valid key claims to be forwarded for "admin". */

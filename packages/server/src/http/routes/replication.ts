@@ -1,9 +1,10 @@
 /**
  * Routes between brokers of a cluster (not for clients; hidden from the API docs):
- *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader
  *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
  *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`, `__transaction_state`)
  *   GET /v1/internal/reads/:cluster/:topic/:partition   a group coordinator reads a partition it does not lead
+ *   GET /v1/internal/replicas/channel?replica=N   (WebSocket) a follower's fetches from the leader,
+ *       for every partition it follows on this broker, on one connection (replication/replica-channel.ts)
  * The answer is the leader's stored batches from `offset`, as bytes
  * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
  */
@@ -20,9 +21,9 @@ const INTERNAL_TOPICS: Record<string, [number, Record<string, string | number>]>
   [TXN_TOPIC]: [TXN_TOPIC_PARTITIONS, TXN_TOPIC_CONFIGS],
 };
 import { clientGone } from '../client-gone.js';
+import { HEARTBEAT_MS, encodeChannelAnswer, parseChannelFetch } from '../../replication/replica-channel.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
-const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
 
 const ReadQuery = Type.Object({ offset: Type.String({ pattern: '^(-1|[0-9]{1,15})$' }), isolation: Type.Union([Type.Literal('read_uncommitted'), Type.Literal('read_committed')]), maxWaitMs: Count, maxBytes: Count });
 
@@ -96,33 +97,60 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get<{ Params: { topicId: string; partition: string }; Querystring: Record<'offset' | 'replica' | 'durableEnd' | 'leaderEpoch', string> & { maxWaitMs?: string; maxBytes?: string } }>(
-    '/internal/replicas/:topicId/:partition/fetch',
-    { schema: { hide: true, params: Type.Object({ topicId: Type.String(), partition: Count }), querystring: FetchQuery } },
-    async (request, reply) => {
-      const replication = app.webka.replication;
-      if (replication === undefined) throw new WebkaError('NOT_LEADER', 'this broker is not part of a cluster');
-      const gone = clientGone(request, reply, app.webka.shutdown);
-      try {
-        const q = request.query;
-        const a = await replication.leaderFetch(request.params.topicId, Number(request.params.partition), {
-          offset: Number(q.offset),
-          replica: Number(q.replica),
-          durableEnd: Number(q.durableEnd),
-          leaderEpoch: Number(q.leaderEpoch),
-          maxWaitMs: Math.min(Number(q.maxWaitMs ?? 500), 30_000),
-          maxBytes: Math.min(Math.max(Number(q.maxBytes ?? 1 << 20), 1024), 64 << 20),
-          signal: gone.signal,
-        });
-        return reply
-          .header('x-webka-high-watermark', String(a.highWatermark))
-          .header('x-webka-log-end-offset', String(a.logEndOffset))
-          .header('x-webka-leader-epoch', String(a.leaderEpoch))
-          .type('application/octet-stream')
-          .send(a.data);
-      } finally {
-        gone.release();
-      }
+  // The replica channel: the fetch below, many at once on one WebSocket (decision 0012). A fetch
+  // frame the leader cannot read closes the channel (1008): only a broker opens one.
+  app.get<{ Querystring: { replica: string } }>(
+    '/internal/replicas/channel',
+    {
+      websocket: true,
+      schema: { hide: true, querystring: Type.Object({ replica: Count }) },
+      preValidation: async (request) => {
+        if (!request.ws) throw new WebkaError('INVALID_REQUEST', '/v1/internal/replicas/channel is a WebSocket endpoint: connect with Upgrade: websocket');
+      },
+    },
+    (socket, request) => {
+      const replica = Number(request.query.replica);
+      const gone = new AbortController();
+      const onShutdown = (): void => socket.close(1001, 'the broker is shutting down');
+      app.webka.shutdown.addEventListener('abort', onShutdown, { once: true });
+      // a follower cut off without a close (a link down) is let go after a silent heartbeat
+      let heard = true;
+      socket.on('pong', () => (heard = true));
+      const beat = setInterval(() => {
+        if (!heard) {
+          socket.terminate();
+          return;
+        }
+        heard = false;
+        socket.ping();
+      }, HEARTBEAT_MS).unref();
+      socket.once('close', () => {
+        clearInterval(beat);
+        gone.abort();
+        app.webka.shutdown.removeEventListener('abort', onShutdown);
+      });
+      socket.on('message', (data, binary) => {
+        heard = true;
+        let frame: ReturnType<typeof parseChannelFetch>;
+        try {
+          if (binary) throw new WebkaError('INVALID_REQUEST', 'a replica fetch is a text frame');
+          frame = parseChannelFetch((data as Buffer).toString('utf8'));
+        } catch (err) {
+          socket.close(1008, (err as Error).message.slice(0, 120));
+          return;
+        }
+        const { id, fetch } = frame;
+        const replication = app.webka.replication;
+        const answer = replication === undefined
+          ? Promise.reject(new WebkaError('NOT_LEADER', 'this broker is not part of a cluster'))
+          : replication.leaderFetch(fetch.topicId, fetch.partition, { ...fetch, replica, signal: gone.signal });
+        answer.then(
+          (a) => encodeChannelAnswer({ id, highWatermark: a.highWatermark, logEndOffset: a.logEndOffset, leaderEpoch: a.leaderEpoch }, a.data),
+          (err: unknown) => encodeChannelAnswer({ id, error: { code: err instanceof WebkaError ? err.code : 'INTERNAL', message: (err as Error).message } }),
+        ).then((bytes) => {
+          if (socket.readyState === socket.OPEN) socket.send(bytes);
+        }, () => undefined);
+      });
     },
   );
 }

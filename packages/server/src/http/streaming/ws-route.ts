@@ -6,7 +6,6 @@
  * nor allowed by corsOrigins is refused with 403 (cross-site WebSocket hijacking).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import websocket from '@fastify/websocket';
 import { frameAccess } from '../plugins/frame-access.js';
 import { originAllowed } from '../cors.js';
 import { WebkaError } from '../../errors.js';
@@ -15,8 +14,6 @@ import { WsSession } from './ws-session.js';
 
 export async function wsRoute(app: FastifyInstance): Promise<void> {
   const hub = streamingHub(app.webka);
-  await app.register(websocket, { options: { maxPayload: hub.config.maxFrameBytes, perMessageDeflate: false } });
-
   const releases = new WeakMap<FastifyRequest, () => void>();
   app.get('/ws', {
     websocket: true,
