@@ -180,6 +180,25 @@ test('followers copy the leader byte for byte; the high watermark waits for the 
   await until(async () => (copyOf(f1, topicId).equals(copyOf(leader, topicId)) && copyOf(f2, topicId).equals(copyOf(leader, topicId)) ? true : undefined), 'the copies are the same bytes again');
 });
 
+test('a follower of many partitions on one leader fetches them all on one channel: each acks=all write is answered, and no broker warns of listeners piling up', opts, async () => {
+  // 24 partitions over 3 brokers: each broker follows some 8 on each other one, all parked at once
+  const created = await postJson(`${url(2)}/v1/clusters/default/topics`, { name: 'many', partitions: 24, replicationFactor: 3, configs: { 'min.insync.replicas': '3' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await until(async () => {
+    const r = await getJson(`${url(1)}/v1/clusters/default/topics/many`);
+    return r.status === 200 && (r.body.partitionInfo as PartitionView[]).every((p) => p.leader > 0 && p.isr.length === 3) ? true : undefined;
+  }, 'every partition with 3 in sync');
+  // every follower fetch is parked on its leader now; an acks=all write to each partition needs both followers
+  await new Promise((r) => setTimeout(r, 300));
+  const writes = await Promise.all(Array.from({ length: 24 }, (_, p) => postJson(`${url(1 + (p % 3))}/v1/clusters/default/topics/many/records?acks=all`, { records: [{ value: `v${p}`, partition: p }] })));
+  for (const w of writes) assert.equal(w.status, 200, JSON.stringify(w.body));
+  for (const p of [0, 11, 23]) {
+    const r = await getJson(`${url(3)}/v1/clusters/default/topics/many/partitions/${p}/records?offset=0`);
+    assert.deepEqual(r.body.records.map((x: { value: string }) => x.value), [`v${p}`]);
+  }
+  for (const n of [1, 2, 3]) assert.doesNotMatch(cluster.brokers.get(n)!.stderr(), /MaxListenersExceededWarning/, `broker ${n}`);
+});
+
 test('any broker serves any produce and fetch: a broker that does not lead the partition forwards to its leader', opts, async () => {
   // (the previous test stopped and restarted two brokers: wait until all three are back)
   await untilBrokers(cluster.brokers.get(1)!, 3);

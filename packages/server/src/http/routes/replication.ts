@@ -8,6 +8,7 @@
  * The answer is the leader's stored batches from `offset`, as bytes
  * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
  */
+import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { WebkaError } from '../../errors.js';
@@ -22,6 +23,13 @@ const INTERNAL_TOPICS: Record<string, [number, Record<string, string | number>]>
 };
 import { clientGone } from '../client-gone.js';
 import { HEARTBEAT_MS, encodeChannelAnswer, parseChannelFetch } from '../../replication/replica-channel.js';
+
+/**
+ * Fetches one replica channel may have in flight: a follower has one per partition it follows on
+ * this broker, so this is maxPartitions' own ceiling. Each answer is at most the fetch's maxBytes
+ * (1 MiB from a follower), as when each fetch was an HTTP request of its own.
+ */
+const CHANNEL_MAX_IN_FLIGHT = 1_000_000;
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
 
@@ -111,6 +119,9 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     (socket, request) => {
       const replica = Number(request.query.replica);
       const gone = new AbortController();
+      // every parked fetch of the channel listens for its end: one per partition followed here
+      setMaxListeners(0, gone.signal);
+      let inFlight = 0;
       const onShutdown = (): void => socket.close(1001, 'the broker is shutting down');
       app.webka.shutdown.addEventListener('abort', onShutdown, { once: true });
       // a follower cut off without a close (a link down) is let go after a silent heartbeat
@@ -140,6 +151,11 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
           return;
         }
         const { id, fetch } = frame;
+        // a follower has one fetch in flight per partition, and reads its answers as they come
+        if (++inFlight > CHANNEL_MAX_IN_FLIGHT) {
+          socket.close(1008, `more than ${CHANNEL_MAX_IN_FLIGHT} fetches in flight on one replica channel`);
+          return;
+        }
         const replication = app.webka.replication;
         const answer = replication === undefined
           ? Promise.reject(new WebkaError('NOT_LEADER', 'this broker is not part of a cluster'))
@@ -148,6 +164,7 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
           (a) => encodeChannelAnswer({ id, highWatermark: a.highWatermark, logEndOffset: a.logEndOffset, leaderEpoch: a.leaderEpoch }, a.data),
           (err: unknown) => encodeChannelAnswer({ id, error: { code: err instanceof WebkaError ? err.code : 'INTERNAL', message: (err as Error).message } }),
         ).then((bytes) => {
+          inFlight--;
           if (socket.readyState === socket.OPEN) socket.send(bytes);
         }, () => undefined);
       });
