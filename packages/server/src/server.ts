@@ -116,7 +116,11 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const registration = { nodeId: config.nodeId, url, ...(kafka === undefined ? {} : { kafka: { host: kafkaHost(config, url), port: kafka.port } }) };
       // DEBUG ONLY (WEBKA_DEBUG_JOIN_DELAY_MS): a slow join, so that a test can see what a joining broker serves
       if (config.debugJoinDelayMs > 0) await new Promise((r) => setTimeout(r, config.debugJoinDelayMs));
-      member = await ClusterMember.join(coordinator, registration, (err) => log.error({ err }, 'controller campaign failed'), () => metrics.controllerChanges.inc());
+      member = await ClusterMember.join(coordinator, registration, (err) => log.error({ err }, 'controller campaign failed'), () => {
+        metrics.controllerChanges.inc();
+        // the partitions whose leader died with the last controller get new leaders now
+        replication?.controllerTermStarted();
+      });
       app.webka.cluster = member;
       replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, autoLeaderRebalance: config.autoLeaderRebalance, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc(),
         // leading an offsets partition is coordinating its groups

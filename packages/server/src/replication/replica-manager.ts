@@ -170,6 +170,16 @@ export class ReplicaManager {
   }
 
   /**
+   * This broker has just become the controller. When the last one died with the leaders of some
+   * partitions (one broker killed), the change of live brokers reached this broker before it held
+   * the office, and nothing else would elect their new leaders before the next periodic pass, a
+   * second later: elect them now.
+   */
+  controllerTermStarted(): void {
+    void this.#electLeaders();
+  }
+
+  /**
    * On the controller, after every change and each second: a new leader, from the ISR, for every
    * partition whose leader is not live (cluster/leader-election.ts); else the next step of a
    * reassignment or of a drain, or (autoLeaderRebalance) the preferred leader back
