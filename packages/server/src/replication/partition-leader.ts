@@ -96,11 +96,27 @@ export class PartitionLeader implements ReplicaHooks {
 
   awaitCommitted(upTo: number): Promise<void> {
     if (this.#fenced !== null) return Promise.reject(writtenNotCommitted(this.ctx.nodeId, this.partition.index, this.#fenced.details?.leader as number));
-    if (this.partition.log.highWatermark >= upTo) return Promise.resolve();
+    if (this.partition.log.highWatermark >= upTo) {
+      const short = this.#tooFewInSync();
+      return short === null ? Promise.resolve() : Promise.reject(short);
+    }
     return new Promise((resolve, reject) => {
       this.#waiters.add({ upTo, resolve, reject });
       this.#unsubscribe ??= this.partition.subscribe(() => this.#settle());
     });
+  }
+
+  /**
+   * Kafka's rule for a batch the high watermark has passed: it is acknowledged only if the ISR
+   * still has min.insync.replicas members. The high watermark also passes a batch when the ISR
+   * shrinks (fewer replicas bound it), and that batch is then held by fewer copies than acks=all
+   * promised: NOT_ENOUGH_REPLICAS_AFTER_APPEND (written, not acknowledged).
+   */
+  #tooFewInSync(): WebkaError | null {
+    const isr = this.#isr();
+    const min = this.ctx.minInsync();
+    if (isr.length >= min) return null;
+    return new WebkaError('NOT_ENOUGH_REPLICAS_AFTER_APPEND', `partition ${this.partition.index} lost in-sync replicas (now ${isr.join(', ')}, fewer than its min.insync.replicas ${min}) before every one held the batch: it was written but is not acknowledged`, { isr });
   }
 
   #settle(): void {
@@ -108,7 +124,9 @@ export class PartitionLeader implements ReplicaHooks {
     for (const w of this.#waiters) {
       if (w.upTo <= hw) {
         this.#waiters.delete(w);
-        w.resolve();
+        const short = this.#tooFewInSync();
+        if (short === null) w.resolve();
+        else w.reject(short);
       }
     }
     if (this.#waiters.size === 0) {
@@ -151,11 +169,11 @@ export class PartitionLeader implements ReplicaHooks {
 
   /** The partition state changed (ISR, replicas): the high watermark's inputs did too. */
   stateChanged(): void {
+    // (before the limit moves: a shrink below min.insync.replicas must not acknowledge the
+    // waiters whose batches it lets the high watermark pass)
+    const short = this.#waiters.size > 0 ? this.#tooFewInSync() : null;
+    if (short !== null) this.#rejectAll(short);
     this.#applyLimit();
-    const isr = this.#isr();
-    if (this.#waiters.size > 0 && isr.length < this.ctx.minInsync()) {
-      this.#rejectAll(new WebkaError('NOT_ENOUGH_REPLICAS_AFTER_APPEND', `partition ${this.partition.index} lost in-sync replicas (now ${isr.join(', ')}) before every one held the batch: it was written but is not acknowledged`, { isr }));
-    }
   }
 
   #applyLimit(): void {

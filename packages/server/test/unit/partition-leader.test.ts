@@ -23,7 +23,7 @@ interface Proposal {
 }
 
 /** Leader 1 of replicas [1, 2, 3] with ISR `isr`; proposals wait for the test to settle them. */
-function setUp(isr: number[]): { partition: Partition; leader: PartitionLeader; state: PartitionState; proposals: Proposal[]; write(n: number): Promise<void> } {
+function setUp(isr: number[], minInsync = 1): { partition: Partition; leader: PartitionLeader; state: PartitionState; proposals: Proposal[]; write(n: number): Promise<void> } {
   const tmp = tempDir();
   const partition = Partition.open(nodeFileSystem, path.join(tmp.dir, 'p-0'), 'topic-id', 0, logConfig(), { clean: false });
   cleanup.push(() => tmp.remove(), () => partition.close());
@@ -32,7 +32,7 @@ function setUp(isr: number[]): { partition: Partition; leader: PartitionLeader; 
   const leader = new PartitionLeader(partition, 1, {
     nodeId: 1,
     state: () => state,
-    minInsync: () => 1,
+    minInsync: () => minInsync,
     lagTimeMaxMs: 10_000,
     proposeIsr: (next) => new Promise<boolean>((resolve) => proposals.push({ isr: next, settle: resolve })),
   });
@@ -104,4 +104,25 @@ test('a shrink counts only once written: until then the follower still bounds th
   state.isr = [1, 2];
   leader.stateChanged();
   assert.equal(partition.highWatermark, 6);
+});
+
+test('a shrink below min.insync.replicas fails the batches waiting for acks=all, though it lets the high watermark pass them', async () => {
+  const { partition, leader, state, proposals, write } = setUp([1, 2, 3], 3);
+  await write(2);
+  leader.onFetch(2, 2, 2);
+  leader.onFetch(3, 2, 2, 0);
+  assert.equal(partition.highWatermark, 2);
+  await leader.awaitCommitted(2); // all three hold it
+
+  await write(2); // followers 2 and 3 stop fetching: acks=all of offsets 2..3 waits for them
+  const waiting = leader.awaitCommitted(4);
+  const outcome = waiting.then(() => 'acknowledged', (err: { code?: string }) => err.code);
+  leader.checkLag(Date.now() + 20_000);
+  assert.deepEqual(proposals.map((p) => p.isr), [[1]]);
+  state.isr = [1];
+  leader.stateChanged(); // the shrink is written: the leader alone bounds the high watermark now
+  assert.equal(partition.highWatermark, 4, 'readers see the batch (the leader holds it durably)');
+  assert.equal(await outcome, 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'but it is not acknowledged: one copy, where min.insync.replicas asks three');
+  // and a later ask for the same batch is refused alike, as long as the ISR is short
+  await assert.rejects(leader.awaitCommitted(4), (err: { code?: string }) => err.code === 'NOT_ENOUGH_REPLICAS_AFTER_APPEND');
 });
