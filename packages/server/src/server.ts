@@ -122,7 +122,7 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
         replication?.controllerTermStarted();
       });
       app.webka.cluster = member;
-      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, autoLeaderRebalance: config.autoLeaderRebalance, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc(),
+      replication = new ReplicaManager(broker, member, { onWarning: (msg, details) => log.warn(details ?? {}, msg), replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, authorization: app.security.interBroker?.header(), debugHwFromLeader: config.debugHwFromLeader, debugNoReplicaChannel: config.debugNoReplicaChannel, autoLeaderRebalance: config.autoLeaderRebalance, onIsrChange: (shrunk) => (shrunk ? metrics.isrShrinks : metrics.isrExpands).inc(),
         // leading an offsets partition is coordinating its groups
         onLeadership: (t, index) => {
           if (t.internal === true && t.name === OFFSETS_TOPIC) void groups.takeOver(t.cluster, index);

@@ -93,7 +93,7 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 type ValueOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K]['type'] extends 'int' ? number : (typeof CONFIG_KEYS)[K]['type'] extends 'bool' ? boolean : string;
-export type Config = { [K in ConfigKey]: ValueOf<K> } & { configFile: string | null; debugAckFromMemory: boolean; debugHwFromLeader: boolean; debugTrustPrincipalHeader: boolean; debugJoinDelayMs: number };
+export type Config = { [K in ConfigKey]: ValueOf<K> } & { configFile: string | null; debugAckFromMemory: boolean; debugHwFromLeader: boolean; debugNoReplicaChannel: boolean; debugTrustPrincipalHeader: boolean; debugJoinDelayMs: number };
 
 /** The shortest interBrokerSecret accepted (characters). */
 export const MIN_INTER_BROKER_SECRET = 32;
@@ -206,6 +206,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   out.configFile = file;
   out.debugAckFromMemory = env.WEBKA_DEBUG_ACK_FROM_MEMORY === '1';
   out.debugHwFromLeader = env.WEBKA_DEBUG_HW_FROM_LEADER === '1';
+  out.debugNoReplicaChannel = env.WEBKA_DEBUG_NO_REPLICA_CHANNEL === '1';
   out.debugTrustPrincipalHeader = env.WEBKA_DEBUG_TRUST_PRINCIPAL_HEADER === '1';
   out.debugJoinDelayMs = /^\d{1,6}$/.test(env.WEBKA_DEBUG_JOIN_DELAY_MS ?? '') ? Number(env.WEBKA_DEBUG_JOIN_DELAY_MS) : 0;
   return out as Config;
@@ -221,6 +222,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   out.configFile = config.configFile;
   if (config.debugAckFromMemory) out.debugAckFromMemory = 'ON: acks=all answers before data leaves memory (test use only)';
   if (config.debugHwFromLeader) out.debugHwFromLeader = 'ON: leaders ignore their followers for the high watermark (test use only)';
+  if (config.debugNoReplicaChannel) out.debugNoReplicaChannel = 'ON: no replica channel, as a broker of an earlier version: it serves and sends replica fetches as HTTP requests alone (test use only)';
   if (config.debugJoinDelayMs > 0) out.debugJoinDelayMs = `ON: joining the cluster waits ${config.debugJoinDelayMs} ms after listening (test use only)`;
   if (config.debugTrustPrincipalHeader) out.debugTrustPrincipalHeader = 'ON: any caller may assert a forwarded principal (test use only; NOT SAFE)';
   return out;

@@ -198,6 +198,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   // leader's epoch ends, a broker confirming it holds a change of the shared auth state, a broker
   // asking the controller to define __consumer_offsets
   'GET /v1/internal/replicas/channel': { broker: true },
+  'GET /v1/internal/replicas/:topicId/:partition/fetch': { broker: true },
   'GET /v1/internal/replicas/:topicId/:partition/epoch-end': { broker: true },
   'GET /v1/internal/reads/:cluster/:topic/:partition': { broker: true },
   'GET /v1/internal/auth/revision': { broker: true },

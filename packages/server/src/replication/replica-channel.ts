@@ -16,9 +16,15 @@
  * in any order, matched by id. The channel is opened with the inter-broker credential at the
  * upgrade (GET /v1/internal/replicas/channel?replica=N, broker permission), and a closed channel
  * fails its fetches in flight: the fetcher retries, which opens a new one.
+ *
+ * A leader that has no channel (a broker of an earlier version, during a rolling upgrade) answers
+ * the upgrade with 404: the follower then sends its fetches to that broker as HTTP requests (GET
+ * /v1/internal/replicas/:topicId/:partition/fetch, which every version serves) and tries the
+ * channel again a minute later.
  */
 import { WebSocket, type RawData } from 'ws';
 import { WebkaError } from '../errors.js';
+import { brokerGet, jsonOf } from './broker-http.js';
 
 export interface ChannelFetch {
   topicId: string;
@@ -36,6 +42,12 @@ export interface ChannelAnswer {
   leaderEpoch: number;
   data: Buffer;
 }
+
+/** The leader has no replica channel (404 to the upgrade): a broker of an earlier version. */
+class ChannelUnavailable extends Error {}
+
+/** How long a follower fetches over HTTP from a leader that had no channel before it tries the channel again. */
+const HTTP_ONLY_MS = 60_000;
 
 /** A fetch the leader refused, with its error code (NOT_LEADER, OFFSET_OUT_OF_RANGE, ...). */
 export class ChannelFetchError extends Error {
@@ -97,7 +109,7 @@ function decodeAnswer(frame: Buffer): { id: number; answer?: ChannelAnswer; erro
   if (n < 0 || 4 + n > frame.length) throw new Error('a replica channel answer is shorter than its header');
   const h = JSON.parse(frame.toString('utf8', 4, 4 + n)) as { id: number; highWatermark?: number; logEndOffset?: number; leaderEpoch?: number; error?: { code: string; message: string } };
   if (h.error !== undefined) return { id: h.id, error: h.error };
-  return { id: h.id, answer: { highWatermark: h.highWatermark ?? -1, logEndOffset: h.logEndOffset ?? -1, leaderEpoch: h.leaderEpoch ?? -1, data: frame.subarray(4 + n) } };
+  return { id: h.id, answer: { highWatermark: h.highWatermark ?? Number.NaN, logEndOffset: h.logEndOffset ?? Number.NaN, leaderEpoch: h.leaderEpoch ?? Number.NaN, data: frame.subarray(4 + n) } };
 }
 
 function jsonOrNull(b: Buffer): { error?: { code?: string; message?: string } } | null {
@@ -151,7 +163,8 @@ class Channel {
         res.on('end', () => {
           const body = jsonOrNull(Buffer.concat(chunks));
           const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
-          this.#fail(new Error(`the leader refused the replica channel: ${res.statusCode} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}${hint}`));
+          const message = `the leader refused the replica channel: ${res.statusCode} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}${hint}`;
+          this.#fail(res.statusCode === 404 ? new ChannelUnavailable(message) : new Error(message));
         });
       });
     });
@@ -233,13 +246,23 @@ class Channel {
 /** A follower broker's channels, one per leader URL, opened on first use and again after a close. */
 export class ReplicaChannels {
   readonly #channels = new Map<string, Channel>();
+  /** Leaders without a channel, by URL: until when their fetches go over HTTP. */
+  readonly #httpOnly = new Map<string, number>();
 
   constructor(
     readonly nodeId: number,
     readonly headers: Record<string, string>,
+    /** DEBUG ONLY: fetch over HTTP alone, as a broker of an earlier version (the rolling-upgrade test). */
+    readonly httpOnly = false,
   ) {}
 
-  fetch(leaderUrl: string, req: ChannelFetch, signal: AbortSignal, timeoutMs: number): Promise<ChannelAnswer> {
+  async fetch(leaderUrl: string, req: ChannelFetch, signal: AbortSignal, timeoutMs: number): Promise<ChannelAnswer> {
+    if (this.httpOnly) return this.#httpFetch(leaderUrl, req, signal, timeoutMs);
+    const until = this.#httpOnly.get(leaderUrl);
+    if (until !== undefined) {
+      if (Date.now() < until) return this.#httpFetch(leaderUrl, req, signal, timeoutMs);
+      this.#httpOnly.delete(leaderUrl);
+    }
     let c = this.#channels.get(leaderUrl);
     if (c === undefined || c.closed) {
       const fresh: Channel = new Channel(leaderUrl, this.nodeId, this.headers, () => {
@@ -248,7 +271,26 @@ export class ReplicaChannels {
       c = fresh;
       this.#channels.set(leaderUrl, c);
     }
-    return c.fetch(req, signal, timeoutMs);
+    try {
+      return await c.fetch(req, signal, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof ChannelUnavailable)) throw err;
+      this.#httpOnly.set(leaderUrl, Date.now() + HTTP_ONLY_MS);
+      return this.#httpFetch(leaderUrl, req, signal, timeoutMs);
+    }
+  }
+
+  /** The same fetch as an HTTP request, for a leader without the channel. */
+  async #httpFetch(leaderUrl: string, req: ChannelFetch, signal: AbortSignal, timeoutMs: number): Promise<ChannelAnswer> {
+    const q = new URLSearchParams({ offset: String(req.offset), replica: String(this.nodeId), durableEnd: String(req.durableEnd), leaderEpoch: String(req.leaderEpoch), maxWaitMs: String(req.maxWaitMs), maxBytes: String(req.maxBytes) });
+    const res = await brokerGet(`${leaderUrl}/v1/internal/replicas/${req.topicId}/${req.partition}/fetch?${q}`, this.headers, signal, timeoutMs);
+    if (res.status !== 200) {
+      const body = jsonOf<{ error?: { code?: string; message?: string } }>(res);
+      const hint = res.status === 401 || res.status === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
+      throw new ChannelFetchError(body?.error?.code ?? String(res.status), `${res.status}: ${body?.error?.message ?? ''}${hint}`);
+    }
+    const header = (name: string): number => Number(res.headers[name] ?? Number.NaN);
+    return { highWatermark: header('x-webka-high-watermark'), logEndOffset: header('x-webka-log-end-offset'), leaderEpoch: header('x-webka-leader-epoch'), data: res.body };
   }
 
   close(): void {

@@ -34,6 +34,8 @@ export interface ReplicaManagerOptions {
   /** DEBUG ONLY (WEBKA_DEBUG_HW_FROM_LEADER=1): leaders ignore their followers for the high
    *  watermark; exists so the failover test can show it detects loss. */
   debugHwFromLeader?: boolean;
+  /** DEBUG ONLY: follow over HTTP fetches alone, as a broker of an earlier version (the rolling-upgrade test). */
+  debugNoReplicaChannel?: boolean;
   /** The Authorization header this broker sends other brokers (the inter-broker credential), if any. */
   authorization?: string;
   /** Called after each ISR change this broker wrote (shrunk: it lost members). */
@@ -119,7 +121,7 @@ export class ReplicaManager {
   /** This broker's replica channels to the leaders it follows, made on first use (needs nodeId and options, set by the constructor). */
   #channelsMade: ReplicaChannels | null = null;
   get #channels(): ReplicaChannels {
-    return (this.#channelsMade ??= new ReplicaChannels(this.nodeId, this.#brokerHeaders));
+    return (this.#channelsMade ??= new ReplicaChannels(this.nodeId, this.#brokerHeaders, this.options.debugNoReplicaChannel === true));
   }
   /** ISR changes being written, by partition (one at a time each). */
   #isrWrites = new Set<string>();

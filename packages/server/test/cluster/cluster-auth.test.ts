@@ -198,7 +198,7 @@ test('a producer id issued on one broker is its principal\'s on every leader: an
 });
 
 test('clients cannot call the inter-broker routes; a broker credential alone calls nothing else', opts, async () => {
-  const fetchPath = '/v1/internal/replicas/0123456789abcdef/0/epoch-end?epoch=0&leaderEpoch=0';
+  const fetchPath = '/v1/internal/replicas/0123456789abcdef/0/fetch?offset=0&replica=1&durableEnd=0&leaderEpoch=0&maxWaitMs=0';
   for (const n of [1, 2, 3]) {
     for (const headers of [bearer(adminKey), {}]) {
       const r = await call(url(n), 'GET', fetchPath, headers);

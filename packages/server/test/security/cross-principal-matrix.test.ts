@@ -368,6 +368,7 @@ const NO_OWNED_ID: Record<string, string> = {
   'GET /v1/broker': 'totals over what the caller may see',
   'GET /v1/brokers': 'broker list',
   'GET /v1/topic-configs': 'static config docs',
+  'GET /v1/internal/replicas/:topicId/:partition/fetch': 'brokers only (the inter-broker secret)',
   'GET /v1/internal/replicas/:topicId/:partition/epoch-end': 'brokers only (the inter-broker secret)',
   'GET /v1/internal/replicas/channel': 'brokers only (the inter-broker secret); a WebSocket of replica fetches (topic ids and offsets, no id of a principal)',
   'GET /v1/internal/reads/:cluster/:topic/:partition': 'brokers only (the inter-broker secret)',

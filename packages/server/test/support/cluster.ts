@@ -17,8 +17,8 @@ export interface TestCluster {
   dirs: Map<number, string>;
   /** With kafka: each running node's Kafka listener port. */
   kafkaPorts: Map<number, number>;
-  /** Starts node `nodeId` (on the same data directory as before, if it ran before), with `env` (WEBKA_* settings). */
-  start(nodeId: number, extra?: string[]): Promise<CliBroker>;
+  /** Starts node `nodeId` (on the same data directory as before, if it ran before), with `env` (WEBKA_* settings) and this node's own `moreEnv`. */
+  start(nodeId: number, extra?: string[], moreEnv?: NodeJS.ProcessEnv): Promise<CliBroker>;
   /** kill -9 of a node; resolves once it has exited. */
   kill(nodeId: number): Promise<void>;
   /** Stops every broker (SIGKILL), etcd, and removes the data directories. */
@@ -45,12 +45,12 @@ export async function startCluster(prefix: string, env: NodeJS.ProcessEnv = {}, 
     brokers,
     dirs,
     kafkaPorts,
-    async start(nodeId, extra = []) {
+    async start(nodeId, extra = [], moreEnv = {}) {
       const dir = dirs.get(nodeId) ?? tempDir();
       dirs.set(nodeId, dir);
       const host = on(`n${nodeId}`);
       const listen = host === undefined ? ['--port', '0'] : ['--host', '0.0.0.0', '--port', '8080', '--advertised-url', `http://${host.clusterAddress}:8080`];
-      const b = await startCliBroker([...listen, '--kafka-port', opts.kafka === true ? '0' : '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.brokerUrl.replace('http://', 'etcd://')}${prefix}`, ...extra], env, 30_000, host?.exec);
+      const b = await startCliBroker([...listen, '--kafka-port', opts.kafka === true ? '0' : '-1', '--data-dir', dir, '--node-id', String(nodeId), '--coordinator', `${etcd.brokerUrl.replace('http://', 'etcd://')}${prefix}`, ...extra], { ...env, ...moreEnv }, 30_000, host?.exec);
       if (host !== undefined) b.url = `http://${host.clientAddress}:8080`;
       brokers.set(nodeId, b);
       const kafka = b.lines.find((l) => l?.msg === 'kafka listener started');

@@ -1,12 +1,13 @@
 /**
  * Routes between brokers of a cluster (not for clients; hidden from the API docs):
+ *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader, as an HTTP request
  *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
  *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`, `__transaction_state`)
  *   GET /v1/internal/reads/:cluster/:topic/:partition   a group coordinator reads a partition it does not lead
  *   GET /v1/internal/replicas/channel?replica=N   (WebSocket) a follower's fetches from the leader,
  *       for every partition it follows on this broker, on one connection (replication/replica-channel.ts)
- * The answer is the leader's stored batches from `offset`, as bytes
- * (application/octet-stream), with its high watermark, log end and leader epoch in headers.
+ * A fetch's answer is the leader's stored batches from `offset`, as bytes (application/octet-stream),
+ * with its high watermark, log end and leader epoch in headers (on the channel: in the frame).
  */
 import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +33,8 @@ import { HEARTBEAT_MS, encodeChannelAnswer, parseChannelFetch } from '../../repl
 const CHANNEL_MAX_IN_FLIGHT = 1_000_000;
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
+
+const FetchQuery = Type.Object({ offset: Count, replica: Count, durableEnd: Count, leaderEpoch: Count, maxWaitMs: Type.Optional(Count), maxBytes: Type.Optional(Count) });
 
 const ReadQuery = Type.Object({ offset: Type.String({ pattern: '^(-1|[0-9]{1,15})$' }), isolation: Type.Union([Type.Literal('read_uncommitted'), Type.Literal('read_committed')]), maxWaitMs: Count, maxBytes: Count });
 
@@ -105,7 +108,42 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  // The replica channel: the fetch below, many at once on one WebSocket (decision 0012). A fetch
+  // A follower's fetch as an HTTP request: what a broker of an earlier version sends, and a
+  // follower of this version when the leader has no replica channel (a rolling upgrade).
+  app.get<{ Params: { topicId: string; partition: string }; Querystring: Record<'offset' | 'replica' | 'durableEnd' | 'leaderEpoch', string> & { maxWaitMs?: string; maxBytes?: string } }>(
+    '/internal/replicas/:topicId/:partition/fetch',
+    { schema: { hide: true, params: Type.Object({ topicId: Type.String(), partition: Count }), querystring: FetchQuery } },
+    async (request, reply) => {
+      const replication = app.webka.replication;
+      if (replication === undefined) throw new WebkaError('NOT_LEADER', 'this broker is not part of a cluster');
+      const gone = clientGone(request, reply, app.webka.shutdown);
+      try {
+        const q = request.query;
+        const a = await replication.leaderFetch(request.params.topicId, Number(request.params.partition), {
+          offset: Number(q.offset),
+          replica: Number(q.replica),
+          durableEnd: Number(q.durableEnd),
+          leaderEpoch: Number(q.leaderEpoch),
+          maxWaitMs: Math.min(Number(q.maxWaitMs ?? 500), 30_000),
+          maxBytes: Math.min(Math.max(Number(q.maxBytes ?? 1 << 20), 1024), 64 << 20),
+          signal: gone.signal,
+        });
+        return reply
+          .header('x-webka-high-watermark', String(a.highWatermark))
+          .header('x-webka-log-end-offset', String(a.logEndOffset))
+          .header('x-webka-leader-epoch', String(a.leaderEpoch))
+          .type('application/octet-stream')
+          .send(a.data);
+      } finally {
+        gone.release();
+      }
+    },
+  );
+
+  // DEBUG ONLY (WEBKA_DEBUG_NO_REPLICA_CHANNEL): a leader as a broker of an earlier version, with
+  // the HTTP fetch alone (the rolling-upgrade test)
+  if (app.webka.config.debugNoReplicaChannel) return;
+  // The replica channel: the fetch above, many at once on one WebSocket (decision 0012). A fetch
   // frame the leader cannot read closes the channel (1008): only a broker opens one.
   app.get<{ Querystring: { replica: string } }>(
     '/internal/replicas/channel',
