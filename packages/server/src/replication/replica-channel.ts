@@ -214,7 +214,18 @@ class Channel {
   }
 
   async fetch(req: ChannelFetch, signal: AbortSignal, timeoutMs: number): Promise<ChannelAnswer> {
-    await this.#open;
+    // a fetcher stopped while the channel opens (its leader unreachable: the handshake takes up to
+    // 10 s to fail) stops at once, as its HTTP request would
+    await new Promise<void>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const off = (): void => signal.removeEventListener('abort', onAbort);
+      this.#open.then(() => (off(), resolve()), (err: unknown) => (off(), reject(err as Error)));
+    });
     if (this.#closedWith !== null) throw this.#closedWith;
     signal.throwIfAborted();
     const id = this.#nextId++;

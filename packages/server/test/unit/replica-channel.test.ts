@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeChannelAnswer, parseChannelFetch } from '../../src/replication/replica-channel.js';
+import net from 'node:net';
+import { ReplicaChannels, encodeChannelAnswer, parseChannelFetch } from '../../src/replication/replica-channel.js';
 import { WebkaError } from '../../src/errors.js';
 
 const good = { id: 3, topicId: 'abc123', partition: 2, offset: 10, durableEnd: 9, leaderEpoch: 4, maxWaitMs: 500, maxBytes: 1 << 20 };
@@ -40,4 +41,22 @@ test('an answer is a 4-byte header length, the JSON header, then the batches unc
   assert.ok(frame.subarray(4 + n).equals(data));
   const error = encodeChannelAnswer({ id: 2, error: { code: 'NOT_LEADER', message: 'é' } });
   assert.equal(error.length, 4 + error.readUInt32BE(0), 'no batches after an error header (its length counts UTF-8 bytes)');
+});
+
+test('a fetch whose fetcher stops while the channel is still opening ends at once with the stop, not with the handshake', async () => {
+  // a "leader" that takes the connection and never answers the upgrade (as an unreachable host would not)
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => sockets.push(s));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const channels = new ReplicaChannels(2, {});
+  try {
+    const stop = new AbortController();
+    const fetching = channels.fetch(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, good, stop.signal, 30_000);
+    setTimeout(() => stop.abort(new Error('the fetcher stopped')), 50);
+    await assert.rejects(fetching, /the fetcher stopped/);
+  } finally {
+    channels.close();
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
 });
