@@ -36,7 +36,7 @@ export function brokerGet(url: string, headers: Record<string, string>, signal: 
 }
 
 /** An answer's body as JSON, or null when it is not JSON. */
-export function jsonOf<T>(a: BrokerAnswer): T | null {
+export function jsonOf<T>(a: Pick<BrokerAnswer, 'body'>): T | null {
   try {
     return JSON.parse(a.body.toString('utf8')) as T;
   } catch {

@@ -112,12 +112,11 @@ function decodeAnswer(frame: Buffer): { id: number; answer?: ChannelAnswer; erro
   return { id: h.id, answer: { highWatermark: h.highWatermark ?? Number.NaN, logEndOffset: h.logEndOffset ?? Number.NaN, leaderEpoch: h.leaderEpoch ?? Number.NaN, data: frame.subarray(4 + n) } };
 }
 
-function jsonOrNull(b: Buffer): { error?: { code?: string; message?: string } } | null {
-  try {
-    return JSON.parse(b.toString('utf8')) as { error?: { code?: string; message?: string } };
-  } catch {
-    return null;
-  }
+/** What a leader's refusal (of the channel's upgrade, or of an HTTP fetch) says, for the follower's warning. */
+function refusal(status: number, body: Buffer): { code: string | undefined; message: string } {
+  const error = jsonOf<{ error?: { code?: string; message?: string } }>({ body })?.error;
+  const hint = status === 401 || status === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
+  return { code: error?.code, message: `${status} ${error?.code ?? ''}: ${error?.message ?? ''}${hint}` };
 }
 
 interface Pending {
@@ -161,9 +160,7 @@ class Channel {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const body = jsonOrNull(Buffer.concat(chunks));
-          const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
-          const message = `the leader refused the replica channel: ${res.statusCode} ${body?.error?.code ?? ''}: ${body?.error?.message ?? ''}${hint}`;
+          const message = `the leader refused the replica channel: ${refusal(res.statusCode ?? 0, Buffer.concat(chunks)).message}`;
           this.#fail(res.statusCode === 404 ? new ChannelUnavailable(message) : new Error(message));
         });
       });
@@ -258,7 +255,7 @@ class Channel {
 export class ReplicaChannels {
   readonly #channels = new Map<string, Channel>();
   /** Leaders without a channel, by URL: until when their fetches go over HTTP. */
-  readonly #httpOnly = new Map<string, number>();
+  readonly #noChannelUntil = new Map<string, number>();
 
   constructor(
     readonly nodeId: number,
@@ -269,10 +266,10 @@ export class ReplicaChannels {
 
   async fetch(leaderUrl: string, req: ChannelFetch, signal: AbortSignal, timeoutMs: number): Promise<ChannelAnswer> {
     if (this.httpOnly) return this.#httpFetch(leaderUrl, req, signal, timeoutMs);
-    const until = this.#httpOnly.get(leaderUrl);
+    const until = this.#noChannelUntil.get(leaderUrl);
     if (until !== undefined) {
       if (Date.now() < until) return this.#httpFetch(leaderUrl, req, signal, timeoutMs);
-      this.#httpOnly.delete(leaderUrl);
+      this.#noChannelUntil.delete(leaderUrl);
     }
     let c = this.#channels.get(leaderUrl);
     if (c === undefined || c.closed) {
@@ -286,7 +283,7 @@ export class ReplicaChannels {
       return await c.fetch(req, signal, timeoutMs);
     } catch (err) {
       if (!(err instanceof ChannelUnavailable)) throw err;
-      this.#httpOnly.set(leaderUrl, Date.now() + HTTP_ONLY_MS);
+      this.#noChannelUntil.set(leaderUrl, Date.now() + HTTP_ONLY_MS);
       return this.#httpFetch(leaderUrl, req, signal, timeoutMs);
     }
   }
@@ -296,9 +293,8 @@ export class ReplicaChannels {
     const q = new URLSearchParams({ offset: String(req.offset), replica: String(this.nodeId), durableEnd: String(req.durableEnd), leaderEpoch: String(req.leaderEpoch), maxWaitMs: String(req.maxWaitMs), maxBytes: String(req.maxBytes) });
     const res = await brokerGet(`${leaderUrl}/v1/internal/replicas/${req.topicId}/${req.partition}/fetch?${q}`, this.headers, signal, timeoutMs);
     if (res.status !== 200) {
-      const body = jsonOf<{ error?: { code?: string; message?: string } }>(res);
-      const hint = res.status === 401 || res.status === 403 ? ' (is interBrokerSecret the same on every broker?)' : '';
-      throw new ChannelFetchError(body?.error?.code ?? String(res.status), `${res.status}: ${body?.error?.message ?? ''}${hint}`);
+      const r = refusal(res.status, res.body);
+      throw new ChannelFetchError(r.code ?? String(res.status), r.message);
     }
     const header = (name: string): number => Number(res.headers[name] ?? Number.NaN);
     return { highWatermark: header('x-webka-high-watermark'), logEndOffset: header('x-webka-log-end-offset'), leaderEpoch: header('x-webka-leader-epoch'), data: res.body };

@@ -609,7 +609,7 @@ export class ReplicaManager {
     if (controller === null) throw new WebkaError('NOT_COORDINATOR', `the cluster has no controller to create ${name} right now (an election is under way); retry in a moment`);
     let res: Response;
     try {
-      res = await fetch(`${controller.url}/v1/internal/clusters/${encodeURIComponent(cluster)}/internal-topics/${encodeURIComponent(name)}`, { method: 'POST', headers: this.options.authorization === undefined ? {} : { authorization: this.options.authorization }, signal: AbortSignal.timeout(INTERNAL_TOPIC_WAIT_MS) });
+      res = await fetch(`${controller.url}/v1/internal/clusters/${encodeURIComponent(cluster)}/internal-topics/${encodeURIComponent(name)}`, { method: 'POST', headers: this.#brokerHeaders, signal: AbortSignal.timeout(INTERNAL_TOPIC_WAIT_MS) });
       await res.arrayBuffer();
     } catch (err) {
       throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not be asked to create ${name}: ${(err as Error).message}; retry`);
@@ -669,7 +669,7 @@ export class ReplicaManager {
     const q = new URLSearchParams({ offset: String(req.offset), isolation: req.isolation, maxWaitMs: String(req.maxWaitMs), maxBytes: String(req.maxBytes) });
     const res = await brokerGet(
       `${url}/v1/internal/reads/${encodeURIComponent(cluster)}/${encodeURIComponent(topic)}/${partition}?${q}`,
-      this.options.authorization === undefined ? {} : { authorization: this.options.authorization },
+      this.#brokerHeaders,
       req.signal,
       req.maxWaitMs + 10_000,
     );
