@@ -168,8 +168,18 @@ export interface Coordinator {
    * being lost. Refused: what is there now, to make the change again on.
    */
   writeDocument(name: string, value: unknown, expectedRevision: string | null): Promise<{ ok: true; revision: string } | { ok: false; current: Versioned<unknown> | null }>;
+  /**
+   * Deletes a document if its revision is still `expectedRevision` (null: whatever it is). False
+   * when it was changed meanwhile, or is not there.
+   */
+  deleteDocument(name: string, expectedRevision: string | null): Promise<boolean>;
   /** Calls `onChange` with the document now and after every change, until the returned function is called. */
   watchDocument(name: string, onChange: (doc: Versioned<unknown> | null) => void): () => void;
+  /**
+   * Calls `onChange` with every document whose name starts with `prefix`, by name, now and after
+   * every change (each call has them all), until the returned function is called.
+   */
+  watchDocuments(prefix: string, onChange: (docs: Map<string, Versioned<unknown>>) => void): () => void;
   /**
    * Calls `onChange` with each document whose name starts with `prefix` as it changes from now on
    * (null: deleted), until the returned function is called; not with the documents as they are.

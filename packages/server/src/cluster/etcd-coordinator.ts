@@ -456,6 +456,26 @@ export class EtcdCoordinator implements Coordinator {
     return { ok: false, current: this.#decodeDocument(r.responses?.[0]?.response_range?.kvs?.[0]) };
   }
 
+  async deleteDocument(name: string, expectedRevision: string | null): Promise<boolean> {
+    const key = b64(this.#documentKey(name));
+    const r = await this.#txn(
+      [expectedRevision === null ? { key, result: 'GREATER', target: 'CREATE', create_revision: '0' } : { key, result: 'EQUAL', target: 'MOD', mod_revision: expectedRevision }],
+      [{ request_delete_range: { key } }],
+      [],
+    );
+    return r.succeeded === true;
+  }
+
+  watchDocuments(prefix: string, onChange: (docs: Map<string, Versioned<unknown>>) => void): () => void {
+    const keys = this.#documentKey(prefix);
+    const names = this.#documentKey('');
+    return this.#watchPrefix([keys], ([live]) => {
+      const docs = new Map<string, Versioned<unknown>>();
+      for (const [key, kv] of live) docs.set(decodeURIComponent(unb64(key).slice(names.length)), this.#decodeDocument(kv)!);
+      onChange(docs);
+    });
+  }
+
   watchDocument(name: string, onChange: (doc: Versioned<unknown> | null) => void): () => void {
     const key = this.#documentKey(name);
     // a prefix watch over exactly this key (the key with no suffix is the only one)

@@ -99,7 +99,7 @@ async function closeOnly(ctx: StreamContext, path: string, producer: ProducerHea
   const { store } = ctx;
   const s = store.find(path, true);
   if (producer === undefined) {
-    closeStream(store, s, null);
+    await closeStream(store, s, null);
     return reply.code(204).headers(closedHeaders(ctx, s)).send();
   }
   if (s.meta.closed) return onClosed(ctx, s, producer, reply);
@@ -108,8 +108,8 @@ async function closeOnly(ctx: StreamContext, path: string, producer: ProducerHea
   if (verdict.kind === 'duplicate') return answerDuplicate(ctx, s, producer, verdict.lastSeq, reply);
   // A close writes no record: the stream's offsets do not move, and since nothing can be
   // appended after it, the producer's sequence has nothing left to order.
-  closeStream(store, s, { producerId: producer.id, epoch: producer.epoch, seq: producer.seq });
-  await p.flush(p.log.nextOffset);
+  const saved = closeStream(store, s, { producerId: producer.id, epoch: producer.epoch, seq: producer.seq });
+  await Promise.all([saved, p.flush(p.log.nextOffset)]);
   return reply
     .code(204)
     .headers({ ...closedHeaders(ctx, s), ...producerHeaders(producer.epoch, producer.seq) })

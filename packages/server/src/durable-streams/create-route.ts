@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamContext } from './stream-context.js';
 import type { StreamState } from './stream-store.js';
 import { StreamError } from './stream-error.js';
+import { WebkaError } from '../errors.js';
 import { header, isTrue } from './http-headers.js';
 import { streamPathOfUrl, streamPathOfReference, topicNameFor } from './stream-path.js';
 import { encodeOffset, parseForkOffset } from './offsets.js';
@@ -123,6 +124,9 @@ export async function createStream(ctx: StreamContext, request: FastifyRequest, 
   if (existing !== undefined) {
     if (existing.meta.softDeleted) throw new StreamError(409, 'a deleted stream that forks still read is at this path');
     if (!sameConfig(existing.meta, req)) throw new StreamError(409, 'a stream with a different configuration exists at this path');
+    // in a cluster, a stream being made by a request just before is confirmed once it is saved
+    await existing.saving;
+    if (existing.gone) throw new StreamError(503, 'the stream at this path could not be saved; retry');
     return reply.code(200).headers(streamHeaders(ctx, existing)).send();
   }
 
@@ -132,6 +136,9 @@ export async function createStream(ctx: StreamContext, request: FastifyRequest, 
   let fork: StreamMeta['fork'] = null;
   const initial: Buffer[] = [];
   if (req.fork !== null) {
+    if (store.clustered) {
+      throw new WebkaError('UNSUPPORTED_IN_CLUSTER', "a fork is not served by a cluster of brokers yet (it reads its source's partition, which may be led by another broker): create the stream without Stream-Forked-From, or serve forks from a single broker started without --coordinator");
+    }
     const source = store.peek(req.fork.source);
     if (source === undefined) throw new StreamError(404, 'the stream to fork from does not exist');
     if (source.meta.softDeleted) throw new StreamError(409, 'the stream to fork from was deleted');
@@ -172,14 +179,14 @@ export async function createStream(ctx: StreamContext, request: FastifyRequest, 
       softDeleted: false,
     });
     const appended = initial.length > 0 ? appendValues(store, created, initial, { seq: null, close: req.closed ? { by: null } : undefined }) : Promise.resolve();
-    store.save();
-    return { s: created, durable: appended };
+    return { s: created, durable: Promise.all([appended, store.save(created)]) };
   });
   try {
     await durable;
   } catch (err) {
-    // refused before anything was written (e.g. a record too large): no stream either
-    if (store.partition(s).log.nextOffset === 0) store.remove(s);
+    // refused before anything was written (e.g. a record too large), or in a cluster its
+    // document could not be written: no stream either
+    if (store.partition(s).log.nextOffset === 0 || (store.clustered && s.revision === null)) await store.remove(s).catch(() => undefined);
     throw err;
   }
   const q = request.url.indexOf('?');

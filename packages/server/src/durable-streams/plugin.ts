@@ -7,7 +7,7 @@
  * included) carries the browser security and CORS headers. The rest of the app is untouched.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { toStreamError } from './stream-error.js';
 import { redactSecrets } from '../auth/secrets.js';
 import { WebkaError } from '../errors.js';
@@ -20,6 +20,8 @@ import { appendToStream } from './append-route.js';
 import { readStream, headStream } from './read-route.js';
 import { encodeOffset } from './offsets.js';
 import { handleError } from '../http/error-handler.js';
+import { fromOtherBrokers } from '../http/group-routing.js';
+import { STREAM_RECORD_OVERHEAD, routeToStreamLeader, streamCluster, streamsKnown } from './cluster-streams.js';
 
 const StreamListSchema = Type.Object({
   streams: Type.Array(
@@ -38,8 +40,6 @@ const StreamListSchema = Type.Object({
 
 const SSE_MAX_MS = 60_000;
 const SWEEP_INTERVAL_MS = 30_000;
-/** Room for a record's framing and headers beyond the body in max.message.bytes. */
-const RECORD_OVERHEAD = 1024;
 
 /**
  * Takes every body as bytes, whatever its Content-Type (or none). A body over the limit is read
@@ -67,9 +67,12 @@ function readBody(limit: number) {
 
 export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> {
   const { broker, config, shutdown } = app.webka;
+  const maxMessageBytes = config.bodyLimit + STREAM_RECORD_OVERHEAD;
+  const cluster = streamCluster(app);
   const store = new StreamStore(broker, {
-    maxMessageBytes: config.bodyLimit + RECORD_OVERHEAD,
+    maxMessageBytes,
     onWarning: (message, details) => app.log.warn(details ?? {}, message),
+    cluster,
   });
   const ctx: StreamContext = {
     store,
@@ -80,17 +83,10 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
     producers: { max: config.streamMaxProducers, expiryMs: config.streamProducerExpiryMs },
   };
   const sweeper = setInterval(() => store.sweep(Date.now(), true), SWEEP_INTERVAL_MS).unref();
-  app.addHook('onClose', async () => clearInterval(sweeper));
-
-  // A stream's metadata is this broker's own (its catalog) and its topic is not replicated: in a
-  // cluster, a stream created on one broker would be unknown to the others and lost with this
-  // broker's disk. Refused there, clearly, until streams are replicated like topics.
-  if (config.coordinator !== '') {
-    app.addHook('onRequest', async (request) => {
-      if (request.method === 'OPTIONS') return;
-      throw new WebkaError('UNSUPPORTED_IN_CLUSTER', 'Durable Streams are not served by a cluster of brokers yet (a stream would live on one broker, unreplicated and unknown to the others): serve them from a single broker started without --coordinator, or use topics, which the cluster replicates');
-    });
-  }
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    store.close();
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', readBody(config.bodyLimit));
@@ -109,8 +105,13 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
   // The list is Webka's own JSON API, not the protocol's: Webka's error answers again.
   await app.register(async (listing) => {
     listing.setErrorHandler(handleError);
-    listing.get('/v1/streams', { schema: { tags: ['streams'], summary: 'Every Durable Stream the caller may see, with its content type, TTL and tail', response: { 200: StreamListSchema } } }, async () => ({
-      streams: store.list().map((s) => ({
+    // in a cluster each broker lists the streams it leads (where their tails are), and the one
+    // asked gathers the others' lists
+    listing.get('/v1/streams', { schema: { tags: ['streams'], summary: 'Every Durable Stream the caller may see, with its content type, TTL and tail', response: { 200: StreamListSchema } } }, async (request) => {
+      await streamsKnown(store);
+      const own = store.list().filter((s) => cluster === undefined || cluster.leaderEpoch(s.meta.topicId) >= 0);
+      const others = await fromOtherBrokers(app, request, (body) => (body as Static<typeof StreamListSchema>).streams);
+      const streams = own.map((s) => ({
         path: s.meta.path,
         topic: s.meta.topic,
         contentType: s.meta.contentType,
@@ -119,18 +120,23 @@ export async function durableStreamsRoutes(app: FastifyInstance): Promise<void> 
         createdAt: s.meta.createdAt,
         closed: s.meta.closed,
         tailOffset: encodeOffset(store.tail(s)),
-      })),
-    }));
+      }));
+      return { streams: [...streams, ...others] };
+    });
   });
 
   const url = '/v1/stream/*';
-  const opts = { schema: { hide: true }, bodyLimit: config.bodyLimit };
+  const opts = {
+    schema: { hide: true },
+    bodyLimit: config.bodyLimit,
+    ...(cluster === undefined ? {} : { preHandler: routeToStreamLeader(app, store, maxMessageBytes, 2 * config.streamLongPollMs + 1000) }),
+  };
   app.put(url, opts, (request, reply) => createStream(ctx, request, reply));
   app.post(url, opts, (request, reply) => appendToStream(ctx, request, reply));
   app.get(url, { ...opts, exposeHeadRoute: false }, (request, reply) => readStream(ctx, request, reply));
   app.head(url, opts, async (request, reply) => headStream(ctx, request, reply));
   app.delete(url, opts, async (request, reply) => {
-    store.remove(store.find(streamPathOfUrl(request.url), false));
+    await store.remove(store.find(streamPathOfUrl(request.url), false));
     return reply.code(204).send();
   });
   app.options(url, opts, async (request, reply) => {

@@ -29,20 +29,26 @@ export function appendValues(store: StreamStore, s: StreamState, values: Buffer[
   if (opts.close !== undefined) last.headers.push({ key: CLOSED_HEADER, value: Buffer.from('true') });
   const before = p.log.nextOffset;
   const durable = store.broker.produce(STREAMS_CLUSTER, s.meta.topic, records, { acks: 'all', producer: opts.producer, clientEpochs: true, immediate: true });
+  let saved = Promise.resolve();
   if (p.log.nextOffset > before) {
     s.lastSeq = opts.seq;
-    if (opts.close !== undefined) closeStream(store, s, opts.close.by);
+    if (opts.close !== undefined) saved = closeStream(store, s, opts.close.by);
   }
-  return durable.then(() => undefined);
+  return Promise.all([durable, saved]).then(() => undefined);
 }
 
-/** Marks a stream closed (saved in the catalog) and wakes its live readers. */
-export function closeStream(store: StreamStore, s: StreamState, by: ClosedBy | null): void {
-  if (s.meta.closed) return;
+/**
+ * Marks a stream closed and wakes its live readers. Writers are refused from now on; the
+ * closure is saved (in the catalog, or in a cluster the stream's document) when the promise
+ * resolves.
+ */
+export function closeStream(store: StreamStore, s: StreamState, by: ClosedBy | null): Promise<void> {
+  if (s.meta.closed) return s.saving;
   s.meta.closed = true;
   s.meta.closedBy = by;
-  store.save();
+  const saved = store.save(s);
   s.notify();
+  return saved;
 }
 
 export function toRef(producerId: number, epoch: number, seq: number): ProducerRef {

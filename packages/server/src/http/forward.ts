@@ -53,17 +53,31 @@ export function forwardHeaders(request: FastifyRequest, fromNodeId: number): Rec
 /** How long a forwarded request may take to be answered (an event stream: to begin). */
 const FORWARD_TIMEOUT_MS = 60_000;
 
+/** Answer headers a relay never copies: hop-by-hop ones, and those it decides itself (fetch has decoded the body). */
+const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'date']);
+
+export interface ForwardOptions {
+  /** More request headers to send (the inter-broker ones are set over them). */
+  headers?: Record<string, string>;
+  /** Relay every header of the answer, not only its content type (the Durable Streams protocol answers mostly in headers). */
+  allHeaders?: boolean;
+  /** How long the answer may take (an event stream: to begin), and how long a relayed event stream may stay silent; default 60 s and twice the heartbeat. */
+  timeoutMs?: number;
+  idleMs?: number;
+}
+
 /**
  * Sends the request on and relays the answer. An event stream (text/event-stream) is relayed as
  * it comes, event by event, until either side closes it; every other answer as a whole.
  */
-export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number): Promise<FastifyReply> {
-  const headers = forwardHeaders(request, fromNodeId);
+export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number, opts: ForwardOptions = {}): Promise<FastifyReply> {
+  const headers = { ...opts.headers, ...forwardHeaders(request, fromNodeId) };
   const body = forwardedBody(request);
   const abort = new AbortController();
   const onClose = (): void => abort.abort();
   reply.raw.once('close', onClose);
-  const timer = setTimeout(() => abort.abort(new Error(`no answer in ${FORWARD_TIMEOUT_MS} ms`)), FORWARD_TIMEOUT_MS);
+  const timeoutMs = opts.timeoutMs ?? FORWARD_TIMEOUT_MS;
+  const timer = setTimeout(() => abort.abort(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
   let res: Response;
   try {
     res = await fetch(`${baseUrl}${request.url}`, { method: request.method, headers, body, signal: abort.signal });
@@ -75,11 +89,17 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
   }
   reply.code(res.status);
   const type = res.headers.get('content-type');
-  if (type !== null) reply.header('content-type', type);
+  if (opts.allHeaders === true) {
+    res.headers.forEach((value, name) => {
+      if (!NOT_RELAYED.has(name)) reply.header(name, value);
+    });
+  } else if (type !== null) {
+    reply.header('content-type', type);
+  }
   if (type !== null && type.startsWith('text/event-stream') && res.body !== null) {
     clearTimeout(timer);
-    reply.header('cache-control', 'no-cache');
-    return reply.send(relayEvents(res.body, abort, 2 * request.server.webka.config.heartbeatIntervalMs + 1000));
+    if (opts.allHeaders !== true) reply.header('cache-control', 'no-cache');
+    return reply.send(relayEvents(res.body, abort, opts.idleMs ?? 2 * request.server.webka.config.heartbeatIntervalMs + 1000));
   }
   try {
     return reply.send(Buffer.from(await res.arrayBuffer()));

@@ -203,6 +203,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/internal/reads/:cluster/:topic/:partition': { broker: true },
   'GET /v1/internal/auth/revision': { broker: true },
   'POST /v1/internal/clusters/:cluster/internal-topics/:name': { broker: true },
+  'DELETE /v1/internal/clusters/:cluster/internal-topics/:name': { broker: true },
   'POST /v1/internal/clusters/:cluster/transactions': { broker: true },
   'GET /v1/topic-configs': {},
   'GET /v1/principals': { admin: true },

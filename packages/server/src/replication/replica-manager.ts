@@ -27,6 +27,8 @@ import { brokerGet, jsonOf } from './broker-http.js';
 import { decodeRecords, type DecodedRecord } from '../storage/record-batch.js';
 import type { Isolation } from '../partitions/partition.js';
 
+type TopicConfigs = Record<string, string | number>;
+
 export interface ReplicaManagerOptions {
   onWarning: (message: string, details?: Record<string, unknown>) => void;
   /** A follower that has not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
@@ -586,8 +588,10 @@ export class ReplicaManager {
    * Makes sure the cluster has an internal topic (`__consumer_offsets`) and this broker its copy:
    * the controller defines it (replicated on up to INTERNAL_TOPIC_REPLICAS live brokers), another
    * broker asks the controller to (an inter-broker route) and waits for the topic to reach it.
+   * A Durable Stream's topic is made the same way, but not internal (its configs: a function of
+   * the replication factor given to it).
    */
-  async ensureInternalTopic(cluster: string, name: string, partitions: number, configs: Record<string, string | number>): Promise<void> {
+  async ensureInternalTopic(cluster: string, name: string, partitions: number, configs: TopicConfigs | ((replicationFactor: number) => TopicConfigs), internal = true): Promise<void> {
     if (this.#hasTopic(cluster, name)) return;
     const term = this.member.term;
     if (term !== null) {
@@ -597,9 +601,19 @@ export class ReplicaManager {
       this.#defining.add(key);
       try {
         const live = this.#live?.size ?? (await this.member.coordinator.brokers()).length;
-        const topic: ClusterTopic = { id: randomBytes(8).toString('hex'), cluster, name, partitions, replicationFactor: Math.max(1, Math.min(INTERNAL_TOPIC_REPLICAS, live)), configs, createdAt: Date.now(), internal: true };
+        const replicationFactor = Math.max(1, Math.min(INTERNAL_TOPIC_REPLICAS, live));
+        const topic: ClusterTopic = {
+          id: randomBytes(8).toString('hex'),
+          cluster,
+          name,
+          partitions,
+          replicationFactor,
+          configs: typeof configs === 'function' ? configs(replicationFactor) : configs,
+          createdAt: Date.now(),
+          ...(internal ? { internal: true } : {}),
+        };
         await defineTopic(this.member.coordinator, term.epoch, topic);
-        this.options.onWarning('defined an internal topic', { cluster, topic: name, replicationFactor: topic.replicationFactor });
+        if (internal) this.options.onWarning('defined an internal topic', { cluster, topic: name, replicationFactor });
       } finally {
         this.#defining.delete(key);
       }
@@ -616,6 +630,26 @@ export class ReplicaManager {
     }
     if (res.status >= 300) throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not create ${name} (HTTP ${res.status}); retry`);
     return this.#waitForTopic(cluster, name);
+  }
+
+  /**
+   * Deletes a Durable Stream's topic from the cluster: here when this broker is the controller,
+   * else by asking the controller (an inter-broker route). A topic already gone is no error.
+   */
+  async deleteStreamTopic(cluster: string, name: string): Promise<void> {
+    if (this.member.term !== null) {
+      try {
+        return await this.deleteTopic(cluster, name);
+      } catch (err) {
+        if (err instanceof WebkaError && err.code === 'TOPIC_NOT_FOUND') return;
+        throw err;
+      }
+    }
+    const controller = await this.member.controller();
+    if (controller === null) throw new WebkaError('NOT_COORDINATOR', `the cluster has no controller to delete ${name} right now (an election is under way); retry in a moment`);
+    const res = await fetch(`${controller.url}/v1/internal/clusters/${encodeURIComponent(cluster)}/internal-topics/${encodeURIComponent(name)}`, { method: 'DELETE', headers: this.#brokerHeaders, signal: AbortSignal.timeout(INTERNAL_TOPIC_WAIT_MS) });
+    await res.arrayBuffer();
+    if (res.status >= 300) throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not delete ${name} (HTTP ${res.status}); retry`);
   }
 
   #hasTopic(cluster: string, name: string): boolean {

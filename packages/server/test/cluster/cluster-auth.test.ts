@@ -197,6 +197,46 @@ test('a producer id issued on one broker is its principal\'s on every leader: an
   assert.deepEqual(all.body.records.map((x: { value: string }) => x.value), ['carol']);
 });
 
+test('a Durable Stream through a non-leader is served as the caller: a principal without rights is refused on every broker, and a Producer-Id is its principal\'s on the leader', opts, async () => {
+  const owner = await principal(1, 'ds-owner');
+  const thief = await principal(2, 'ds-thief');
+  const nobody = await principal(3, 'ds-nobody');
+  for (const who of ['ds-owner', 'ds-thief']) {
+    assert.equal((await call(url(1), 'POST', '/v1/acls', bearer(adminKey), { principal: who, operations: ['create', 'read', 'write', 'describe'], resource: { type: 'topic', name: '*' } })).status, 201);
+  }
+  const stream = async (n: number, method: string, key: string, more: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string; headers: Headers }> => {
+    const r = await fetch(`${url(n)}/v1/stream/secure`, { method, headers: { ...bearer(key), 'content-type': 'application/json', ...more }, body });
+    return { status: r.status, text: await r.text(), headers: r.headers };
+  };
+  const made = await stream(1, 'PUT', owner.key);
+  assert.equal(made.status, 201, made.text);
+  const topic = made.headers.get('webka-topic')!;
+  const leader = await until(async () => {
+    const r = await call(url(1), 'GET', `/v1/clusters/streams/topics/${topic}`, bearer(adminKey));
+    const p = r.body?.partitionInfo?.[0];
+    return r.status === 200 && p.leader > 0 && p.isr.length === 3 ? (p.leader as number) : undefined;
+  }, 'the stream topic has a leader with 3 in sync');
+  const other = [1, 2, 3].find((n) => n !== leader)!;
+  const producer = (epoch: number, seq: number): Record<string, string> => ({ 'producer-id': 'p', 'producer-epoch': String(epoch), 'producer-seq': String(seq) });
+
+  assert.equal((await stream(other, 'POST', owner.key, producer(0, 0), '["owner 0"]')).status, 200);
+  // the thief's "p" is another producer: not a duplicate of the owner's append, and its epoch fences nothing of the owner's
+  const theirs = await stream(other, 'POST', thief.key, producer(1, 0), '["thief 0"]');
+  assert.equal(theirs.status, 200, theirs.text);
+  const next = await stream(other, 'POST', owner.key, producer(0, 1), '["owner 1"]');
+  assert.equal(next.status, 200, `the owner's producer is not fenced by the thief's epoch: ${next.text}`);
+  // no rights: refused through every broker, the leader and the ones that would forward
+  for (const n of [1, 2, 3]) {
+    for (const [method, body] of [['POST', '["nobody"]'], ['GET', undefined], ['HEAD', undefined], ['DELETE', undefined]] as const) {
+      const r = await stream(n, method, nobody.key, {}, body);
+      assert.ok(r.status === 403 || r.status === 404, `ds-nobody ${method} through broker ${n}: ${r.status} ${r.text}`);
+    }
+  }
+  const all = await fetch(`${url(other)}/v1/stream/secure?offset=-1`, { headers: bearer(owner.key) });
+  assert.equal(all.status, 200);
+  assert.deepEqual(await all.json(), ['owner 0', 'thief 0', 'owner 1']);
+});
+
 test('clients cannot call the inter-broker routes; a broker credential alone calls nothing else', opts, async () => {
   const fetchPath = '/v1/internal/replicas/0123456789abcdef/0/fetch?offset=0&replica=1&durableEnd=0&leaderEpoch=0&maxWaitMs=0';
   for (const n of [1, 2, 3]) {

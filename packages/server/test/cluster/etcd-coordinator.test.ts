@@ -185,6 +185,32 @@ test('a watch of document changes reports each write under its prefix by name, a
   assert.equal(resets, 1);
 });
 
+test('a watch of the documents under a prefix reports them all, now and after each change; a delete by revision refuses a changed document', opts, async () => {
+  const c = coordinator();
+  const other = coordinator(); // another cluster on the same etcd
+  const first = await c.writeDocument('kept/a', { n: 1 }, null);
+  assert.ok(first.ok);
+  assert.ok((await c.writeDocument('kepts', { n: 9 }, null)).ok);
+  assert.ok((await other.writeDocument('kept/x', { n: 9 }, null)).ok);
+  const reports: Array<Record<string, unknown>> = [];
+  const stop = c.watchDocuments('kept/', (docs) => reports.push(Object.fromEntries([...docs].map(([name, d]) => [name, d.value]))));
+  try {
+    await until(async () => (reports.length > 0 ? true : undefined), 'the first report');
+    assert.deepEqual(reports[0], { 'kept/a': { n: 1 } });
+    const changed = await c.writeDocument('kept/a', { n: 2 }, first.revision);
+    assert.ok(changed.ok);
+    assert.equal(await c.deleteDocument('kept/a', first.revision), false, 'an older revision deletes nothing');
+    assert.ok((await c.writeDocument('kept/b c', { n: 3 }, null)).ok);
+    assert.equal(await c.deleteDocument('kept/a', changed.revision), true);
+    assert.equal(await c.deleteDocument('kept/a', null), false, 'nothing left to delete');
+    await until(async () => (JSON.stringify(reports.at(-1)) === JSON.stringify({ 'kept/b c': { n: 3 } }) ? true : undefined), 'the report after the delete');
+    assert.ok(reports.some((r) => JSON.stringify(r) === JSON.stringify({ 'kept/a': { n: 2 } }) || JSON.stringify(r) === JSON.stringify({ 'kept/a': { n: 2 }, 'kept/b c': { n: 3 } })));
+    assert.equal(await c.readDocument('kept/a'), null);
+  } finally {
+    stop();
+  }
+});
+
 test('an unreachable etcd is a CoordinatorError naming the endpoints', opts, async () => {
   const c = new EtcdCoordinator({ endpoints: ['http://127.0.0.1:1'], prefix: 'x', requestTimeoutMs: 2000 });
   await assert.rejects(c.brokers(), (err: Error) => err instanceof CoordinatorError && /etcd unreachable at http:\/\/127\.0\.0\.1:1/.test(err.message));

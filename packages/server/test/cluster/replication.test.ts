@@ -297,19 +297,3 @@ test('a topic changed or deleted through any broker changes on every broker: con
   }
   assert.equal((await produce(away, 'shifting', ['after'], 'all')).status, 200);
 });
-
-test('Durable Streams are refused by a broker of a cluster with 501 UNSUPPORTED_IN_CLUSTER (a stream would live on one broker, unreplicated), and no stream topic is made', opts, async () => {
-  for (const n of [1, 2, 3]) {
-    for (const [method, body] of [['PUT', undefined], ['POST', 'hello'], ['GET', undefined]] as const) {
-      const r = await fetch(`${url(n)}/v1/stream/orders`, { method, headers: { 'content-type': 'text/plain' }, body, signal: AbortSignal.timeout(10_000) });
-      const text = await r.text();
-      assert.equal(r.status, 501, `${method} /v1/stream/orders on broker ${n}: ${r.status} ${text}`);
-      assert.match(text, /not served by a cluster of brokers yet/, text);
-    }
-    const listed = await getJson(`${url(n)}/v1/streams`);
-    assert.equal(listed.status, 501, JSON.stringify(listed.body));
-    assert.equal(listed.body.error.code, 'UNSUPPORTED_IN_CLUSTER');
-    const topics = await getJson(`${url(n)}/v1/clusters/streams/topics`);
-    assert.ok(topics.status === 404 || (topics.body.topics as unknown[]).length === 0, `no stream topic on broker ${n}: ${JSON.stringify(topics.body)}`);
-  }
-});

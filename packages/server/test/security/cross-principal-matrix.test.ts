@@ -374,6 +374,7 @@ const NO_OWNED_ID: Record<string, string> = {
   'GET /v1/internal/reads/:cluster/:topic/:partition': 'brokers only (the inter-broker secret)',
   'GET /v1/internal/auth/revision': 'brokers only (the inter-broker secret); takes a revision number, no id of a principal',
   'POST /v1/internal/clusters/:cluster/internal-topics/:name': 'brokers only (the inter-broker secret); names an internal topic, no id of a principal',
+  'DELETE /v1/internal/clusters/:cluster/internal-topics/:name': 'brokers only (the inter-broker secret); names the topic of a Durable Stream, no id of a principal',
   'POST /v1/internal/clusters/:cluster/transactions': 'brokers only (the inter-broker secret); the coordinator passes on the caller it has checked (its principal), and the answering broker checks the ids again as that principal',
   'POST /v1/clusters/:cluster/topics/:topic/partitions/:partition/reassignment': 'alter on the cluster; names brokers, no id another principal obtained',
   'GET /v1/clusters/:cluster/topics/:topic/partitions/:partition/reassignment': 'describe on the cluster; a partition, no owned id',

@@ -3,6 +3,8 @@
  *   GET /v1/internal/replicas/:topicId/:partition/fetch      a follower's fetch from the leader, as an HTTP request
  *   GET /v1/internal/replicas/:topicId/:partition/epoch-end  where an epoch ends in the leader's log (KIP-101)
  *   POST /v1/internal/clusters/:cluster/internal-topics/:name  the controller defines an internal topic (`__consumer_offsets`, `__transaction_state`)
+ *       or the topic of a Durable Stream (cluster `streams`)
+ *   DELETE /v1/internal/clusters/streams/internal-topics/:name  the controller deletes the topic of a Durable Stream
  *   GET /v1/internal/reads/:cluster/:topic/:partition   a group coordinator reads a partition it does not lead
  *   GET /v1/internal/replicas/channel?replica=N   (WebSocket) a follower's fetches from the leader,
  *       for every partition it follows on this broker, on one connection (replication/replica-channel.ts)
@@ -23,6 +25,8 @@ const INTERNAL_TOPICS: Record<string, [number, Record<string, string | number>]>
   [TXN_TOPIC]: [TXN_TOPIC_PARTITIONS, TXN_TOPIC_CONFIGS],
 };
 import { clientGone } from '../client-gone.js';
+import { STREAMS_CLUSTER } from '../../durable-streams/stream-store.js';
+import { STREAM_RECORD_OVERHEAD, streamTopicConfigs, streamTopicName } from '../../durable-streams/cluster-streams.js';
 import { HEARTBEAT_MS, encodeChannelAnswer, parseChannelFetch } from '../../replication/replica-channel.js';
 
 /**
@@ -90,10 +94,30 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { replication, cluster: member } = app.webka;
       if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
-      const spec = Object.hasOwn(INTERNAL_TOPICS, request.params.name) ? INTERNAL_TOPICS[request.params.name] : undefined;
-      if (spec === undefined) throw new WebkaError('INVALID_NAME', `the internal topics brokers define this way are ${Object.keys(INTERNAL_TOPICS).join(' and ')}`);
+      const { cluster, name } = request.params;
+      if (cluster === STREAMS_CLUSTER) {
+        // a Durable Stream's topic (durable-streams/cluster-streams.ts)
+        if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
+        await replication.ensureInternalTopic(STREAMS_CLUSTER, streamTopicName(name), 1, streamTopicConfigs(app.webka.config.bodyLimit + STREAM_RECORD_OVERHEAD), false);
+        return reply.code(204).send();
+      }
+      const spec = Object.hasOwn(INTERNAL_TOPICS, name) ? INTERNAL_TOPICS[name] : undefined;
+      if (spec === undefined) throw new WebkaError('INVALID_NAME', `the internal topics brokers define this way are ${Object.keys(INTERNAL_TOPICS).join(' and ')}, and the topics of Durable Streams`);
       if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
-      await replication.ensureInternalTopic(request.params.cluster, request.params.name, spec[0], spec[1]);
+      await replication.ensureInternalTopic(cluster, name, spec[0], spec[1]);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { cluster: string; name: string } }>(
+    '/internal/clusters/:cluster/internal-topics/:name',
+    { schema: { hide: true, params: Type.Object({ cluster: Type.String(), name: Type.String() }) } },
+    async (request, reply) => {
+      const { replication, cluster: member } = app.webka;
+      if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
+      if (request.params.cluster !== STREAMS_CLUSTER) throw new WebkaError('INVALID_NAME', `brokers delete only the topics of Durable Streams this way (cluster "${STREAMS_CLUSTER}")`);
+      if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
+      await replication.deleteStreamTopic(STREAMS_CLUSTER, streamTopicName(request.params.name));
       return reply.code(204).send();
     },
   );
