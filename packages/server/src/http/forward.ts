@@ -116,22 +116,37 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
  * resumes by Last-Event-ID), when the other broker ends it, when that broker dies (a killed
  * process's connection ends mid-stream, an error a piped stream would leave hanging), and when
  * nothing, not even its ": ping" heartbeat, has come for `idleMs` (the broker was cut off).
+ *
+ * It reads from the other broker only as fast as its own client reads: while the client's buffer
+ * is full the relay waits, and the other broker's sends wait in turn (TCP), so a client that
+ * never reads holds a bounded amount here. One that has read nothing for `idleMs` is cut off.
  */
-function relayEvents(body: ReadableStream<Uint8Array>, abort: AbortController, idleMs: number): Readable {
+export function relayEvents(body: ReadableStream<Uint8Array>, abort: AbortController, idleMs: number): Readable {
   const reader = body.getReader();
   let idle: NodeJS.Timeout | undefined;
+  let resume: (() => void) | null = null;
+  const wake = (): void => {
+    const r = resume;
+    resume = null;
+    r?.();
+  };
   const out = new Readable({
-    read() {},
+    read() {
+      wake();
+    },
     destroy(err, callback) {
       clearTimeout(idle);
       abort.abort();
       reader.cancel().catch(() => undefined);
+      wake();
       callback(err);
     },
   });
   const quiet = (): void => {
     clearTimeout(idle);
     idle = setTimeout(() => {
+      // waiting on the client: it has not read for idleMs; else the other broker sent nothing
+      if (resume !== null) return void out.destroy();
       abort.abort(new Error(`no event or heartbeat for ${idleMs} ms`));
       reader.cancel().catch(() => undefined);
     }, idleMs);
@@ -144,15 +159,15 @@ function relayEvents(body: ReadableStream<Uint8Array>, abort: AbortController, i
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) break;
+        if (done || out.destroyed) break;
         quiet();
-        out.push(value);
+        if (!out.push(value)) await new Promise<void>((r) => (resume = r));
       }
     } catch {
       // the other broker went away mid-stream: end here too
     }
     clearTimeout(idle);
-    out.push(null);
+    if (!out.destroyed) out.push(null);
   })();
   return out;
 }
