@@ -19,6 +19,7 @@ import { OFFSETS_TOPIC } from './groups/offset-store.js';
 import fs from 'node:fs';
 import { ClusterMember } from './cluster/cluster-member.js';
 import { EtcdCoordinator } from './cluster/etcd-coordinator.js';
+import { CoordinatorError } from './cluster/coordinator.js';
 import { parseCoordinatorUrl } from './cluster/coordinator-url.js';
 import { ClusterProducerIds } from './cluster/cluster-producer-ids.js';
 import { ReplicaManager } from './replication/replica-manager.js';
@@ -116,7 +117,9 @@ export async function startServer(config: Config, opts: { logger?: FastifyServer
       const registration = { nodeId: config.nodeId, url, ...(kafka === undefined ? {} : { kafka: { host: kafkaHost(config, url), port: kafka.port } }) };
       // DEBUG ONLY (WEBKA_DEBUG_JOIN_DELAY_MS): a slow join, so that a test can see what a joining broker serves
       if (config.debugJoinDelayMs > 0) await new Promise((r) => setTimeout(r, config.debugJoinDelayMs));
-      member = await ClusterMember.join(coordinator, registration, (err) => log.error({ err }, 'controller campaign failed'), () => {
+      member = await ClusterMember.join(coordinator, registration, (err) =>
+        // etcd unreachable (this broker cut off, etcd restarting) is a condition to wait out, not a fault of the broker
+        err instanceof CoordinatorError ? log.warn({ err: err.message }, 'controller campaign failed; trying again in a second') : log.error({ err }, 'controller campaign failed'), () => {
         metrics.controllerChanges.inc();
         // the partitions whose leader died with the last controller get new leaders now
         replication?.controllerTermStarted();
