@@ -119,6 +119,8 @@ export function routeToStreamLeader(app: FastifyInstance, store: StreamStore, ma
       const l = replication.leaderOf(STREAMS_CLUSTER, topic, 0);
       return l !== undefined && l >= 0 ? l : undefined;
     };
+    // refused before anything is made for it
+    if (request.method === 'PUT' && request.headers['stream-forked-from'] !== undefined) throw unsupportedFork();
     if (replication.leaderOf(STREAMS_CLUSTER, topic, 0) === undefined) {
       if (request.method === 'PUT') {
         await replication.ensureInternalTopic(STREAMS_CLUSTER, topic, 1, configs, false);
@@ -143,6 +145,11 @@ export function routeToStreamLeader(app: FastifyInstance, store: StreamStore, ma
     if (store.peek(path) === undefined) await store.load(topic);
     return undefined;
   };
+}
+
+/** A fork in a cluster: 501, until a fork can read a source that another broker leads. */
+export function unsupportedFork(): WebkaError {
+  return new WebkaError('UNSUPPORTED_IN_CLUSTER', "a fork is not served by a cluster of brokers yet (it reads its source's partition, which may be led by another broker): create the stream without Stream-Forked-From, or serve forks from a single broker started without --coordinator");
 }
 
 /** Request headers a hop does not pass on (or that the forwarding broker sets itself). */

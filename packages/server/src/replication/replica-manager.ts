@@ -16,7 +16,7 @@ import type { BrokerRegistration, ClusterMetadata, ClusterTopic, PartitionState,
 import { ReplicationFactorError, assignReplicas, createPartitionStates, defineTopic } from '../cluster/replica-assignment.js';
 import { electLeader } from '../cluster/leader-election.js';
 import { MoveInputError, advanceReassignment, checkReplicas, drainStep, preferredLeader, reassigning, startReassignment, targetReplicas } from '../cluster/partition-moves.js';
-import type { DrainStatus, PreferredLeaderResult, Reassignment } from '@webka/protocol';
+import { isErrorCode, type DrainStatus, type PreferredLeaderResult, type Reassignment } from '@webka/protocol';
 import { WebkaError } from '../errors.js';
 import { applyConfigChanges, configValue, normaliseConfigs, type ConfigValue } from '../catalog/topic-config.js';
 import type { Partition, ReplicaHooks } from '../partitions/partition.js';
@@ -596,8 +596,11 @@ export class ReplicaManager {
     const term = this.member.term;
     if (term !== null) {
       const key = `${cluster}/${name}`;
-      if (this.#defining.has(key)) return this.#waitForTopic(cluster, name);
+      // defined already (its copy has not reached this broker yet), or being defined
+      if (this.#defining.has(key) || this.#metadata.topics.some((t) => t.cluster === cluster && t.name === name)) return this.#waitForTopic(cluster, name);
       this.broker.catalog.getCluster(cluster);
+      // a stream's topic is checked as a topic a client makes: its name, and the brokers' partition budget (maxPartitions)
+      if (!internal) this.broker.catalog.checkCreateTopic(cluster, { name, partitions });
       this.#defining.add(key);
       try {
         const live = this.#live?.size ?? (await this.member.coordinator.brokers()).length;
@@ -622,11 +625,17 @@ export class ReplicaManager {
     const controller = await this.member.controller();
     if (controller === null) throw new WebkaError('NOT_COORDINATOR', `the cluster has no controller to create ${name} right now (an election is under way); retry in a moment`);
     let res: Response;
+    let body: ArrayBuffer;
     try {
       res = await fetch(`${controller.url}/v1/internal/clusters/${encodeURIComponent(cluster)}/internal-topics/${encodeURIComponent(name)}`, { method: 'POST', headers: this.#brokerHeaders, signal: AbortSignal.timeout(INTERNAL_TOPIC_WAIT_MS) });
-      await res.arrayBuffer();
+      body = await res.arrayBuffer();
     } catch (err) {
       throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not be asked to create ${name}: ${(err as Error).message}; retry`);
+    }
+    if (res.status >= 400 && res.status < 500) {
+      // the controller refused it (a full partition budget): its answer, as it gave it
+      const refusal = jsonOf<{ error?: { code?: string; message?: string } }>({ body: Buffer.from(body) })?.error;
+      if (refusal?.code !== undefined && isErrorCode(refusal.code)) throw new WebkaError(refusal.code, refusal.message ?? `the controller refused to create ${name}`);
     }
     if (res.status >= 300) throw new WebkaError('NOT_COORDINATOR', `the controller (broker ${controller.nodeId}) could not create ${name} (HTTP ${res.status}); retry`);
     return this.#waitForTopic(cluster, name);

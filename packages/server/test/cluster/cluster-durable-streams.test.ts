@@ -44,7 +44,8 @@ async function readAll(base: string, path: string): Promise<{ values: unknown[];
 }
 
 test('a Durable Stream in a cluster: made, written and read through any broker; kill -9 of its leader loses no acknowledged append and keeps its producers, Stream-Seq and closure; deleted everywhere', opts, async () => {
-  const c = (cluster = await startCluster('/durable-streams', { WEBKA_COORDINATOR_LEASE_SECONDS: '2' }));
+  // every broker holds a copy of every partition: three in all, for the partition budget's check at the end
+  const c = (cluster = await startCluster('/durable-streams', { WEBKA_COORDINATOR_LEASE_SECONDS: '2', WEBKA_MAX_PARTITIONS: '3' }));
   await Promise.all([1, 2, 3].map((n) => c.start(n)));
   await untilBrokers(c.brokers.get(1)!, 3);
   const url = (n: number): string => c.brokers.get(n)!.url;
@@ -133,6 +134,7 @@ test('a Durable Stream in a cluster: made, written and read through any broker; 
   const fork = await call(`${url(a)}/v1/stream/orders-fork`, 'PUT', { ...json, 'stream-forked-from': path });
   assert.equal(fork.status, 501, fork.text);
   assert.match(fork.text, /fork is not served by a cluster/);
+  assert.equal((await getJson(`${url(a)}/v1/clusters/streams/topics`)).body.topics.length, 1, 'the refused fork made no topic');
 
   // deleted through one broker: gone through every broker, and its topic with it
   assert.equal((await call(`${url(a)}${path}`, 'DELETE')).status, 204);
@@ -142,4 +144,13 @@ test('a Durable Stream in a cluster: made, written and read through any broker; 
   const remade = await call(`${url(b)}${path}`, 'PUT', json);
   assert.equal(remade.status, 201, remade.text);
   assert.deepEqual((await readAll(url(a), path)).values, []);
+
+  // streams are partitions: past the brokers' budget (maxPartitions 3) a new one is refused through any broker, and none is made
+  for (const name of ['more-1', 'more-2']) assert.equal((await call(`${url(a)}/v1/stream/${name}`, 'PUT', json)).status, 201);
+  for (const n of [1, 2, 3]) {
+    const refused = await call(`${url(n)}/v1/stream/one-too-many`, 'PUT', json);
+    assert.equal(refused.status, 422, `through broker ${n}: ${refused.status} ${refused.text}`);
+    assert.match(refused.text, /maxPartitions/);
+  }
+  assert.equal((await getJson(`${url(a)}/v1/clusters/streams/topics`)).body.topics.length, 3);
 });
