@@ -27,6 +27,8 @@ import { STREAMS_CLUSTER, streamDocument, type StreamCluster, type StreamStore }
 
 /** How long a request waits for a stream's topic to reach this broker, or for its partition to have a leader. */
 const SETTLE_MS = 10_000;
+/** How long a request waits for the topic of a stream whose document this broker has. */
+const TOPIC_AFTER_DOCUMENT_MS = 2_000;
 /** Room for a record's framing and headers beyond the body in a stream topic's max.message.bytes. */
 export const STREAM_RECORD_OVERHEAD = 1024;
 
@@ -66,6 +68,31 @@ function joined(app: FastifyInstance): { replication: ReplicaManager; member: Cl
     throw new WebkaError('COORDINATION_UNAVAILABLE', "this broker is joining the cluster (registering in etcd and reading the cluster's metadata); retry in a moment");
   }
   return { replication, member };
+}
+
+/**
+ * Reads of etcd for a stream this broker's copy of the documents does not have (one made a
+ * moment ago through another broker, whose document is on its way here), at most this many a
+ * second: requests for streams that do not exist cannot load etcd, which keeps the brokers'
+ * leases. Past it, the broker's own copy answers (404).
+ */
+const LOOKUPS_PER_SECOND = 100;
+
+/** At most `perSecond` takes in each second. */
+class Budget {
+  #second = 0;
+  #taken = 0;
+
+  constructor(readonly perSecond: number) {}
+
+  take(): boolean {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== this.#second) {
+      this.#second = now;
+      this.#taken = 0;
+    }
+    return this.#taken++ < this.perSecond;
+  }
 }
 
 /** Resolves once the store has read the stream documents: COORDINATION_UNAVAILABLE when etcd does not answer in SETTLE_MS. */
@@ -109,6 +136,7 @@ function settle<T>(replication: ReplicaManager, probe: () => T | undefined, ms: 
  */
 export function routeToStreamLeader(app: FastifyInstance, store: StreamStore, maxMessageBytes: number, relayIdleMs: number) {
   const configs = streamTopicConfigs(maxMessageBytes);
+  const lookups = new Budget(LOOKUPS_PER_SECOND);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (request.method === 'OPTIONS') return undefined;
     const { replication, member } = joined(app);
@@ -126,8 +154,16 @@ export function routeToStreamLeader(app: FastifyInstance, store: StreamStore, ma
         await replication.ensureInternalTopic(STREAMS_CLUSTER, topic, 1, configs, false);
       } else {
         // a stream made a moment ago through another broker: its topic is on its way here
-        if ((await member.coordinator.readDocument(streamDocument(topic))) === null) throw new StreamError(404, 'stream not found');
-        await settle(replication, () => replication.leaderOf(STREAMS_CLUSTER, topic, 0), SETTLE_MS);
+        let doc = store.known(path);
+        if (doc == null && lookups.take()) doc = await member.coordinator.readDocument(streamDocument(topic));
+        if (doc == null) throw new StreamError(404, 'stream not found');
+        // (its topic was defined before it: once here, the topic follows within moments)
+        if ((await settle(replication, () => replication.leaderOf(STREAMS_CLUSTER, topic, 0), TOPIC_AFTER_DOCUMENT_MS)) === undefined) {
+          // a document names a topic first made, then deleted (by an operator, through the topics
+          // API): the stream went with it
+          await store.forget(doc);
+          throw new StreamError(404, 'stream not found');
+        }
       }
     }
     const leader = await settle(replication, leaderNow, SETTLE_MS);
@@ -142,7 +178,10 @@ export function routeToStreamLeader(app: FastifyInstance, store: StreamStore, ma
     if (topicId === undefined || (await settle(replication, () => (replication.leads(topicId, 0) ? true : undefined), SETTLE_MS)) === undefined) {
       throw new WebkaError('NOT_LEADER', `broker ${member.nodeId} is taking up the leadership of this stream; retry in a moment`, { leader });
     }
-    if (store.peek(path) === undefined) await store.load(topic);
+    const known = store.peek(path);
+    if (known === undefined) await store.load(topic);
+    // a stream of an earlier topic of this name (deleted through the topics API, made again): gone
+    else if (known.meta.topicId !== topicId && known.revision !== null) await store.forget({ value: known.meta, revision: known.revision });
     return undefined;
   };
 }

@@ -202,6 +202,25 @@ export class StreamStore {
     if (doc !== null) this.#merge(doc);
   }
 
+  /** In a cluster: the document of the stream at path as this broker has it (null: none), or undefined when it has not read the documents yet. */
+  known(path: string): Versioned<unknown> | null | undefined {
+    if (this.#ready === undefined) return undefined;
+    const s = this.#streams.get(path);
+    return s === undefined || s.revision === null ? null : { value: s.meta, revision: s.revision };
+  }
+
+  /**
+   * In a cluster: removes the document of a stream whose topic is gone (unless it has changed
+   * since `doc`), and the stream with it.
+   */
+  async forget(doc: Versioned<unknown>): Promise<void> {
+    const meta = doc.value as StreamMeta;
+    this.#options.onWarning?.('a stream lost its topic; dropping it', { path: meta.path, topic: meta.topic });
+    await this.#options.cluster!.coordinator.deleteDocument(streamDocument(meta.topic), doc.revision);
+    const s = this.#streams.get(meta.path);
+    if (s !== undefined && s.meta.topicId === meta.topicId) this.#drop(s);
+  }
+
   /** Whether the stream's metadata is the coordinator's (a cluster of brokers). */
   get clustered(): boolean {
     return this.#options.cluster !== undefined;

@@ -153,4 +153,13 @@ test('a Durable Stream in a cluster: made, written and read through any broker; 
     assert.match(refused.text, /maxPartitions/);
   }
   assert.equal((await getJson(`${url(a)}/v1/clusters/streams/topics`)).body.topics.length, 3);
+
+  // an operator deletes a stream's topic through the topics API: the stream goes with it on every broker, and its path can be used again
+  const more1 = await call(`${url(a)}/v1/stream/more-1`, 'POST', json, '[1]');
+  assert.equal(more1.status, 204, more1.text);
+  const more1Topic = (await call(`${url(a)}/v1/stream/more-1`, 'HEAD')).headers.get('webka-topic')!;
+  assert.equal((await call(`${url(b)}/v1/clusters/streams/topics/${more1Topic}`, 'DELETE')).status, 204);
+  for (const n of [1, 2, 3]) assert.equal((await call(`${url(n)}/v1/stream/more-1?offset=-1`, 'GET')).status, 404, `broker ${n} has no more-1`);
+  assert.equal((await call(`${url(a)}/v1/stream/more-1`, 'PUT', json)).status, 201);
+  assert.deepEqual((await readAll(url(b), '/v1/stream/more-1')).values, [], 'the stream made again starts empty');
 });
