@@ -97,6 +97,7 @@ class Budget {
 
 /** Resolves once the store has read the stream documents: COORDINATION_UNAVAILABLE when etcd does not answer in SETTLE_MS. */
 export async function streamsKnown(store: StreamStore): Promise<void> {
+  if (store.loaded) return;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new WebkaError('COORDINATION_UNAVAILABLE', `the streams' metadata could not be read from etcd in ${SETTLE_MS} ms; retry`)), SETTLE_MS);

@@ -10,7 +10,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { toStreamError } from './stream-error.js';
 import { redactSecrets } from '../auth/secrets.js';
-import { WebkaError } from '../errors.js';
 import { StreamStore } from './stream-store.js';
 import type { StreamContext } from './stream-context.js';
 import { ALLOWED_HEADERS, ALLOWED_METHODS, COMMON_HEADERS, header } from './http-headers.js';

@@ -29,12 +29,11 @@ export function appendValues(store: StreamStore, s: StreamState, values: Buffer[
   if (opts.close !== undefined) last.headers.push({ key: CLOSED_HEADER, value: Buffer.from('true') });
   const before = p.log.nextOffset;
   const durable = store.broker.produce(STREAMS_CLUSTER, s.meta.topic, records, { acks: 'all', producer: opts.producer, clientEpochs: true, immediate: true });
-  let saved = Promise.resolve();
   if (p.log.nextOffset > before) {
     s.lastSeq = opts.seq;
-    if (opts.close !== undefined) saved = closeStream(store, s, opts.close.by);
+    if (opts.close !== undefined) return Promise.all([durable, closeStream(store, s, opts.close.by)]).then(() => undefined);
   }
-  return Promise.all([durable, saved]).then(() => undefined);
+  return durable.then(() => undefined);
 }
 
 /**

@@ -105,9 +105,10 @@ export class StreamStore {
   #options: StoreOptions;
   #streams = new Map<string, StreamState>();
   #lastSweep = 0;
-  /** In a cluster: the stream topics this broker is deleting (not to be taken by a new stream meanwhile). */
+  /** In a cluster: the stream topics this broker is deleting (their documents are not taken in meanwhile, nor their topics by a new stream). */
   #deleting = new Set<string>();
   #ready: Promise<void> | undefined;
+  #loaded = false;
   #stop: () => void = () => undefined;
 
   constructor(broker: Broker, options: StoreOptions) {
@@ -118,6 +119,7 @@ export class StreamStore {
     }
     if (options.cluster !== undefined) return;
     this.#ready = Promise.resolve();
+    this.#loaded = true;
     const saved = broker.catalog.getExtension<SavedStreams>(EXTENSION_KEY);
     for (const meta of saved?.streams ?? []) {
       if (broker.catalog.findTopic(STREAMS_CLUSTER, meta.topic)?.id !== meta.topicId) {
@@ -143,11 +145,17 @@ export class StreamStore {
       this.#ready = new Promise((resolve) => {
         this.#stop = coordinator.watchDocuments(STREAM_DOCUMENTS, (docs) => {
           this.#sync(docs);
+          this.#loaded = true;
           resolve();
         });
       });
     }
     return this.#ready;
+  }
+
+  /** Whether the streams are known (ready has resolved). */
+  get loaded(): boolean {
+    return this.#loaded;
   }
 
   /** Stops following the coordinator's documents (in a cluster). */
@@ -174,6 +182,7 @@ export class StreamStore {
   /** Takes in a stream's document: a stream new here, or a later revision of one it knows. */
   #merge(doc: Versioned<unknown>): void {
     const meta = doc.value as StreamMeta;
+    if (this.#deleting.has(meta.topic)) return;
     const s = this.#streams.get(meta.path);
     if (s !== undefined && s.meta.topicId === meta.topicId) {
       if (s.revision !== null && BigInt(doc.revision) <= BigInt(s.revision)) return;
@@ -399,13 +408,22 @@ export class StreamStore {
     return Promise.resolve();
   }
 
-  /** In a cluster (where streams have no forks): the document goes first, then the topic. */
+  /**
+   * In a cluster (where streams have no forks): the document goes first, then the topic. Until
+   * both are gone, a report of the documents does not bring the stream back here, and no new
+   * stream takes the topic.
+   */
   async #removeShared(s: StreamState): Promise<void> {
-    const cluster = this.#options.cluster!;
+    const topic = s.meta.topic;
     this.#drop(s);
-    await s.saving;
-    await cluster.coordinator.deleteDocument(streamDocument(s.meta.topic), null);
-    await this.#deleteTopic(s.meta.topic);
+    this.#deleting.add(topic);
+    try {
+      await s.saving;
+      await this.#options.cluster!.coordinator.deleteDocument(streamDocument(topic), null);
+      await this.#deleteTopic(topic);
+    } finally {
+      this.#deleting.delete(topic);
+    }
   }
 
   #dropTopic(meta: StreamMeta): void {
@@ -439,7 +457,8 @@ export class StreamStore {
     if (t === undefined) throw new WebkaError('NOT_LEADER', "the stream's topic has not reached this broker yet; retry in a moment");
     if (this.#deleting.has(name)) throw new StreamError(503, 'an earlier stream at this path is being deleted; retry in a moment');
     if (this.broker.partition(STREAMS_CLUSTER, name, 0).log.nextOffset > 0) {
-      void this.#deleteTopic(name);
+      this.#deleting.add(name);
+      void this.#deleteTopic(name).finally(() => this.#deleting.delete(name));
       throw new StreamError(503, 'an earlier stream at this path left its records behind; they are being deleted: retry in a moment');
     }
     return t;
@@ -447,14 +466,10 @@ export class StreamStore {
 
   /** In a cluster: deletes a stream's topic through the controller (a failure is logged; the topic stays, and a create at its path deletes it again). */
   async #deleteTopic(name: string): Promise<void> {
-    if (this.#deleting.has(name)) return;
-    this.#deleting.add(name);
     try {
       await this.#options.cluster!.deleteTopic(name);
     } catch (err) {
       this.#options.onWarning?.('deleting a stream topic failed; the topic stays without a stream', { topic: name, error: (err as Error).message });
-    } finally {
-      this.#deleting.delete(name);
     }
   }
 

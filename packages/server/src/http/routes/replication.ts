@@ -25,6 +25,7 @@ const INTERNAL_TOPICS: Record<string, [number, Record<string, string | number>]>
   [TXN_TOPIC]: [TXN_TOPIC_PARTITIONS, TXN_TOPIC_CONFIGS],
 };
 import { clientGone } from '../client-gone.js';
+import type { ReplicaManager } from '../../replication/replica-manager.js';
 import { STREAMS_CLUSTER } from '../../durable-streams/stream-store.js';
 import { STREAM_RECORD_OVERHEAD, streamTopicConfigs, streamTopicName } from '../../durable-streams/cluster-streams.js';
 import { HEARTBEAT_MS, encodeChannelAnswer, parseChannelFetch } from '../../replication/replica-channel.js';
@@ -88,23 +89,27 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  /** The replica manager, where this broker is the cluster's controller (NOT_CONTROLLER elsewhere). */
+  const asController = (): ReplicaManager => {
+    const { replication, cluster: member } = app.webka;
+    if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
+    if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
+    return replication;
+  };
+
   app.post<{ Params: { cluster: string; name: string } }>(
     '/internal/clusters/:cluster/internal-topics/:name',
     { schema: { hide: true, params: Type.Object({ cluster: Type.String(), name: Type.String() }) } },
     async (request, reply) => {
-      const { replication, cluster: member } = app.webka;
-      if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
       const { cluster, name } = request.params;
       if (cluster === STREAMS_CLUSTER) {
         // a Durable Stream's topic (durable-streams/cluster-streams.ts)
-        if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
-        await replication.ensureInternalTopic(STREAMS_CLUSTER, streamTopicName(name), 1, streamTopicConfigs(app.webka.config.bodyLimit + STREAM_RECORD_OVERHEAD), false);
+        await asController().ensureInternalTopic(STREAMS_CLUSTER, streamTopicName(name), 1, streamTopicConfigs(app.webka.config.bodyLimit + STREAM_RECORD_OVERHEAD), false);
         return reply.code(204).send();
       }
       const spec = Object.hasOwn(INTERNAL_TOPICS, name) ? INTERNAL_TOPICS[name] : undefined;
       if (spec === undefined) throw new WebkaError('INVALID_NAME', `the internal topics brokers define this way are ${Object.keys(INTERNAL_TOPICS).join(' and ')}, and the topics of Durable Streams`);
-      if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
-      await replication.ensureInternalTopic(cluster, name, spec[0], spec[1]);
+      await asController().ensureInternalTopic(cluster, name, spec[0], spec[1]);
       return reply.code(204).send();
     },
   );
@@ -113,11 +118,8 @@ export async function replicationRoutes(app: FastifyInstance): Promise<void> {
     '/internal/clusters/:cluster/internal-topics/:name',
     { schema: { hide: true, params: Type.Object({ cluster: Type.String(), name: Type.String() }) } },
     async (request, reply) => {
-      const { replication, cluster: member } = app.webka;
-      if (replication === undefined || member === undefined) throw new WebkaError('NOT_CONTROLLER', 'this broker is not part of a cluster');
       if (request.params.cluster !== STREAMS_CLUSTER) throw new WebkaError('INVALID_NAME', `brokers delete only the topics of Durable Streams this way (cluster "${STREAMS_CLUSTER}")`);
-      if (member.term === null) throw new WebkaError('NOT_CONTROLLER', `broker ${member.nodeId} is not the controller; retry`);
-      await replication.deleteStreamTopic(STREAMS_CLUSTER, streamTopicName(request.params.name));
+      await asController().deleteStreamTopic(STREAMS_CLUSTER, streamTopicName(request.params.name));
       return reply.code(204).send();
     },
   );
