@@ -15,6 +15,10 @@
  *       acknowledged (acks=all) by the new leader, writes tried every 20 ms through the surviving
  *       brokers (target median <= 2 s over 10 kills). The killed broker is started again on its
  *       data directory and rejoins the ISR before the next kill.
+ *   (e) Durable Streams: 100 B appends to a stream (replicated on the three brokers,
+ *       min.insync.replicas 2, acknowledged once every in-sync replica holds them) over 32
+ *       connections sent to a broker that forwards them to the stream's leader vs sent to the
+ *       leader itself (no target: what the hop costs).
  * The brokers' etcd lease is 2 s (coordinatorLeaseSeconds, renewed every third of it), the
  * shortest etcd 3.4 grants with its default election timeout; WEBKA_BENCH_LEASE_SECONDS sets
  * another (the broker's default is 10 s): 1 runs etcd with a 500 ms election timeout, which
@@ -135,6 +139,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   }
   const sorted = Float64Array.from(times).sort();
   rows.push(compare({ name: `failover: kill -9 of the leader to the first acks=all write on the new one, median of ${kills}`, unit: 'ms', better: 'lower', runs: [percentile(sorted, 50)], max: 2_000 }));
+  ctx.log('(e) Durable Streams appends through a broker that forwards them to the stream\'s leader');
+  rows.push(await streamAppends(ctx, port, load));
   ctx.note(`cluster: three brokers and etcd 3.4 on this machine, coordinatorLeaseSeconds ${lease} (lease renewed every ${(lease / 3).toFixed(2)} s), replicaLagTimeMaxMs default; failover times ${times.map((t) => Math.round(t)).join(', ')} ms (min ${Math.round(sorted[0])}, max ${Math.round(sorted[sorted.length - 1])}); load average at the end ${loadAverage()}.`);
   return rows;
 }
@@ -214,4 +220,25 @@ async function until<T>(probe: () => Promise<T | undefined | false>, what: strin
 
 function loadAverage(): string {
   return os.loadavg().map((l) => l.toFixed(1)).join(', ');
+}
+
+/** (e): a stream's appends sent to its leader vs to another broker, which forwards them there. */
+async function streamAppends(ctx: BenchContext, port: (n: number) => number, load: Awaited<ReturnType<typeof startLoadGenerator>>): Promise<BenchRow> {
+  const path = '/v1/stream/bench-appends';
+  const made = await fetch(`http://127.0.0.1:${port(1)}${path}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' } });
+  if (made.status !== 201) throw new Error(`PUT ${path}: ${made.status} ${await made.text()}`);
+  const topic = made.headers.get('webka-topic')!;
+  const leader = await until(async () => {
+    const info = (await api(port(1), 'GET', `/v1/clusters/streams/topics/${topic}`)) as { partitionInfo: PartitionInfo[] };
+    const p = info.partitionInfo[0];
+    return p.leader > 0 && p.isr.length === 3 ? p.leader : undefined;
+  }, 'the stream topic with three in-sync replicas', 60_000);
+  const other = NODES.find((n) => n !== leader)!;
+  const appends = (n: number) => async (): Promise<number> => {
+    const r = await load.run<ClosedLoopResult>({ kind: 'closed', port: port(n), connections: 32, seconds: ctx.seconds, warmupSeconds: 0.5, method: 'POST', path, body: 'x'.repeat(100), contentType: 'application/octet-stream', expectStatus: 204 });
+    if (r.failures > 0) throw new Error(`appends through broker ${n} failed: ${r.firstFailure}`);
+    return r.requests / r.seconds;
+  };
+  const [forwarded, direct] = await alternate(ctx, appends(other), appends(leader));
+  return compare({ name: 'DS append 100 B, 32 conns, stream on 3 brokers, through another broker', unit: 'appends/s', runs: forwarded, baselineName: 'the same sent to the stream\'s leader', baselineRuns: direct });
 }

@@ -10,6 +10,8 @@
  * again as that principal (auth/inter-broker.ts, docs/decisions/0010).
  */
 import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { brokerRequest } from '../replication/broker-http.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebkaError } from '../errors.js';
 import { ScannedProduce } from './produce-body.js';
@@ -53,8 +55,8 @@ export function forwardHeaders(request: FastifyRequest, fromNodeId: number): Rec
 /** How long a forwarded request may take to be answered (an event stream: to begin). */
 const FORWARD_TIMEOUT_MS = 60_000;
 
-/** Answer headers a relay never copies: hop-by-hop ones, and those it decides itself (fetch has decoded the body). */
-const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'date']);
+/** Answer headers a relay never copies: hop-by-hop ones, and those its own answer sets. */
+const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
 
 export interface ForwardOptions {
   /** More request headers to send (the inter-broker ones are set over them). */
@@ -69,105 +71,106 @@ export interface ForwardOptions {
 /**
  * Sends the request on and relays the answer. An event stream (text/event-stream) is relayed as
  * it comes, event by event, until either side closes it; every other answer as a whole.
+ *
+ * Over node:http with the brokers' keep-alive agent (replication/broker-http.ts): through fetch()
+ * a forwarded request cost the forwarding broker about as much CPU as the leader spent serving it.
  */
 export async function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: string, fromNodeId: number, opts: ForwardOptions = {}): Promise<FastifyReply> {
   const headers = { ...opts.headers, ...forwardHeaders(request, fromNodeId) };
-  const body = forwardedBody(request);
   const abort = new AbortController();
   const onClose = (): void => abort.abort();
   reply.raw.once('close', onClose);
   const timeoutMs = opts.timeoutMs ?? FORWARD_TIMEOUT_MS;
   const timer = setTimeout(() => abort.abort(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-  let res: Response;
-  try {
-    res = await fetch(`${baseUrl}${request.url}`, { method: request.method, headers, body, signal: abort.signal });
-  } catch (err) {
+  const done = (): void => {
     clearTimeout(timer);
     reply.raw.off('close', onClose);
+  };
+  let res: IncomingMessage;
+  try {
+    res = await brokerRequest(request.method, `${baseUrl}${request.url}`, headers, forwardedBody(request), abort.signal);
+  } catch (err) {
+    done();
     const reason = abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
     throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} could not be reached to forward the request: ${reason}; retry`);
   }
-  reply.code(res.status);
-  const type = res.headers.get('content-type');
+  reply.code(res.statusCode ?? 502);
+  const type = res.headers['content-type'];
   if (opts.allHeaders === true) {
-    res.headers.forEach((value, name) => {
-      if (!NOT_RELAYED.has(name)) reply.header(name, value);
-    });
-  } else if (type !== null) {
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value !== undefined && !NOT_RELAYED.has(name)) reply.header(name, value);
+    }
+  } else if (type !== undefined) {
     reply.header('content-type', type);
   }
-  if (type !== null && type.startsWith('text/event-stream') && res.body !== null) {
+  if (type !== undefined && type.startsWith('text/event-stream')) {
     clearTimeout(timer);
     if (opts.allHeaders !== true) reply.header('cache-control', 'no-cache');
-    return reply.send(relayEvents(res.body, abort, opts.idleMs ?? 2 * request.server.webka.config.heartbeatIntervalMs + 1000));
+    return reply.send(relayEvents(res, abort, opts.idleMs ?? 2 * request.server.webka.config.heartbeatIntervalMs + 1000));
   }
   try {
-    return reply.send(Buffer.from(await res.arrayBuffer()));
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   } catch (err) {
-    throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} stopped answering the forwarded request: ${(err as Error).message}; retry`);
+    const reason = abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
+    throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} stopped answering the forwarded request: ${reason}; retry`);
   } finally {
-    clearTimeout(timer);
-    reply.raw.off('close', onClose);
+    done();
   }
 }
 
 /**
  * An event stream relayed as it comes. It ends, cleanly (so that an EventSource reconnects and
- * resumes by Last-Event-ID), when the other broker ends it, when that broker dies (a killed
- * process's connection ends mid-stream, an error a piped stream would leave hanging), and when
- * nothing, not even its ": ping" heartbeat, has come for `idleMs` (the broker was cut off).
+ * resumes by Last-Event-ID), when the other broker ends it, when that broker dies (its connection
+ * ends mid-stream), and when nothing, not even its ": ping" heartbeat, has come for `idleMs` (the
+ * broker was cut off).
  *
  * It reads from the other broker only as fast as its own client reads: while the client's buffer
- * is full the relay waits, and the other broker's sends wait in turn (TCP), so a client that
+ * is full the relay pauses, and the other broker's sends wait in turn (TCP), so a client that
  * never reads holds a bounded amount here. One that has read nothing for `idleMs` is cut off.
  */
-export function relayEvents(body: ReadableStream<Uint8Array>, abort: AbortController, idleMs: number): Readable {
-  const reader = body.getReader();
+export function relayEvents(source: Readable, abort: AbortController, idleMs: number): Readable {
   let idle: NodeJS.Timeout | undefined;
-  let resume: (() => void) | null = null;
-  const wake = (): void => {
-    const r = resume;
-    resume = null;
-    r?.();
-  };
+  let ended = false;
   const out = new Readable({
     read() {
-      wake();
+      if (source.isPaused()) source.resume();
     },
     destroy(err, callback) {
       clearTimeout(idle);
       abort.abort();
-      reader.cancel().catch(() => undefined);
-      wake();
+      source.destroy();
       callback(err);
     },
   });
+  const end = (): void => {
+    clearTimeout(idle);
+    if (ended || out.destroyed) return;
+    ended = true;
+    out.push(null);
+  };
   const quiet = (): void => {
     clearTimeout(idle);
     idle = setTimeout(() => {
       // waiting on the client: it has not read for idleMs; else the other broker sent nothing
-      if (resume !== null) return void out.destroy();
+      if (source.isPaused()) return void out.destroy();
       abort.abort(new Error(`no event or heartbeat for ${idleMs} ms`));
-      reader.cancel().catch(() => undefined);
+      source.destroy();
+      end();
     }, idleMs);
   };
   // a comment at once, so that the client has the answer's headers before the first event (the
   // other broker may have nothing to send for a while)
   out.push(': relayed\n\n');
-  void (async () => {
+  source.on('data', (chunk: Buffer) => {
     quiet();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done || out.destroyed) break;
-        quiet();
-        if (!out.push(value)) await new Promise<void>((r) => (resume = r));
-      }
-    } catch {
-      // the other broker went away mid-stream: end here too
-    }
-    clearTimeout(idle);
-    if (!out.destroyed) out.push(null);
-  })();
+    if (!out.push(chunk)) source.pause();
+  });
+  // the other broker ended it, or went away mid-stream: end here too
+  source.on('end', end);
+  source.on('error', end);
+  source.on('close', end);
+  quiet();
   return out;
 }

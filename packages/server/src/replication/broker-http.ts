@@ -1,6 +1,7 @@
 /**
  * The HTTP client of the brokers' frequent reads from each other (a group coordinator's reads of
- * partitions it does not lead, a follower's question where an epoch ends): a GET over
+ * partitions it does not lead, a follower's question where an epoch ends, and the client requests
+ * a broker forwards to a leader or a coordinator): a GET over
  * node:http(s) with one keep-alive agent per process, answered with the status, the headers and
  * the whole body as bytes. Through fetch() each read cost about twice the CPU, spent building
  * WHATWG streams, Request and Response objects and abort signals that these callers do not need.
@@ -32,6 +33,21 @@ export function brokerGet(url: string, headers: Record<string, string>, signal: 
     req.on('close', () => clearTimeout(timer));
     req.on('error', reject);
     req.end();
+  });
+}
+
+/**
+ * Sends a request to another broker and resolves with its answer as it begins (its body still to
+ * be read): a forwarded client request (http/forward.ts). Rejects on a network error or when
+ * `signal` aborts.
+ */
+export function brokerRequest(method: string, url: string, headers: Record<string, string>, body: string | Buffer | undefined, signal: AbortSignal): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    const req = (secure ? https : http).request(target, { method, headers, agent: agents[secure ? 'https:' : 'http:'], signal }, resolve);
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
