@@ -17,6 +17,9 @@ export class ClusterMember {
   #term: ControllerTerm | null = null;
   #closed = false;
   readonly #campaigning: Promise<void>;
+  /** The live brokers' URLs by node id, as a watch of the registrations last reported them (null before its first report). */
+  #urls: Map<number, string> | null = null;
+  readonly #stopWatching: () => void;
 
   private constructor(
     readonly coordinator: Coordinator,
@@ -25,6 +28,9 @@ export class ClusterMember {
     readonly onTerm: () => void,
   ) {
     this.#campaigning = this.#campaign();
+    this.#stopWatching = coordinator.watchBrokers((brokers) => {
+      this.#urls = new Map(brokers.map((b) => [b.nodeId, b.url]));
+    });
   }
 
   /** Registers `nodeId` at `url` and starts campaigning; a taken node id rejects. */
@@ -64,9 +70,13 @@ export class ClusterMember {
     return brokers.map((b) => ({ nodeId: b.nodeId, url: b.url, alive: true, controller: b.nodeId === controller?.nodeId }));
   }
 
-  /** The URL of a live broker, or undefined when it is not registered. */
+  /**
+   * The URL of a live broker, or undefined when it is not registered. Answered from the watched
+   * registrations (every forwarded request asks), from etcd itself for a broker they do not have
+   * (one registered a moment ago).
+   */
   async brokerUrl(nodeId: number): Promise<string | undefined> {
-    return (await this.coordinator.brokers()).find((b) => b.nodeId === nodeId)?.url;
+    return this.#urls?.get(nodeId) ?? (await this.coordinator.brokers()).find((b) => b.nodeId === nodeId)?.url;
   }
 
   /** The controller's node id and URL, or null while the office is vacant. */
@@ -79,6 +89,7 @@ export class ClusterMember {
   /** Leaves the cluster: resigns the office if held and ends the registration. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopWatching();
     await this.#term?.resign().catch(() => undefined);
     await this.coordinator.close();
     await this.#campaigning;

@@ -22,6 +22,7 @@ import type { ReplicaManager } from '../replication/replica-manager.js';
 import { WebkaError } from '../errors.js';
 import { forwardHeaders } from './forward.js';
 import type { TxnJoin } from '../partitions/produce-path.js';
+import { brokerPost, type BrokerAnswer } from '../replication/broker-http.js';
 
 /**
  * Marks a binary produce as the share of a transactional produce that its coordinator sends (its
@@ -174,11 +175,11 @@ async function sendShare(ctx: SplitContext, leader: number, body: Buffer): Promi
   if (ctx.transactionalId !== undefined) headers[TXN_SHARE] = '1';
   const acks = ctx.acks === 'all' ? 'all' : String(ctx.acks);
   const txn = ctx.transactionalId === undefined ? '' : `&transactionalId=${encodeURIComponent(ctx.transactionalId)}`;
-  let res: Response;
+  let res: BrokerAnswer;
   let text: string;
   try {
-    res = await fetch(`${base}/v1/clusters/${encodeURIComponent(ctx.cluster)}/topics/${encodeURIComponent(ctx.topic)}/records?acks=${acks}${txn}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(SHARE_TIMEOUT_MS) });
-    text = await res.text();
+    res = await brokerPost(`${base}/v1/clusters/${encodeURIComponent(ctx.cluster)}/topics/${encodeURIComponent(ctx.topic)}/records?acks=${acks}${txn}`, headers, body, SHARE_TIMEOUT_MS);
+    text = res.body.toString('utf8');
   } catch (err) {
     throw new WebkaError('NOT_LEADER', `broker ${leader}, the leader of some of the request's partitions, did not answer: ${(err as Error).message}; retry`, { leader });
   }

@@ -21,6 +21,7 @@ import { TXN_TOPIC, TXN_TOPIC_CONFIGS, TXN_TOPIC_PARTITIONS, type TxnPartition }
 import type { TxnRemote } from '../transactions/transaction-coordinator.js';
 import type { MarkerType } from '../storage/control-record.js';
 import { forward, isForwarded } from './forward.js';
+import { brokerPost, type BrokerAnswer } from '../replication/broker-http.js';
 
 /** How long another broker may take to answer a coordinator's call. */
 const CALL_TIMEOUT_MS = 30_000;
@@ -94,11 +95,11 @@ export function clusterTxnRemote(app: FastifyInstance): TxnRemote & { checkMembe
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const auth = app.security.interBroker?.header();
     if (auth !== undefined) headers.authorization = auth;
-    let res: Response;
+    let res: BrokerAnswer;
     let text: string;
     try {
-      res = await fetch(`${url}/v1/internal/clusters/${encodeURIComponent(cluster)}/transactions`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
-      text = await res.text();
+      res = await brokerPost(`${url}/v1/internal/clusters/${encodeURIComponent(cluster)}/transactions`, headers, JSON.stringify(body), CALL_TIMEOUT_MS);
+      text = res.body.toString('utf8');
     } catch (err) {
       throw new WebkaError('NOT_LEADER', `broker ${nodeId} did not answer (${body.op}): ${(err as Error).message}; retry`, { leader: nodeId });
     }

@@ -51,6 +51,15 @@ export function brokerRequest(method: string, url: string, headers: Record<strin
   });
 }
 
+/** Sends a request with a body to another broker and resolves with the whole answer; rejects on a network error, or after `timeoutMs` without the whole answer. */
+export async function brokerPost(url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<BrokerAnswer> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const res = await brokerRequest('POST', url, headers, body, signal);
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
+}
+
 /** An answer's body as JSON, or null when it is not JSON. */
 export function jsonOf<T>(a: Pick<BrokerAnswer, 'body'>): T | null {
   try {
