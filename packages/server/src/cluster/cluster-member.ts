@@ -71,12 +71,13 @@ export class ClusterMember {
   }
 
   /**
-   * The URL of a live broker, or undefined when it is not registered. Answered from the watched
-   * registrations (every forwarded request asks), from etcd itself for a broker they do not have
-   * (one registered a moment ago).
+   * The URL of a live broker, or undefined when it is not registered: answered from the watched
+   * registrations (every forwarded request asks, and a dead leader's are retried until a new one
+   * is elected: etcd is not asked each time), from etcd itself before the watch has reported.
    */
   async brokerUrl(nodeId: number): Promise<string | undefined> {
-    return this.#urls?.get(nodeId) ?? (await this.coordinator.brokers()).find((b) => b.nodeId === nodeId)?.url;
+    if (this.#urls !== null) return this.#urls.get(nodeId);
+    return (await this.coordinator.brokers()).find((b) => b.nodeId === nodeId)?.url;
   }
 
   /** The controller's node id and URL, or null while the office is vacant. */
