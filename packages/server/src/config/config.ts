@@ -57,7 +57,7 @@ export const CONFIG_KEYS = {
   idempotencyMaxKeys: { type: 'int', default: 100_000, min: 0, max: 10_000_000, doc: 'Most Idempotency-Key answers remembered at once (oldest dropped first).' },
   shutdownTimeoutMs: { type: 'int', default: 10_000, min: 0, max: 600_000, doc: 'How long a shutdown waits for in-flight requests.' },
   requestTimeoutMs: { type: 'int', default: 60_000, min: 1_000, max: 3_600_000, doc: 'Longest time to receive a whole request.' },
-  keepAliveTimeoutMs: { type: 'int', default: 72_000, min: 1_000, max: 3_600_000, doc: 'Idle keep-alive connections close after this.' },
+  keepAliveTimeoutMs: { type: 'int', default: 72_000, min: 1_000, max: 3_600_000, doc: 'Idle keep-alive connections close after this (other brokers close their idle connections to this one after 4 s: keep it above that).' },
   // Security (docs/security.md) and limits (docs/operations.md#limits)
   auth: { type: 'enum', default: 'auto', values: ['auto', 'true', 'false'], doc: 'Require credentials: true, false, or auto (on unless the broker listens only on loopback).' },
   tokenMaxTtlSeconds: { type: 'int', default: 3_600, min: 1, max: 604_800, doc: 'Longest lifetime of a browser token (POST /v1/tokens).' },

@@ -10,7 +10,14 @@
 import http from 'node:http';
 import https from 'node:https';
 
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+/**
+ * An idle kept-alive connection is closed here after IDLE_MS, before the other broker's server
+ * closes it (keepAliveTimeoutMs, 72 s by default, and Node's own default of 5 s is rarely gone
+ * under): a request sent on a connection that the other side is closing at that moment fails,
+ * and a forwarded client request would be refused for it.
+ */
+const IDLE_MS = 4_000;
+const agents = { 'http:': new http.Agent({ keepAlive: true, timeout: IDLE_MS }), 'https:': new https.Agent({ keepAlive: true, timeout: IDLE_MS }) };
 
 export interface BrokerAnswer {
   status: number;
