@@ -12,7 +12,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamContext } from './stream-context.js';
 import type { StreamState } from './stream-store.js';
 import { StreamError } from './stream-error.js';
-import { unsupportedFork } from './cluster-streams.js';
 import { header, isTrue } from './http-headers.js';
 import { streamPathOfUrl, streamPathOfReference, topicNameFor } from './stream-path.js';
 import { encodeOffset, parseForkOffset } from './offsets.js';
@@ -136,8 +135,6 @@ export async function createStream(ctx: StreamContext, request: FastifyRequest, 
   let fork: StreamMeta['fork'] = null;
   const initial: Buffer[] = [];
   if (req.fork !== null) {
-    // (the cluster's router refuses it first; a request cannot reach here with one)
-    if (store.clustered) throw unsupportedFork();
     const source = store.peek(req.fork.source);
     if (source === undefined) throw new StreamError(404, 'the stream to fork from does not exist');
     if (source.meta.softDeleted) throw new StreamError(409, 'the stream to fork from was deleted');

@@ -11,7 +11,7 @@
  */
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { brokerRequest } from '../replication/broker-http.js';
+import { brokerRequest, readAnswer } from '../replication/broker-http.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebkaError } from '../errors.js';
 import { ScannedProduce } from './produce-body.js';
@@ -109,9 +109,7 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, base
     return reply.send(relayEvents(res, abort, opts.idleMs ?? 2 * request.server.webka.config.heartbeatIntervalMs + 1000));
   }
   try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    return reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    return reply.send((await readAnswer(res)).body);
   } catch (err) {
     const reason = abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
     throw new WebkaError('NOT_LEADER', `the broker at ${baseUrl} stopped answering the forwarded request: ${reason}; retry`);

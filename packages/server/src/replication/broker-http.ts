@@ -1,9 +1,8 @@
 /**
  * The HTTP client of the brokers' frequent reads from each other (a group coordinator's reads of
  * partitions it does not lead, a follower's question where an epoch ends, and the client requests
- * a broker forwards to a leader or a coordinator): a GET over
- * node:http(s) with one keep-alive agent per process, answered with the status, the headers and
- * the whole body as bytes. Through fetch() each read cost about twice the CPU, spent building
+ * a broker forwards to a leader or a coordinator): requests over node:http(s) with one keep-alive
+ * agent per process, answered with the status, the headers and the whole body as bytes. Through fetch() each read cost about twice the CPU, spent building
  * WHATWG streams, Request and Response objects and abort signals that these callers do not need.
  * (A follower's fetches go over its replica channel: replica-channel.ts.)
  */
@@ -27,20 +26,22 @@ export interface BrokerAnswer {
 
 /** GETs `url`; rejects on a network error, when `signal` aborts, or after `timeoutMs` without the whole answer. */
 export function brokerGet(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<BrokerAnswer> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    const req = (secure ? https : http).request(target, { method: 'GET', headers, agent: agents[secure ? 'https:' : 'http:'], signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${target.host} in ${timeoutMs} ms`)), timeoutMs);
-    req.on('close', () => clearTimeout(timer));
-    req.on('error', reject);
-    req.end();
-  });
+  return brokerCall('GET', url, headers, undefined, signal, timeoutMs);
+}
+
+/** POSTs `body` to `url`; rejects on a network error, or after `timeoutMs` without the whole answer. */
+export function brokerPost(url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<BrokerAnswer> {
+  return brokerCall('POST', url, headers, body, undefined, timeoutMs);
+}
+
+async function brokerCall(method: string, url: string, headers: Record<string, string>, body: string | Buffer | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<BrokerAnswer> {
+  const late = AbortSignal.timeout(timeoutMs);
+  try {
+    return await readAnswer(await brokerRequest(method, url, headers, body, signal === undefined ? late : AbortSignal.any([signal, late])));
+  } catch (err) {
+    if (late.aborted) throw new Error(`no answer from ${new URL(url).host} in ${timeoutMs} ms`);
+    throw err;
+  }
 }
 
 /**
@@ -58,10 +59,8 @@ export function brokerRequest(method: string, url: string, headers: Record<strin
   });
 }
 
-/** Sends a request with a body to another broker and resolves with the whole answer; rejects on a network error, or after `timeoutMs` without the whole answer. */
-export async function brokerPost(url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<BrokerAnswer> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const res = await brokerRequest('POST', url, headers, body, signal);
+/** An answer read to its end: its status, headers and body. */
+export async function readAnswer(res: http.IncomingMessage): Promise<BrokerAnswer> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return { status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
